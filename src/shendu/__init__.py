@@ -1,0 +1,76 @@
+"""shendu (深度): deep learning from scratch on NumPy, with PyTorch's names.
+
+>>> import shendu
+>>> x = shendu.tensor(2.0, requires_grad=True)
+>>> y = x ** 3
+>>> y.backward()
+>>> x.grad.item()
+12.0
+"""
+from shendu.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+from shendu.random import get_rng_state, manual_seed, set_rng_state
+from shendu.tensor import (
+    Tensor,
+    arange,
+    as_tensor,
+    bool_,
+    double,
+    eye,
+    float16,
+    float32,
+    float64,
+    from_numpy,
+    full,
+    int8,
+    int32,
+    int64,
+    linspace,
+    long,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    randperm,
+    tensor,
+    uint8,
+    zeros,
+    zeros_like,
+)
+from shendu.tensor import float  # noqa: A004  (shendu.float is float32, as torch.float)
+from shendu.ops import (
+    abs,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    broadcast_to,
+    cat,
+    clamp,
+    clip,
+    concatenate,
+    exp,
+    expand,
+    flatten,
+    log,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    pad,
+    permute,
+    reshape,
+    sqrt,
+    squeeze,
+    stack,
+    sum,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from shendu import autograd
+
+__version__ = "0.1.0"

@@ -1,0 +1,83 @@
+"""Reverse-mode differentiation (反向传播): walk the graph from the output back to the leaves.
+
+The walk is iterative (no recursion), in reverse topological order, so a node used twice
+receives the sum of both gradients before it passes its own gradient on.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from shendu.autograd.function import Function, unbroadcast
+
+if TYPE_CHECKING:
+    from shendu.tensor import Tensor
+
+FREED_MSG = (
+    "Trying to backward through the graph a second time (or directly access saved "
+    "tensors after they have already been freed). Specify retain_graph=True in the first "
+    "backward() call if you need to backward through the graph a second time."
+)
+
+
+def _topological_order(root: Function) -> list[Function]:
+    """Nodes reachable from ``root``, each listed after every node that consumes it."""
+    order: list[Function] = []
+    seen = {id(root)}
+    stack: list[tuple[Function, bool]] = [(root, False)]
+    while stack:
+        fn, expanded = stack.pop()
+        if expanded:
+            order.append(fn)
+            continue
+        if fn.parents is None:
+            raise RuntimeError(FREED_MSG)
+        stack.append((fn, True))
+        for p in fn.parents:
+            if isinstance(p, Function) and id(p) not in seen:
+                seen.add(id(p))
+                stack.append((p, False))
+    order.reverse()
+    return order
+
+
+def _accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
+    from shendu.tensor import Tensor
+
+    if leaf.grad is None:
+        # A fresh array: never alias (and later modify) a gradient someone else owns.
+        leaf.grad = Tensor._wrap(np.array(g, dtype=leaf.data.dtype, copy=True))
+    else:
+        leaf.grad.data = leaf.grad.data + g
+
+
+def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> None:
+    """Propagate ``gradient`` (d out / d root) to every leaf that requires grad."""
+    if root._ctx is None:
+        _accumulate_leaf(root, gradient)
+        return
+    order = _topological_order(root._ctx)
+    grads: dict[int, np.ndarray] = {id(root._ctx): gradient}
+    for fn in order:
+        gy = grads.pop(id(fn))
+        out = fn.out_ref()
+        if out is not None and out._retains_grad:
+            _accumulate_leaf(out, gy)
+        gxs = fn.backward(gy)
+        if not isinstance(gxs, tuple):
+            gxs = (gxs,)
+        for parent, gx, shape, dtype in zip(fn.parents, gxs, fn.input_shapes, fn.input_dtypes):
+            if parent is None or gx is None:
+                continue
+            gx = unbroadcast(np.asarray(gx), shape)
+            if gx.dtype != dtype:
+                gx = gx.astype(dtype)
+            if isinstance(parent, Function):
+                key = id(parent)
+                # Sum into a new array: the incoming gradient may be shared with another node.
+                grads[key] = grads[key] + gx if key in grads else gx
+            else:
+                _accumulate_leaf(parent, gx)
+        if not retain_graph:
+            fn.release()

@@ -1,0 +1,93 @@
+"""The node of the computational graph (计算图): one differentiable op.
+
+Each op subclasses :class:`Function` and writes ``forward`` (ndarrays in, ndarray out)
+right beside ``backward`` (upstream gradient in, one gradient per input out), with the
+local derivative in the docstring, so the chain rule is visible op by op.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from shendu.autograd import grad_mode
+
+if TYPE_CHECKING:
+    from shendu.tensor import Tensor
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` down to ``shape``: the backward of NumPy broadcasting.
+
+    A broadcast input was used once per copy, so its gradient is the sum over the copies.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
+    )
+    out = grad.sum(axis=axes, keepdims=True) if axes else grad
+    if extra:
+        out = out.reshape(out.shape[extra:])
+    return out.reshape(shape)
+
+
+class Function:
+    """Base of every op. Subclasses define ``forward(*arrays, **params)`` and ``backward(gy)``.
+
+    ``backward`` returns one gradient (ndarray or None) per tensor input; broadcasting is
+    undone by the engine, so an op may return the gradient in the broadcast shape.
+    ``self.save(...)`` keeps what backward needs; it is dropped when the graph is freed.
+    """
+
+    # Set by apply(); a freed node has parents None.
+    parents: list | None
+    needs_grad: tuple[bool, ...]
+    input_shapes: tuple[tuple[int, ...], ...]
+    input_dtypes: tuple[np.dtype, ...]
+    saved: tuple
+    out_ref: Any
+
+    def save(self, *arrays: Any) -> None:
+        self.saved = arrays
+
+    def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...] | np.ndarray | None:  # pragma: no cover
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+        """Run forward on the inputs' data and, if any input needs a gradient, link the node."""
+        from shendu.tensor import Tensor
+
+        fn = cls()
+        out = Tensor._wrap(fn.forward(*(t.data for t in inputs), **params))
+        if grad_mode.is_grad_enabled() and any(t.requires_grad for t in inputs):
+            fn.needs_grad = tuple(t.requires_grad for t in inputs)
+            # Point at the creator node of non-leaf inputs, not at the tensor itself, so
+            # an intermediate array lives only as long as the user (or a save) holds it.
+            fn.parents = [
+                (t._ctx if t._ctx is not None else t) if t.requires_grad else None for t in inputs
+            ]
+            fn.input_shapes = tuple(t.data.shape for t in inputs)
+            fn.input_dtypes = tuple(t.data.dtype for t in inputs)
+            fn.out_ref = weakref.ref(out)
+            out.requires_grad = True
+            out._ctx = fn
+        return out
+
+    def release(self) -> None:
+        """Drop the links and saved arrays: the graph behind this node is freed."""
+        self.parents = None
+        self.saved = ()
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"

@@ -1,0 +1,208 @@
+"""Arithmetic: + − × ÷, powers and the matrix product, with broadcasting.
+
+Backward of a broadcast operand is summed back to its shape by the engine
+(:func:`shendu.autograd.function.unbroadcast`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from shendu.autograd.function import Function, unbroadcast
+from shendu.tensor import Tensor, binary_operands
+
+
+class Add(Function):
+    """z = a + b;  dz/da = 1, dz/db = 1."""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    """z = a − b;  dz/da = 1, dz/db = −1."""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        return gy, -gy
+
+
+class Mul(Function):
+    """z = a·b;  dz/da = b, dz/db = a."""
+
+    def forward(self, a, b):
+        self.save(a, b)
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.saved
+        return (gy * b if self.needs_grad[0] else None), (gy * a if self.needs_grad[1] else None)
+
+
+class Div(Function):
+    """z = a / b;  dz/da = 1/b, dz/db = −a/b²."""
+
+    def forward(self, a, b):
+        self.save(a, b)
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.saved
+        ga = gy / b if self.needs_grad[0] else None
+        gb = -gy * a / (b * b) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    """z = −a;  dz/da = −1."""
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, gy):
+        return -gy
+
+
+class PowScalar(Function):
+    """z = aᵖ for a constant p;  dz/da = p·aᵖ⁻¹."""
+
+    def forward(self, a, p):
+        self.p = p
+        self.save(a)
+        return a**p
+
+    def backward(self, gy):
+        (a,) = self.saved
+        p = self.p
+        if p == 0:
+            return np.zeros_like(a)
+        return gy * (p * a ** (p - 1)).astype(a.dtype, copy=False)
+
+
+class Pow(Function):
+    """z = aᵇ;  dz/da = b·aᵇ⁻¹, dz/db = aᵇ·ln a (taken as 0 where a = 0)."""
+
+    def forward(self, a, b):
+        out = a**b
+        self.save(a, b, out)
+        return out
+
+    def backward(self, gy):
+        a, b, out = self.saved
+        ga = gy * b * a ** (b - 1) if self.needs_grad[0] else None
+        gb = None
+        if self.needs_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = gy * np.where(a == 0, 0, out * np.log(np.where(a == 0, 1, a)))
+        return ga, gb
+
+
+def _binary(op: type[Function], a, b) -> Tensor:
+    a, b = binary_operands(a, b)
+    try:
+        return op.apply(a, b)
+    except ValueError as err:
+        if "broadcast" in str(err):
+            raise ValueError(
+                f"{op.__name__.lower()}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together"
+            ) from None
+        raise
+
+
+def add(a, b) -> Tensor:
+    """a + b, broadcast.
+
+    >>> import shendu
+    >>> (shendu.tensor([1., 2.]) + 1).tolist()
+    [2.0, 3.0]
+    """
+    return _binary(Add, a, b)
+
+
+def sub(a, b) -> Tensor:
+    """a − b, broadcast."""
+    return _binary(Sub, a, b)
+
+
+def mul(a, b) -> Tensor:
+    """a · b elementwise, broadcast."""
+    return _binary(Mul, a, b)
+
+
+def div(a, b) -> Tensor:
+    """a / b elementwise (true division: integers give float32, as in PyTorch)."""
+    a, b = binary_operands(a, b, true_divide=True)
+    return _binary(Div, a, b)
+
+
+def neg(a: Tensor) -> Tensor:
+    """−a."""
+    return Neg.apply(a)
+
+
+def pow(a, b) -> Tensor:
+    """aᵇ; a Python-number exponent is a constant.
+
+    >>> import shendu
+    >>> x = shendu.tensor(3.0, requires_grad=True)
+    >>> (x ** 2).backward(); x.grad.item()
+    6.0
+    """
+    if isinstance(b, (int, float)) and isinstance(a, Tensor):
+        if not np.issubdtype(a.dtype, np.floating) and (isinstance(b, float) or b < 0):
+            a = a.float()
+        return PowScalar.apply(a, p=b)
+    return _binary(Pow, a, b)
+
+
+class MatMul(Function):
+    """Z = A @ B, batched over leading axes;  dZ/dA = G Bᵀ, dZ/dB = Aᵀ G.
+
+    A: (..., n, k), B: (..., k, m) -> (..., n, m); a 1-D operand is a vector, as in NumPy.
+    """
+
+    def forward(self, a, b):
+        self.save(a, b)
+        return np.matmul(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = gy
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        ga = gb = None
+        if self.needs_grad[0]:
+            ga = unbroadcast(np.matmul(g, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if self.needs_grad[1]:
+            gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g), b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with NumPy's rules (batched, broadcast leading axes).
+
+    >>> import shendu
+    >>> (shendu.ones(2, 3) @ shendu.ones(3, 4)).shape
+    (2, 4)
+    """
+    a, b = binary_operands(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({ka} != {kb})"
+        )
+    try:
+        return MatMul.apply(a, b)
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None

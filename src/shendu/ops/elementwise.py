@@ -1,0 +1,177 @@
+"""Elementwise functions: exp, log, sqrt, abs, maximum, minimum, where, clip."""
+from __future__ import annotations
+
+import numpy as np
+
+from shendu.autograd.function import Function
+from shendu.tensor import Tensor, as_tensor, binary_operands
+
+
+def _float(x: Tensor) -> Tensor:
+    """Integer input to a transcendental function computes in float32, as in PyTorch."""
+    return x if np.issubdtype(x.dtype, np.floating) else x.float()
+
+
+class Exp(Function):
+    """y = eˣ;  dy/dx = eˣ = y."""
+
+    def forward(self, x):
+        y = np.exp(x)
+        self.save(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        return gy * y
+
+
+class Log(Function):
+    """y = ln x;  dy/dx = 1/x."""
+
+    def forward(self, x):
+        self.save(x)
+        return np.log(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy / x
+
+
+class Sqrt(Function):
+    """y = √x;  dy/dx = 1/(2√x)."""
+
+    def forward(self, x):
+        y = np.sqrt(x)
+        self.save(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved
+        return gy / (2 * y)
+
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign(x) (0 at x = 0, as PyTorch)."""
+
+    def forward(self, x):
+        self.save(x)
+        return np.abs(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy * np.sign(x)
+
+
+class Maximum(Function):
+    """z = max(a, b) elementwise; the gradient goes to the larger (split in half on ties)."""
+
+    def forward(self, a, b):
+        self.save(a, b)
+        return np.maximum(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved
+        wa = (a > b) + 0.5 * (a == b)
+        wa = wa.astype(gy.dtype, copy=False)
+        return gy * wa, gy * (1 - wa)
+
+
+class Minimum(Function):
+    """z = min(a, b) elementwise; the gradient goes to the smaller (split in half on ties)."""
+
+    def forward(self, a, b):
+        self.save(a, b)
+        return np.minimum(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved
+        wa = ((a < b) + 0.5 * (a == b)).astype(gy.dtype, copy=False)
+        return gy * wa, gy * (1 - wa)
+
+
+class Where(Function):
+    """z = a where cond else b;  dz/da = cond, dz/db = not cond."""
+
+    def forward(self, cond, a, b):
+        self.save(cond)
+        return np.where(cond, a, b)
+
+    def backward(self, gy):
+        (cond,) = self.saved
+        zero = np.zeros((), dtype=gy.dtype)
+        return None, np.where(cond, gy, zero), np.where(cond, zero, gy)
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi);  dy/dx = 1 where lo ≤ x ≤ hi, else 0."""
+
+    def forward(self, x, lo, hi):
+        self.save(x)
+        self.lo, self.hi = lo, hi
+        return np.clip(x, lo, hi)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        mask = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            mask &= x >= self.lo
+        if self.hi is not None:
+            mask &= x <= self.hi
+        return gy * mask
+
+
+def exp(x: Tensor) -> Tensor:
+    """eˣ elementwise.
+
+    >>> import shendu
+    >>> round(shendu.exp(shendu.tensor(1.0)).item(), 4)
+    2.7183
+    """
+    return Exp.apply(_float(as_tensor(x)))
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm ln x elementwise."""
+    return Log.apply(_float(as_tensor(x)))
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """√x elementwise."""
+    return Sqrt.apply(_float(as_tensor(x)))
+
+
+def abs(x: Tensor) -> Tensor:
+    """|x| elementwise."""
+    return Abs.apply(as_tensor(x))
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise maximum of two broadcastable tensors."""
+    return Maximum.apply(*binary_operands(a, b))
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise minimum of two broadcastable tensors."""
+    return Minimum.apply(*binary_operands(a, b))
+
+
+def where(condition, a, b) -> Tensor:
+    """Choose ``a`` where ``condition`` holds, else ``b`` (all broadcast together).
+
+    >>> import shendu
+    >>> x = shendu.tensor([-1., 2.])
+    >>> shendu.where(x > 0, x, 0.0).tolist()
+    [0.0, 2.0]
+    """
+    cond = as_tensor(condition)
+    if cond.dtype != np.bool_:
+        cond = Tensor._wrap(cond.data.astype(bool))
+    a, b = binary_operands(a, b)
+    return Where.apply(cond, a, b)
+
+
+def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """Clamp every element into [min, max] (``clamp`` in PyTorch)."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    return Clip.apply(as_tensor(x), lo=min, hi=max)

@@ -1,0 +1,134 @@
+"""Indexing and joining: ``x[idx]``, cat, stack, pad."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from shendu.autograd.function import Function
+from shendu.tensor import Tensor, as_tensor
+
+
+def _is_basic(idx) -> bool:
+    """True for an index of ints, slices, None and Ellipsis only (a view, no repeats)."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
+
+
+def _plain_index(idx):
+    """Replace Tensors inside an index with their arrays."""
+    if isinstance(idx, tuple):
+        return tuple(_plain_index(i) for i in idx)
+    if isinstance(idx, Tensor):
+        return idx.data
+    if isinstance(idx, list):
+        return np.asarray(idx)
+    return idx
+
+
+class GetItem(Function):
+    """y = x[idx];  backward scatters the gradient into zeros at idx (summing repeated indices)."""
+
+    def forward(self, x, idx):
+        self.shape, self.idx = x.shape, idx
+        return np.asarray(x[idx])
+
+    def backward(self, gy):
+        g = np.zeros(self.shape, dtype=gy.dtype)
+        if _is_basic(self.idx):
+            g[self.idx] = gy
+        else:
+            np.add.at(g, self.idx, gy)
+        return g
+
+
+def getitem(x: Tensor, idx) -> Tensor:
+    """``x[idx]`` with NumPy's rules: slices, integer arrays, boolean masks.
+
+    >>> import shendu
+    >>> x = shendu.arange(6.).reshape(2, 3)
+    >>> x[:, 1].tolist(), x[x > 3].tolist()
+    ([1.0, 4.0], [4.0, 5.0])
+    """
+    return GetItem.apply(as_tensor(x), idx=_plain_index(idx))
+
+
+class Cat(Function):
+    """y = [x₁, x₂, …] joined along ``axis``;  backward splits the gradient at the same points."""
+
+    def forward(self, *xs, axis):
+        self.axis = axis
+        self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=axis)
+
+    def backward(self, gy):
+        return tuple(np.split(gy, self.bounds, axis=self.axis))
+
+
+class Stack(Function):
+    """y = [x₁, x₂, …] stacked along a new ``axis``;  backward takes the slices back apart."""
+
+    def forward(self, *xs, axis):
+        self.axis = axis
+        return np.stack(xs, axis=axis)
+
+    def backward(self, gy):
+        return tuple(np.moveaxis(gy, self.axis, 0))
+
+
+def _joinable(tensors: Sequence[Tensor], name: str) -> list[Tensor]:
+    ts = [as_tensor(t) for t in tensors]
+    if not ts:
+        raise ValueError(f"{name}: expected a non-empty sequence of tensors")
+    dtype = np.result_type(*[t.dtype for t in ts])
+    return [t if t.dtype == dtype else t.to(dtype) for t in ts]
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing axis ``dim``; the other axes must agree.
+
+    >>> import shendu
+    >>> shendu.cat([shendu.ones(2, 3), shendu.zeros(1, 3)]).shape
+    (3, 3)
+    """
+    ts = _joinable(tensors, "cat")
+    try:
+        return Cat.apply(*ts, axis=dim % max(ts[0].ndim, 1))
+    except ValueError:
+        shapes = [t.shape for t in ts]
+        raise ValueError(f"cat: shapes {shapes} do not agree outside dim {dim}") from None
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis ``dim``."""
+    ts = _joinable(tensors, "stack")
+    shapes = {t.shape for t in ts}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in ts]}")
+    return Stack.apply(*ts, axis=dim % (ts[0].ndim + 1))
+
+
+class Pad(Function):
+    """y = x surrounded by a constant;  backward crops the gradient back to x's region."""
+
+    def forward(self, x, widths, value):
+        self.crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, gy):
+        return gy[self.crop]
+
+
+def pad(x: Tensor, pad: Sequence[int], value: float = 0.0) -> Tensor:
+    """Constant padding with PyTorch's ``F.pad`` convention: ``pad`` lists (left, right) pairs
+    starting from the last axis, e.g. ``(1, 1, 2, 2)`` pads W by 1 and H by 2 on each side.
+    """
+    x = as_tensor(x)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even number of sizes, at most 2 × {x.ndim}, got {tuple(pad)}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding is not supported, got {tuple(pad)}")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    return Pad.apply(x, widths=tuple(widths), value=value)

@@ -1,0 +1,216 @@
+"""Reductions over axes: sum, mean, max/min (amax/amin), var; argmax/argmin (not differentiable).
+
+``dim`` (PyTorch) and ``axis`` (NumPy) are the same argument; so are ``keepdim`` and ``keepdims``.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from shendu.autograd.function import Function
+from shendu.tensor import Tensor, as_tensor
+
+MaxMin = namedtuple("MaxMin", ["values", "indices"])
+
+
+def _axes(dim, ndim: int) -> tuple[int, ...] | None:
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"dimension {d} is out of range for a tensor of {ndim} dimensions")
+        out.append(int(d) % max(ndim, 1))
+    return tuple(out)
+
+
+def _expand_back(gy: np.ndarray, shape: tuple, axes, keepdims: bool) -> np.ndarray:
+    """Reinsert reduced axes into the upstream gradient so it broadcasts against the input."""
+    if axes is None:
+        return np.reshape(gy, (1,) * len(shape))
+    if not keepdims and len(shape):
+        gy = np.expand_dims(gy, axes)
+    return gy
+
+
+class Sum(Function):
+    """y = Σ x over axes;  dy/dx = 1 (the gradient is copied back over the summed axes)."""
+
+    def forward(self, x, axes, keepdims):
+        self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
+        return np.asarray(x.sum(axis=axes, keepdims=keepdims))
+
+    def backward(self, gy):
+        return np.broadcast_to(_expand_back(gy, self.shape, self.axes, self.keepdims), self.shape)
+
+
+class Mean(Function):
+    """y = (1/n) Σ x over axes;  dy/dx = 1/n."""
+
+    def forward(self, x, axes, keepdims):
+        self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
+        self.n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+        return np.asarray(x.mean(axis=axes, keepdims=keepdims))
+
+    def backward(self, gy):
+        g = _expand_back(gy, self.shape, self.axes, self.keepdims) / np.asarray(self.n, dtype=gy.dtype)
+        return np.broadcast_to(g, self.shape)
+
+
+class Amax(Function):
+    """y = max x over axes;  the gradient is shared evenly among the maxima (as ``torch.amax``)."""
+
+    reduce = staticmethod(np.max)
+
+    def forward(self, x, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+        y = np.asarray(self.reduce(x, axis=axes, keepdims=True))
+        self.save(x, y)
+        return y if keepdims else np.asarray(np.squeeze(y, axis=axes))
+
+    def backward(self, gy):
+        x, y = self.saved
+        mask = x == y
+        count = mask.sum(axis=self.axes, keepdims=True)
+        g = _expand_back(gy, x.shape, self.axes, self.keepdims)
+        return g * mask / count.astype(gy.dtype)
+
+
+class Amin(Amax):
+    """y = min x over axes;  the gradient is shared evenly among the minima."""
+
+    reduce = staticmethod(np.min)
+
+
+class Var(Function):
+    """y = Σ (x − x̄)² / (n − c) over axes (c = correction, 1 = unbiased);  dy/dx = 2(x − x̄)/(n − c)."""
+
+    def forward(self, x, axes, correction, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+        mean = x.mean(axis=axes, keepdims=True)
+        d = x - mean
+        n = x.size // mean.size
+        self.denom = np.asarray(max(n - correction, 0), dtype=x.dtype)
+        self.save(d)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray((d * d).sum(axis=axes, keepdims=keepdims) / self.denom)
+
+    def backward(self, gy):
+        (d,) = self.saved
+        g = _expand_back(gy, d.shape, self.axes, self.keepdims)
+        return g * 2 * d / self.denom
+
+
+class IndexReduce(Function):
+    """values = x[argmax along dim];  the gradient goes to that one index (as ``torch.max(x, dim)``)."""
+
+    def forward(self, x, idx, axis, keepdims):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        idx = np.expand_dims(idx, axis)
+        self.save(idx)
+        y = np.take_along_axis(x, idx, axis)
+        return y if keepdims else np.squeeze(y, axis)
+
+    def backward(self, gy):
+        (idx,) = self.saved
+        g = np.zeros(self.shape, dtype=gy.dtype)
+        np.put_along_axis(g, idx, gy if self.keepdims else np.expand_dims(gy, self.axis), self.axis)
+        return g
+
+
+def _reduce_args(x, dim, axis, keepdim, keepdims):
+    x = as_tensor(x)
+    d = dim if dim is not None else axis
+    return x, _axes(d, x.ndim), bool(keepdim or keepdims)
+
+
+def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    """Σ x over ``dim`` (all axes if None).
+
+    >>> import shendu
+    >>> shendu.ones(2, 3).sum(dim=1).tolist()
+    [3.0, 3.0]
+    """
+    x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
+    return Sum.apply(x, axes=axes, keepdims=kd)
+
+
+def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    """Arithmetic mean over ``dim`` (all axes if None)."""
+    x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.float()
+    return Mean.apply(x, axes=axes, keepdims=kd)
+
+
+def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    """Largest value over ``dim``; ties share the gradient."""
+    x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
+    _check_nonempty(x, "amax")
+    return Amax.apply(x, axes=axes, keepdims=kd)
+
+
+def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    """Smallest value over ``dim``; ties share the gradient."""
+    x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
+    _check_nonempty(x, "amin")
+    return Amin.apply(x, axes=axes, keepdims=kd)
+
+
+def _check_nonempty(x: Tensor, name: str) -> None:
+    if x.data.size == 0:
+        raise ValueError(f"{name}: cannot reduce an empty tensor of shape {x.shape}")
+
+
+def _max_min(x, dim, axis, keepdim, keepdims, arg, whole):
+    if dim is None and axis is None:
+        return whole(x)
+    x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
+    _check_nonempty(x, whole.__name__)
+    if len(axes) != 1:
+        return whole(x, axes, kd)
+    ax = axes[0] if x.ndim else None
+    idx = arg(x.data, axis=ax) if x.ndim else np.asarray(0)
+    if not x.ndim:
+        return MaxMin(x, Tensor._wrap(np.asarray(0)))
+    values = IndexReduce.apply(x, idx=idx, axis=ax, keepdims=kd)
+    indices = Tensor._wrap(np.expand_dims(idx, ax) if kd else idx)
+    return MaxMin(values, indices)
+
+
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    """Without ``dim``: the largest element. With ``dim``: ``(values, indices)`` as ``torch.max``.
+
+    >>> import shendu
+    >>> v, i = shendu.tensor([[1., 5.], [7., 2.]]).max(dim=1)
+    >>> v.tolist(), i.tolist()
+    ([5.0, 7.0], [1, 0])
+    """
+    return _max_min(x, dim, axis, keepdim, keepdims, np.argmax, amax)
+
+
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    """Without ``dim``: the smallest element. With ``dim``: ``(values, indices)`` as ``torch.min``."""
+    return _max_min(x, dim, axis, keepdim, keepdims, np.argmin, amin)
+
+
+def var(x, dim=None, unbiased: bool = True, keepdim=False, *, axis=None, keepdims=False,
+        correction: int | None = None) -> Tensor:
+    """Variance over ``dim``; unbiased (divides by n − 1) by default, as in PyTorch."""
+    x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
+    c = correction if correction is not None else (1 if unbiased else 0)
+    return Var.apply(x, axes=axes, correction=c, keepdims=kd)
+
+
+def argmax(x, dim=None, keepdim=False) -> Tensor:
+    """Index of the largest element (of the flattened tensor if ``dim`` is None)."""
+    x = as_tensor(x)
+    return Tensor._wrap(np.asarray(np.argmax(x.data, axis=dim, keepdims=keepdim)))
+
+
+def argmin(x, dim=None, keepdim=False) -> Tensor:
+    """Index of the smallest element (of the flattened tensor if ``dim`` is None)."""
+    x = as_tensor(x)
+    return Tensor._wrap(np.asarray(np.argmin(x.data, axis=dim, keepdims=keepdim)))

@@ -1,0 +1,128 @@
+"""Shape ops: reshape/view, permute/transpose, flatten, squeeze/unsqueeze, expand/broadcast_to.
+
+They move no numbers, so each backward undoes the move on the gradient.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from shendu.autograd.function import Function, unbroadcast
+from shendu.tensor import Tensor, as_tensor
+
+
+def _shape_arg(shape) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+class Reshape(Function):
+    """y = x viewed with a new shape;  backward reshapes the gradient back."""
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, gy):
+        return gy.reshape(self.in_shape)
+
+
+class Permute(Function):
+    """y = x with axes reordered by ``dims``;  backward applies the inverse order."""
+
+    def forward(self, x, dims):
+        self.inverse = tuple(np.argsort(dims))
+        return x.transpose(dims)
+
+    def backward(self, gy):
+        return gy.transpose(self.inverse)
+
+
+class Expand(Function):
+    """y = x broadcast to ``shape`` (no copy);  backward sums over the broadcast axes."""
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    def backward(self, gy):
+        return unbroadcast(gy, self.in_shape)
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """The same elements in a new shape; one size may be −1 (inferred).
+
+    >>> import shendu
+    >>> shendu.arange(6).reshape(2, -1).shape
+    (2, 3)
+    """
+    x = as_tensor(x)
+    shape = _shape_arg(shape)
+    try:
+        return Reshape.apply(x, shape=shape)
+    except ValueError:
+        raise ValueError(f"reshape: shape {shape} is invalid for input of shape {x.shape} ({x.data.size} elements)") from None
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    """Reorder the axes: ``y.shape[i] = x.shape[dims[i]]``."""
+    x = as_tensor(x)
+    dims = _shape_arg(dims)
+    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+    return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
+
+
+def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
+    """Swap two axes (the last two by default)."""
+    x = as_tensor(x)
+    if x.ndim < 2:
+        return x
+    dims = list(range(x.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return Permute.apply(x, dims=tuple(dims))
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge axes ``start_dim..end_dim`` into one: (N, C, H, W) -> (N, C·H·W) with start_dim=1."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1 :]) if s <= e else x
+
+
+def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
+    """Drop size-1 axes (only ``dim`` if given and of size 1)."""
+    x = as_tensor(x)
+    if dim is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    elif x.ndim and x.shape[dim] == 1:
+        shape = x.shape[: dim % x.ndim] + x.shape[dim % x.ndim + 1 :]
+    else:
+        return x
+    return reshape(x, shape)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 axis at ``dim``."""
+    x = as_tensor(x)
+    d = dim if dim >= 0 else dim + x.ndim + 1
+    if not 0 <= d <= x.ndim:
+        raise IndexError(f"unsqueeze: dim {dim} out of range for a tensor of {x.ndim} dimensions")
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def expand(x: Tensor, *shape) -> Tensor:
+    """Broadcast to a larger shape without copying; −1 keeps a size."""
+    x = as_tensor(x)
+    shape = _shape_arg(shape)
+    lead = len(shape) - x.ndim
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    try:
+        return Expand.apply(x, shape=shape)
+    except ValueError:
+        raise ValueError(f"expand: shape {x.shape} cannot be broadcast to {shape}") from None
+
+
+broadcast_to = expand

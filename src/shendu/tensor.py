@@ -1,0 +1,504 @@
+"""The Tensor: an n-dimensional NumPy array that remembers how it was computed.
+
+A tensor with ``requires_grad=True`` is a leaf of the computational graph; each op applied
+to it records a :class:`~shendu.autograd.function.Function` node, and ``backward()`` walks
+those nodes in reverse to fill ``.grad`` of every leaf.
+"""
+from __future__ import annotations
+
+import builtins
+import numbers
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from shendu import random as _random
+from shendu.autograd.function import Function
+
+float16 = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int8 = np.dtype(np.int8)
+uint8 = np.dtype(np.uint8)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+float = float32  # noqa: A001  (PyTorch's alias: shendu.float is float32)
+double = float64
+long = int64
+
+DEFAULT_FLOAT = float32
+
+
+def _default_dtype(arr: np.ndarray) -> np.dtype:
+    """PyTorch's rule for Python data: floats -> float32, ints -> int64, bools stay bool."""
+    if arr.dtype.kind == "f":
+        return DEFAULT_FLOAT
+    if arr.dtype.kind in "iu":
+        return int64
+    if arr.dtype.kind == "b":
+        return bool_
+    raise TypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype}")
+
+
+def _is_float(dtype: np.dtype) -> bool:
+    return np.issubdtype(dtype, np.floating)
+
+
+class Tensor:
+    """n-dimensional array with automatic differentiation.
+
+    Attributes: ``data`` (the ndarray), ``grad`` (a Tensor or None), ``requires_grad``,
+    ``shape``, ``dtype``, ``ndim``. Create with :func:`tensor` or a factory (``zeros``, ``randn``...).
+
+    >>> import shendu
+    >>> x = shendu.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        arr = np.array(data, copy=True)
+        if dtype is not None:
+            arr = arr.astype(np.dtype(dtype), copy=False)
+        elif not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
+            arr = arr.astype(_default_dtype(arr), copy=False)
+        self.data: np.ndarray = arr
+        self.grad: Tensor | None = None
+        self.requires_grad = False
+        self._ctx: Function | None = None
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, arr: np.ndarray) -> Tensor:
+        """A tensor over ``arr`` without copying or dtype changes (for ops)."""
+        t = cls.__new__(cls)
+        t.data = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
+        t.grad = None
+        t.requires_grad = False
+        t._ctx = None
+        t._retains_grad = False
+        return t
+
+    # ---- properties ---------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def T(self) -> Tensor:
+        """All axes reversed (the transpose of a matrix)."""
+        return self.permute(*reversed(range(self.ndim))) if self.ndim > 1 else self
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two axes swapped (batched transpose)."""
+        return ops.transpose(self, -2, -1)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> Function | None:
+        return self._ctx
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    # ---- conversion ---------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied), as ``Tensor.numpy()`` in PyTorch."""
+        return self.data
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors can be converted, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return builtins.float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
+        return bool(self.data.item())
+
+    def __index__(self) -> int:
+        return int(self.item())
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (no copy)."""
+        return Tensor._wrap(self.data)
+
+    def clone(self) -> Tensor:
+        """A copy that stays in the graph (gradient flows back to self)."""
+        return ops.mul(self, 1) if self.requires_grad else Tensor._wrap(self.data.copy())
+
+    def to(self, dtype: Any) -> Tensor:
+        """Cast to ``dtype`` (differentiable between float types)."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        return Cast.apply(self, dtype=dtype)
+
+    def float(self) -> Tensor:
+        return self.to(float32)
+
+    def double(self) -> Tensor:
+        return self.to(float64)
+
+    def long(self) -> Tensor:
+        return self.to(int64)
+
+    def int(self) -> Tensor:
+        return self.to(int32)
+
+    def bool(self) -> Tensor:
+        return self.to(bool_)
+
+    def type(self, dtype: Any) -> Tensor:
+        return self.to(dtype)
+
+    # ---- autograd -----------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Mark a leaf as a variable whose gradient backward should compute."""
+        if requires_grad and not _is_float(self.dtype):
+            raise RuntimeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("requires_grad can only be switched off on a leaf; use .detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` of this non-leaf tensor after backward (for looking inside the graph)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retains_grad = True
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Compute d self / d leaf for every leaf and add it to ``leaf.grad``.
+
+        ``gradient`` is d L / d self; it may be left out only when self holds one element.
+        The graph is freed afterwards unless ``retain_graph=True``.
+        """
+        from shendu.autograd.engine import backward as run_backward
+
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): this tensor does not require grad and has no grad_fn — "
+                "no input of its computation was created with requires_grad=True"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward(): grad can be implicitly created only for scalar outputs, got shape {self.shape}; "
+                    "pass gradient=... with the same shape"
+                )
+            g = np.ones(self.shape, dtype=self.dtype)
+        else:
+            g = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            if g.shape != self.shape:
+                raise RuntimeError(f"backward(): gradient has shape {g.shape}, but the tensor has shape {self.shape}")
+        run_backward(self, g, retain_graph=retain_graph)
+
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place."""
+        self.data[...] = 0
+        return self
+
+    # ---- indexing -----------------------------------------------------------------
+    def __getitem__(self, idx: Any) -> Tensor:
+        return ops.getitem(self, idx)
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        from shendu.autograd.grad_mode import is_grad_enabled
+
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                "in-place assignment to a tensor that requires grad would break its gradient; "
+                "build a new tensor with shendu.where / shendu.cat, or assign under shendu.no_grad()"
+            )
+        self.data[_index_arrays(idx)] = value.data if isinstance(value, Tensor) else value
+
+    # ---- operators ----------------------------------------------------------------
+    def __add__(self, o): return ops.add(self, o)
+    def __radd__(self, o): return ops.add(o, self)
+    def __sub__(self, o): return ops.sub(self, o)
+    def __rsub__(self, o): return ops.sub(o, self)
+    def __mul__(self, o): return ops.mul(self, o)
+    def __rmul__(self, o): return ops.mul(o, self)
+    def __truediv__(self, o): return ops.div(self, o)
+    def __rtruediv__(self, o): return ops.div(o, self)
+    def __pow__(self, o): return ops.pow(self, o)
+    def __rpow__(self, o): return ops.pow(as_tensor(o, like=self), self)
+    def __matmul__(self, o): return ops.matmul(self, o)
+    def __rmatmul__(self, o): return ops.matmul(o, self)
+    def __neg__(self): return ops.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return ops.abs(self)
+
+    def _compare(self, o: Any, fn) -> Tensor:
+        return Tensor._wrap(fn(self.data, o.data if isinstance(o, Tensor) else o))
+
+    def __lt__(self, o): return self._compare(o, np.less)
+    def __le__(self, o): return self._compare(o, np.less_equal)
+    def __gt__(self, o): return self._compare(o, np.greater)
+    def __ge__(self, o): return self._compare(o, np.greater_equal)
+    def __eq__(self, o): return self._compare(o, np.equal)  # type: ignore[override]
+    def __ne__(self, o): return self._compare(o, np.not_equal)  # type: ignore[override]
+    __hash__ = object.__hash__
+
+    def any(self) -> Tensor:
+        return Tensor._wrap(np.asarray(self.data.any()))
+
+    def all(self) -> Tensor:
+        return Tensor._wrap(np.asarray(self.data.all()))
+
+    # ---- ops as methods -------------------------------------------------------------
+    def matmul(self, o): return ops.matmul(self, o)
+    def pow(self, o): return ops.pow(self, o)
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def abs(self): return ops.abs(self)
+    def maximum(self, o): return ops.maximum(self, o)
+    def minimum(self, o): return ops.minimum(self, o)
+    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    clamp = clip
+    def sum(self, dim=None, keepdim=False, **kw): return ops.sum(self, dim, keepdim, **kw)
+    def mean(self, dim=None, keepdim=False, **kw): return ops.mean(self, dim, keepdim, **kw)
+    def max(self, dim=None, keepdim=False, **kw): return ops.max(self, dim, keepdim, **kw)
+    def min(self, dim=None, keepdim=False, **kw): return ops.min(self, dim, keepdim, **kw)
+    def amax(self, dim=None, keepdim=False, **kw): return ops.amax(self, dim, keepdim, **kw)
+    def amin(self, dim=None, keepdim=False, **kw): return ops.amin(self, dim, keepdim, **kw)
+    def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
+    def argmin(self, dim=None, keepdim=False): return ops.argmin(self, dim, keepdim)
+    def var(self, dim=None, unbiased=True, keepdim=False, **kw): return ops.var(self, dim, unbiased, keepdim, **kw)
+
+    def std(self, dim=None, unbiased=True, keepdim=False, **kw) -> Tensor:
+        """Standard deviation √var."""
+        return ops.sqrt(ops.var(self, dim, unbiased, keepdim, **kw))
+
+    def reshape(self, *shape): return ops.reshape(self, *shape)
+    view = reshape
+    def permute(self, *dims): return ops.permute(self, *dims)
+    def transpose(self, dim0=-2, dim1=-1): return ops.transpose(self, dim0, dim1)
+    def t(self): return ops.transpose(self, 0, 1) if self.ndim == 2 else self
+    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
+    def squeeze(self, dim=None): return ops.squeeze(self, dim)
+    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
+    def expand(self, *shape): return ops.expand(self, *shape)
+    broadcast_to = expand
+    def expand_as(self, other): return ops.expand(self, other.shape)
+    def view_as(self, other): return ops.reshape(self, other.shape)
+
+    # ---- printing -------------------------------------------------------------------
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.dtype not in (float32, int64, bool_):
+            extras.append(f"dtype=shendu.{self.dtype.name}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn={self._ctx!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+class Cast(Function):
+    """y = x converted to another dtype;  the gradient is converted back."""
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, gy):
+        return gy  # the engine casts to the input's dtype
+
+
+def _index_arrays(idx: Any) -> Any:
+    if isinstance(idx, tuple):
+        return tuple(_index_arrays(i) for i in idx)
+    return idx.data if isinstance(idx, Tensor) else idx
+
+
+# ---- construction -------------------------------------------------------------------
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (a number, nested list, ndarray or Tensor).
+
+    Python floats become float32 and ints int64, as in PyTorch; an ndarray keeps its dtype.
+
+    >>> import shendu, numpy as np
+    >>> shendu.tensor([1.5, 2]).dtype, shendu.tensor(np.zeros(2)).dtype, shendu.tensor([1, 2]).dtype
+    (dtype('float32'), dtype('float64'), dtype('int64'))
+    """
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``arr`` (no copy)."""
+    return Tensor._wrap(arr)
+
+
+def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
+    """``x`` if it is a Tensor, else a constant tensor of it (matching ``like``'s float dtype for numbers)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._wrap(x)
+    if like is not None and isinstance(x, numbers.Number) and not isinstance(x, bool):
+        if _is_float(like.dtype):
+            return Tensor._wrap(np.asarray(x, dtype=like.dtype))
+        if isinstance(x, numbers.Integral):
+            return Tensor._wrap(np.asarray(x, dtype=like.dtype if like.dtype != bool_ else int64))
+    return Tensor(x)
+
+
+def result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
+    """Type promotion as PyTorch: float beats int (float32 + int64 -> float32); else NumPy's rule."""
+    fa, fb = _is_float(a), _is_float(b)
+    if fa != fb:
+        return a if fa else b
+    return np.result_type(a, b)
+
+
+def binary_operands(a: Any, b: Any, true_divide: bool = False) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors of a common dtype (only non-float, gradient-free ones are converted)."""
+    if not isinstance(a, Tensor):
+        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    if not isinstance(b, Tensor):
+        b = as_tensor(b, like=a)
+    dtype = result_dtype(a.dtype, b.dtype)
+    if true_divide and not _is_float(dtype):
+        dtype = DEFAULT_FLOAT
+    if a.dtype != dtype and not _is_float(a.dtype):
+        a = Tensor._wrap(a.data.astype(dtype))
+    if b.dtype != dtype and not _is_float(b.dtype):
+        b = Tensor._wrap(b.data.astype(dtype))
+    return a, b
+
+
+def _size(size: Sequence) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    return tuple(int(s) for s in size)
+
+
+def _new(arr: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+    t = Tensor._wrap(arr.astype(np.dtype(dtype) if dtype is not None else arr.dtype, copy=False))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def zeros(*size: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
+    return _new(np.zeros(_size(size), dtype=dtype or DEFAULT_FLOAT), None, requires_grad)
+
+
+def ones(*size: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones (float32 unless ``dtype`` says otherwise)."""
+    return _new(np.ones(_size(size), dtype=dtype or DEFAULT_FLOAT), None, requires_grad)
+
+
+def full(size: Sequence[int] | int, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; its dtype follows the value (float -> float32)."""
+    size = (size,) if isinstance(size, int) else tuple(size)
+    dtype = dtype or _default_dtype(np.asarray(fill_value))
+    return _new(np.full(size, fill_value, dtype=dtype), None, requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(t.shape, dtype=dtype or t.dtype), None, requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(t.shape, dtype=dtype or t.dtype), None, requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, end): int64 for integer arguments, else float32.
+
+    >>> import shendu
+    >>> shendu.arange(3).tolist(), shendu.arange(0, 1, 0.5).tolist()
+    ([0, 1, 2], [0.0, 0.5])
+    """
+    if end is None:
+        start, end = 0, start
+    arr = np.arange(start, end, step)
+    return _new(arr, dtype or _default_dtype(arr), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from start to end inclusive."""
+    return _new(np.linspace(start, end, steps), dtype or DEFAULT_FLOAT, requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The n×m identity matrix."""
+    return _new(np.eye(n, m, dtype=dtype or DEFAULT_FLOAT), None, requires_grad)
+
+
+def rand(*size: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from the library's generator (see ``manual_seed``)."""
+    arr = _random.default_generator().random(_size(size), dtype=np.float64)
+    return _new(arr, dtype or DEFAULT_FLOAT, requires_grad)
+
+
+def randn(*size: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples N(0, 1) from the library's generator."""
+    arr = _random.default_generator().standard_normal(_size(size))
+    return _new(arr, dtype or DEFAULT_FLOAT, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: Any = None) -> Tensor:
+    """Integers uniformly drawn from [low, high) (int64)."""
+    if high is None:
+        low, high = 0, low
+    arr = _random.default_generator().integers(low, high, size=tuple(size))
+    return _new(np.asarray(arr), dtype or int64, False)
+
+
+def randperm(n: int) -> Tensor:
+    """A random permutation of 0..n−1 (int64)."""
+    return Tensor._wrap(_random.default_generator().permutation(n).astype(np.int64))
+
+
+from shendu import ops  # noqa: E402  (ops need Tensor defined first)
