@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -19,10 +20,11 @@ def _axes(dim, ndim: int) -> tuple[int, ...] | None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
+    n = builtins.max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
     for d in dims:
-        if not -max(ndim, 1) <= d < max(ndim, 1):
+        if not -n <= d < n:
             raise IndexError(f"dimension {d} is out of range for a tensor of {ndim} dimensions")
-        out.append(int(d) % max(ndim, 1))
+        out.append(int(d) % n)
     return tuple(out)
 
 
@@ -92,7 +94,7 @@ class Var(Function):
         mean = x.mean(axis=axes, keepdims=True)
         d = x - mean
         n = x.size // mean.size
-        self.denom = np.asarray(max(n - correction, 0), dtype=x.dtype)
+        self.denom = np.asarray(builtins.max(n - correction, 0), dtype=x.dtype)
         self.save(d)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.asarray((d * d).sum(axis=axes, keepdims=keepdims) / self.denom)

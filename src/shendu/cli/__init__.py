@@ -1,0 +1,1 @@
+"""The ``shendu`` command line."""

@@ -1,0 +1,157 @@
+"""激活函数 — activation functions, their derivatives, softmax, and the vanishing gradient.
+
+1. step, sigmoid, tanh, ReLU and softplus with their derivatives. The derivatives are NOT typed
+   in: each curve is ``x.grad`` after ``F.<activation>(x).sum().backward()``, so the picture
+   shows what the library's backward computes (step's derivative is 0 everywhere — why the
+   perceptron cannot learn by gradient descent; sigmoid's peaks at 0.25; softplus' is sigmoid).
+2. softmax turns scores into probabilities: exponentiate, divide by the sum.
+3. The vanishing gradient: in 10 stacked sigmoid layers, each backward step multiplies the
+   gradient by σ'(a) ≤ 0.25 (times the weights), so the first layers barely learn; ReLU keeps it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import shendu
+import shendu.nn.functional as F
+from shendu.lessons import out_dir
+from shendu.lessons._plot import Printer, figure, save, table
+
+SUMMARY = "激活函数 step/sigmoid/tanh/ReLU/softplus and their autograd derivatives, softmax, vanishing gradients"
+
+ACTIVATIONS = {
+    "step": F.step,
+    "sigmoid": F.sigmoid,
+    "tanh": F.tanh,
+    "relu": F.relu,
+    "softplus": F.softplus,
+}
+SOFTMAX_EXAMPLE = [0.3, 2.9, 4.0]  # the course's example scores
+
+
+def curve_and_derivative(fn, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """fn(x) and dfn/dx at every x, the derivative from autograd (sum of outputs, backward)."""
+    t = shendu.tensor(x, dtype=shendu.float64, requires_grad=True)
+    y = fn(t)
+    y.sum().backward()  # elementwise fn: d(Σ y)/dxᵢ = fn'(xᵢ)
+    grad = np.zeros_like(x) if t.grad is None else t.grad.numpy()
+    return y.numpy(), grad
+
+
+def layer_gradient_norms(activation: str, depth: int = 10, width: int = 100, batch: int = 64, seed: int = 0) -> list[float]:
+    """‖∂L/∂Wₗ‖ for each layer l = 1..depth of a plain stack hₗ = act(hₗ₋₁ Wₗ), L = mean of the output.
+
+    Weights are Xavier-initialised (std 1/√width) for sigmoid and tanh, He (√(2/width)) for
+    ReLU, the recommended choices; the input is standard normal. Built from tensors directly so
+    that every layer's gradient is visible.
+    """
+    rng = np.random.default_rng(seed)
+    act = ACTIVATIONS[activation]
+    std = np.sqrt(2.0 / width) if activation == "relu" else np.sqrt(1.0 / width)
+    weights = [
+        shendu.tensor(rng.normal(0.0, std, (width, width)).astype(np.float32), requires_grad=True)
+        for _ in range(depth)
+    ]
+    h = shendu.tensor(rng.standard_normal((batch, width)).astype(np.float32))
+    for w in weights:
+        h = act(h @ w)
+    h.mean().backward()
+    return [float(np.linalg.norm(w.grad.numpy())) for w in weights]
+
+
+def _fmt(v: np.ndarray) -> str:
+    return "[" + ", ".join(f"{float(a):.4f}" for a in v) + "]"
+
+
+def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
+    folder = out_dir("activations", out)
+    say = Printer(verbose)
+    x = np.linspace(-5, 5, 201 if quick else 1001)
+
+    curves = {name: curve_and_derivative(fn, x) for name, fn in ACTIVATIONS.items()}
+    probe = np.array([-2.0, 0.0, 2.0])
+    probe_vals = {name: curve_and_derivative(fn, probe) for name, fn in ACTIVATIONS.items()}
+    rows = []
+    for name, (y, d) in probe_vals.items():
+        rows.append([name, *[float(v) for v in y], *[float(v) for v in d], float(curves[name][1].max())])
+    say(
+        "1. Activations and their derivatives (derivatives from autograd: y.sum().backward(); x.grad):",
+        table(["h(x)", "h(-2)", "h(0)", "h(2)", "h'(-2)", "h'(0)", "h'(2)", "max h' on [-5,5]"], rows, ".4f"),
+        "   step's derivative is 0 everywhere (no signal for gradient descent); sigmoid's is at most 0.25;",
+        "   softplus' derivative equals the sigmoid; ReLU's is 0 or 1 (h'(0) taken as 0).",
+    )
+
+    scores = shendu.tensor(SOFTMAX_EXAMPLE)
+    probs = F.softmax(scores, dim=0).numpy()
+    shifted = F.softmax(scores + 1000.0, dim=0).numpy()
+    say(
+        "",
+        f"2. softmax{tuple(SOFTMAX_EXAMPLE)} = {_fmt(probs)} (sum {probs.sum():.4f}):",
+        "   the order is kept and the largest score gets the largest probability;",
+        f"   adding 1000 to every score changes nothing: {_fmt(shifted)} (the max is subtracted first).",
+    )
+
+    depth = 10
+    norms = {a: layer_gradient_norms(a, depth=depth, width=50 if quick else 100) for a in ("sigmoid", "tanh", "relu")}
+    rows = [[f"layer {i + 1}", *(norms[a][i] for a in norms)] for i in range(depth)]
+    ratio = norms["sigmoid"][0] / norms["sigmoid"][-1]
+    say(
+        "",
+        f"3. The vanishing gradient: ‖∂L/∂W‖ per layer in a {depth}-layer stack (layer 1 = nearest the input):",
+        table(["", *norms], rows, ".3e"),
+        f"   sigmoid: layer 1 gets {ratio:.2e} × the gradient of layer {depth} (each sigmoid multiplies by ≤ 0.25).",
+    )
+
+    pngs = []
+    fig, axes = figure(2, 3, size=(13, 7.6))
+    for ax, (name, (y, d)) in zip(axes.flat, curves.items()):
+        ax.plot(x, y, lw=2, label=f"{name}(x)")
+        ax.plot(x, d, lw=2, ls="--", label=f"{name}'(x) (autograd)")
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.axvline(0, color="0.7", lw=0.8)
+        ax.set(title=name, xlabel="x", ylabel="value")
+        ax.legend(fontsize=8, loc="upper left")
+        ax.grid(True, alpha=0.3)
+    ax = axes.flat[5]
+    ax.bar(np.arange(len(probs)) - 0.2, SOFTMAX_EXAMPLE, width=0.4, label="score x")
+    ax.bar(np.arange(len(probs)) + 0.2, probs, width=0.4, label="softmax(x)")
+    for i, p in enumerate(probs):
+        ax.annotate(f"{p:.3f}", (i + 0.2, p), ha="center", va="bottom", fontsize=8)
+    ax.set(title="softmax of scores (0.3, 2.9, 4.0)", xlabel="class", ylabel="score / probability", xticks=range(len(probs)))
+    ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle("Activation functions and their derivatives (computed by backward)")
+    pngs.append(save(fig, folder, "activations.png"))
+    for name, (y, d) in curves.items():  # one figure each, as the course shows them
+        fig, ax = figure(size=(5, 3.6))
+        ax.plot(x, y, lw=2, label=f"{name}(x)")
+        ax.plot(x, d, lw=2, ls="--", label=f"{name}'(x) (autograd)")
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.axvline(0, color="0.7", lw=0.8)
+        ax.set(title=f"{name} and its derivative", xlabel="x", ylabel="value")
+        ax.legend(fontsize=8, loc="upper left")
+        ax.grid(True, alpha=0.3)
+        pngs.append(save(fig, folder, f"{name}.png"))
+
+    fig, ax = figure(size=(6.5, 4.2))
+    layers = np.arange(1, depth + 1)
+    for (a, n), m in zip(norms.items(), "os^"):
+        ax.semilogy(layers, n, m + "-", label=a)
+    ax.set(title=f"Vanishing gradient: ‖∂L/∂W‖ per layer, {depth} stacked layers",
+           xlabel="layer (1 = nearest the input)", ylabel="gradient norm (log scale)", xticks=layers)
+    ax.legend()
+    ax.grid(True, alpha=0.3)
+    pngs.append(save(fig, folder, "vanishing_gradient.png"))
+    say.figures(pngs)
+
+    return {
+        "x": x.tolist(),
+        "values": {k: v[0].tolist() for k, v in curves.items()},
+        "derivatives": {k: v[1].tolist() for k, v in curves.items()},
+        "softmax_input": list(SOFTMAX_EXAMPLE),
+        "softmax": probs.tolist(),
+        "grad_norms": norms,
+        "sigmoid_first_over_last": float(ratio),
+        "pngs": pngs,
+    }

@@ -1,0 +1,189 @@
+"""数值微分与梯度 — numerical differentiation, partial derivatives, the gradient, gradient descent.
+
+1. The derivative as a limit: forward difference (f(x+h) − f(x))/h has error O(h), the central
+   difference (f(x+h) − f(x−h))/2h has error O(h²); a too small h drowns in float rounding.
+2. Partial derivatives of f(x, y, z) = x² + 3xy + y² + z³ at a point, three ways: central
+   differences (``shendu.autograd.numerical_grad``), autograd (``backward``) and by hand
+   (∂f/∂x = 2x + 3y, ∂f/∂y = 3x + 2y, ∂f/∂z = 3z²).
+3. The gradient of f(x0, x1) = x0² + x1² as a vector field: −∇f points downhill; gradient
+   descent x ← x − η ∇f(x) walks along it.
+4. The learning rate η on a stretched bowl f = 0.2·x0² + x1² (a valley, as real losses are):
+   too small crawls, a good one converges, too large overshoots across the valley and diverges.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import shendu
+from shendu.autograd import numerical_grad
+from shendu.lessons import out_dir
+from shendu.lessons._plot import Printer, figure, save, table
+
+SUMMARY = "数值微分 numerical derivatives, partial derivatives, the gradient field and the learning rate"
+
+POINT = (1.0, 2.0, 3.0)  # where the partial derivatives are taken
+START = (-3.0, 4.0)  # the course's starting point for gradient descent on x0² + x1²
+GOOD_LR = 0.1  # for the round bowl
+LEARNING_RATES = {"too small": 0.02, "good": 0.4, "too large": 1.05}  # for the valley
+
+
+def f3(x: shendu.Tensor, y: shendu.Tensor, z: shendu.Tensor) -> shendu.Tensor:
+    """f(x, y, z) = x² + 3xy + y² + z³."""
+    return x**2 + 3 * x * y + y**2 + z**3
+
+
+def bowl(p: shendu.Tensor) -> shendu.Tensor:
+    """f(x0, x1) = x0² + x1²; p: (2,) -> scalar."""
+    return (p**2).sum()
+
+
+def valley(p: shendu.Tensor) -> shendu.Tensor:
+    """f(x0, x1) = 0.2·x0² + x1²: steep across (x1), shallow along (x0); p: (2,) -> scalar."""
+    return 0.2 * p[0] ** 2 + p[1] ** 2
+
+
+def course_f(x: np.ndarray | float) -> np.ndarray | float:
+    """The course's 1-D example f(x) = 0.01x² + 0.1x (f'(x) = 0.02x + 0.1)."""
+    return 0.01 * x**2 + 0.1 * x
+
+
+def difference_errors(x: float = 1.0, steps: np.ndarray | None = None) -> dict:
+    """Absolute error of forward and central differences of exp at x for each step h.
+
+    (exp, not the course's quadratic: central differences are exact on quadratics, up to rounding.)
+    """
+    hs = np.logspace(-16, -1, 31) if steps is None else steps
+    exact = np.exp(x)
+    fwd = (np.exp(x + hs) - np.exp(x)) / hs
+    ctr = (np.exp(x + hs) - np.exp(x - hs)) / (2 * hs)
+    return {"h": hs, "forward": np.abs(fwd - exact), "central": np.abs(ctr - exact), "exact": exact}
+
+
+def partials(point: tuple[float, float, float] = POINT) -> dict:
+    """∂f/∂x, ∂f/∂y, ∂f/∂z of ``f3`` at ``point``: numerical, autograd and analytic."""
+    xs = [shendu.tensor(v, dtype=shendu.float64, requires_grad=True) for v in point]
+    numerical = [float(g) for g in numerical_grad(f3, *xs, eps=1e-4)]
+    f3(*xs).backward()
+    autograd = [float(t.grad.item()) for t in xs]
+    x, y, z = point
+    analytic = [2 * x + 3 * y, 3 * x + 2 * y, 3 * z**2]
+    return {"numerical": numerical, "autograd": autograd, "analytic": analytic}
+
+
+def descend(f, start, lr: float, steps: int) -> np.ndarray:
+    """Plain gradient descent x ← x − lr·∇f(x) with autograd; returns the path, (steps + 1, 2)."""
+    p = shendu.tensor(np.array(start, dtype=np.float64), requires_grad=True)
+    path = [p.data.copy()]
+    for _ in range(steps):
+        f(p).backward()
+        with shendu.no_grad():
+            p = (p - lr * p.grad).detach().requires_grad_()
+        path.append(p.data.copy())
+    return np.array(path)
+
+
+def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
+    folder = out_dir("gradient", out)
+    say = Printer(verbose)
+    steps = 20 if quick else 30  # the course uses 100 steps; 20 already shows everything
+
+    # 1. numerical derivative of the course's f at x = 5 and x = 10
+    h = 1e-4
+    d5 = (course_f(5 + h) - course_f(5 - h)) / (2 * h)
+    d10 = (course_f(10 + h) - course_f(10 - h)) / (2 * h)
+    errs = difference_errors(1.0)
+    best_fwd = float(errs["h"][np.argmin(errs["forward"])])
+    best_ctr = float(errs["h"][np.argmin(errs["central"])])
+    say(
+        "1. Numerical differentiation of f(x) = 0.01x² + 0.1x (exact f'(x) = 0.02x + 0.1)",
+        f"   central difference, h = 1e-4: f'(5) ≈ {d5:.12f} (exact 0.2), f'(10) ≈ {d10:.12f} (exact 0.3)",
+        f"   The step h for exp'(1): best forward difference h ≈ {best_fwd:.0e} (error O(h)), best central",
+        f"   difference h ≈ {best_ctr:.0e} (error O(h²)); smaller steps lose to float64 rounding",
+        "   (h = 1e-50 gives 0.0 because x + h == x).",
+    )
+
+    # 2. partial derivatives at a point
+    parts = partials()
+    rows = [
+        [name, parts["numerical"][i], parts["autograd"][i], parts["analytic"][i]]
+        for i, name in enumerate(["∂f/∂x = 2x+3y", "∂f/∂y = 3x+2y", "∂f/∂z = 3z²"])
+    ]
+    say(
+        "",
+        f"2. Partial derivatives of f = x² + 3xy + y² + z³ at (x, y, z) = {POINT}",
+        table(["derivative", "numerical", "autograd", "by hand"], rows, ".10f"),
+    )
+
+    # 3. the gradient field and a descent path
+    path = descend(bowl, START, GOOD_LR, steps)
+    bowl_final = float((path[-1] ** 2).sum())
+    # 4. the learning rate
+    paths = {name: descend(valley, START, lr, steps) for name, lr in LEARNING_RATES.items()}
+    losses = {name: 0.2 * p[:, 0] ** 2 + p[:, 1] ** 2 for name, p in paths.items()}
+    final = {name: float(v[-1]) for name, v in losses.items()}
+    say(
+        "",
+        f"3. Gradient descent on f = x0² + x1² from {START}, {steps} steps, "
+        f"η = {GOOD_LR}: ends at ({path[-1, 0]:.4f}, {path[-1, 1]:.4f}), f = {bowl_final:.3g}",
+        f"4. The learning rate η on the valley f = 0.2·x0² + x1² (f at the start = {losses['good'][0]:.4g}):",
+        table(["η", "", "final f"], [[f"{lr:g}", name, final[name]] for name, lr in LEARNING_RATES.items()], ".4g"),
+    )
+
+    pngs = []
+    # figure: forward vs central difference error
+    fig, ax = figure()
+    ax.loglog(errs["h"], np.maximum(errs["forward"], 1e-17), "o-", ms=3, label="forward (f(x+h) − f(x)) / h")
+    ax.loglog(errs["h"], np.maximum(errs["central"], 1e-17), "s-", ms=3, label="central (f(x+h) − f(x−h)) / 2h")
+    ax.set(title="Numerical derivative of exp(x) at x = 1", xlabel="step h", ylabel="absolute error of the estimate")
+    ax.legend()
+    ax.grid(True, which="major", alpha=0.3)
+    pngs.append(save(fig, folder, "difference_error.png"))
+
+    # figure: gradient field with the descent path
+    fig, ax = figure(size=(5.6, 5.0))
+    g = np.linspace(-4.5, 4.5, 19)
+    gx, gy = np.meshgrid(g, g)
+    ax.contour(gx, gy, gx**2 + gy**2, levels=10, colors="0.8", linewidths=0.8)
+    ax.quiver(gx, gy, -2 * gx, -2 * gy, angles="xy", color="tab:blue", alpha=0.6, width=0.003)
+    ax.plot(path[:, 0], path[:, 1], "o-", color="tab:red", ms=4, label=f"descent path, η = {GOOD_LR}")
+    ax.plot(*START, "k*", ms=12, label=f"start {START}")
+    ax.set(title="−∇f of f = x0² + x1² points to the minimum", xlabel="x0", ylabel="x1", aspect="equal")
+    ax.legend(loc="lower right")
+    pngs.append(save(fig, folder, "gradient_field.png"))
+
+    # figure: learning rates, paths and loss curves
+    fig, (a1, a2) = figure(1, 2, size=(10.5, 4.4))
+    cx = np.linspace(-6, 6, 121)
+    mx, my = np.meshgrid(cx, cx)
+    a1.contour(mx, my, 0.2 * mx**2 + my**2, levels=12, colors="0.85", linewidths=0.8)
+    for name, lr in LEARNING_RATES.items():
+        p = paths[name]
+        a1.plot(p[:, 0], p[:, 1], "o-", ms=3, label=f"η = {lr:g} ({name})")
+        a2.semilogy(losses[name], "o-", ms=3, label=f"η = {lr:g} ({name})")
+    a1.set(title="Paths on f = 0.2·x0² + x1²", xlabel="x0", ylabel="x1", xlim=(-6, 6), ylim=(-6, 6), aspect="equal")
+    a1.legend(loc="lower right", fontsize=8)
+    a2.set(title="f(x) per step", xlabel="step", ylabel="f(x0, x1), log scale")
+    a2.legend(fontsize=8)
+    a2.grid(True, alpha=0.3)
+    fig.suptitle("The learning rate: too small crawls, too large diverges")
+    pngs.append(save(fig, folder, "learning_rate.png"))
+    say.figures(pngs)
+
+    return {
+        "derivative_at_5": float(d5),
+        "derivative_at_10": float(d10),
+        "best_h_forward": best_fwd,
+        "best_h_central": best_ctr,
+        "point": list(POINT),
+        "numerical": parts["numerical"],
+        "autograd": parts["autograd"],
+        "analytic": parts["analytic"],
+        "path": path.tolist(),
+        "bowl_final": bowl_final,
+        "learning_rates": dict(LEARNING_RATES),
+        "final_loss": final,
+        "losses": {k: v.tolist() for k, v in losses.items()},
+        "pngs": pngs,
+    }

@@ -1,0 +1,60 @@
+"""Convert a PyTorch/torchvision checkpoint (``.pth``) into a safetensors file shendu loads.
+
+torch is needed here and only here, imported inside the function, so ``import shendu`` never needs it.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["convert_torch", "torch_state_dict_to_numpy"]
+
+
+def torch_state_dict_to_numpy(state: Any) -> dict[str, np.ndarray]:
+    """``{key: ndarray}`` from a torch state dict (tensors moved to the CPU and copied).
+
+    A checkpoint that wraps the state dict (``{"state_dict": ...}`` or ``{"model": ...}``) is unwrapped.
+    """
+    for wrapper in ("state_dict", "model", "model_state_dict"):
+        if isinstance(state, dict) and wrapper in state and isinstance(state[wrapper], dict):
+            state = state[wrapper]
+            break
+    if not isinstance(state, dict):
+        raise ValueError(f"convert_torch: expected a state dict (a mapping of names to tensors), got {type(state).__name__}")
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in state.items():
+        if not hasattr(value, "detach"):
+            raise ValueError(f"convert_torch: entry {key!r} is a {type(value).__name__}, not a tensor")
+        value = value.detach().cpu()
+        if str(value.dtype) == "torch.bfloat16":  # NumPy has no bfloat16
+            value = value.float()
+        arrays[str(key)] = np.ascontiguousarray(value.numpy()).copy()
+    return arrays
+
+
+def convert_torch(in_path: str | os.PathLike, out_path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a torchvision ``.pth`` state dict and write it to ``out_path`` as safetensors.
+
+    The file is read with ``torch.load(..., weights_only=True)``, which refuses to unpickle
+    anything but tensors and plain containers (a ``.pth`` is a pickle and could run code otherwise).
+    Keys are kept as they are — shendu's zoo uses torchvision's names — so the result loads with
+    ``model.load_state_dict(shendu.serialization.load(out_path))``. Returns the arrays written.
+    """
+    try:
+        import torch
+    except ImportError as err:
+        raise ImportError(
+            "convert_torch needs PyTorch to read .pth files (pip install torch); "
+            "it is the only part of shendu that does"
+        ) from err
+    from shendu.serialization import save
+
+    in_path, out_path = os.fspath(in_path), os.fspath(out_path)
+    if not os.path.exists(in_path):
+        raise FileNotFoundError(f"convert_torch: no such file {in_path!r}")
+    state = torch.load(in_path, map_location="cpu", weights_only=True)
+    arrays = torch_state_dict_to_numpy(state)
+    save(arrays, out_path, metadata={"converted_from": os.path.basename(in_path), "format": "torch state_dict"})
+    return arrays

@@ -1,0 +1,174 @@
+"""Convolution layers (卷积层): ``Conv2d`` for images, ``Conv1d`` for sequences.
+
+Each output channel o slides its filter W[o] over the (zero-padded) input; with stride S,
+padding P and dilation D the output size per spatial dimension is
+OH = ⌊(H + 2P − D·(FH − 1) − 1) / S⌋ + 1, the course's (H + 2P − FH)/S + 1 when D = 1.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from shendu.nn import functional as F
+from shendu.nn import init
+from shendu.nn.modules.module import Module
+from shendu.nn.modules.utils import _pair, _single, input_error
+from shendu.nn.parameter import Parameter
+from shendu.tensor import DEFAULT_FLOAT, Tensor
+
+
+def _positive(name: str, layer: str, values: tuple, minimum: int = 1) -> None:
+    if any(not isinstance(v, (int, np.integer)) or v < minimum for v in values):
+        bound = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{layer}: {name} must be {bound} integers, got {values if len(values) > 1 else values[0]}")
+
+
+class _ConvNd(Module):
+    """What Conv1d and Conv2d share: argument checks, parameters, initialisation, repr."""
+
+    _nd: int
+    _spatial: str  # "H, W" or "L", for error messages
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        ntuple = _pair if self._nd == 2 else _single
+        _positive("in_channels", name, (in_channels,))
+        _positive("out_channels", name, (out_channels,))
+        _positive("groups", name, (groups,))
+        if in_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+        if out_channels % groups:
+            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = ntuple(kernel_size)
+        self.stride = ntuple(stride)
+        self.dilation = ntuple(dilation)
+        _positive("kernel_size", name, self.kernel_size)
+        _positive("stride", name, self.stride)
+        _positive("dilation", name, self.dilation)
+        if isinstance(padding, str):
+            self.padding = padding
+            self._padding = self._string_padding(padding)
+        else:
+            self.padding = ntuple(padding)
+            _positive("padding", name, self.padding, minimum=0)
+            self._padding = self.padding
+        self.output_padding = (0,) * self._nd
+        self.transposed = False
+        self.padding_mode = padding_mode
+        dtype = np.dtype(dtype or DEFAULT_FLOAT)
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self.weight = Parameter(np.empty(shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def _string_padding(self, padding: str) -> tuple[int, ...]:
+        """'valid' is no padding; 'same' keeps the size (stride 1, padding D·(K − 1)/2 each side)."""
+        name = type(self).__name__
+        if padding == "valid":
+            return (0,) * self._nd
+        if padding != "same":
+            raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+        if any(s != 1 for s in self.stride):
+            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+        total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+        if any(t % 2 for t in total):
+            raise ValueError(
+                f"{name}: padding='same' with an even kernel needs uneven padding, which shendu does not "
+                f"support; use an odd kernel_size (got {self.kernel_size})"
+            )
+        return tuple(t // 2 for t in total)
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: weight and bias uniform in ±1/√fan_in, fan_in = in_channels/groups · ∏kernel."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def _check_input(self, input: Tensor) -> bool:
+        """Raise a clear error for a wrong rank or channel count; True when the input is batched."""
+        nd = self._nd
+        if input.ndim not in (nd + 1, nd + 2) or input.shape[-nd - 1] != self.in_channels:
+            raise input_error(self, f"(N, {self.in_channels}, {self._spatial})", input.shape)
+        return input.ndim == nd + 2
+
+    def _conv(self, x: Tensor) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self._check_input(input):
+            return self._conv(input)
+        return self._conv(input.unsqueeze(0)).squeeze(0)  # unbatched: a batch of one
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * self._nd:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self._nd:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution.  x: (N, C_in, H, W) -> (N, C_out, OH, OW); also unbatched (C_in, H, W).
+
+    ``weight``: (C_out, C_in / groups, FH, FW), ``bias``: (C_out,).
+
+    >>> import shendu
+    >>> from shendu import nn
+    >>> conv = nn.Conv2d(1, 30, kernel_size=5)
+    >>> conv
+    Conv2d(1, 30, kernel_size=(5, 5), stride=(1, 1))
+    >>> conv(shendu.zeros(2, 1, 28, 28)).shape
+    (2, 30, 24, 24)
+    """
+
+    _nd = 2
+    _spatial = "H, W"
+
+    def _conv(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight, self.bias, self.stride, self._padding, self.dilation, self.groups)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution (the course's discrete convolution of a signal with a filter).
+
+    x: (N, C_in, L) -> (N, C_out, OL); also unbatched (C_in, L). ``weight``: (C_out, C_in / groups, K).
+
+    >>> import shendu
+    >>> from shendu import nn
+    >>> nn.Conv1d(2, 4, 3, padding=1)(shendu.zeros(5, 2, 10)).shape
+    (5, 4, 10)
+    """
+
+    _nd = 1
+    _spatial = "L"
+
+    def _conv(self, x: Tensor) -> Tensor:
+        return F.conv1d(x, self.weight, self.bias, self.stride, self._padding, self.dilation, self.groups)

@@ -1,0 +1,29 @@
+"""Small helpers shared by the layers: argument tuples and input-shape errors."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ntuple(n: int, name: str) -> Any:
+    def parse(x: Any) -> tuple:
+        if isinstance(x, (tuple, list)):
+            if len(x) != n:
+                raise ValueError(f"{name}: expected an int or a tuple of {n} ints, got {x!r}")
+            return tuple(x)
+        return (x,) * n
+
+    return parse
+
+
+_single = _ntuple(1, "_single")
+_pair = _ntuple(2, "_pair")
+
+
+def format_shape(shape: tuple) -> str:
+    """``(8, 1, 28, 28)``; a 1-tuple prints as ``(3,)`` like Python."""
+    return str(tuple(shape))
+
+
+def input_error(module: Any, expected: str, shape: tuple) -> ValueError:
+    """``Conv2d(3, 96, kernel_size=(11, 11), stride=(4, 4)) expects input (N, 3, H, W), got (8, 1, 28, 28)``."""
+    return ValueError(f"{module!r} expects input {expected}, got {format_shape(shape)}")

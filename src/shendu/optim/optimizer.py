@@ -1,0 +1,321 @@
+"""The optimiser base class: parameter groups, ``zero_grad``, ``step`` and ``state_dict``.
+
+An optimiser holds the parameters to train in *parameter groups* (``param_groups``), each a dict
+with ``'params'`` (a list of tensors) and its own hyper-parameters (``'lr'``, ...), exactly as in
+``torch.optim``. ``step()`` reads every ``p.grad`` and changes ``p.data`` in place with NumPy,
+without recording a graph. Per-parameter memory (momentum, running averages) lives in
+``optimizer.state[p]``.
+
+``state_dict()`` has PyTorch's structure: ``{'state': {index: {...}}, 'param_groups': [{...,
+'params': [indices]}]}`` with every state array a NumPy array, so a checkpoint can store it in
+safetensors: :func:`flatten_state_dict` splits it into named arrays plus JSON-able metadata and
+:func:`unflatten_state_dict` puts it back together — no pickle anywhere.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import numbers
+from collections import defaultdict
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from shendu.autograd.grad_mode import enable_grad, no_grad
+from shendu.tensor import Tensor
+
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
+
+
+class _Required:
+    """Marks a hyper-parameter that has no default and must be given."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+class Optimizer:
+    """Base class of all optimisers.
+
+    Args:
+        params: an iterable of tensors, of ``(name, tensor)`` pairs (``named_parameters()``),
+            or of dicts that each define a parameter group: ``{'params': [...], 'lr': 0.1}``;
+            options missing from a group take the optimiser's defaults.
+        defaults: the default hyper-parameters of every group.
+
+    Subclasses implement :meth:`_init_state` (the state of a parameter before its first step)
+    and :meth:`_update` (one step for one parameter on NumPy arrays).
+    """
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                f"but got {type(params).__name__}"
+            )
+        groups = list(params)
+        if len(groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ---- parameter groups -----------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters (e.g. newly unfrozen layers) with its own options."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but got a set")
+        params = list(params)
+        names = None
+        if params and isinstance(params[0], tuple):
+            names = [name for name, _ in params]
+            params = [p for _, p in params]
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+            if not np.issubdtype(p.dtype, np.floating):
+                raise TypeError(f"optimizer can only optimize floating-point tensors, got dtype {p.dtype}")
+        group["params"] = params
+        if names is not None:
+            group["param_names"] = names
+
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+            group.setdefault(name, default)
+        self._check_group(group)
+
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("a parameter group contains the same parameter twice")
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Validate a group's hyper-parameters (subclasses raise ValueError naming the value)."""
+
+    # ---- training -------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients of the last backward pass.
+
+        With ``set_to_none=True`` (the default, as in PyTorch) ``p.grad`` becomes ``None``, so the
+        next backward allocates it afresh and ``step`` skips parameters that got no gradient.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns ``closure()``'s loss if given.
+
+        ``closure`` re-evaluates the model and returns the loss (it runs with gradients on).
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad.data
+                    if grad.shape != p.shape:
+                        raise RuntimeError(f"gradient of shape {grad.shape} for a parameter of shape {p.shape}")
+                    if grad.dtype != p.dtype:
+                        grad = grad.astype(p.dtype)
+                    state = self.state[p]
+                    if not state:
+                        state.update(self._init_state(p.data, group))
+                    self._update(p.data, grad, state, group)
+        return loss
+
+    def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
+        """The state of a parameter before its first update (arrays of the parameter's dtype)."""
+        return {}
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """Change ``param`` in place. ``grad`` must not be modified (it is ``p.grad``'s array)."""
+        raise NotImplementedError
+
+    # ---- saving and loading ---------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The optimiser's state as PyTorch lays it out, with copies of the state arrays.
+
+        ``{'state': {i: {'step': int, name: ndarray, ...}}, 'param_groups': [{'lr': ...,
+        'params': [i, ...]}]}``: parameter ``i`` is the ``i``-th parameter over all groups in order.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                packed["params"].append(index[id(p)])
+            groups.append(packed)
+        state = {
+            index[id(p)]: {k: (v.copy() if isinstance(v, np.ndarray) else copy.deepcopy(v)) for k, v in s.items()}
+            for p, s in self.state.items()
+            if id(p) in index and s
+        }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (for an optimiser over the same parameters).
+
+        Floating-point state arrays are cast to their parameter's dtype; groups take the saved
+        hyper-parameters (so a saved learning rate schedule position is kept).
+        """
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"loaded state dict has {len(saved_groups)} parameter groups, "
+                f"but the optimizer has {len(self.param_groups)}"
+            )
+        for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(mine["params"]) != len(saved["params"]):
+                raise ValueError(
+                    f"loaded state dict's parameter group {i} has {len(saved['params'])} parameters, "
+                    f"but the optimizer's group has {len(mine['params'])}"
+                )
+        id_to_param = {
+            int(saved_id): p
+            for mine, saved in zip(self.param_groups, saved_groups)
+            for saved_id, p in zip(saved["params"], mine["params"])
+        }
+        new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        for key, pstate in state_dict["state"].items():
+            key = int(key)
+            if key not in id_to_param:
+                raise ValueError(f"loaded state dict has state for parameter {key}, which no group lists")
+            p = id_to_param[key]
+            new_state[p] = {name: _restore_value(name, v, p) for name, v in pstate.items()}
+        self.state = new_state
+        for mine, saved in zip(self.param_groups, saved_groups):
+            params = mine["params"]
+            mine.clear()
+            mine.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
+            mine["params"] = params
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {k}: {v}" for k, v in sorted(group.items()) if k not in ("params", "param_names"))
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _restore_value(name: str, value: Any, p: Tensor) -> Any:
+    if isinstance(value, np.ndarray):
+        if name != "step" and np.issubdtype(value.dtype, np.floating):
+            if value.shape != p.shape:
+                raise ValueError(f"loaded state '{name}' has shape {value.shape}, but its parameter has shape {p.shape}")
+            return value.astype(p.dtype, copy=True)
+        return value.copy()
+    return copy.deepcopy(value)
+
+
+# ---- safetensors-friendly form -------------------------------------------------------------
+
+def flatten_state_dict(state_dict: dict[str, Any], prefix: str = "") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Split an optimiser ``state_dict`` into named arrays and JSON-able metadata.
+
+    Arrays go to ``{prefix + "state.<i>.<name>": ndarray}``; everything else (hyper-parameters,
+    the ``params`` index lists, step counters) goes to the metadata dict, so a checkpoint can
+    write ``safetensors.numpy.save_file(arrays, path, metadata={"optimizer": json.dumps(meta)})``.
+
+    >>> import numpy as np
+    >>> sd = {"state": {0: {"step": 2, "exp_avg": np.ones(3, np.float32)}},
+    ...       "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0]}]}
+    >>> arrays, meta = flatten_state_dict(sd)
+    >>> sorted(arrays), meta["state"]
+    (['state.0.exp_avg'], {'0': {'step': 2}})
+    >>> back = unflatten_state_dict(arrays, meta)
+    >>> back["state"][0]["step"], back["param_groups"][0]["betas"]
+    (2, (0.9, 0.999))
+    """
+    arrays: dict[str, np.ndarray] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, pstate in state_dict["state"].items():
+        for name, value in pstate.items():
+            if "." in name:
+                raise ValueError(f"state name {name!r} must not contain '.'")
+            if isinstance(value, np.ndarray):
+                arrays[f"{prefix}state.{int(index)}.{name}"] = value if value.flags.c_contiguous else value.copy()  # not ascontiguousarray: it makes 0-d 1-d
+            else:
+                scalars.setdefault(str(int(index)), {})[name] = _jsonable(value, f"state[{index}][{name!r}]")
+    groups = [
+        {k: _jsonable(v, f"param_groups[{i}][{k!r}]") for k, v in group.items()}
+        for i, group in enumerate(state_dict["param_groups"])
+    ]
+    # parameters whose state holds only arrays still need to be listed, so record every index
+    meta = {
+        "state": scalars,
+        "state_keys": sorted(int(i) for i in state_dict["state"]),
+        "param_groups": groups,
+    }
+    json.dumps(meta)  # fail here, not at save time, if something is not JSON-able
+    return arrays, meta
+
+
+def unflatten_state_dict(
+    arrays: dict[str, np.ndarray], metadata: dict[str, Any] | str, prefix: str = ""
+) -> dict[str, Any]:
+    """The inverse of :func:`flatten_state_dict` (``metadata`` may be the JSON string)."""
+    if isinstance(metadata, str):
+        metadata = json.loads(metadata)
+    state: dict[int, dict[str, Any]] = {int(i): {} for i in metadata.get("state_keys", [])}
+    for index, scalars in metadata["state"].items():
+        state.setdefault(int(index), {}).update(scalars)
+    head = prefix + "state."
+    for key, value in arrays.items():
+        if not key.startswith(head):
+            continue
+        index, _, name = key[len(head):].partition(".")
+        if not index.isdigit() or not name:
+            raise ValueError(f"unexpected optimizer array name {key!r}, expected '{head}<index>.<name>'")
+        state.setdefault(int(index), {})[name] = np.asarray(value)
+    groups = [{k: _from_json(k, v) for k, v in group.items()} for group in metadata["param_groups"]]
+    return {"state": dict(sorted(state.items())), "param_groups": groups}
+
+
+def _jsonable(value: Any, where: str) -> Any:
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    if isinstance(value, numbers.Number) and not isinstance(value, complex):
+        return value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, where) for v in value]
+    raise TypeError(f"{where}: cannot store a value of type {type(value).__name__} as JSON metadata")
+
+
+def _from_json(key: str, value: Any) -> Any:
+    # JSON has no tuples; hyper-parameters given as pairs (betas, etas) are tuples in PyTorch
+    if isinstance(value, list) and key not in ("params", "param_names"):
+        return tuple(value)
+    return value

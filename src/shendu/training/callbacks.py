@@ -1,0 +1,110 @@
+"""Callbacks: code the :class:`~shendu.training.Trainer` runs at fixed points of training.
+
+A callback overrides some of ``on_train_begin(trainer)``, ``on_epoch_end(trainer, row)`` and
+``on_train_end(trainer)``; ``row`` is the epoch's :class:`~shendu.training.History` row. Setting
+``trainer.stop_training = True`` ends the run after the current epoch. A callback with state that
+must survive a resume (early stopping's best value and patience count) returns it from
+``state_dict()`` and takes it back in ``load_state_dict()``; it is stored in the checkpoint.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shendu.training.trainer import Trainer
+
+
+class Callback:
+    """Base class: every hook does nothing."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        pass
+
+    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+        pass
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        pass
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    ``mode`` is ``"min"`` (losses) or ``"max"`` (accuracies); ``"auto"`` picks from the name.
+
+    >>> es = EarlyStopping(monitor="val_loss", patience=1)
+    >>> class T: stop_training = False
+    >>> t = T()
+    >>> for loss in (1.0, 0.9, 0.95, 0.97):
+    ...     es.on_epoch_end(t, {"epoch": 0, "val_loss": loss})
+    >>> t.stop_training, es.best
+    (True, 0.9)
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 mode: str = "auto") -> None:
+        if mode == "auto":
+            mode = "max" if "acc" in monitor else "min"
+        if mode not in ("min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'min', 'max' or 'auto', got {mode!r}")
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
+        self.monitor, self.patience, self.min_delta, self.mode = monitor, int(patience), float(min_delta), mode
+        self.best: float | None = None
+        self.wait = 0
+        self.stopped_epoch: int | None = None
+
+    def _improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+
+    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+        value = row.get(self.monitor)
+        if value is None:
+            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which this run does not record "
+                           f"(recorded: {', '.join(k for k, v in row.items() if v is not None)}); "
+                           f"'val_*' needs a validation loader")
+        if not math.isnan(value) and self._improved(value):
+            self.best, self.wait = float(value), 0
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = row.get("epoch")
+            trainer.stop_training = True
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "wait": self.wait, "stopped_epoch": self.stopped_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.wait, self.stopped_epoch = state["best"], state["wait"], state["stopped_epoch"]
+
+
+class Checkpoint(Callback):
+    """Save a resumable checkpoint after every ``every`` epochs (atomically).
+
+    ``path`` gets the full checkpoint (see :mod:`shendu.training.checkpoint`); ``weights_path``, if
+    given, the model's weights alone. The trainer runs checkpoint callbacks after all others, so
+    the saved state includes what the others decided this epoch.
+    """
+
+    def __init__(self, path: str | os.PathLike, weights_path: str | os.PathLike | None = None, every: int = 1) -> None:
+        self.path = Path(path)
+        self.weights_path = Path(weights_path) if weights_path is not None else None
+        self.every = int(every)
+
+    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+        last = trainer.stop_training or row["epoch"] == trainer.epochs
+        if row["epoch"] % self.every == 0 or last:
+            trainer.save_checkpoint(self.path)
+            if self.weights_path is not None:
+                trainer.save_weights(self.weights_path)
