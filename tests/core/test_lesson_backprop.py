@@ -38,6 +38,8 @@ def test_run_writes_graph_with_values_and_gradients(tmp_path, capsys):
     dot = (tmp_path / "chain_rule.dot").read_text()
     assert "digraph" in dot and "value = 25" in dot and "grad = 10" in dot and "grad = 1\\n" not in dot
     assert str(tmp_path / "chain_rule.dot") in res["files"]
+    png = tmp_path / "chain_rule.png"
+    assert str(png) in res["files"] and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     printed = capsys.readouterr().out
     assert "pay = 22" in printed and "pay = 71.5" in printed
     assert np.isclose(res["apples_oranges"]["d_tax"], 65)
