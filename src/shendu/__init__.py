@@ -74,3 +74,14 @@ from shendu.ops import (
 from shendu import autograd
 
 __version__ = "0.1.0"
+
+_SUBPACKAGES = {"nn", "optim", "data", "metrics", "models", "training", "lessons", "serialization"}
+
+
+def __getattr__(name: str):
+    # `shendu.nn`, `shendu.optim`, ... load on first use, so `import shendu` stays quick.
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"shendu.{name}")
+    raise AttributeError(f"module 'shendu' has no attribute {name!r}")

@@ -14,7 +14,6 @@ The rules are PyTorch's, in its "chainable" form: each step rescales the group's
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections import Counter
 from typing import Any, Iterable
 
@@ -111,7 +110,9 @@ class MultiStepLR(LRScheduler):
     ``lr = base_lr · gamma^(number of milestones ≤ epoch)``
     """
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         milestones = list(milestones)
         if milestones != sorted(milestones):
             raise ValueError(f"milestones must be increasing, got {milestones}")
@@ -124,10 +125,6 @@ class MultiStepLR(LRScheduler):
             return self._current_lrs()
         factor = self.gamma ** self.milestones[self.last_epoch]
         return [lr * factor for lr in self._current_lrs()]
-
-    def _closed_form(self) -> list[float]:
-        k = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
-        return [base * self.gamma**k for base in self.base_lrs]
 
     def state_dict(self) -> dict[str, Any]:
         sd = super().state_dict()

@@ -264,7 +264,8 @@ def flatten_state_dict(state_dict: dict[str, Any], prefix: str = "") -> tuple[di
             if "." in name:
                 raise ValueError(f"state name {name!r} must not contain '.'")
             if isinstance(value, np.ndarray):
-                arrays[f"{prefix}state.{int(index)}.{name}"] = value if value.flags.c_contiguous else value.copy()  # not ascontiguousarray: it makes 0-d 1-d
+                # not np.ascontiguousarray: it turns 0-d arrays into 1-d ones
+                arrays[f"{prefix}state.{int(index)}.{name}"] = value if value.flags.c_contiguous else value.copy()
             else:
                 scalars.setdefault(str(int(index)), {})[name] = _jsonable(value, f"state[{index}][{name!r}]")
     groups = [
