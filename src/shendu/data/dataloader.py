@@ -8,6 +8,8 @@ Each epoch visits a permutation of the dataset (never sampling with replacement)
 sees every sample once. Array-backed datasets (:class:`TensorDataset`, :class:`ArrayDataset` and
 :class:`Subset` of them) are batched by fancy-indexing the whole arrays, ``images[idx]``, one
 NumPy call per batch; other datasets fall back to ``dataset[i]`` per sample, then stacking.
+(So a TensorDataset subclass is read through its ``.arrays``, not its ``__getitem__``; a dataset
+that builds samples on the fly should derive from :class:`Dataset`.)
 
 Reproducibility and resuming: with ``seed`` the order (and the random draws of ``transform``) of
 epoch ``e`` comes from a generator seeded with ``(seed, e)``, whatever happened before. The loader

@@ -18,6 +18,7 @@ ValueError: <bytes>: IDX file is truncated or corrupt: header says 1-d uint8 of 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -67,7 +68,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise ValueError(f"{name}: IDX file is truncated: the header needs {header} bytes, the data has {len(data)}")
     shape = tuple(int(v) for v in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize  # Python ints: no overflow on a corrupt header
     if len(data) != expected:
         kind = "truncated or corrupt" if len(data) < expected else "corrupt (trailing bytes)"
         raise ValueError(f"{name}: IDX file is {kind}: header says {ndim}-d {dtype.name} of shape {shape}, "

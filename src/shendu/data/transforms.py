@@ -201,27 +201,33 @@ def affine_grid_sample(x: np.ndarray, matrices: np.ndarray, fill: float = 0.0) -
     """Warp each image by its own 2×3 affine map with bilinear interpolation.
 
     ``matrices: (B, 2, 3)`` maps an OUTPUT pixel ``(row, col, 1)`` (relative to the image centre)
-    to the INPUT position it samples; samples outside the image read ``fill``.
+    to the INPUT position it samples; neighbours outside the image read ``fill``.
     x: (B, C, H, W) -> (B, C, H, W).
     """
     B, C, H, W = x.shape
     cy, cx = (H - 1) / 2.0, (W - 1) / 2.0
     rr, cc = np.meshgrid(np.arange(H) - cy, np.arange(W) - cx, indexing="ij")
-    grid = np.stack([rr.ravel(), cc.ravel(), np.ones(H * W)])  # (3, H*W)
-    src = matrices @ grid  # (B, 2, H*W)
-    sy, sx = src[:, 0] + cy, src[:, 1] + cx
-    y0, x0 = np.floor(sy).astype(np.int64), np.floor(sx).astype(np.int64)
+    grid = np.stack([rr.ravel(), cc.ravel(), np.ones(H * W)]).astype(np.float32)  # (3, H*W)
+    src = matrices.astype(np.float32) @ grid  # (B, 2, H*W)
+    sy, sx = src[:, 0] + np.float32(cy), src[:, 1] + np.float32(cx)
+    y0, x0 = np.floor(sy), np.floor(sx)
     wy, wx = (sy - y0).astype(x.dtype), (sx - x0).astype(x.dtype)
-    flat = x.reshape(B, C, H * W)
-    out = np.zeros((B, C, H * W), dtype=x.dtype)
-    # the four neighbours of each sample point, each weighted by its bilinear share
-    for dy, dx, wgt in ((0, 0, (1 - wy) * (1 - wx)), (0, 1, (1 - wy) * wx), (1, 0, wy * (1 - wx)), (1, 1, wy * wx)):
-        yy, xx = y0 + dy, x0 + dx
-        inside = (yy >= 0) & (yy < H) & (xx >= 0) & (xx < W)
-        idx = np.where(inside, yy * W + xx, 0)
-        vals = np.take_along_axis(flat, idx[:, None, :], axis=2)
-        vals = np.where(inside[:, None, :], vals, np.asarray(fill, x.dtype))
-        out += wgt[:, None, :] * vals
+    # a one-pixel border of `fill` lets every neighbour be read without masks: coordinates are
+    # clipped into [-1, H] x [-1, W], and anything outside the image lands on the border
+    Hp, Wp = H + 2, W + 2
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=fill).reshape(B * C, Hp * Wp)
+    y0, x0 = y0.astype(np.int64), x0.astype(np.int64)
+    y1, x1 = np.clip(y0 + 1, -1, H) + 1, np.clip(x0 + 1, -1, W) + 1  # +1: index into the padded image
+    y0, x0 = np.clip(y0, -1, H) + 1, np.clip(x0, -1, W) + 1
+    flat = padded.ravel()
+    base = (np.arange(B * C) * (Hp * Wp)).reshape(B, C, 1)
+
+    def gather(yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
+        return flat[base + (yy * Wp + xx)[:, None, :]]  # (B, C, H*W)
+
+    top = gather(y0, x0) * (1 - wx)[:, None] + gather(y0, x1) * wx[:, None]
+    bottom = gather(y1, x0) * (1 - wx)[:, None] + gather(y1, x1) * wx[:, None]
+    out = top * (1 - wy)[:, None] + bottom * wy[:, None]
     return out.reshape(B, C, H, W)
 
 

@@ -1,0 +1,41 @@
+"""Where dataset files live: ``data_dir`` if given, else ``$SHENDU_DATA/<name>``, else
+``~/.cache/shendu/<name>``.
+
+An explicit ``data_dir`` is the folder holding the files themselves (``--data-dir
+../shared/data/mnist``); ``$SHENDU_DATA`` is a root with one sub-folder per dataset. Either way, a
+dataset's files are also found in the other layout (``data_dir/<name>/`` or ``$SHENDU_DATA/``
+itself), so both habits work.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+ENV_VAR = "SHENDU_DATA"
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset's files are missing and could not be downloaded; says which and where to put them."""
+
+
+def candidate_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Folders to search for ``name``'s files, the first being where downloads go."""
+    if data_dir is not None:
+        base = Path(data_dir).expanduser()
+        return [base, base / name]
+    env = os.environ.get(ENV_VAR)
+    if env:
+        root = Path(env).expanduser()
+        return [root / name, root]
+    return [Path.home() / ".cache" / "shendu" / name]
+
+
+def find_file(dirs: Sequence[Path], names: Sequence[str]) -> Path | None:
+    """The first existing file among ``dirs × names`` (folders searched in order)."""
+    for d in dirs:
+        for n in names:
+            p = d / n
+            if p.is_file():
+                return p
+    return None
