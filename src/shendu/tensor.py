@@ -331,6 +331,27 @@ class Tensor:
     def expand_as(self, other): return ops.expand(self, other.shape)
     def view_as(self, other): return ops.reshape(self, other.shape)
 
+    # ---- activations: defined in shendu.nn.functional (a layer above), imported on call ----
+    def relu(self) -> Tensor:
+        from shendu.nn.functional import activation
+        return activation.relu(self)
+
+    def sigmoid(self) -> Tensor:
+        from shendu.nn.functional import activation
+        return activation.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        from shendu.nn.functional import activation
+        return activation.tanh(self)
+
+    def softmax(self, dim: int) -> Tensor:
+        from shendu.nn.functional import activation
+        return activation.softmax(self, dim)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        from shendu.nn.functional import activation
+        return activation.log_softmax(self, dim)
+
     # ---- printing -------------------------------------------------------------------
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)

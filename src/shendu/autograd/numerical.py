@@ -39,6 +39,11 @@ def numerical_grad(
     grads = []
     with no_grad():
         for t in inputs:
+            if not np.issubdtype(t.dtype, np.floating):
+                # Integer inputs (class labels, indices) have no gradient; nudging them would
+                # truncate to a different label (or an invalid one) instead.
+                grads.append(np.zeros(t.shape, dtype=np.float64))
+                continue
             h = eps if eps is not None else _default_eps(t.dtype)
             g = np.zeros(t.shape, dtype=np.float64)
             flat = t.data.reshape(-1)  # a view: nudging it nudges t

@@ -14,13 +14,18 @@ module              functions
 ``pooling``         max_pool2d, avg_pool2d, adaptive_avg_pool2d, max_pool1d, avg_pool1d
 ``normalization``   batch_norm, layer_norm, local_response_norm
 ``dropout``         dropout, dropout2d
-(core op)           pad  (``shendu.ops.pad``, PyTorch's F.pad convention)
+(here)              pad  (constant padding, PyTorch's F.pad convention; ``shendu.ops.pad``)
 ==================  =========================================================================
 
 Every function takes PyTorch's argument names, so a course example written for PyTorch runs
 by changing ``import torch.nn.functional as F`` to ``import shendu.nn.functional as F``.
 """
-from shendu.ops import pad
+from __future__ import annotations
+
+from typing import Sequence
+
+from shendu import ops as _ops
+from shendu.tensor import Tensor
 from shendu.nn.functional.activation import (
     elu,
     gelu,
@@ -54,6 +59,24 @@ from shendu.nn.functional.pooling import (
     max_pool1d,
     max_pool2d,
 )
+
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad with a constant, as ``torch.nn.functional.pad``: ``pad`` lists (before, after) pairs
+    starting from the LAST axis, e.g. ``(1, 1, 2, 2)`` pads W by 1 and H by 2 on each side.
+
+    Only ``mode='constant'`` is implemented.
+
+    >>> import shendu
+    >>> import shendu.nn.functional as F
+    >>> F.pad(shendu.ones(1, 2, 3), (1, 1, 2, 2)).shape
+    (1, 6, 5)
+    """
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is implemented, got mode={mode!r}")
+    return _ops.pad(input, pad, value=0.0 if value is None else value)
+
 
 __all__ = [
     "step", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "silu", "identity",

@@ -1,8 +1,6 @@
 """The fully connected (全连接 / Affine) layer as a function: y = x Wᵀ + b."""
 from __future__ import annotations
 
-import numpy as np
-
 from shendu.autograd.function import Function
 from shendu.tensor import Tensor, as_tensor
 

@@ -260,16 +260,14 @@ class CrossEntropySmoothed(_ClassIndexLoss):
         k = eps / dtype.type(c)
         losses = np.where(valid, (1 - eps) * nll * w_row + k * smooth, dtype.type(0))
         # Σₖ wₖ qᵢₖ = (1 − ε) w_{yᵢ} + (ε/C) Σₖ wₖ
-        self.save(e, s, safe_y, w_row, valid, weight)
-        self.qsum = (1 - eps) * w_row + k * w_total
+        self.save(e, s, safe_y, w_row, valid, weight, (1 - eps) * w_row + k * w_total)
         self.eps, self.k = eps, k
         return self._reduce_rows(losses.astype(dtype, copy=False), w_row, reduction)
 
     def backward(self, gy):
-        e, s, y, w_row, valid, weight = self.saved
-        dtype = e.dtype
-        scale = self._row_scale(gy, valid.astype(dtype))  # ∂L/∂lossᵢ, 0 on ignored rows
-        g = e * (scale * self.qsum / s)[:, None]
+        e, s, y, w_row, valid, weight, qsum = self.saved
+        scale = self._row_scale(gy, valid.astype(e.dtype))  # ∂L/∂lossᵢ, 0 on ignored rows
+        g = e * (scale * qsum / s)[:, None]
         g[np.arange(e.shape[0]), y] -= (1 - self.eps) * w_row * scale
         kw = self.k if weight is None else self.k * weight
         g -= scale[:, None] * kw
