@@ -87,10 +87,16 @@ def _addindent(s: str, num_spaces: int) -> str:
     return "\n".join([first] + [(num_spaces * " ") + line if line.strip() else "" for line in rest])
 
 
+def _quoted(keys: list[str]) -> str:
+    return ", ".join(f'"{k}"' for k in keys)
+
+
 def _as_array(value: Any) -> np.ndarray:
     """A state-dict value (Tensor, ndarray, number, or anything with ``__array__``) as an ndarray."""
     if isinstance(value, Tensor):
         return value.data
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, possibly requiring grad
+        return np.asarray(value.detach().numpy())
     return np.asarray(value)
 
 
@@ -131,13 +137,20 @@ class Module:
                 out = result
         return out
 
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """``hook(module, args) -> None or new args`` runs before every ``forward``."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+    @staticmethod
+    def _add_hook(hooks: OrderedDict, hook: Callable, prepend: bool) -> RemovableHandle:
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, args) -> None or new args`` runs before every ``forward``
+        (before the hooks already registered when ``prepend=True``)."""
+        return self._add_hook(self._forward_pre_hooks, hook, prepend)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False) -> RemovableHandle:
         """``hook(module, args, output) -> None or new output`` runs after every ``forward``.
 
         >>> from shendu import nn
@@ -149,9 +162,7 @@ class Module:
         >>> shapes
         [(2, 3)]
         """
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+        return self._add_hook(self._forward_hooks, hook, prepend)
 
     # ---- registration -------------------------------------------------------------------
     def _check_name(self, name: Any, kind: str) -> None:
@@ -235,7 +246,9 @@ class Module:
             self._modules[name] = value
         elif params is not None and name in self._modules:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' (Module or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' (Module or None expected)"
+                )
             self._modules[name] = None
         elif params is not None and name in self._buffers:
             if isinstance(value, np.ndarray):
@@ -270,11 +283,13 @@ class Module:
         object.__delattr__(self, name)
 
     def __dir__(self) -> list[str]:
-        keys = list(dir(type(self))) + list(self.__dict__) + list(self._parameters) + list(self._modules) + list(self._buffers)
+        keys = [*dir(type(self)), *self.__dict__, *self._parameters, *self._modules, *self._buffers]
         return sorted(k for k in set(keys) if not k[0].isdigit())
 
     # ---- walking the tree ---------------------------------------------------------------
-    def named_modules(self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """``(name, module)`` for self (name ``''``) and every descendant, parents first."""
         if memo is None:
             memo = set()
@@ -305,7 +320,9 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
+    def _named_members(
+        self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool
+    ) -> Iterator[tuple[str, Tensor]]:
         seen: set[int] = set()
         modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for module_prefix, module in modules:
@@ -315,7 +332,9 @@ class Module:
                 seen.add(id(value))
                 yield module_prefix + ("." if module_prefix else "") + name, value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """``(name, parameter)`` in PyTorch's order: a module's own, then each child's in turn.
         A parameter shared by two layers is listed once."""
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)  # type: ignore[misc]
@@ -324,7 +343,9 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
@@ -475,9 +496,9 @@ class Module:
                 arrays[key] = value
         if strict:
             if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
+                errors.insert(0, f"Unexpected key(s) in state_dict: {_quoted(unexpected)}. ")
             if missing:
-                errors.insert(0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
+                errors.insert(0, f"Missing key(s) in state_dict: {_quoted(missing)}. ")
         if errors:
             raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         # Copy only after every check passed: a failed load leaves the module untouched.
@@ -497,7 +518,8 @@ class Module:
         return type(self).__name__
 
     def __repr__(self) -> str:
-        extra_lines = self.extra_repr().split("\n") if self.extra_repr() else []
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
         child_lines = [f"({key}): " + _addindent(repr(module), 2) for key, module in self._modules.items()]
         lines = extra_lines + child_lines
         main = self._get_name() + "("

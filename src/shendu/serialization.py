@@ -1,0 +1,178 @@
+"""Saving and loading weights as safetensors files, never pickle.
+
+A pickle file (what ``torch.save`` writes) can run arbitrary code when loaded; a safetensors
+file is only a JSON header (names, dtypes, shapes, byte offsets, and an optional
+``__metadata__`` dict of strings) followed by the raw tensor bytes, so loading it is safe.
+
+``save`` writes atomically: the bytes go to a temporary file in the same directory, are
+flushed to disk (fsync), and the temporary file then replaces the target in one step
+(``os.replace``), so a crash mid-save never leaves a half-written checkpoint behind.
+
+>>> import os, tempfile
+>>> import shendu
+>>> from shendu import nn, serialization
+>>> net = nn.Linear(4, 3)
+>>> path = os.path.join(tempfile.mkdtemp(), "linear.safetensors")
+>>> serialization.save(net.state_dict(), path, metadata={"epoch": "3"})
+>>> state, meta = serialization.load_with_metadata(path)
+>>> sorted(state), state["weight"].dtype, meta
+(['bias', 'weight'], dtype('float32'), {'epoch': '3'})
+>>> net.load_state_dict(serialization.load(path))
+<All keys matched successfully>
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from typing import Any, Mapping
+
+import numpy as np
+
+from shendu.tensor import Tensor
+
+__all__ = ["save", "load", "load_with_metadata"]
+
+PathLike = str | os.PathLike
+
+_HEADER_LIMIT = 100 * 1024 * 1024  # safetensors' own bound on the JSON header
+
+
+def _to_array(key: str, value: Any) -> np.ndarray:
+    if isinstance(value, Tensor):
+        arr = value.data
+    elif isinstance(value, (np.ndarray, np.generic, int, float, bool)) or hasattr(value, "__array__"):
+        arr = np.asarray(value)
+    else:
+        raise TypeError(f"save: value of {key!r} must be a shendu Tensor or a NumPy array, got {type(value).__name__}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"save: value of {key!r} has dtype {arr.dtype}, which safetensors cannot store")
+    # Not np.ascontiguousarray: it turns a 0-d array (num_batches_tracked) into shape (1,).
+    return arr if arr.flags.c_contiguous else arr.copy(order="C")
+
+
+def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str] | None:
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"save: metadata must be a dict of strings, got {type(metadata).__name__}")
+    for k, v in metadata.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise TypeError(
+                f"save: metadata must map strings to strings, got {k!r}: {type(v).__name__} "
+                "(encode other values with json.dumps)"
+            )
+    return dict(metadata)
+
+
+def save(state_dict: Mapping[str, Any], path: PathLike, metadata: Mapping[str, str] | None = None) -> None:
+    """Write ``state_dict`` (names -> Tensors or ndarrays) to ``path`` as safetensors, atomically.
+
+    ``metadata`` is an optional dict of strings stored in the header (e.g. the epoch,
+    the model's name). dtypes and shapes are kept exactly.
+    """
+    from safetensors.numpy import save as st_save
+
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            f"save: expected a dict of name -> tensor (e.g. model.state_dict()), got {type(state_dict).__name__}"
+        )
+    arrays = {}
+    for key, value in state_dict.items():
+        if not isinstance(key, str):
+            raise TypeError(f"save: keys must be strings, got {key!r}")
+        arrays[key] = _to_array(key, value)
+    data = st_save(arrays, metadata=_check_metadata(metadata))
+    _atomic_write(os.fspath(path), data)
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it onto ``path``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: directory {directory!r} does not exist (cannot write {path!r})")
+    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)  # mkstemp creates the file private (0600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    # Make the rename itself durable (best effort: not every platform can open a directory).
+    with contextlib.suppress(OSError):
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def _not_safetensors(path: str, reason: str) -> ValueError:
+    return ValueError(
+        f"{path!r} is not a valid safetensors file: {reason}. Expected an 8-byte little-endian header "
+        "length, a JSON header, then the tensor bytes (as written by shendu.serialization.save)"
+    )
+
+
+def _read_header(path: str) -> dict:
+    """The parsed JSON header of ``path``, after checking the file is complete."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if head.startswith(b"PK\x03\x04"):
+            raise _not_safetensors(
+                path, "it is a zip archive, probably a PyTorch checkpoint written by torch.save; shendu never "
+                "unpickles files (that can run code): load it with torch and save its state_dict as safetensors"
+            )
+        if head[:1] == b"\x80":
+            raise _not_safetensors(path, "it looks like a pickle file, which shendu never loads (that can run code)")
+        if len(head) < 8:
+            raise _not_safetensors(path, f"the file has only {size} bytes (truncated or empty)")
+        n = int.from_bytes(head, "little")
+        if n > _HEADER_LIMIT or 8 + n > size:
+            raise _not_safetensors(
+                path, f"the header claims {n} bytes but the file has only {size} (truncated or another format)"
+            )
+        raw = f.read(n)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise _not_safetensors(path, f"the header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise _not_safetensors(path, "the header is not a JSON object")
+    ends = [info["data_offsets"][1] for k, info in header.items() if k != "__metadata__" and isinstance(info, dict)
+            and isinstance(info.get("data_offsets"), list) and len(info["data_offsets"]) == 2]
+    data_size = size - 8 - n
+    if ends and max(ends) > data_size:
+        raise _not_safetensors(
+            path, f"the tensors need {max(ends)} data bytes but only {data_size} are there (truncated)"
+        )
+    return header
+
+
+def load_with_metadata(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The tensors of a safetensors file (names -> ndarrays, dtypes kept) and its metadata dict."""
+    from safetensors import SafetensorError, safe_open
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"load: no such file {path!r}")
+    header = _read_header(path)
+    try:
+        with safe_open(path, framework="np") as f:
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+    except SafetensorError as e:
+        raise _not_safetensors(path, str(e)) from None
+    return tensors, dict(header.get("__metadata__") or {})
+
+
+def load(path: PathLike) -> dict[str, np.ndarray]:
+    """The tensors of a safetensors file as ``{name: ndarray}``, ready for ``load_state_dict``."""
+    return load_with_metadata(path)[0]
