@@ -72,6 +72,7 @@ from shendu.ops import (
     where,
 )
 from shendu import autograd
+from shendu.serialization import load, save
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,272 @@
+"""Speed of shendu's layers and training steps against PyTorch CPU, measured in the same run.
+
+    python benchmarks/bench_layers.py             # layer and training-step table
+    python benchmarks/bench_layers.py --memory    # also the peak RSS of a SimpleConvNet epoch
+
+Each timing is the best of ``--repeats`` runs after a warm-up (other processes share the
+cores, so the minimum is the least disturbed figure); shendu and PyTorch runs alternate, so
+both see the same machine. On a busy machine (see the load average printed) use
+``--threads 1``: multi-threaded BLAS and PyTorch kernels stall when their threads get
+descheduled, and the timings turn to noise. "ratio" is shendu's time over PyTorch's; the
+issue's target is at most 2 for a training step. The networks are written with the
+functional API and plain parameter arrays, so the script needs nothing above
+``shendu.nn.functional``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+
+import shendu
+import shendu.nn.functional as F
+
+BATCH = 100
+TARGET_RATIO = 2.0  # the issue's goal for a training step, shendu time / PyTorch time
+
+
+# ---- the two networks, one definition per library ------------------------------------------
+
+def simple_convnet_shapes() -> dict[str, tuple[int, ...]]:
+    """conv 30×5×5 → ReLU → maxpool 2 → Linear 4320→100 → ReLU → Linear 100→10."""
+    return {"w1": (30, 1, 5, 5), "b1": (30,), "w2": (100, 4320), "b2": (100,), "w3": (10, 100), "b3": (10,)}
+
+
+def lenet_shapes() -> dict[str, tuple[int, ...]]:
+    """conv 20×5×5 → maxpool 2 → conv 50×5×5 → maxpool 2 → Linear 800→500 → ReLU → Linear 500→10."""
+    return {
+        "w1": (20, 1, 5, 5), "b1": (20,), "w2": (50, 20, 5, 5), "b2": (50,),
+        "w3": (500, 800), "b3": (500,), "w4": (10, 500), "b4": (10,),
+    }
+
+
+def init_params(shapes: dict[str, tuple[int, ...]], seed: int = 0) -> dict[str, np.ndarray]:
+    """He-scaled normal weights and zero biases, float32 (the same numbers for both libraries)."""
+    rng = np.random.default_rng(seed)
+    params = {}
+    for name, shape in shapes.items():
+        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+        scale = np.sqrt(2.0 / fan_in) if len(shape) > 1 else 0.0
+        params[name] = (rng.standard_normal(shape) * scale).astype(np.float32)
+    return params
+
+
+def simple_convnet(F, p, x):  # noqa: N803  (F is either library's functional module)
+    h = F.max_pool2d(F.relu(F.conv2d(x, p["w1"], p["b1"])), 2)
+    h = F.relu(F.linear(h.reshape(x.shape[0], -1), p["w2"], p["b2"]))
+    return F.linear(h, p["w3"], p["b3"])
+
+
+def lenet(F, p, x):  # noqa: N803  (the course's LeNet: no ReLU after the convolutions)
+    h = F.max_pool2d(F.conv2d(x, p["w1"], p["b1"]), 2)
+    h = F.max_pool2d(F.conv2d(h, p["w2"], p["b2"]), 2)
+    h = F.relu(F.linear(h.reshape(x.shape[0], -1), p["w3"], p["b3"]))
+    return F.linear(h, p["w4"], p["b4"])
+
+
+NETWORKS = {"SimpleConvNet": (simple_convnet, simple_convnet_shapes), "LeNet": (lenet, lenet_shapes)}
+
+
+# ---- one training step -------------------------------------------------------------------------
+
+def shendu_step(net, params: dict[str, shendu.Tensor], lr: float = 0.01) -> Callable[[np.ndarray, np.ndarray], float]:
+    def step(x: np.ndarray, t: np.ndarray) -> float:
+        loss = F.cross_entropy(net(F, params, shendu.from_numpy(x)), shendu.from_numpy(t))
+        for p in params.values():
+            p.grad = None
+        loss.backward()
+        for p in params.values():
+            p.data -= lr * p.grad.data  # plain SGD
+        return loss.item()
+
+    return step
+
+
+def torch_step(net, params, lr: float = 0.01):
+    import torch
+    import torch.nn.functional as TF
+
+    def step(x: np.ndarray, t: np.ndarray) -> float:
+        loss = TF.cross_entropy(net(TF, params, torch.from_numpy(x)), torch.from_numpy(t))
+        for p in params.values():
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params.values():
+                p -= lr * p.grad
+        return loss.item()
+
+    return step
+
+
+def make_steps(name: str):
+    import torch
+
+    net, shapes = NETWORKS[name]
+    init = init_params(shapes())
+    s_params = {k: shendu.tensor(v, requires_grad=True) for k, v in init.items()}
+    t_params = {k: torch.tensor(v, requires_grad=True) for k, v in init.items()}
+    return shendu_step(net, s_params), torch_step(net, t_params)
+
+
+# ---- layer forward + backward ------------------------------------------------------------------
+
+def layer_cases():
+    """(name, shapes of the float inputs, shendu fn, torch fn) at the networks' sizes."""
+    import torch.nn.functional as TF
+
+    labels = np.random.default_rng(1).integers(0, 10, BATCH)
+    return [
+        ("conv2d 1→30 5×5, 28×28", [(BATCH, 1, 28, 28), (30, 1, 5, 5), (30,)], F.conv2d, TF.conv2d),
+        ("conv2d 20→50 5×5, 12×12", [(BATCH, 20, 12, 12), (50, 20, 5, 5), (50,)], F.conv2d, TF.conv2d),
+        ("max_pool2d 2, 30×24×24", [(BATCH, 30, 24, 24)], lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2)),
+        ("max_pool2d 3/2, 64×27×27", [(BATCH, 64, 27, 27)], lambda x: F.max_pool2d(x, 3, 2), lambda x: TF.max_pool2d(x, 3, 2)),
+        ("avg_pool2d 2, 30×24×24", [(BATCH, 30, 24, 24)], lambda x: F.avg_pool2d(x, 2), lambda x: TF.avg_pool2d(x, 2)),
+        ("linear 4320→100", [(BATCH, 4320), (100, 4320), (100,)], F.linear, TF.linear),
+        ("relu 30×24×24", [(BATCH, 30, 24, 24)], F.relu, TF.relu),
+        ("cross_entropy 10 classes", [(BATCH, 10)],
+         lambda x: F.cross_entropy(x, shendu.from_numpy(labels)),
+         lambda x: TF.cross_entropy(x, __import__("torch").from_numpy(labels))),
+    ]
+
+
+def fwd_bwd(fn, tensors, make_grad):
+    def run():
+        for t in tensors:
+            t.grad = None
+        y = fn(*tensors)
+        y.backward(make_grad(y))
+
+    return run
+
+
+# ---- timing ------------------------------------------------------------------------------------
+
+def best_of(fns: list[Callable[[], object]], repeats: int, warmup: int = 3) -> list[float]:
+    """Best wall time of each function, alternating between them on every repeat."""
+    for f in fns:
+        for _ in range(warmup):
+            f()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for i, f in enumerate(fns):
+            t0 = time.perf_counter()
+            f()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best
+
+
+def row(name: str, s: float, t: float, per_image: bool) -> str:
+    ips = f"{BATCH / s:>10,.0f} {BATCH / t:>10,.0f}" if per_image else f"{'':>10} {'':>10}"
+    return f"{name:<28} {s * 1e3:>9.2f} {t * 1e3:>9.2f} {ips} {s / t:>7.2f}"
+
+
+def run_tables(repeats: int) -> None:
+    import torch
+
+    rng = np.random.default_rng(0)
+
+    def cols(a: str, b: str) -> str:
+        return f"{'shendu ms':>9} {'torch ms':>9} {a:>10} {b:>10} {'ratio':>7}"
+
+    print(f"numpy {np.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"best of {repeats}, batch {BATCH}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+    print(f"{'forward + backward':<28} " + cols("", ""))
+    for name, shapes, s_fn, t_fn in layer_cases():
+        arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+        s_in = [shendu.tensor(a, requires_grad=True) for a in arrays]
+        t_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+        s_run = fwd_bwd(s_fn, s_in, lambda y: np.ones(y.shape, np.float32))
+        t_run = fwd_bwd(t_fn, t_in, torch.ones_like)
+        s, t = best_of([s_run, t_run], repeats)
+        print(row(name, s, t, per_image=False))
+    print(f"\n{'training step (SGD)':<28} " + cols("shendu i/s", "torch i/s"))
+    x = rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32)
+    labels = rng.integers(0, 10, BATCH)
+    verdicts = []
+    for name in NETWORKS:
+        s_step, t_step = make_steps(name)
+        s, t = best_of([lambda: s_step(x, labels), lambda: t_step(x, labels)], repeats)
+        print(row(name, s, t, per_image=True))
+        verdicts.append(f"{name} {'meets' if s / t <= TARGET_RATIO else 'MISSES'} it")
+    print(f"\ntarget: a training step at most {TARGET_RATIO:g}× PyTorch's time — " + ", ".join(verdicts))
+
+
+# ---- memory ------------------------------------------------------------------------------------
+
+def epoch_peak_rss(library: str, images: int = 5000) -> float:
+    """Peak resident memory (MiB) of a fresh process that trains one SimpleConvNet epoch."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--epoch-child", library, "--images", str(images)],
+        check=True, capture_output=True, text=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def epoch_child(library: str, images: int) -> None:
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((images, 1, 28, 28), dtype=np.float32)
+    labels = rng.integers(0, 10, images)
+    if library == "shendu":
+        params = {k: shendu.tensor(v, requires_grad=True) for k, v in init_params(simple_convnet_shapes()).items()}
+        step = shendu_step(simple_convnet, params)
+    else:
+        import torch
+
+        params = {k: torch.tensor(v, requires_grad=True) for k, v in init_params(simple_convnet_shapes()).items()}
+        step = torch_step(simple_convnet, params)
+    for i in range(0, images, BATCH):
+        step(data[i : i + BATCH], labels[i : i + BATCH])
+    print(peak_rss_mib())
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB.
+
+    Linux's ``getrusage`` maxrss survives ``exec``: a child forked from a parent that had
+    imported PyTorch would report the parent's peak. VmHWM in /proc counts this program only.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20, help="timed runs per case (best is shown)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for PyTorch and for NumPy's BLAS")
+    parser.add_argument("--memory", action="store_true", help="also measure peak RSS of a SimpleConvNet epoch")
+    parser.add_argument("--no-speed", action="store_true", help="skip the timing tables")
+    parser.add_argument("--epoch-child", choices=["shendu", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--images", type=int, default=5000, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.epoch_child:
+        epoch_child(args.epoch_child, args.images)
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    with threadpool_limits(args.threads):  # NumPy's BLAS gets the same number of threads
+        if not args.no_speed:
+            run_tables(args.repeats)
+    if args.memory:
+        print(f"\npeak RSS, one SimpleConvNet epoch ({args.images} images of 28×28, batch {BATCH}, fresh process):")
+        for lib in ("shendu", "torch"):
+            print(f"  {lib:<7} {epoch_peak_rss(lib, args.images):7.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

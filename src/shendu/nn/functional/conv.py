@@ -1,0 +1,258 @@
+"""The convolution layer (卷积层) as functions: ``conv2d``, ``conv1d`` and ``conv_output_size``.
+
+As in PyTorch (and every deep-learning library), "convolution" here is cross-correlation: the
+filter is not flipped. A true convolution is ``conv1d`` / ``conv2d`` with a flipped weight.
+The work is done by im2col (:mod:`shendu.nn.functional.im2col`) and one matrix product.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from shendu import ops
+from shendu.autograd.function import Function
+from shendu.nn.functional._geometry import (
+    check_non_negative,
+    check_positive,
+    ntuple,
+    sliding_output_size,
+    window_span,
+)
+from shendu.nn.functional.im2col import batch_inner, col2im, from_columns_order, im2col, to_columns_order
+from shendu.tensor import Tensor, as_tensor
+
+__all__ = ["conv2d", "conv1d", "conv_output_size"]
+
+IntOrPair = int | Sequence[int]
+
+
+class Conv2d(Function):
+    """2-D convolution of a batch with a bank of filters, as one matrix product per group.
+
+    x: (N, C, H, W), W: (O, C/g, KH, KW), b: (O,) -> y: (N, O, OH, OW);  g = groups.
+
+        y[n, o, p, q] = b[o] + Σ_(c,i,j) W[o, c, i, j] · x_pad[n, g(o)·C/g + c, p·S + i·D, q·S + j·D]
+
+    With col = im2col(x): (C·KH·KW, N·OH·OW) and W₂ = W reshaped to (O, C/g·KH·KW), per group:
+
+        Y = W₂ · col + b          ∂L/∂W₂ = G · colᵀ      ∂L/∂b = Σ_(p,q,n) G
+        ∂L/∂col = W₂ᵀ · G         ∂L/∂x = col2im(∂L/∂col)
+
+    where G = ∂L/∂Y: (O, N·OH·OW), its columns in col's order ((n, p, q), or (p, q, n) for
+    narrow outputs: see :mod:`~shendu.nn.functional.im2col`). ``padding`` is (top, bottom, left, right).
+    """
+
+    def forward(self, x, w, *b, stride, padding, dilation, groups):
+        n = x.shape[0]
+        o, _, kh, kw = w.shape
+        top, bottom, left, right = padding
+        oh = sliding_output_size(x.shape[2], kh, stride[0], top + bottom, dilation[0])
+        ow = sliding_output_size(x.shape[3], kw, stride[1], left + right, dilation[1])
+        self.inner = batch_inner(ow)
+        self.geometry = ((kh, kw), stride, padding, dilation, (oh, ow), self.inner)
+        self.x_shape, self.groups = x.shape, groups
+        col = im2col(x, *self.geometry)
+        col_g = col.reshape(groups, -1, col.shape[1])  # (g, C/g·KH·KW, N·OH·OW)
+        y = np.matmul(w.reshape(groups, o // groups, -1), col_g)
+        y = y.reshape((o, oh, ow, n) if self.inner else (o, n, oh, ow))
+        self.save(col_g, w)
+        if not b:
+            return from_columns_order(y, self.inner)
+        # Add the bias while copying back to (N, O, OH, OW): one pass over y instead of two.
+        out = np.empty((n, o, oh, ow), dtype=y.dtype)
+        y_nchw = y.transpose(3, 0, 1, 2) if self.inner else y.transpose(1, 0, 2, 3)
+        return np.add(y_nchw, b[0][:, None, None], out=out)
+
+    def backward(self, gy):
+        col_g, w = self.saved
+        o, g = w.shape[0], self.groups
+        gy_g = to_columns_order(gy, self.inner).reshape(g, o // g, -1)  # G per group, col's order
+        w_g = w.reshape(g, o // g, -1)
+        gx = gw = gb = None
+        if self.needs_grad[1]:
+            gw = np.matmul(gy_g, col_g.transpose(0, 2, 1)).reshape(w.shape)
+        if len(self.needs_grad) > 2 and self.needs_grad[2]:
+            gb = gy_g.reshape(o, -1).sum(axis=1)
+        if self.needs_grad[0]:
+            gcol = np.matmul(w_g.transpose(0, 2, 1), gy_g)
+            gx = col2im(gcol.reshape(-1, gcol.shape[2]), self.x_shape, *self.geometry)
+        return gx, gw, gb
+
+
+def conv_output_size(
+    in_size: IntOrPair, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1
+) -> int | tuple[int, ...]:
+    """Output size of a convolution or pooling window: OH = (H + 2P − FH) / S + 1.
+
+    With dilation D the filter covers D·(FH − 1) + 1 pixels, and a stride that does not divide
+    evenly drops the last partial window (floor), as PyTorch does. Give ints for one axis or
+    tuples for several (an int is used on every axis of a tuple argument).
+
+    >>> conv_output_size((28, 31), (5, 5), stride=3, padding=2)
+    (10, 11)
+    >>> conv_output_size(28, 5)
+    24
+    """
+    sizes = [in_size, kernel_size, stride, padding, dilation]
+    names = ("in_size", "kernel_size", "stride", "padding", "dilation")
+    lengths = {a: len(v) for a, v in zip(names, sizes) if isinstance(v, (tuple, list))}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"conv_output_size: tuple arguments must have the same length, got lengths {lengths}")
+    ndim = next(iter(lengths.values()), 0)
+    n = ndim or 1
+    h, k, s, p, d = (ntuple(v, n, "conv_output_size", a) for v, a in zip(sizes, names))
+    check_positive(k, "conv_output_size", "kernel_size")
+    check_positive(s, "conv_output_size", "stride")
+    check_positive(d, "conv_output_size", "dilation")
+    check_non_negative(p, "conv_output_size", "padding")
+    out = tuple(sliding_output_size(*args) for args in zip(h, k, s, (2 * pi for pi in p), d))
+    if any(o <= 0 for o in out):
+        raise ValueError(
+            f"conv_output_size: input {in_size} with padding {padding} is smaller than the kernel "
+            f"{kernel_size} (dilation {dilation}): output size {out if ndim else out[0]} is not positive"
+        )
+    return out if ndim else out[0]
+
+
+# ---- argument checks ----------------------------------------------------------------------
+
+def _shape_str(dims: Sequence) -> str:
+    return "(" + ", ".join(str(d) for d in dims) + ")"
+
+
+def _resolve_padding(padding, kernel: tuple[int, ...], stride, dilation, name: str) -> tuple[int, ...]:
+    """Padding per axis as (before, after) pairs flattened; 'valid' = 0, 'same' keeps the size."""
+    nd = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * (2 * nd)
+        if padding != "same":
+            raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+        if any(s != 1 for s in stride):
+            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride {stride})")
+        out = []
+        for k, d in zip(kernel, dilation):
+            total = window_span(k, d) - 1
+            out += [total // 2, total - total // 2]  # the extra pixel, if any, goes after (as PyTorch)
+        return tuple(out)
+    p = ntuple(padding, nd, name, "padding")
+    check_non_negative(p, name, "padding")
+    return tuple(v for pi in p for v in (pi, pi))
+
+
+def _check_conv(name: str, x: Tensor, w: Tensor, b: Tensor | None, groups: int, nd: int) -> None:
+    spatial = ("H", "W") if nd == 2 else ("L",)
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ValueError(
+            f"{name} expects a {nd + 1}-D {_shape_str(('C', *spatial))} or {nd + 2}-D "
+            f"{_shape_str(('N', 'C', *spatial))} input, got shape {x.shape}"
+        )
+    if w.ndim != nd + 2:
+        raise ValueError(
+            f"{name} expects a {nd + 2}-D weight (out_channels, in_channels/groups, "
+            f"{', '.join('k' + s for s in spatial)}), got shape {w.shape}"
+        )
+    if not np.issubdtype(x.dtype, np.floating) or x.dtype != w.dtype:
+        raise ValueError(f"{name}: input dtype {x.dtype} and weight dtype {w.dtype} must be the same float type")
+    if not isinstance(groups, (int, np.integer)) or groups <= 0:
+        raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+    c_in = x.shape[-nd - 1]
+    if c_in % groups:
+        raise ValueError(f"{name}: in_channels {c_in} of input {x.shape} is not divisible by groups {groups}")
+    if w.shape[0] % groups:
+        raise ValueError(f"{name}: out_channels {w.shape[0]} of weight {w.shape} is not divisible by groups {groups}")
+    if c_in != w.shape[1] * groups:
+        expect = (w.shape[1] * groups, *spatial)
+        batch = ("N",) if x.ndim == nd + 2 else ()
+        g = f" and groups={groups}" if groups > 1 else ""
+        raise ValueError(
+            f"{name} expects input {_shape_str((*batch, *expect))} for weight {tuple(w.shape)}{g}, got {x.shape}"
+        )
+    if b is not None and b.shape != (w.shape[0],):
+        raise ValueError(f"{name} expects bias of shape ({w.shape[0]},) for weight {w.shape}, got {b.shape}")
+    if b is not None and b.dtype != x.dtype:
+        raise ValueError(f"{name}: bias dtype {b.dtype} differs from input dtype {x.dtype}")
+
+
+def _conv(name, input, weight, bias, stride, padding, dilation, groups, nd: int) -> Tensor:
+    """Validate, lift 1-D and unbatched inputs to (N, C, H, W), run Conv2d, and shape back."""
+    x, w = as_tensor(input), as_tensor(weight)
+    b = None if bias is None else as_tensor(bias)
+    _check_conv(name, x, w, b, groups, nd)
+    kernel = tuple(w.shape[2:])
+    s = ntuple(stride, nd, name, "stride")
+    d = ntuple(dilation, nd, name, "dilation")
+    check_positive(s, name, "stride")
+    check_positive(d, name, "dilation")
+    check_positive(kernel, name, "kernel size")
+    p = _resolve_padding(padding, kernel, s, d, name)
+    in_spatial = x.shape[-nd:]
+    padded = tuple(h + p[2 * i] + p[2 * i + 1] for i, h in enumerate(in_spatial))
+    span = tuple(window_span(k, di) for k, di in zip(kernel, d))
+    if any(sp > pd for sp, pd in zip(span, padded)):
+        dil = f" (spanning {span} with dilation {d})" if any(di > 1 for di in d) else ""
+        raise ValueError(
+            f"{name}: kernel size {kernel}{dil} is larger than the padded input {padded} "
+            f"(input {tuple(in_spatial)}, padding {padding})"
+        )
+    unbatched = x.ndim == nd + 1
+    if unbatched:
+        x = ops.unsqueeze(x, 0)
+    if nd == 1:  # a 1-D signal is an image of height 1
+        x = ops.unsqueeze(x, 2)
+        w = ops.unsqueeze(w, 2)
+        s, d, p = (1, *s), (1, *d), (0, 0, *p)
+    args = (x, w) if b is None else (x, w, b)
+    y = Conv2d.apply(*args, stride=s, padding=p, dilation=d, groups=int(groups))
+    if nd == 1:
+        y = ops.squeeze(y, 2)
+    return ops.squeeze(y, 0) if unbatched else y
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair | str = 0,
+    dilation: IntOrPair = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
+
+    input: (N, C, H, W) or (C, H, W); weight: (O, C/groups, KH, KW); bias: (O,)
+    -> (N, O, OH, OW) with OH = ⌊(H + 2P − D·(KH − 1) − 1)/S⌋ + 1 (see :func:`conv_output_size`).
+    ``padding`` is an int, a pair, 'valid' (0) or 'same' (stride 1 only). ``groups`` splits the
+    channels into independent convolutions (groups = C: depthwise).
+
+    >>> import shendu
+    >>> import shendu.nn.functional as F
+    >>> F.conv2d(shendu.ones(8, 3, 32, 32), shendu.ones(16, 3, 5, 5), padding=2).shape
+    (8, 16, 32, 32)
+    """
+    return _conv("conv2d", input, weight, bias, stride, padding, dilation, groups, nd=2)
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair | str = 0,
+    dilation: IntOrPair = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D discrete convolution (cross-correlation), as ``torch.nn.functional.conv1d``.
+
+    y[n, o, t] = b[o] + Σ_(c,k) W[o, c, k] · x_pad[n, c, t·S + k·D]
+    input: (N, C, L) or (C, L); weight: (O, C/groups, K); bias: (O,) -> (N, O, OL).
+    Computed as a conv2d on an image of height 1.
+
+    >>> import shendu
+    >>> import shendu.nn.functional as F
+    >>> x = shendu.tensor([[[1.0, 2.0, 3.0, 4.0]]])
+    >>> F.conv1d(x, shendu.tensor([[[1.0, 0.0, -1.0]]])).tolist()  # x[t] − x[t + 2]
+    [[[-2.0, -2.0]]]
+    """
+    return _conv("conv1d", input, weight, bias, stride, padding, dilation, groups, nd=1)

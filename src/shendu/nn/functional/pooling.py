@@ -1,0 +1,402 @@
+"""The pooling layer (池化层) as functions: max and average pooling over sliding windows.
+
+Every pool here loops over the KH·KW offsets of the window, never over pixels: at offset (i, j)
+the strided slice ``x_pad[:, :, i·D::S, j·D::S]`` holds the (i, j)-th element of *every* window
+at once, so each step is one vectorised NumPy operation on an (N, C, OH, OW) array.
+
+Semantics are ``torch.nn.functional``'s: ``stride`` defaults to ``kernel_size``; ``padding`` is
+at most half the kernel; max pooling pads with −∞, average pooling with 0; with ``ceil_mode``
+the last window may hang over the edge, provided it starts inside the input or its left padding.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from shendu import ops
+from shendu.autograd.function import Function
+from shendu.nn.functional._geometry import check_non_negative, check_positive, ntuple, window_span
+from shendu.tensor import Tensor, as_tensor
+
+__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "max_pool1d", "avg_pool1d"]
+
+IntOrPair = int | Sequence[int]
+
+
+# ---- window geometry ----------------------------------------------------------------------
+
+def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
+    """⌊ or ⌈(H + 2P − D·(K − 1) − 1) / S⌉ + 1; a ceil-mode window starting past H + P is dropped."""
+    span = window_span(kernel, dilation)
+    extra = stride - 1 if ceil_mode else 0
+    out = (size + 2 * pad - span + extra) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def _pad_after(size: int, out: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
+    """Padding needed after the input so the last window fits: P plus any ceil-mode overhang."""
+    needed = (out - 1) * stride + window_span(kernel, dilation)
+    return max(pad, needed - size - pad)
+
+
+def _pad(x: np.ndarray, before: tuple[int, int], after: tuple[int, int], value: float) -> np.ndarray:
+    """x: (N, C, H, W) surrounded by ``value`` (no copy when there is nothing to add)."""
+    if not any(before) and not any(after):
+        return x
+    n, c, h, w = x.shape
+    xp = np.full((n, c, before[0] + h + after[0], before[1] + w + after[1]), value, dtype=x.dtype)
+    xp[:, :, before[0] : before[0] + h, before[1] : before[1] + w] = x
+    return xp
+
+
+def _offset_slice(i: int, j: int, stride, dilation, out) -> tuple[slice, ...]:
+    """The strided slice of x_pad holding element (i, j) of every window: (N, C, OH, OW)."""
+    return (
+        slice(None),
+        slice(None),
+        slice(i * dilation[0], i * dilation[0] + stride[0] * (out[0] - 1) + 1, stride[0]),
+        slice(j * dilation[1], j * dilation[1] + stride[1] * (out[1] - 1) + 1, stride[1]),
+    )
+
+
+class _Pool2d(Function):
+    """Shared bookkeeping: geometry, padding, and the un-padding of the input gradient."""
+
+    def setup(self, x, kernel, stride, padding, dilation, out):
+        self.kernel, self.stride, self.dilation, self.out = kernel, stride, dilation, out
+        self.x_shape = x.shape
+        self.before = padding
+        self.after = tuple(
+            _pad_after(x.shape[2 + a], out[a], kernel[a], stride[a], padding[a], dilation[a]) for a in (0, 1)
+        )
+
+    def offsets(self):
+        """(index, slice) for every kernel offset (i, j), in row-major window order."""
+        kh, kw = self.kernel
+        for i in range(kh):
+            for j in range(kw):
+                yield i * kw + j, _offset_slice(i, j, self.stride, self.dilation, self.out)
+
+    def padded_zeros(self, dtype) -> np.ndarray:
+        n, c, h, w = self.x_shape
+        return np.zeros((n, c, self.before[0] + h + self.after[0], self.before[1] + w + self.after[1]), dtype)
+
+    def crop(self, gp: np.ndarray) -> np.ndarray:
+        h, w = self.x_shape[2:]
+        return gp[:, :, self.before[0] : self.before[0] + h, self.before[1] : self.before[1] + w]
+
+    def overlapping(self) -> bool:
+        """Whether two windows can share a pixel (then backward must add, not assign)."""
+        return any(s < window_span(k, d) for s, k, d in zip(self.stride, self.kernel, self.dilation))
+
+
+class MaxPool2d(_Pool2d):
+    """y[n, c, p, q] = max over the KH×KW window at (p·S − P + i·D, q·S − P + j·D).
+
+    x: (N, C, H, W) -> (N, C, OH, OW). Backward routes each output gradient to the argmax of its
+    window — only one element, the first in row-major order on ties (as PyTorch) — and adds
+    where windows overlap:  ∂L/∂x[h, w] = Σ over windows whose argmax is (h, w) of G[p, q].
+    A NaN in a window wins the max (as PyTorch).
+    """
+
+    def forward(self, x, kernel, stride, padding, dilation, out):
+        self.setup(x, kernel, stride, padding, dilation, out)
+        xp = _pad(x, self.before, self.after, -np.inf)
+        steps = self.offsets()
+        _, first = next(steps)
+        best = xp[first].copy()  # keeps x's memory order
+        arg = np.zeros_like(best, dtype=np.int8 if kernel[0] * kernel[1] <= 127 else np.int32)
+        for k, sl in steps:
+            v = xp[sl]
+            # Offsets come in increasing k, so "arg = k where v wins" is a maximum: no masked
+            # writes, which are several times slower in NumPy. Strict > keeps the first of ties.
+            np.maximum(arg, (v > best) * arg.dtype.type(k), out=arg)
+            np.maximum(best, v, out=best)
+        if np.isnan(best).any():  # rare: redo the argmax with NaN winning, as PyTorch
+            self._nan_argmax(xp, arg)
+        self.save(arg)
+        return best
+
+    def _nan_argmax(self, xp, arg):
+        steps = self.offsets()
+        _, first = next(steps)
+        best = xp[first].copy()
+        for k, sl in steps:
+            v = xp[sl]
+            take = (v > best) | np.isnan(v)
+            np.copyto(best, v, where=take)
+            np.copyto(arg, k, where=take, casting="unsafe")
+
+    def backward(self, gy):
+        (arg,) = self.saved
+        gp = self.padded_zeros(gy.dtype)
+        overlap = self.overlapping()
+        for k, sl in self.offsets():
+            if overlap:
+                gp[sl] += gy * (arg == k)
+            else:  # each pixel belongs to one window: write straight into place
+                np.multiply(gy, arg == k, out=gp[sl])
+        return self.crop(gp)
+
+    def flat_indices(self) -> np.ndarray:
+        """PyTorch's ``return_indices``: the argmax of each window as h·W + w in the input plane."""
+        (arg,) = self.saved
+        kh, kw = self.kernel
+        w = self.x_shape[3]
+        p = np.arange(self.out[0]).reshape(-1, 1)
+        q = np.arange(self.out[1])
+        i, j = arg.astype(np.int64) // kw, arg.astype(np.int64) % kw
+        h = p * self.stride[0] - self.before[0] + i * self.dilation[0]
+        col = q * self.stride[1] - self.before[1] + j * self.dilation[1]
+        return np.ascontiguousarray(h * w + col)
+
+
+class AvgPool2d(_Pool2d):
+    """y[n, c, p, q] = (1/A[p, q]) Σ over the window at (p·S − P + i, q·S − P + j).
+
+    A counts the window's pixels inside the input (plus padding if ``count_include_pad``), or
+    is ``divisor_override``.  ∂L/∂x[h, w] = Σ over windows containing (h, w) of G[p, q] / A[p, q].
+    """
+
+    def forward(self, x, kernel, stride, padding, count_include_pad, divisor_override, out):
+        self.setup(x, kernel, stride, padding, (1, 1), out)
+        xp = _pad(x, self.before, self.after, 0.0)
+        steps = self.offsets()
+        _, first = next(steps)
+        total = xp[first].copy()
+        for _, sl in steps:
+            total += xp[sl]
+        if divisor_override:
+            self.scale = np.asarray(1.0 / divisor_override, dtype=x.dtype)
+        else:
+            self.scale = (1.0 / self._divisor(count_include_pad)).astype(x.dtype)
+        total *= self.scale
+        return total
+
+    def _divisor(self, count_include_pad: bool) -> np.ndarray:
+        """A[p, q] = rows × cols of the window that count (PyTorch's rule), shape (OH, OW)."""
+        counts = []
+        for a in (0, 1):
+            size, k, s, pad = self.x_shape[2 + a], self.kernel[a], self.stride[a], self.before[a]
+            start = np.arange(self.out[a]) * s - pad
+            end = np.minimum(start + k, size + pad)  # the window never counts ceil-mode overhang
+            if not count_include_pad:
+                start, end = np.maximum(start, 0), np.minimum(end, size)
+            counts.append((end - start).astype(np.float64))
+        return counts[0][:, None] * counts[1][None, :]
+
+    def backward(self, gy):
+        g = gy * self.scale
+        gp = self.padded_zeros(gy.dtype)
+        for _, sl in self.offsets():
+            gp[sl] += g
+        return self.crop(gp)
+
+
+class AdaptiveAvgPool2d(Function):
+    """y[n, c] = A · x[n, c] · Bᵀ, the average over rows [⌊pH/OH⌋, ⌈(p+1)H/OH⌉) and likewise columns.
+
+    A: (OH, H) and B: (OW, W) hold 1/(window length) inside each window, 0 elsewhere, so the
+    pool is two matrix products and its backward the transposed ones: ∂L/∂x = Aᵀ · G · B.
+    """
+
+    def forward(self, x, out):
+        self.a = _adaptive_matrix(x.shape[2], out[0], x.dtype)
+        self.b = _adaptive_matrix(x.shape[3], out[1], x.dtype)
+        t = np.tensordot(x, self.b, axes=([3], [1]))  # (N, C, H, OW)
+        return np.tensordot(t, self.a, axes=([2], [1])).transpose(0, 1, 3, 2)
+
+    def backward(self, gy):
+        t = np.tensordot(gy, self.a, axes=([2], [0]))  # (N, C, OW, H)
+        return np.tensordot(t, self.b, axes=([2], [0]))  # (N, C, H, W)
+
+
+def _adaptive_matrix(size: int, out: int, dtype) -> np.ndarray:
+    p = np.arange(out)
+    start, end = (p * size) // out, -((-(p + 1) * size) // out)  # floor and ceil, in integers
+    pos = np.arange(size)
+    inside = (pos >= start[:, None]) & (pos < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+# ---- argument checks ----------------------------------------------------------------------
+
+def _pool_args(name, x, kernel_size, stride, padding, dilation, ceil_mode, nd):
+    """Validate; return (x as (N, C, H, W), kernel, stride, padding, dilation, out, restore)."""
+    x = as_tensor(x)
+    spatial = "(N, C, H, W)" if nd == 2 else "(N, C, L)"
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{name} expects a {nd + 1}-D or {nd + 2}-D {spatial} input, got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"{name} expects a float input, got dtype {x.dtype}")
+    k = ntuple(kernel_size, nd, name, "kernel_size")
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) else ntuple(stride, nd, name, "stride")
+    p = ntuple(padding, nd, name, "padding")
+    d = ntuple(dilation, nd, name, "dilation")
+    check_positive(k, name, "kernel_size")
+    check_positive(s, name, "stride")
+    check_positive(d, name, "dilation")
+    check_non_negative(p, name, "padding")
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise ValueError(f"{name}: padding {p} must be at most half the kernel size {k}")
+    in_spatial = x.shape[-nd:]
+    out = tuple(pool_output_size(*a, ceil_mode) for a in zip(in_spatial, k, s, p, d))
+    if any(o <= 0 for o in out):
+        raise ValueError(
+            f"{name}: kernel size {k} (dilation {d}) does not fit the input {tuple(in_spatial)} with "
+            f"padding {p}: output size {out} is too small"
+        )
+    out_shape = (*x.shape[:-nd], *out)
+    if x.ndim == nd + 1:  # unbatched: add N
+        x = ops.unsqueeze(x, 0)
+    if nd == 1:  # a 1-D signal is an image of height 1
+        x = ops.unsqueeze(x, 2)
+        k, s, p, d, out = (1, *k), (1, *s), (0, *p), (1, *d), (1, *out)
+    return x, k, s, p, d, out, out_shape
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling, as ``torch.nn.functional.max_pool2d``: the largest value of each window.
+
+    input: (N, C, H, W) or (C, H, W) -> (N, C, OH, OW), OH = ⌊(H + 2P − D·(K − 1) − 1)/S⌋ + 1
+    (⌈⌉ with ``ceil_mode``). ``stride`` defaults to ``kernel_size``. With ``return_indices``
+    also returns each maximum's flat position h·W + w in its input plane (int64).
+
+    >>> import shendu
+    >>> import shendu.nn.functional as F
+    >>> x = shendu.arange(16.0).reshape(1, 1, 4, 4)
+    >>> F.max_pool2d(x, 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    return _max_pool("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling over the last axis, as ``torch.nn.functional.max_pool1d``: (N, C, L) -> (N, C, OL).
+
+    >>> import shendu
+    >>> import shendu.nn.functional as F
+    >>> F.max_pool1d(shendu.tensor([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2).tolist()
+    [[[3.0, 2.0]]]
+    """
+    return _max_pool("max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1)
+
+
+def _max_pool(name, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd):
+    x4, k, s, p, d, out, out_shape = _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode, nd)
+    y = MaxPool2d.apply(x4, kernel=k, stride=s, padding=p, dilation=d, out=out)
+    node = y._ctx
+    if y.shape != out_shape:
+        y = y.reshape(out_shape)
+    if not return_indices:
+        return y
+    # The node is only kept when a gradient is wanted; otherwise find the argmax again.
+    if node is None:
+        node = MaxPool2d()
+        node.forward(x4.data, kernel=k, stride=s, padding=p, dilation=d, out=out)
+    return y, Tensor._wrap(node.flat_indices().reshape(out_shape))
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Average pooling, as ``torch.nn.functional.avg_pool2d``: the mean of each window.
+
+    input: (N, C, H, W) or (C, H, W) -> (N, C, OH, OW). Padding counts as zeros in the mean
+    when ``count_include_pad`` (PyTorch's default), and is left out of it otherwise.
+
+    >>> import shendu
+    >>> import shendu.nn.functional as F
+    >>> F.avg_pool2d(shendu.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+    [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
+    return _avg_pool("avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2)
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """Average pooling over the last axis, as ``torch.nn.functional.avg_pool1d``: (N, C, L) -> (N, C, OL).
+
+    >>> import shendu
+    >>> import shendu.nn.functional as F
+    >>> F.avg_pool1d(shendu.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
+    [[[2.0, 1.0]]]
+    """
+    return _avg_pool("avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1)
+
+
+def _avg_pool(name, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, nd):
+    x4, k, s, p, _, out, out_shape = _pool_args(name, input, kernel_size, stride, padding, 1, ceil_mode, nd)
+    if divisor_override is not None and divisor_override <= 0:
+        raise ValueError(f"{name}: divisor_override must be positive, got {divisor_override}")
+    y = AvgPool2d.apply(
+        x4,
+        kernel=k,
+        stride=s,
+        padding=p,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
+        out=out,
+    )
+    return y if y.shape == out_shape else y.reshape(out_shape)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: int | None | Sequence[int | None]) -> Tensor:
+    """Average pooling to a fixed output size, as ``torch.nn.functional.adaptive_avg_pool2d``.
+
+    Output cell p averages input rows ⌊p·H/OH⌋ … ⌈(p+1)·H/OH⌉ − 1 (and likewise columns), so
+    any input size maps to (OH, OW); ``None`` keeps that axis's input size.
+
+    >>> import shendu
+    >>> import shendu.nn.functional as F
+    >>> F.adaptive_avg_pool2d(shendu.ones(2, 512, 7, 7), 1).shape
+    (2, 512, 1, 1)
+    """
+    name = "adaptive_avg_pool2d"
+    x = as_tensor(input)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{name} expects a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"{name} expects a float input, got dtype {x.dtype}")
+    sizes = output_size if isinstance(output_size, (list, tuple)) else (output_size, output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"{name}: output_size must be an int or a pair, got {output_size!r}")
+    out = tuple(int(h if o is None else o) for o, h in zip(sizes, x.shape[-2:]))
+    check_positive(out, name, "output_size")
+    if any(h == 0 for h in x.shape[-2:]):
+        raise ValueError(f"{name}: input of shape {x.shape} is empty")
+    unbatched = x.ndim == 3
+    x4 = ops.unsqueeze(x, 0) if unbatched else x
+    y = AdaptiveAvgPool2d.apply(x4, out=out)
+    return ops.squeeze(y, 0) if unbatched else y
