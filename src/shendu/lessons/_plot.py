@@ -13,7 +13,20 @@ import matplotlib
 matplotlib.use("Agg")  # lessons write PNG files; never open a window (works without a display)
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plt", "figure", "save", "table", "Printer"]
+__all__ = ["plt", "start", "figure", "save", "table", "matrix", "Printer"]
+
+DPI = 110  # figure resolution; quick runs (tests) draw at a draft resolution: rendering dominates them
+DRAFT_DPI = 50
+_dpi = DPI
+
+
+def start(name: str, out, quick: bool, verbose: bool):
+    """Begin a lesson: its output folder (created), a printer, and the figure resolution for this run."""
+    from shendu.lessons import out_dir
+
+    global _dpi
+    _dpi = DRAFT_DPI if quick else DPI
+    return out_dir(name, out), Printer(verbose)
 
 
 def figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] | None = None, **kw: Any):
@@ -23,10 +36,10 @@ def figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] | None = No
     return plt.subplots(nrows, ncols, figsize=size, layout="constrained", **kw)
 
 
-def save(fig, folder: Path, name: str, dpi: int = 110) -> str:
+def save(fig, folder: Path, name: str, dpi: int | None = None) -> str:
     """Write ``fig`` as ``folder/name`` (PNG), close it, and return the path as a string."""
     path = Path(folder) / name
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi or _dpi)
     plt.close(fig)
     return str(path)
 
@@ -63,3 +76,16 @@ class Printer:
 
     def figures(self, paths: Sequence[str]) -> None:
         self("", "Figures written:", *(f"  {p}" for p in paths))
+
+
+def matrix(ax, m, title: str, cmap: str = "Blues", fmt: str = "g", fontsize: int = 10) -> None:
+    """Draw a small matrix as coloured cells with its numbers written in (white on dark cells)."""
+    import numpy as np
+
+    m = np.asarray(m)
+    ax.imshow(m, cmap=cmap)
+    lo, hi = float(m.min()), float(m.max())
+    for (i, j), v in np.ndenumerate(m):
+        dark = hi > lo and (v - lo) / (hi - lo) > 0.6
+        ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=fontsize, color="white" if dark else "black")
+    ax.set(title=title, xticks=[], yticks=[])

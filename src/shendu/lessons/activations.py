@@ -16,8 +16,7 @@ import numpy as np
 
 import shendu
 import shendu.nn.functional as F
-from shendu.lessons import out_dir
-from shendu.lessons._plot import Printer, figure, save, table
+from shendu.lessons._plot import figure, save, start, table
 
 SUMMARY = "激活函数 step/sigmoid/tanh/ReLU/softplus and their autograd derivatives, softmax, vanishing gradients"
 
@@ -66,8 +65,7 @@ def _fmt(v: np.ndarray) -> str:
 
 
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
-    folder = out_dir("activations", out)
-    say = Printer(verbose)
+    folder, say = start("activations", out, quick, verbose)
     x = np.linspace(-5, 5, 201 if quick else 1001)
 
     curves = {name: curve_and_derivative(fn, x) for name, fn in ACTIVATIONS.items()}

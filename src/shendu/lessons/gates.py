@@ -16,8 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shendu.lessons import out_dir
-from shendu.lessons._plot import Printer, figure, save, table
+from shendu.lessons._plot import figure, save, start, table
 from shendu.models.perceptron import (
     AND_WEIGHTS,
     NAND_WEIGHTS,
@@ -70,8 +69,7 @@ def _points(ax, X: np.ndarray, t: np.ndarray, title: str, xlabel: str = "x1", yl
 
 
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
-    folder = out_dir("gates", out)
-    say = Printer(verbose)
+    folder, say = start("gates", out, quick, verbose)
     x1, x2 = X[:, 0], X[:, 1]
 
     # 1. truth tables from the course's weights

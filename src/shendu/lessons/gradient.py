@@ -18,8 +18,7 @@ import numpy as np
 
 import shendu
 from shendu.autograd import numerical_grad
-from shendu.lessons import out_dir
-from shendu.lessons._plot import Printer, figure, save, table
+from shendu.lessons._plot import figure, save, start, table
 
 SUMMARY = "数值微分 numerical derivatives, partial derivatives, the gradient field and the learning rate"
 
@@ -85,8 +84,7 @@ def descend(f, start, lr: float, steps: int) -> np.ndarray:
 
 
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
-    folder = out_dir("gradient", out)
-    say = Printer(verbose)
+    folder, say = start("gradient", out, quick, verbose)
     steps = 20 if quick else 30  # the course uses 100 steps; 20 already shows everything
 
     # 1. numerical derivative of the course's f at x = 5 and x = 10

@@ -19,8 +19,7 @@ import numpy as np
 
 import shendu
 import shendu.nn.functional as F
-from shendu.lessons import out_dir
-from shendu.lessons._plot import Printer, figure, save, table
+from shendu.lessons._plot import figure, save, start, table
 
 SUMMARY = "损失函数 squared error and cross-entropy on the course's example, with their curves and gradients"
 
@@ -48,8 +47,7 @@ def cross_entropy_of_probs(y, index: int) -> shendu.Tensor:
 
 
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
-    folder = out_dir("loss", out)
-    say = Printer(verbose)
+    folder, say = start("loss", out, quick, verbose)
     t = one_hot(TARGET)
     cases = {"right (y[2] = 0.6)": Y_RIGHT, "wrong (y[7] = 0.6)": Y_WRONG}
     sse = {k: sum_squared_error(np.array(y), t).item() for k, y in cases.items()}

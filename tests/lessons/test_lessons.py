@@ -1,0 +1,260 @@
+"""Each lesson's numbers against independently computed truths, in quick mode, plus its PNGs.
+
+The truths come from closed forms, numpy/scipy, or published figures, never from running the
+lesson code.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from shendu import lessons
+
+
+def check_pngs(paths, at_least=1):
+    assert len(paths) >= at_least
+    for p in paths:
+        with Image.open(p) as im:
+            assert im.format == "PNG"
+            w, h = im.size
+            assert w >= 150 and h >= 100, (p, im.size)
+
+
+def run(name, tmp_path):
+    return lessons.get(name).run(out=tmp_path / name, quick=True, verbose=False)
+
+
+def test_registry_lists_all_lessons_with_summaries():
+    names = lessons.available()
+    for name in ["gates", "activations", "approx", "loss", "gradient", "gd", "conv", "pooling", "cnn",
+                 "classics", "dl-vs-ml", "fitting"]:
+        assert name in names
+        assert lessons.get(name).SUMMARY.strip()
+
+
+def test_gates(tmp_path):
+    r = run("gates", tmp_path)
+    pairs = [(0, 0), (1, 0), (0, 1), (1, 1)]
+    assert r["truth_tables"]["AND"] == [int(a and b) for a, b in pairs]
+    assert r["truth_tables"]["OR"] == [int(a or b) for a, b in pairs]
+    assert r["truth_tables"]["NAND"] == [int(not (a and b)) for a, b in pairs]
+    xor = [a ^ b for a, b in pairs]
+    assert r["truth_tables"]["XOR (AND(NAND, OR))"] == xor
+    assert r["truth_tables"]["XOR (4 NAND)"] == xor
+    # XOR is not linearly separable: no line does better than 3 of 4, and one that gets 3 exists
+    assert r["xor_best_line_errors"] == 1
+    w, b = np.array(r["xor_best_line"]["w"]), r["xor_best_line"]["b"]
+    pred = (np.array(pairs) @ w + b > 0).astype(int)
+    assert (pred != xor).sum() == 1
+    # the hidden layer (NAND, OR) makes XOR's class 1 the single point (1, 1)
+    assert [h for h, t in zip(r["hidden"], xor) if t == 1] == [[1, 1], [1, 1]]
+    assert r["and_converged"] and r["or_converged"] and not r["xor_converged"]
+    assert r["and_errors"][-1] == 0 and min(r["xor_errors"]) > 0
+    assert r["and_learnt_predictions"] == [0, 0, 0, 1]
+    check_pngs(r["pngs"], 3)
+
+
+def test_activations(tmp_path):
+    r = run("activations", tmp_path)
+    x = np.array(r["x"])
+    sig = 1 / (1 + np.exp(-x))
+    d = {k: np.array(v) for k, v in r["derivatives"].items()}
+    np.testing.assert_allclose(d["sigmoid"], sig * (1 - sig), atol=1e-10)
+    np.testing.assert_allclose(d["tanh"], 1 - np.tanh(x) ** 2, atol=1e-10)
+    np.testing.assert_allclose(d["softplus"], sig, atol=1e-10)
+    np.testing.assert_allclose(d["relu"], (x > 0).astype(float))
+    np.testing.assert_array_equal(d["step"], np.zeros_like(x))
+    np.testing.assert_allclose(r["values"]["softplus"], np.log1p(np.exp(x)), atol=1e-10)
+    s = np.array(r["softmax_input"])
+    np.testing.assert_allclose(r["softmax"], np.exp(s) / np.exp(s).sum(), rtol=1e-6)
+    # vanishing gradient: through sigmoid layers the gradient shrinks toward the input
+    g = r["grad_norms"]["sigmoid"]
+    assert all(a < b for a, b in zip(g, g[1:]))
+    assert g[0] < 1e-3 * g[-1]
+    relu = r["grad_norms"]["relu"]
+    assert max(relu) / min(relu) < 20  # ReLU (He init) keeps it within an order of magnitude
+    check_pngs(r["pngs"], 7)
+
+
+def test_approx(tmp_path):
+    r = run("approx", tmp_path)
+    loss, params = r["final_loss"], r["params"]
+    # 6 tanh neurons approximate the cubic closely: MSE below 0.2% of f's variance (about 5.9)
+    assert loss["6 neurons (course)"] < 0.01
+    assert loss["6 neurons (course)"] < min(loss["1 neuron"], loss["2 neurons"]) / 10
+    assert params["6 neurons (course)"] == 3 * 6 + 1  # 6 weights in, 6 biases, 6 weights out, 1 bias
+    for name, b in r["budget"].items():
+        assert 40 <= params[name] <= 60  # the comparison is at a similar parameter count
+        assert b["best"] <= b["median"] <= b["worst"]
+        assert b["best"] == loss[name] < 0.01  # every shape can fit the curve
+    check_pngs(r["pngs"], 2)
+
+
+def test_loss(tmp_path):
+    r = run("loss", tmp_path)
+    t = np.eye(10)[2]
+    right = np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0])
+    wrong = np.array([0.1, 0.05, 0.1, 0.0, 0.05, 0.1, 0.0, 0.6, 0.0, 0.0])
+    assert r["sse_right"] == pytest.approx(0.0975, abs=1e-6)  # the course's numbers
+    assert r["sse_wrong"] == pytest.approx(0.5 * ((wrong - t) ** 2).sum(), abs=1e-6)
+    assert r["ce_right"] == pytest.approx(-math.log(0.6 + 1e-7), abs=1e-6)
+    assert r["ce_right"] == pytest.approx(0.51, abs=0.001)
+    assert r["ce_wrong"] == pytest.approx(-math.log(0.1 + 1e-7), abs=1e-6)
+    assert r["ce_from_logits"] == pytest.approx(-math.log(right[2] + 1e-7), abs=1e-5)
+    p = np.array(r["p"])
+    np.testing.assert_allclose(r["ce_grad"], -1 / p, rtol=1e-6)
+    np.testing.assert_allclose(r["se_grad"], p - 1, atol=1e-9)
+    check_pngs(r["pngs"])
+
+
+def test_gradient(tmp_path):
+    r = run("gradient", tmp_path)
+    assert r["derivative_at_5"] == pytest.approx(0.2, abs=1e-8)
+    assert r["derivative_at_10"] == pytest.approx(0.3, abs=1e-8)
+    x, y, z = r["point"]
+    analytic = [2 * x + 3 * y, 3 * x + 2 * y, 3 * z**2]
+    np.testing.assert_allclose(r["numerical"], analytic, rtol=1e-6)
+    np.testing.assert_allclose(r["autograd"], analytic, rtol=1e-12)
+    # central differences beat forward differences and want a larger step (error h² vs h)
+    assert r["best_h_central"] > r["best_h_forward"]
+    # descent on x0² + x1² with η = 0.1 shrinks x by 0.8 per step
+    path = np.array(r["path"])
+    np.testing.assert_allclose(path[-1], np.array([-3.0, 4.0]) * 0.8 ** (len(path) - 1), rtol=1e-9)
+    final = r["final_loss"]
+    start = 0.2 * 9 + 16
+    assert final["too large"] > start > final["too small"] > final["good"]
+    assert final["good"] < 1e-2
+    check_pngs(r["pngs"], 3)
+
+
+def test_gd(tmp_path):
+    r = run("gd", tmp_path)
+    worse, jump = r["share_of_steps_worse"], r["worst_step_increase"]
+    bgd, mbgd, sgd = "BGD (batch = N)", "MBGD (batch = 16)", "SGD (batch = 1)"
+    assert worse[bgd] == 0.0  # the exact gradient with a small step always descends
+    assert worse[sgd] > 0.2  # one sample's gradient often points uphill for the whole loss
+    assert jump[sgd] > jump[mbgd] > jump[bgd] == 0.0
+    n, epochs = r["n"], r["epochs"]
+    assert r["steps"] == {bgd: epochs, mbgd: epochs * math.ceil(n / 16), sgd: epochs * n}
+    assert all(a > b for a, b in zip(r["epoch_losses"][bgd], r["epoch_losses"][bgd][1:]))
+    # the least-squares solution from numpy, and the methods that took many steps are near it
+    rng = np.random.default_rng(0)
+    xs = rng.normal(0.5, 1.0, (n, 1)).astype(np.float32)
+    ys = (2.0 * xs + 1.0 + rng.normal(0.0, 0.5, (n, 1))).astype(np.float32)
+    w, b = np.polyfit(xs.ravel().astype(float), ys.ravel().astype(float), 1)
+    np.testing.assert_allclose(r["least_squares"], [w, b], rtol=1e-6)
+    np.testing.assert_allclose(r["final_params"][mbgd], [w, b], atol=0.05)
+    np.testing.assert_allclose(r["final_params"][sgd], [w, b], atol=0.3)
+    check_pngs(r["pngs"], 2)
+
+
+def test_conv(tmp_path):
+    from scipy.signal import correlate2d
+
+    r = run("conv", tmp_path)
+    np.testing.assert_allclose(r["conv1d"], np.convolve([1, 2, 3, 4, 5], [1, 0.5, -1]), atol=1e-6)
+    np.testing.assert_allclose(r["cross_correlation"], np.correlate([1, 2, 3, 4, 5], [1, 0.5, -1], "valid"), atol=1e-6)
+    x = np.array([[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]])
+    w = np.array([[2, 0, 1], [0, 1, 2], [1, 0, 2]])
+    assert r["course_output"] == [[15, 16], [6, 15]]  # the course's figure
+    np.testing.assert_array_equal(r["course_output"], correlate2d(x, w, "valid"))
+    np.testing.assert_array_equal(r["course_output_bias"], correlate2d(x, w, "valid") + 3)
+    np.testing.assert_array_equal(r["course_output_padded"], correlate2d(x, w, "same"))
+    sums = correlate2d(np.arange(49).reshape(7, 7), np.ones((3, 3)), "valid")[::2, ::2]
+    np.testing.assert_array_equal(r["strided"], sums)
+    assert r["output_size"] == [(28 + 2 * 2 - 5) // 3 + 1, (31 + 2 * 2 - 5) // 3 + 1] == [10, 11]
+    assert r["output_size_real"] == [10, 11]
+    assert r["channel_sum_error"] < 1e-5
+    assert r["multi_shape"] == [2, 4, 3, 3]
+    s = r["kernel_stats"]
+    for name in ("sharpen", "box blur 5×5", "Gaussian blur σ=1"):
+        assert s[name]["kernel_sum"] == pytest.approx(1.0, abs=1e-5)
+    assert s["box blur 5×5"]["std"] < s["Gaussian blur σ=1"]["std"] < r["image_std"] < s["sharpen"]["std"]
+    assert abs(s["all edges (Laplacian)"]["mean"]) < 0.01
+    check_pngs(r["pngs"], 4)
+
+
+def test_pooling(tmp_path):
+    r = run("pooling", tmp_path)
+    x = np.array([[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]], dtype=float)
+    windows = x.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(2, 2, 4)
+    np.testing.assert_array_equal(r["max_pool"], windows.max(-1))
+    np.testing.assert_allclose(r["avg_pool"], windows.mean(-1))
+    assert r["max_pool"] == [[2, 3], [4, 2]] and r["avg_pool"] == [[1, 1.5], [2.25, 1]]
+    c = r["relative_change"]
+    for name in ("max 2×2", "average 2×2", "max 3×3, stride 3"):
+        assert c[name] < c["input (no pooling)"]
+    assert c["max 3×3, stride 3"] < c["max 2×2"]
+    assert r["max_pool_unchanged_fraction"] > r["pixel_unchanged_fraction"]
+    check_pngs(r["pngs"], 2)
+
+
+def test_cnn(tmp_path):
+    r = run("cnn", tmp_path)
+    labels, pred = np.array(r["labels"]), np.array(r["predictions"])
+    assert r["n_val"] == len(labels) == 500
+    cm = np.zeros((10, 10), int)
+    np.add.at(cm, (labels, pred), 1)
+    np.testing.assert_array_equal(r["confusion_matrix"], cm)
+    assert r["val_accuracy"] == pytest.approx((labels == pred).mean())
+    assert r["val_accuracy"] > 0.8  # two epochs on 1,500 digits (about 0.89); chance is 0.1
+    assert r["history_val_acc"][-1] == pytest.approx(r["val_accuracy"])
+    assert all(labels[i] != pred[i] for i in r["mistakes"])
+    conf = r["mistake_confidence"]
+    assert conf == sorted(conf, reverse=True)
+    assert r["filters_shape"] == [20, 1, 5, 5]
+    assert r["feature_map_shapes"] == [[20, 24, 24], [20, 12, 12], [50, 8, 8], [50, 4, 4]]
+    check_pngs(r["pngs"], 5)
+
+
+def test_classics(tmp_path):
+    out = run("classics", tmp_path)
+    r = out["networks"]
+    assert {k: v["depth"] for k, v in r.items()} == {"AlexNet": 8, "VGG-16": 16, "GoogLeNet": 22, "ResNet-152": 152}
+    # torchvision's published parameter counts
+    expected = {"AlexNet": 61_100_840, "VGG-16": 138_357_544, "GoogLeNet": 6_624_904, "ResNet-152": 60_192_808}
+    assert {k: v["params"] for k, v in r.items()} == expected
+    assert all(v["summary_params"] == v["params"] for v in r.values())
+    # multiply-adds per 224×224 image as torchinfo / the torchvision docs give them (GMACs)
+    gmacs = {"AlexNet": 0.71, "VGG-16": 15.47, "GoogLeNet": 1.50, "ResNet-152": 11.51}
+    for k, g in gmacs.items():
+        assert r[k]["mult_adds"] / 1e9 == pytest.approx(g, rel=0.02), k
+    assert [v["top5_error"] for v in r.values()] == [16.4, 7.3, 6.7, 3.57]
+    check_pngs(out["pngs"])
+
+
+def test_dl_vs_ml(tmp_path):
+    r = run("dl-vs-ml", tmp_path)
+    assert r["sizes"] == [30, 300]
+    for name, acc in r["accuracy"].items():
+        assert len(acc) == 2
+        assert 0.3 < acc[0] < acc[1] <= 1.0, name  # better than chance (0.1), and more data helps
+        assert r["gain"][name] == pytest.approx(acc[1] - acc[0])
+    assert r["accuracy"]["LeNet (shendu)"][1] > 0.75
+    check_pngs(r["pngs"])
+
+
+def test_fitting(tmp_path):
+    out = run("fitting", tmp_path)
+    r = out["results"]
+    small, large = r["too small (784-4-10)"], r["too large (784-100×6-10)"]
+    assert large["params"] == 784 * 100 + 100 + 5 * (100 * 100 + 100) + 100 * 10 + 10
+    assert small["params"] == 784 * 4 + 4 + 4 * 10 + 10
+    # over-fitting: memorises its 300 digits, validation far behind, validation loss rises after its minimum
+    assert large["train_acc"] >= 0.99 and large["gap"] > 0.1
+    assert large["min_val_loss_epoch"] < len(large["history"]["val_loss"])
+    # under-fitting: cannot even fit the training digits
+    assert small["train_acc"] < 0.95
+    # the cures keep the validation loss lower; dropout narrows the gap; more data closes it most
+    for cure in ("large + dropout 0.2", "large + weight decay", "large, 4,500 digits"):
+        assert r[cure]["final_val_loss"] < large["final_val_loss"], cure
+    assert r["large + dropout 0.2"]["gap"] < large["gap"]
+    more = r["large, 4,500 digits"]
+    assert more["gap"] < min(v["gap"] for k, v in r.items() if v["n"] == 300 and k != "too small (784-4-10)")
+    assert more["val_acc"] > large["val_acc"]
+    for k, v in r.items():
+        assert v["gap"] == pytest.approx(v["train_acc"] - v["val_acc"])
+    check_pngs(out["pngs"], 2)
