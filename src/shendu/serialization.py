@@ -131,8 +131,11 @@ def _read_header(path: str) -> dict:
                 path, "it is a zip archive, probably a PyTorch checkpoint written by torch.save; shendu never "
                 "unpickles files (that can run code): load it with torch and save its state_dict as safetensors"
             )
-        if head[:1] == b"\x80":
+        # A pickle starts with 0x80 (PROTO), but so does a safetensors file whose header length is
+        # 128 mod 256: only the '{' opening the JSON header after the 8 length bytes tells them apart.
+        if head[:1] == b"\x80" and f.read(1) != b"{":
             raise _not_safetensors(path, "it looks like a pickle file, which shendu never loads (that can run code)")
+        f.seek(8)
         if len(head) < 8:
             raise _not_safetensors(path, f"the file has only {size} bytes (truncated or empty)")
         n = int.from_bytes(head, "little")

@@ -27,6 +27,7 @@ import numpy as np
 
 from shendu import random as _random
 from shendu import serialization
+from shendu.tensor import Tensor
 from shendu.optim.optimizer import flatten_state_dict, unflatten_state_dict
 
 FORMAT = "shendu.checkpoint/1"
@@ -51,7 +52,7 @@ class CheckpointState:
 
 
 def _arrays(state_dict: dict[str, Any]) -> dict[str, np.ndarray]:
-    return {k: np.ascontiguousarray(getattr(v, "data", v)) for k, v in state_dict.items()}
+    return {k: v.data if isinstance(v, Tensor) else np.asarray(v) for k, v in state_dict.items()}
 
 
 def save_checkpoint(path: str | os.PathLike, *, model, optimizer=None, scheduler=None, epoch: int,
@@ -76,6 +77,11 @@ def save_checkpoint(path: str | os.PathLike, *, model, optimizer=None, scheduler
     serialization.save(tensors, path, metadata=meta)
 
 
+def model_state(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The model's weights among a checkpoint's tensors (the ``model.`` prefix removed)."""
+    return {k[len(_MODEL):]: v for k, v in tensors.items() if k.startswith(_MODEL)}
+
+
 def load_checkpoint(path: str | os.PathLike) -> CheckpointState:
     """Read a checkpoint written by :func:`save_checkpoint`; clear errors for other files."""
     path = Path(path)
@@ -86,7 +92,7 @@ def load_checkpoint(path: str | os.PathLike) -> CheckpointState:
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a shendu training checkpoint (metadata format={meta.get('format')!r}, "
                          f"expected {FORMAT!r}); a weights-only file such as model.safetensors cannot resume a run")
-    model = {k[len(_MODEL):]: v for k, v in tensors.items() if k.startswith(_MODEL)}
+    model = model_state(tensors)
     optimizer = optimizer_class = None
     if "optimizer" in meta:
         opt_meta = json.loads(meta["optimizer"])

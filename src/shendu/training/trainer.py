@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from shendu.autograd.grad_mode import no_grad
 from shendu.tensor import Tensor
@@ -334,4 +334,7 @@ class Trainer:
         self.history.save(self.out_dir / "history.json")
         from shendu.training.plots import plot_history
 
-        plot_history(self.history, self.out_dir / "curves.png")
+        try:
+            plot_history(self.history, self.out_dir / "curves.png")
+        except Exception as err:  # a figure must not hide why training stopped
+            self._log(f"warning: could not draw curves.png: {err}")
