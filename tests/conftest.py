@@ -3,6 +3,10 @@ import os
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from threadpoolctl import threadpool_limits
+
+# CI runs two pytest workers on two cores: one BLAS thread each, or they fight over the cores.
+threadpool_limits(1)
 
 settings.register_profile(
     "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
