@@ -14,7 +14,7 @@ from shendu.autograd import numerical_grad
 from shendu.autograd.graphviz import write_dot
 from shendu.lessons import out_dir
 
-SUMMARY = "backpropagation on a computational graph: apples, oranges and the chain rule"
+SUMMARY = "反向传播 backpropagation on a computational graph: apples, oranges and the chain rule"
 
 
 def _leaf(v: float) -> shendu.Tensor:
