@@ -87,8 +87,9 @@ def alexnet2012(
 
     Input 224×224×3. The paper's arithmetic (55×55 maps after the first layer) needs 227×227:
     (227 − 11)/4 + 1 = 55. Here the first convolution pads by 2, so a 224×224 image gives
-    ⌊(224 + 4 − 11)/4⌋ + 1 = 55 as well (and so does a 227×227 one); every later map is then the
-    paper's: 55 → 27 → 27 → 13 → 13 → 13 → 13 → 6, and 256·6·6 = 9216 features reach the classifier.
+    ⌊(224 + 4 − 11)/4⌋ + 1 = 55 as well, and every later map is the paper's:
+    55 → 27 → 27 → 13 → 13 → 13 → 13 → 6, so 256·6·6 = 9216 features reach the classifier.
+    (A 227×227 image gives 56 here, and the same 27 → … → 6 after the first pool.)
 
         conv 96×11×11/4 → ReLU → LRN → maxpool 3/2 (overlapping)
         → conv 256×5×5 pad 2 → ReLU → LRN → maxpool 3/2

@@ -30,7 +30,8 @@ def torch_state_dict_to_numpy(state: Any) -> dict[str, np.ndarray]:
         value = value.detach().cpu()
         if str(value.dtype) == "torch.bfloat16":  # NumPy has no bfloat16
             value = value.float()
-        arrays[str(key)] = np.ascontiguousarray(value.numpy()).copy()
+        # np.array, not np.ascontiguousarray: the latter turns 0-d num_batches_tracked into shape (1,).
+        arrays[str(key)] = np.array(value.numpy(), order="C", copy=True)
     return arrays
 
 

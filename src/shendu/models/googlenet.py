@@ -144,13 +144,13 @@ class GoogLeNet(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        """torchvision's: weights N(0, 0.01²) truncated to ±2 (i.e. ±200σ: barely truncated, so a plain
-        normal draw), BatchNorm γ = 1, β = 0; Linear biases keep their default."""
+        """torchvision's: weights N(0, 0.01²) truncated to [−2, 2], BatchNorm γ = 1, β = 0;
+        Linear biases keep their default."""
         from shendu.nn import init
 
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
-                init.normal_(m.weight, 0.0, 0.01)
+                init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2.0, b=2.0)
             elif isinstance(m, nn.BatchNorm2d):
                 init.ones_(m.weight)
                 init.zeros_(m.bias)

@@ -61,22 +61,30 @@ class VGG(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(hidden, num_classes),
         )
-        self._init_weights()
+        self._init_weights(small_input)
 
-    def _init_weights(self) -> None:
-        """torchvision's: He-normal (fan_out) convolutions, N(0, 0.01²) Linear weights, zero biases."""
+    def _init_weights(self, small_input: bool) -> None:
+        """ImageNet form: torchvision's — He-normal (fan_out) convolutions, N(0, 0.01²) Linear weights,
+        zero biases. Small-input form: He-normal (fan_in) everywhere, which keeps the activations' variance
+        through every layer (He et al., 2015). torchvision's N(0, 0.01²) suits 4096-wide layers but
+        shrinks a 512-wide classifier's signal ~4× per layer, and the plain (no BatchNorm) VGG then
+        sits at chance for epochs on MNIST."""
         from shendu.nn import init
 
+        mode = "fan_in" if small_input else "fan_out"
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                init.kaiming_normal_(m.weight, mode=mode, nonlinearity="relu")
                 if m.bias is not None:
                     init.zeros_(m.bias)
             elif isinstance(m, nn.BatchNorm2d):
                 init.ones_(m.weight)
                 init.zeros_(m.bias)
             elif isinstance(m, nn.Linear):
-                init.normal_(m.weight, 0.0, 0.01)
+                if small_input:
+                    init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+                else:
+                    init.normal_(m.weight, 0.0, 0.01)
                 init.zeros_(m.bias)
 
     def forward(self, x):
@@ -91,7 +99,7 @@ def _vgg(cfg: str, batch_norm: bool, num_classes: int, in_channels: int, dropout
 _SMALL = """
     ``small_input=True`` (28×28 and 32×32 images): the same ``features`` (keys unchanged) with the
     pools rounding up, so 28 → 14 → 7 → 4 → 2 → 1 (32 → 16 → 8 → 4 → 2 → 1); avgpool to 1×1 and a
-    512→512→512→num_classes classifier (same indices, smaller shapes)."""
+    512→512→512→num_classes classifier (same indices, smaller shapes), He-normal (fan_in) initialisation."""
 
 
 def vgg11(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> VGG:
