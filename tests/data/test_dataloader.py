@@ -5,16 +5,6 @@ import shendu
 from shendu.data import ArrayDataset, DataLoader, Dataset, Subset, TensorDataset, transforms
 
 
-class CountingArrays(TensorDataset):
-    """Array-backed dataset that counts per-sample __getitem__ calls (the loader must not make any)."""
-
-    calls = 0
-
-    def __getitem__(self, i):
-        type(self).calls += 1
-        return super().__getitem__(i)
-
-
 class ListDataset(Dataset):
     """A generic dataset: samples come one by one from __getitem__."""
 
@@ -122,15 +112,38 @@ def test_batch_shapes_and_dtypes():
     np.testing.assert_array_equal(x.numpy()[:, 0, 0, 0].astype(np.int64) % 10, y.numpy())  # rows stay paired
 
 
-def test_array_datasets_are_fancy_indexed_not_looped():
-    CountingArrays.calls = 0
-    ds = CountingArrays(np.zeros((1000, 1, 4, 4), np.float32), np.arange(1000))
+def test_array_datasets_are_fancy_indexed_not_looped(monkeypatch):
+    calls = []
+    real = TensorDataset.__getitem__
+    monkeypatch.setattr(TensorDataset, "__getitem__", lambda self, i: calls.append(i) or real(self, i))
+    ds = ArrayDataset(np.zeros((1000, 1, 4, 4), np.float32), np.arange(1000) % 10)
     for _ in DataLoader(ds, batch_size=64, shuffle=True, seed=0):
         pass
-    sub = Subset(ds, np.arange(0, 1000, 3))
+    sub = Subset(TensorDataset(np.zeros((1000, 2), np.float32), np.arange(1000)), np.arange(0, 1000, 3))
     got = np.concatenate([y.numpy() for _, y in DataLoader(sub, batch_size=50, shuffle=True, seed=0)])
-    assert CountingArrays.calls == 0
+    assert calls == []
     assert np.sort(got).tolist() == list(range(0, 1000, 3))
+
+
+def test_a_subclass_that_overrides_getitem_is_read_per_sample():
+    """As in PyTorch, the loader goes through ``__getitem__``: a per-sample change is not skipped."""
+
+    class Negated(TensorDataset):
+        def __getitem__(self, i):
+            x, y = super().__getitem__(i)
+            return -x, y
+
+    class Doubled(Subset):
+        def __getitem__(self, i):
+            x, y = super().__getitem__(i)
+            return 2 * x, y
+
+    ds = Negated(np.arange(1, 8, dtype=np.float32)[:, None], np.arange(7))
+    x = np.concatenate([b[0].numpy() for b in DataLoader(ds, batch_size=3)])
+    assert x.ravel().tolist() == [-1, -2, -3, -4, -5, -6, -7]
+    plain = TensorDataset(np.arange(1, 8, dtype=np.float32)[:, None], np.arange(7))
+    x = np.concatenate([b[0].numpy() for b in DataLoader(Doubled(plain, [6, 0]), batch_size=3)])
+    assert x.ravel().tolist() == [14, 2]
 
 
 def test_subset_of_subset_maps_indices():

@@ -318,6 +318,10 @@ def test_scheduler_resume_from_state_dict():
     (lambda p: optim.Adagrad(p, lr_decay=-0.1), "lr_decay value: -0.1"),
     (lambda p: optim.RMSprop(p, alpha=-0.9), "alpha value: -0.9"),
     (lambda p: optim.SGD([{"params": p, "lr": -2.0}], lr=0.1), "learning rate: -2.0"),
+    # NaN compares false with everything; torch.optim rejects it (`not 0.0 <= lr`)
+    (lambda p: optim.Adam(p, lr=float("nan")), "learning rate: nan"),
+    (lambda p: optim.RMSprop(p, momentum=float("nan")), "momentum value: nan"),
+    (lambda p: optim.Adagrad(p, initial_accumulator_value=-1.0), "initial_accumulator_value value: -1.0"),
 ])
 def test_invalid_arguments(make, match):
     with pytest.raises(ValueError, match=match):

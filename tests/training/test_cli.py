@@ -174,3 +174,76 @@ def test_data_set_without_val_split_holds_out_part_of_train(tmp_path, capsys):
     assert "held out" in info["val_source"] and config["input_shape"] == [1, 8, 8]
     assert config["options"]["augment"] is False
     assert "shendu eval" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("option", [["--epochs", "0"], ["--batch-size", "0"], ["--lr", "-1"], ["--lr", "inf"],
+                                    ["--seed", "-1"], ["--threads", "0"]])
+def test_bad_numbers_are_usage_errors(option, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "mlp", *option])
+    assert exit_.value.code == 2
+    assert f"argument {option[0]}:" in capsys.readouterr().err
+
+
+def test_out_below_a_file_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "a_file").write_text("x")
+    assert main([*TRAIN, "--out", str(tmp_path / "a_file" / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write the run directory") and "is a file" in err
+
+
+def test_ctrl_c_in_the_first_epoch_of_a_fresh_start(run_dir, tmp_path, monkeypatch, capsys):
+    """Starting over in an old run's folder: its checkpoint no longer fits the new config, so it goes;
+    interrupted before any epoch finished, the message says how to start again, not to --resume."""
+    import shutil
+    import shlex
+
+    out = tmp_path / "again"
+    shutil.copytree(run_dir, out)
+
+    def interrupt(self, epoch):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer_module.Trainer, "_train_epoch", interrupt)
+    assert main([*TRAIN, "--lr", "0.001", "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert not (out / "checkpoint.safetensors").exists() and not (out / "model.safetensors").exists()
+    assert "--resume" not in err.split("earlier run")[-1]
+    command = shlex.split(err.split("to start again: ")[1].splitlines()[0])
+    assert command[:3] == ["shendu", "train", "mlp"] and command[command.index("--lr") + 1] == "0.001"
+    assert command[command.index("--out") + 1] == str(out)
+
+
+def test_resuming_a_finished_run_changes_nothing(run_dir, capsys):
+    before = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()}
+    assert main(["train", "--out", str(run_dir), "--resume", "--no-progress"]) == 0
+    assert "nothing to resume" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()} == before
+
+
+def test_unknown_model_is_refused_before_the_data_loads(tmp_path, capsys, monkeypatch):
+    import shendu.data
+
+    monkeypatch.setattr(shendu.data, "load_dataset", lambda *a, **k: pytest.fail("loaded the data"))
+    assert main(["train", "lenett", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'lenett'" in err and "lenet5" in err and "takes any size" not in err
+
+
+def test_lenet_on_8x8_digits_names_the_image_size(tmp_path, capsys):
+    assert main(["train", "lenet", "--data", "digits", "--epochs", "1", "--no-progress",
+                 "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "(1, 8, 8)" in err and "mlp" in err and "Traceback" not in err
+
+
+def test_divergence_is_reported_once_without_numpy_warnings(tmp_path, capsys):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(["train", "mlp", "--data", "digits", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "1",
+                     "--no-progress", "--out", str(tmp_path / "nan")])
+    assert code == 3
+    assert "became nan" in capsys.readouterr().err
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []

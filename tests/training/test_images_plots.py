@@ -88,3 +88,36 @@ def test_figures_are_pngs(tmp_path):
     assert Image.open(q).format == "PNG"
     with pytest.raises(ValueError, match="2 classes"):
         plot_confusion_matrix(np.zeros((3, 3)), ["a", "b"], tmp_path / "x.png")
+
+
+def _bar_digit(tmp_path, name, ink, paper, mode="L", alpha=None):
+    """A vertical bar 'digit' (ink on paper) saved as ``name``; ``alpha`` makes the paper transparent."""
+    img = np.full((40, 40), paper, np.float32)
+    stroke = np.zeros((40, 40), bool)
+    stroke[5:35, 17:23] = True
+    img[stroke] = ink
+    if alpha is not None:
+        grey = (img * 255).astype(np.uint8)
+        a = np.where(stroke, 255, alpha).astype(np.uint8)
+        Image.fromarray(np.stack([grey, grey, grey, a], axis=-1)).save(tmp_path / name)
+    elif mode == "F":
+        Image.fromarray(img, mode="F").save(tmp_path / name)  # float TIFF, values in [0, 1]
+    else:
+        Image.fromarray((img * 255).astype(np.uint8)).save(tmp_path / name)
+    return load_image(tmp_path / name, (1, 28, 28))
+
+
+def test_light_ink_on_transparent_paper_and_float_images(tmp_path):
+    """White ink on a transparent canvas was composited on white (blank); float images were clipped."""
+    expected = _bar_digit(tmp_path, "ref.png", ink=1.0, paper=0.0)
+    white_on_clear = _bar_digit(tmp_path, "white.png", ink=1.0, paper=1.0, alpha=0)
+    black_on_clear = _bar_digit(tmp_path, "black.png", ink=0.0, paper=0.0, alpha=0)
+    floats = _bar_digit(tmp_path, "float.tiff", ink=0.0, paper=1.0, mode="F")
+    for got in (white_on_clear, black_on_clear, floats):
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_empty_file_says_so(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ImageError, match="the file is empty"):
+        load_image(tmp_path / "empty.png", (1, 28, 28))

@@ -242,3 +242,24 @@ def test_a_file_starting_with_byte_0x80_is_not_taken_for_a_pickle(tmp_path):
             break
     assert path.read_bytes()[:1] == b"\x80"
     assert np.array_equal(serialization.load(path)["w"], np.ones(3, np.float32))
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_progress_bar_shows_on_a_terminal_of_unknown_size(monkeypatch):
+    """A fresh pseudo-terminal reports 0 columns and 0 rows (``script``, CI runners); tqdm then
+    drew nothing at all."""
+    import sys
+
+    master, slave = os.openpty()
+    try:
+        with os.fdopen(slave, "w", encoding="utf-8", closefd=False) as tty:
+            monkeypatch.setattr(sys, "stderr", tty)
+            t = make_trainer(epochs=1)
+            t.progress = True
+            t.train_loader.batch_size = 48  # two batches: the output stays far below the tty's buffer
+            t.fit()
+        shown = os.read(master, 1 << 16).decode("utf-8", "replace")
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert "epoch 1/1:   0%|" in shown and "| 0/2 [" in shown

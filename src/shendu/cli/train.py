@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -48,6 +49,30 @@ config.json, history.json and curves.png.
 """
 
 
+def _at_least(low: int):
+    """argparse type: an integer >= ``low`` (so ``--epochs 0`` fails with the usage line)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
+
+
+def _learning_rate(text: str) -> float:
+    """argparse type: a positive, finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train", help="train a network (default: LeNet on 5,000 MNIST digits)",
@@ -61,20 +86,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"data set: mnist-5k, mnist, fashion-mnist, cifar10, digits (default: {DEFAULTS['data']})")
     p.add_argument("--data-dir", metavar="DIR", help="folder with the data set's files (default: $SHENDU_DATA "
                                                      "or ~/.cache/shendu)")
-    p.add_argument("--epochs", type=int, metavar="N", help=f"passes over the training set (default: {DEFAULTS['epochs']})")
-    p.add_argument("--batch-size", type=int, metavar="B", help=f"images per step (default: {DEFAULTS['batch_size']})")
+    p.add_argument("--epochs", type=_at_least(1), metavar="N", help=f"passes over the training set (default: {DEFAULTS['epochs']})")
+    p.add_argument("--batch-size", type=_at_least(1), metavar="B", help=f"images per step (default: {DEFAULTS['batch_size']})")
     p.add_argument("--optimizer", choices=OPTIMIZERS,
                    help=f"update rule; 'momentum' is SGD with momentum 0.9 (default: {DEFAULTS['optimizer']})")
-    p.add_argument("--lr", type=float, metavar="LR", help="initial learning rate; it follows a cosine curve "
+    p.add_argument("--lr", type=_learning_rate, metavar="LR", help="initial learning rate; it follows a cosine curve "
                    "to 0 over the epochs (default: " + ", ".join(f"{k} {v}" for k, v in LEARNING_RATES.items()) + ")")
-    p.add_argument("--seed", type=int, metavar="S", help=f"random seed: weights, order, augmentation (default: {DEFAULTS['seed']})")
+    p.add_argument("--seed", type=_at_least(0), metavar="S", help=f"random seed: weights, order, augmentation (default: {DEFAULTS['seed']})")
     p.add_argument("--out", metavar="DIR", help="run directory (default: runs/MODEL-DATA)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in the run directory from its checkpoint, with its options")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random small rotations, shifts and zooms of the training images "
                         "(default: on for mnist-5k, mnist, fashion-mnist, cifar10)")
-    p.add_argument("--threads", type=int, default=1, metavar="T",
+    p.add_argument("--threads", type=_at_least(1), default=1, metavar="T",
                    help="threads for NumPy's matrix products (default: 1; more only pays off on an idle "
                         "machine with large layers, and oversubscribed cores make training several times slower)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
@@ -108,11 +133,6 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], Path, dict[str, 
         opts = {**DEFAULTS, **given}
         if opts["lr"] is None:
             opts["lr"] = LEARNING_RATES[opts["optimizer"]]
-    for key in ("epochs", "batch_size"):
-        if opts[key] is not None and opts[key] < 1:
-            raise rundir.RunError(f"--{key.replace('_', '-')} must be at least 1, got {opts[key]}")
-    if opts["lr"] is not None and not opts["lr"] > 0:
-        raise rundir.RunError(f"--lr must be positive, got {opts['lr']}")
     if args.data_dir is not None:
         opts["data_dir"] = args.data_dir
     opts.setdefault("data_dir", None)
@@ -169,15 +189,35 @@ def run(args: argparse.Namespace) -> int:
     except rundir.RunError as err:
         _err(str(err))
         return 2
-    if args.threads < 1:
-        _err(f"--threads must be at least 1, got {args.threads}")
+    from shendu.models import list_models
+
+    if opts["model"] not in list_models():  # before the data loads, which takes a while
+        _err(f"unknown model {opts['model']!r}; known models: {', '.join(list_models())}")
+        return 2
+    problem = _unwritable(out)
+    if problem:
+        _err(f"cannot write the run directory {out}: {problem}")
         return 2
     try:
-        with _blas_threads(args.threads):
+        with _blas_threads(args.threads), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # NumPy's overflow warnings are silenced: the trainer itself stops on a NaN or
+            # infinite loss with a message that says what happened and what to do
             return _train(opts, out, previous, progress=not args.no_progress)
-    except (rundir.RunError, FileNotFoundError, ValueError) as err:
+    except (rundir.RunError, ValueError, OSError) as err:
         _err(str(err))
         return 1
+
+
+def _unwritable(out: Path) -> str | None:
+    """Why ``out`` cannot become a run directory (checked before the slow data loading), or None."""
+    path = out.absolute()
+    while not os.path.exists(path):  # os.path: False (not an exception) for unreadable paths too
+        path = path.parent
+    if not os.path.isdir(path):
+        return f"{path} is a file, not a folder"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return f"no permission to write in {path}"
+    return None
 
 
 def _blas_threads(n: int):
@@ -208,7 +248,11 @@ def _train(opts: dict[str, Any], out: Path, previous: dict[str, Any] | None, pro
     train_loader, val_loader, augment, train_tf = _loaders(opts, train, val, norm)
 
     shendu.manual_seed(opts["seed"])
-    model = get_model(opts["model"], num_classes=train.num_classes, in_channels=shape[0], input_size=shape[1])
+    try:
+        model = get_model(opts["model"], num_classes=train.num_classes, in_channels=shape[0], input_size=shape[1])
+    except ValueError as err:  # e.g. LeNet's convolutions on the 8×8 digits
+        raise rundir.RunError(f"{err} ({opts['data']} has images of shape {shape} (C, H, W); "
+                              f"'mlp' takes any size)") from None
     optimizer = _optimizer(opts["optimizer"], model.parameters(), opts["lr"])
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=opts["epochs"])
 
@@ -228,8 +272,12 @@ def _train(opts: dict[str, Any], out: Path, previous: dict[str, Any] | None, pro
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / rundir.CHECKPOINT
     if previous is None and checkpoint.exists():
-        print(f"note: {out} held an earlier run; starting over (to continue it: {resume_cmd})", file=sys.stderr)
-    rundir.write_config(out, config)
+        # the new config.json replaces the old one, so the old run's files no longer match it
+        # (a resume or an eval would mix two runs): remove them now, not when epoch 1 ends
+        for name in (rundir.CHECKPOINT, rundir.WEIGHTS, rundir.HISTORY, rundir.CURVES):
+            (out / name).unlink(missing_ok=True)
+        print(f"note: {out} held an earlier run; starting over (its weights and checkpoint are removed; "
+              f"use another --out to keep a run)", file=sys.stderr)
 
     trainer = Trainer(model, optimizer, train_loader, val_loader=val_loader, epochs=opts["epochs"],
                       scheduler=scheduler, out_dir=out, progress=progress)
@@ -238,22 +286,42 @@ def _train(opts: dict[str, Any], out: Path, previous: dict[str, Any] | None, pro
             raise rundir.RunError(f"{out} has no {rundir.CHECKPOINT} to resume from (no epoch finished): "
                                   f"start again without --resume")
         done = trainer.load_checkpoint(checkpoint)
+        if done >= opts["epochs"]:
+            print(f"{out} already finished all {opts['epochs']} epochs: nothing to resume "
+                  f"(its files are unchanged)", file=sys.stderr)
+            return 0
         if progress:
             print(f"resuming {out} after epoch {done} of {opts['epochs']}", file=sys.stderr)
     elif progress:
         print(f"training {opts['model']} on {opts['data']} ({len(train)} images, validation {len(val)}: "
-              f"{val_source}) for {opts['epochs']} epochs; {opts['optimizer']} lr {opts['lr']}, batch "
+              f"{val_source}) for {_epochs(opts['epochs'])}; {opts['optimizer']} lr {opts['lr']}, batch "
               f"{opts['batch_size']}, augment {'on' if augment else 'off'}, seed {opts['seed']}", file=sys.stderr)
+    rundir.write_config(out, config)
     try:
         history = trainer.fit()
     except TrainingInterrupted as stop:
-        print(f"\n{stop}\nto resume: {resume_cmd}", file=sys.stderr)
+        if stop.checkpoint is not None:
+            print(f"\n{stop}\nto resume: {resume_cmd}", file=sys.stderr)
+        else:  # nothing to resume from: --resume would only say so
+            print(f"\n{stop}\nto start again: {_restart_command(opts, out)}", file=sys.stderr)
         return 130
     except TrainingDiverged as err:
         print(f"\nerror: {err}", file=sys.stderr)
         return 3
     _summary(history, out, opts, time.perf_counter() - started)
     return 0
+
+
+def _restart_command(opts: dict[str, Any], out: Path) -> str:
+    """The ``shendu train`` command line that starts this run afresh."""
+    words = ["shendu", "train", opts["model"], "--data", opts["data"]]
+    for key in ("epochs", "batch_size", "optimizer", "lr", "seed"):
+        words += [f"--{key.replace('_', '-')}", str(opts[key])]
+    if opts["augment"] is not None:
+        words.append("--augment" if opts["augment"] else "--no-augment")
+    if opts["data_dir"]:
+        words += ["--data-dir", str(opts["data_dir"])]
+    return shlex.join(words + ["--out", str(out)])
 
 
 def _optimizer(name: str, params, lr: float):
@@ -267,10 +335,14 @@ def _optimizer(name: str, params, lr: float):
     return {"adagrad": optim.Adagrad, "rmsprop": optim.RMSprop, "adam": optim.Adam, "adamw": optim.AdamW}[name](params, lr=lr)
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
 def _summary(history, out: Path, opts: dict[str, Any], seconds: float) -> None:
     last = history.rows[-1]
     best = history.best("val_acc")
-    lines = [f"trained {opts['model']} on {opts['data']}: {len(history)} epochs in {seconds:.0f} s"]
+    lines = [f"trained {opts['model']} on {opts['data']}: {_epochs(len(history))} in {seconds:.0f} s"]
     lines.append(f"  final: train acc {last['train_acc']:.2%}, val acc {last['val_acc']:.2%}")
     if best is not None:
         lines.append(f"  best val acc {best['val_acc']:.2%} (epoch {best['epoch']})")

@@ -7,9 +7,8 @@ anything between mini-batch gradient descent.
 Each epoch visits a permutation of the dataset (never sampling with replacement), so an epoch
 sees every sample once. Array-backed datasets (:class:`TensorDataset`, :class:`ArrayDataset` and
 :class:`Subset` of them) are batched by fancy-indexing the whole arrays, ``images[idx]``, one
-NumPy call per batch; other datasets fall back to ``dataset[i]`` per sample, then stacking.
-(So a TensorDataset subclass is read through its ``.arrays``, not its ``__getitem__``; a dataset
-that builds samples on the fly should derive from :class:`Dataset`.)
+NumPy call per batch; other datasets, and subclasses that override ``__getitem__``, fall back to
+``dataset[i]`` per sample, then stacking.
 
 Reproducibility and resuming: with ``seed`` the order (and the random draws of ``transform``) of
 epoch ``e`` comes from a generator seeded with ``(seed, e)``, whatever happened before. The loader
@@ -43,9 +42,9 @@ def _array_source(dataset: Any) -> tuple[tuple[np.ndarray, ...], np.ndarray | No
 
     For a Subset, ``index_map`` turns the loader's positions into rows of the underlying arrays.
     """
-    if isinstance(dataset, TensorDataset):
+    if isinstance(dataset, TensorDataset) and type(dataset).__getitem__ is TensorDataset.__getitem__:
         return dataset.arrays, None
-    if isinstance(dataset, Subset):
+    if isinstance(dataset, Subset) and type(dataset).__getitem__ is Subset.__getitem__:
         inner = _array_source(dataset.dataset)
         if inner is None:
             return None

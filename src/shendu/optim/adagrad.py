@@ -47,16 +47,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        if group["lr"] < 0.0:
-            raise ValueError(f"Invalid learning rate: {group['lr']}")
-        if group["lr_decay"] < 0.0:
-            raise ValueError(f"Invalid lr_decay value: {group['lr_decay']}")
-        if group["weight_decay"] < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
-        if group["initial_accumulator_value"] < 0.0:
-            raise ValueError(f"Invalid initial_accumulator_value value: {group['initial_accumulator_value']}")
-        if group["eps"] < 0.0:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
+        self._check_non_negative(group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         return {"step": 0, "sum": np.full_like(param, group["initial_accumulator_value"])}

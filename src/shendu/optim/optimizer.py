@@ -110,6 +110,15 @@ class Optimizer:
     def _check_group(self, group: dict[str, Any]) -> None:
         """Validate a group's hyper-parameters (subclasses raise ValueError naming the value)."""
 
+    @staticmethod
+    def _check_non_negative(group: dict[str, Any], *names: str) -> None:
+        """Raise torch.optim's ``ValueError("Invalid learning rate: -1")`` for a negative (or NaN) option."""
+        for name in names:
+            value = group[name]
+            if not 0.0 <= value:  # written so that NaN fails too, as in torch.optim
+                label = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
+                raise ValueError(f"Invalid {label}: {value}")
+
     # ---- training -------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients of the last backward pass.

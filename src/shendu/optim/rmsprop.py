@@ -44,10 +44,7 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        for name, label in (("lr", "learning rate"), ("eps", "epsilon value"), ("momentum", "momentum value"),
-                            ("weight_decay", "weight_decay value"), ("alpha", "alpha value")):
-            if group[name] < 0.0:
-                raise ValueError(f"Invalid {label}: {group[name]}")
+        self._check_non_negative(group, "lr", "eps", "momentum", "weight_decay", "alpha")
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         state: dict[str, Any] = {"step": 0, "square_avg": np.zeros_like(param)}

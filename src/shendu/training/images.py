@@ -19,14 +19,23 @@ class ImageError(ValueError):
 
 
 def _to_grey(img) -> np.ndarray:
-    """Pillow image -> (H, W) float32 in [0, 1]; transparent pixels count as background."""
-    from PIL import Image
+    """Pillow image -> (H, W) float32 in [0, 1]; transparent pixels count as background.
 
-    if img.mode in ("RGBA", "LA", "P"):
-        rgba = img.convert("RGBA")
-        # composite on white: a transparent PNG drawn with a dark pen reads as ink on paper
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(white, rgba)
+    A transparent background becomes the opposite of the ink: white behind a dark pen, black
+    behind a light one, so a digit drawn in white on a transparent canvas is not lost.
+    """
+    if img.mode in ("RGBA", "LA", "PA", "P"):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        alpha = rgba[..., 3]
+        grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's "L"
+        ink = float((grey * alpha).sum() / alpha.sum()) if alpha.sum() > 0 else 0.0
+        background = 0.0 if ink > 0.5 else 1.0
+        return grey * alpha + background * (1.0 - alpha)
+    if img.mode in ("I", "F") or img.mode.startswith("I;"):
+        # 16- and 32-bit grey: scale by the brightest pixel, as Pillow's "L" would clip at 255
+        arr = np.asarray(img, dtype=np.float32)
+        peak = float(arr.max())
+        return arr / peak if peak > 0 else arr
     return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
 
 
@@ -109,5 +118,7 @@ def load_image(path: str | os.PathLike, input_shape: tuple[int, int, int], digit
     except IsADirectoryError:
         raise ImageError("is a directory, not an image") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        if path.is_file() and path.stat().st_size == 0:
+            raise ImageError("the file is empty") from None
         raise ImageError(f"not a readable image ({type(err).__name__}: {err})") from None
     raise ImageError(f"cannot prepare images for a model with {c} input channels")

@@ -61,6 +61,23 @@ def _count_correct(logits: Tensor, y: Tensor) -> int:
     return int((logits.data.argmax(axis=1) == y.data).sum())
 
 
+# tqdm's default without its batches/s: images per second in the postfix says the same
+_BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+
+
+def _bar_width() -> dict[str, Any]:
+    """tqdm's width options: follow the terminal, or 80 columns where it reports no size.
+
+    A terminal of unknown size (a pseudo-terminal without a window: ``script``, some CI runners
+    and editors) reports 0 columns and 0 rows, and tqdm then draws nothing at all.
+    """
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError):
+        size = os.terminal_size((0, 0))
+    return {"dynamic_ncols": True} if min(size) > 0 else {"ncols": 80, "nrows": 24}
+
+
 def predict(model, loader: Iterable) -> tuple[np.ndarray, np.ndarray]:
     """Run ``model`` (in eval mode, without gradients) over ``loader``.
 
@@ -257,7 +274,7 @@ class Trainer:
         start = time.perf_counter()
         n_batches = len(loader) if hasattr(loader, "__len__") else None
         bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{self.epochs}", unit="batch", leave=False,
-                   file=sys.stderr, disable=not (self.progress and sys.stderr.isatty()), dynamic_ncols=True)
+                   bar_format=_BAR_FORMAT, file=sys.stderr, disable=not (self.progress and sys.stderr.isatty()), **_bar_width())
         try:
             for batch, (x, y) in enumerate(loader, start=1):
                 logits = self.model(x)
@@ -274,8 +291,8 @@ class Trainer:
                 seen += size
                 elapsed = time.perf_counter() - start
                 bar.update(1)
-                bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}",
-                                img_s=f"{seen / elapsed:.0f}" if elapsed > 0 else "-", refresh=False)
+                bar.set_postfix({"loss": f"{total_loss / seen:.4f}", "acc": f"{correct / seen:.3f}",
+                                 "img/s": f"{seen / elapsed:.0f}" if elapsed > 0 else "-"}, refresh=False)
         finally:
             bar.close()
         if seen == 0:
