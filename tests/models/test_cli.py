@@ -1,4 +1,7 @@
 """`shendu summary` and `shendu convert-torch`."""
+import argparse
+
+import pytest
 import torch
 
 from shendu.cli.main import main
@@ -8,6 +11,28 @@ from shendu.cli.summary import parse_input
 def test_parse_input():
     assert parse_input("3x224x224") == (3, 224, 224)
     assert parse_input("1×28×28") == (1, 28, 28)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("28x28", "three sizes"),  # was taken as 28 channels and failed inside the first convolution
+    ("1x28x28x2", "three sizes"),
+    ("3x224", "three sizes"),
+    ("abc", "3x224x224"),
+    ("3x0x5", "positive"),
+])
+def test_parse_input_rejects_bad_sizes(text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        parse_input(text)
+
+
+def test_summary_bad_input_is_a_clear_error_not_a_traceback(capsys):
+    with pytest.raises(SystemExit):
+        main(["summary", "lenet", "--input", "28x28"])
+    assert "channels x height x width" in capsys.readouterr().err
+    # an input the network cannot take: one line naming the model, the input and the reason
+    assert main(["summary", "lenet", "--input", "1x8x8"]) == 2
+    err = capsys.readouterr().err
+    assert "lenet on input 1x8x8" in err and "at least 16" in err
 
 
 def test_summary_command(capsys):
@@ -27,7 +52,8 @@ def test_summary_list_and_unknown(capsys):
     assert main(["summary", "--list"]) == 0
     assert "resnet152" in capsys.readouterr().out
     assert main(["summary", "resnet19"]) == 2
-    assert "unknown model" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "unknown model 'resnet19'" in err and "resnet18" in err and "vgg16_bn" in err
 
 
 def test_convert_torch_command(tmp_path, capsys):

@@ -215,13 +215,18 @@ def test_registry():
     assert net.conv1.weight.shape == (64, 1, 3, 3)
     assert get_model("resnet18", num_classes=10, input_size=224).conv1.weight.shape == (64, 3, 7, 7)
 
+    from shendu.models import registry
+
     @register_model(name="_test_tiny")
     def tiny(num_classes=3):
         return nn.Linear(2, num_classes)
 
-    assert get_model("_test_tiny", num_classes=4, in_channels=1, input_size=28).out_features == 4
-    with pytest.raises(ValueError, match="already registered"):
-        register_model(lambda: None, name="_test_tiny")
+    try:
+        assert get_model("_test_tiny", num_classes=4, in_channels=1, input_size=28).out_features == 4
+        with pytest.raises(ValueError, match="already registered"):
+            register_model(lambda: None, name="_test_tiny")
+    finally:  # leave the registry as the other tests (and `shendu summary --list`) expect it
+        registry._REGISTRY.pop("_test_tiny")
 
 
 def test_no_torch_import():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         lesson = lessons.get(args.name)
     except ValueError as err:
-        print(f"error: {err}")
+        print(f"shendu lesson: {err}", file=sys.stderr)
         return 2
     lesson.run(out=args.out)
     return 0

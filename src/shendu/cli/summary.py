@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
-def parse_input(text: str) -> tuple[int, ...]:
+def parse_input(text: str) -> tuple[int, int, int]:
     """'3x224x224' -> (3, 224, 224): channels × height × width, without the batch."""
     try:
         sizes = tuple(int(s) for s in text.lower().replace("×", "x").split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"--input must look like 3x224x224 (C x H x W), got {text!r}") from None
-    if not sizes or any(s < 1 for s in sizes):
+    if len(sizes) != 3:
+        # '28x28' would otherwise build a 28-channel network and fail deep inside its first layer
+        raise argparse.ArgumentTypeError(
+            f"--input needs three sizes, channels x height x width (such as 1x28x28), got {len(sizes)}: {text!r}")
+    if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"--input sizes must be positive, got {text!r}")
     return sizes
 
@@ -39,14 +44,19 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(list_models()))
         return 0
     if args.model not in list_models():
-        print(f"shendu summary: unknown model {args.model!r}; known: {', '.join(list_models())}")
+        print(f"shendu summary: unknown model {args.model!r}; known: {', '.join(list_models())}", file=sys.stderr)
         return 2
     size = args.input or ((1, 28, 28) if args.model in ("mlp", "lenet", "lenet5") else (3, 224, 224))
-    kwargs = {"in_channels": size[0], "input_size": size[-1]}
+    kwargs = {"in_channels": size[0], "input_size": size[1]}  # as `shendu train` passes it
     if args.small_input:
         kwargs["small_input"] = True
     if args.num_classes is not None:
         kwargs["num_classes"] = args.num_classes
-    model = get_model(args.model, **kwargs)
-    print(summary(model, size, batch_size=args.batch_size))
+    try:
+        model = get_model(args.model, **kwargs)
+        table = summary(model, size, batch_size=args.batch_size)
+    except ValueError as err:  # an input the network cannot take (too small, wrong channels): say why
+        print(f"shendu summary: {args.model} on input {'x'.join(map(str, size))}: {err}", file=sys.stderr)
+        return 2
+    print(table)
     return 0

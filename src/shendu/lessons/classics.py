@@ -72,12 +72,13 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
                        "mult_adds": s.total_mult_adds, "top5_error": top5}
         rows.append([name, year, d, f"{params / 1e6:.1f} M", f"{s.total_mult_adds / 1e9:.2f} G", f"{top5}%"])
         del net
+    fewer = stats["AlexNet"]["params"] / stats["GoogLeNet"]["params"]
     say(
         "The classic ImageNet networks as shendu builds them (224×224×3 input, 1000 classes):",
         table(["network", "year", "depth", "parameters", "multiply-adds", "top-5 error (paper)"], rows),
         "   depth = longest chain of conv/fc layers (computed); parameters and multiply-adds from",
         "   shendu.models.summary; top-5 errors as reported in each paper (see the module docstring).",
-        "   Deeper nets won, but not by size: GoogLeNet has 1/10 of AlexNet's parameters (1×1 convolutions",
+        f"   Deeper nets won, but not by size: GoogLeNet has 1/{fewer:.0f} of AlexNet's parameters (1×1 convolutions",
         "   shrink channels), and ResNet's shortcuts let 152 layers train.",
     )
 

@@ -147,7 +147,8 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         }
     say(
         "",
-        f"5. Five classic kernels on a {img.shape[0]}×{img.shape[1]} grey photograph, one F.conv2d with weight {tuple(bank.shape)}:",
+        f"5. Five classic kernels on a grey photograph ({img.shape[0]} rows × {img.shape[1]} columns),"
+        f" one F.conv2d with weight {tuple(bank.shape)}:",
         *(
             f"   {name:<26} kernel sum {s['kernel_sum']:+.2f}: output mean {s['mean']:.3f}, std {s['std']:.3f}"
             for name, s in stats.items()
@@ -181,9 +182,11 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     for ax, (name, f) in zip(axes.flat[1:], zip(kernels, filtered)):
         if kernels[name].sum() > 0.5:
             ax.imshow(np.clip(f, 0, 1), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(f"after: {name}")
         else:  # edge responses are signed: show their size
             ax.imshow(np.abs(f), cmap="gray_r", vmin=0, vmax=np.percentile(np.abs(f), 99))
-        ax.set(title=f"after: {name}", xticks=[], yticks=[])
+            ax.set_title(f"after: {name}\n|output|, dark = strong edge")
+        ax.set(xticks=[], yticks=[])
     fig.suptitle("Classic 5×5 kernels applied by one F.conv2d (photo: Grace Hopper, matplotlib sample data)")
     pngs.append(save(fig, folder, "kernels_photo.png"))
 

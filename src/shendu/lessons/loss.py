@@ -49,7 +49,8 @@ def cross_entropy_of_probs(y, index: int) -> shendu.Tensor:
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("loss", out, quick, verbose)
     t = one_hot(TARGET)
-    cases = {"right (y[2] = 0.6)": Y_RIGHT, "wrong (y[7] = 0.6)": Y_WRONG}
+    right, wrong = "right (y[2] = 0.6)", "wrong (y[7] = 0.6)"
+    cases = {right: Y_RIGHT, wrong: Y_WRONG}
     sse = {k: sum_squared_error(np.array(y), t).item() for k, y in cases.items()}
     ce = {k: cross_entropy_of_probs(np.array(y), TARGET).item() for k, y in cases.items()}
     # The same loss from logits: softmax(log y) = y, so cross_entropy(log y) is −log y[2] again.
@@ -60,10 +61,11 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         table(
             ["prediction", "½Σ(y−t)²", "−Σ t·log(y+δ)"],
             [[k, sse[k], ce[k]] for k in cases],
-            ".4f",
+            ".6f",
         ),
         f"   F.cross_entropy on logits log(y): {ce_logits:.4f} (log-softmax + NLL in one step)",
-        "   The wrong prediction costs 6× more squared error and 4.5× more cross-entropy.",
+        f"   The wrong prediction costs {sse[wrong] / sse[right]:.1f}× more squared error and "
+        f"{ce[wrong] / ce[right]:.1f}× more cross-entropy.",
     )
 
     # Loss and its gradient as a function of the probability given to the correct class.
@@ -86,7 +88,8 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
             [[f"{p[i]:.2f}", float(ce_curve.numpy()[i]), float(ce_grad[i]), float(se_curve.numpy()[i]), float(se_grad[i])] for i in idx],
             ".4f",
         ),
-        "   Cross-entropy pushes hardest (−1/y) when the network is most wrong; squared error at most 1.",
+        "   Cross-entropy pushes hardest (−1/y) when the network is most wrong;",
+        "   squared error's push (1 − y) never exceeds 1.",
     )
 
     pngs = []
