@@ -349,4 +349,7 @@ def _summary(history, out: Path, opts: dict[str, Any], seconds: float) -> None:
     lines.append(f"  files in {out}/: model.safetensors, checkpoint.safetensors, config.json, history.json, curves.png")
     data = "mnist --split test" if opts["data"] == "mnist-5k" else f"{opts['data']} --split test"
     lines.append(f"next: shendu eval {shlex.quote(str(out))} --data {data}")
+    if opts["data"] == "mnist-5k":
+        lines.append("      (the official 10,000-digit MNIST test set: downloaded on first use, "
+                     "or --data-dir DIR where its IDX files are)")
     print("\n".join(lines))
