@@ -128,6 +128,8 @@ def layer_cases():
         ("max_pool2d 2, 30×24×24", [(BATCH, 30, 24, 24)], lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2)),
         ("max_pool2d 3/2, 64×27×27", [(BATCH, 64, 27, 27)], lambda x: F.max_pool2d(x, 3, 2), lambda x: TF.max_pool2d(x, 3, 2)),
         ("avg_pool2d 2, 30×24×24", [(BATCH, 30, 24, 24)], lambda x: F.avg_pool2d(x, 2), lambda x: TF.avg_pool2d(x, 2)),
+        ("adaptive_avg_pool2d 1, 512×7×7", [(BATCH, 512, 7, 7)],  # the ResNet head
+         lambda x: F.adaptive_avg_pool2d(x, 1), lambda x: TF.adaptive_avg_pool2d(x, 1)),
         ("linear 4320→100", [(BATCH, 4320), (100, 4320), (100,)], F.linear, TF.linear),
         ("relu 30×24×24", [(BATCH, 30, 24, 24)], F.relu, TF.relu),
         ("cross_entropy 10 classes", [(BATCH, 10)],
@@ -164,7 +166,7 @@ def best_of(fns: list[Callable[[], object]], repeats: int, warmup: int = 3) -> l
 
 def row(name: str, s: float, t: float, per_image: bool) -> str:
     ips = f"{BATCH / s:>10,.0f} {BATCH / t:>10,.0f}" if per_image else f"{'':>10} {'':>10}"
-    return f"{name:<28} {s * 1e3:>9.2f} {t * 1e3:>9.2f} {ips} {s / t:>7.2f}"
+    return f"{name:<31} {s * 1e3:>9.2f} {t * 1e3:>9.2f} {ips} {s / t:>7.2f}"
 
 
 def run_tables(repeats: int) -> None:
@@ -177,7 +179,7 @@ def run_tables(repeats: int) -> None:
 
     print(f"numpy {np.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"best of {repeats}, batch {BATCH}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
-    print(f"{'forward + backward':<28} " + cols("", ""))
+    print(f"{'forward + backward':<31} " + cols("", ""))
     for name, shapes, s_fn, t_fn in layer_cases():
         arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
         s_in = [shendu.tensor(a, requires_grad=True) for a in arrays]
@@ -186,7 +188,7 @@ def run_tables(repeats: int) -> None:
         t_run = fwd_bwd(t_fn, t_in, torch.ones_like)
         s, t = best_of([s_run, t_run], repeats)
         print(row(name, s, t, per_image=False))
-    print(f"\n{'training step (SGD)':<28} " + cols("shendu i/s", "torch i/s"))
+    print(f"\n{'training step (SGD)':<31} " + cols("shendu i/s", "torch i/s"))
     x = rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, BATCH)
     verdicts = []

@@ -121,6 +121,13 @@ def test_adaptive_avg_pool2d_matches_torch(shape, out, dtype):
              rtol=tol, atol=tol * 1e-2, numerical=False)
 
 
+@pytest.mark.parametrize("shape, out", [((2, 3, 7, 5), 1), ((2, 3, 7, 5), (7, 5)), ((3, 4, 4), (None, 1))])
+def test_adaptive_avg_pool2d_global_and_identity(shape, out):
+    """The two shortcuts (global mean, output as large as the input) against torch and gradcheck."""
+    x = _input(shape)
+    check_op(lambda t: adaptive_avg_pool2d(t, out), lambda t: TF.adaptive_avg_pool2d(t, out), [x])
+
+
 @pytest.mark.parametrize(
     "fn, kw",
     [
@@ -149,6 +156,36 @@ def test_nan_wins_as_in_torch():
     ty, tidx = TF.max_pool2d(to_torch(x), 2, return_indices=True)
     assert np.isnan(y.item()) and np.isnan(ty.item())
     assert idx.item() == tidx.item()
+
+
+@given(pool_cases(), st.booleans())
+def test_max_pool2d_without_a_graph_matches_torch(case, ties):
+    """No gradient wanted: only the max is computed (no argmax), and it must agree."""
+    x = _input(case["shape"], ties=ties)
+    kw = {k: v for k, v in case.items() if k != "shape"}
+    with shendu.no_grad():
+        y = max_pool2d(shendu.tensor(x, requires_grad=True), **kw)
+    assert y._ctx is None and y.data.flags.c_contiguous
+    assert_close(y.data, TF.max_pool2d(to_torch(x), **kw))
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=3, stride=1, dilation=2)])
+def test_nan_in_overlapping_windows_as_in_torch(kw):
+    """Several NaNs, some shared by overlapping windows: values, indices and gradient agree."""
+    x = np.random.default_rng(3).standard_normal((2, 3, 9, 9))
+    x.flat[[5, 6, 30, 31, 40, 100, 101, 250, 251, 252]] = np.nan
+    xs = shendu.tensor(x, requires_grad=True)
+    y, idx = max_pool2d(xs, return_indices=True, **kw)
+    tx = to_torch(x).requires_grad_()
+    ty, tidx = TF.max_pool2d(tx, return_indices=True, **kw)
+    np.testing.assert_array_equal(np.isnan(y.data), np.isnan(ty.detach().numpy()))
+    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    g = np.random.default_rng(4).standard_normal(y.shape)
+    y.backward(g)
+    ty.backward(torch.from_numpy(g))
+    assert_close(xs.grad.data, tx.grad)
+    with shendu.no_grad():  # the max-only path lets NaN win as well
+        np.testing.assert_array_equal(np.isnan(max_pool2d(shendu.tensor(x), **kw).data), np.isnan(y.data))
 
 
 def test_float32_stays_float32():

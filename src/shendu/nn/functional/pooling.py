@@ -1,8 +1,10 @@
 """The pooling layer (池化层) as functions: max and average pooling over sliding windows.
 
-Every pool here loops over the KH·KW offsets of the window, never over pixels: at offset (i, j)
-the strided slice ``x_pad[:, :, i·D::S, j·D::S]`` holds the (i, j)-th element of *every* window
-at once, so each step is one vectorised NumPy operation on an (N, C, OH, OW) array.
+Every pool here loops over the offsets of the window, never over pixels: at offset j the
+strided slice ``x_pad[..., j·D::S]`` holds the j-th column of *every* window at once, so each
+step is one vectorised NumPy operation on the whole batch. Max and sum are separable — a max
+over the window is a max over its rows of the max over its columns — so a pool takes KW steps
+along the width, then KH along the height, instead of KH·KW steps.
 
 Semantics are ``torch.nn.functional``'s: ``stride`` defaults to ``kernel_size``; ``padding`` is
 at most half the kernel; max pooling pads with −∞, average pooling with 0; with ``ceil_mode``
@@ -15,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from shendu import ops
+from shendu.autograd import grad_mode
 from shendu.autograd.function import Function
 from shendu.nn.functional._geometry import check_non_negative, check_positive, ntuple, window_span
 from shendu.tensor import Tensor, as_tensor
@@ -52,16 +55,6 @@ def _pad(x: np.ndarray, before: tuple[int, int], after: tuple[int, int], value: 
     return xp
 
 
-def _offset_slice(i: int, j: int, stride, dilation, out) -> tuple[slice, ...]:
-    """The strided slice of x_pad holding element (i, j) of every window: (N, C, OH, OW)."""
-    return (
-        slice(None),
-        slice(None),
-        slice(i * dilation[0], i * dilation[0] + stride[0] * (out[0] - 1) + 1, stride[0]),
-        slice(j * dilation[1], j * dilation[1] + stride[1] * (out[1] - 1) + 1, stride[1]),
-    )
-
-
 class _Pool2d(Function):
     """Shared bookkeeping: geometry, padding, and the un-padding of the input gradient."""
 
@@ -73,24 +66,15 @@ class _Pool2d(Function):
             _pad_after(x.shape[2 + a], out[a], kernel[a], stride[a], padding[a], dilation[a]) for a in (0, 1)
         )
 
-    def offsets(self):
-        """(index, slice) for every kernel offset (i, j), in row-major window order."""
-        kh, kw = self.kernel
-        for i in range(kh):
-            for j in range(kw):
-                yield i * kw + j, _offset_slice(i, j, self.stride, self.dilation, self.out)
-
-    def padded_zeros(self, dtype) -> np.ndarray:
-        n, c, h, w = self.x_shape
-        return np.zeros((n, c, self.before[0] + h + self.after[0], self.before[1] + w + self.after[1]), dtype)
+    def padded_size(self) -> tuple[int, int]:
+        """(Hp, Wp): the input's size with padding and any ceil-mode overhang."""
+        h, w = self.x_shape[2:]
+        return self.before[0] + h + self.after[0], self.before[1] + w + self.after[1]
 
     def crop(self, gp: np.ndarray) -> np.ndarray:
+        """The gradient of the padded input, gp: (N, C, Hp, Wp), cut to x's (N, C, H, W), C-contiguous."""
         h, w = self.x_shape[2:]
-        return gp[:, :, self.before[0] : self.before[0] + h, self.before[1] : self.before[1] + w]
-
-    def overlapping(self) -> bool:
-        """Whether two windows can share a pixel (then backward must add, not assign)."""
-        return any(s < window_span(k, d) for s, k, d in zip(self.stride, self.kernel, self.dilation))
+        return np.ascontiguousarray(gp[:, :, self.before[0] : self.before[0] + h, self.before[1] : self.before[1] + w])
 
 
 class MaxPool2d(_Pool2d):
@@ -99,59 +83,151 @@ class MaxPool2d(_Pool2d):
     x: (N, C, H, W) -> (N, C, OH, OW). Backward routes each output gradient to the argmax of its
     window — only one element, the first in row-major order on ties (as PyTorch) — and adds
     where windows overlap:  ∂L/∂x[h, w] = Σ over windows whose argmax is (h, w) of G[p, q].
-    A NaN in a window wins the max (as PyTorch).
+    A NaN in a window wins the max (as PyTorch: the last NaN in row-major order).
+
+    The max is separable, so it runs in two passes, KW + KH steps instead of KH·KW:
+
+        R[n, c, h, q] = max_j x_pad[n, c, h, q·S + j·D]       (N, C, Hp, OW), argmax j = aj
+        y[n, c, p, q] = max_i R[n, c, p·S + i·D, q]           (N, C, OH, OW), argmax i = ai
+
+    The first max of the window is in the first row holding the window's max (ai), at that
+    row's first max (aj): row-major order, as one pass over the window would find it. The
+    argmax is kept as its place in the window, ai·KW + aj (int8), as in a one-pass search.
+    With ``argmax=False`` (no gradient, no indices wanted) only the max is computed.
     """
 
-    def forward(self, x, kernel, stride, padding, dilation, out):
+    def forward(self, x, kernel, stride, padding, dilation, out, argmax=True):
         self.setup(x, kernel, stride, padding, dilation, out)
         xp = _pad(x, self.before, self.after, -np.inf)
-        steps = self.offsets()
-        _, first = next(steps)
-        best = xp[first].copy()  # keeps x's memory order
-        arg = np.zeros_like(best, dtype=np.int8 if kernel[0] * kernel[1] <= 127 else np.int32)
-        for k, sl in steps:
-            v = xp[sl]
-            # Offsets come in increasing k, so "arg = k where v wins" is a maximum: no masked
-            # writes, which are several times slower in NumPy. Strict > keeps the first of ties.
-            np.maximum(arg, (v > best) * arg.dtype.type(k), out=arg)
-            np.maximum(best, v, out=best)
-        if np.isnan(best).any():  # rare: redo the argmax with NaN winning, as PyTorch
-            self._nan_argmax(xp, arg)
-        self.save(arg)
-        return best
+        if not argmax:  # np.maximum propagates NaN, as PyTorch's max does
+            return _running_max(_running_max(xp, *self._axis(1)), *self._axis(0))
+        r, aj = _running_argmax(xp, *self._axis(1), nan_wins=False)
+        nan = bool(np.isnan(r).any())
+        if nan:  # rare: redo the pass with NaN winning, as PyTorch
+            r, aj = _running_argmax(xp, *self._axis(1), nan_wins=True)
+        y, place = self._row_pass(r, aj, nan_wins=nan)
+        self.save(place)
+        return y
 
-    def _nan_argmax(self, xp, arg):
-        steps = self.offsets()
-        _, first = next(steps)
-        best = xp[first].copy()
-        for k, sl in steps:
-            v = xp[sl]
-            take = (v > best) | np.isnan(v)
-            np.copyto(best, v, where=take)
-            np.copyto(arg, k, where=take, casting="unsafe")
+    def _axis(self, a: int) -> tuple[int, int, int, int, int]:
+        """(array axis, K, S, D, output size) of spatial axis a: 0 = rows, 1 = columns."""
+        return 2 + a, self.kernel[a], self.stride[a], self.dilation[a], self.out[a]
+
+    def _row_pass(self, r, aj, nan_wins: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Max over the window's rows of R, and the winner's place in the window, i·KW + aj."""
+        kh, kw = self.kernel
+        rows, cols = _tap_views(r, *self._axis(0)), _tap_views(aj, *self._axis(0))
+        best = rows[0].copy()
+        place = cols[0].astype(np.int8 if kh * kw <= 127 else np.int32)
+        for i, (v, a) in enumerate(zip(rows[1:], cols[1:]), start=1):
+            # Places grow with i (aj < KW), so as in _running_argmax the winner is a maximum.
+            candidate = np.add(a, place.dtype.type(i * kw), dtype=place.dtype)
+            if nan_wins:
+                take = (v > best) | np.isnan(v)
+                np.copyto(best, v, where=take)
+                np.copyto(place, candidate, where=take)
+            else:
+                np.multiply(candidate, v > best, out=candidate)
+                np.maximum(place, candidate, out=place)
+                np.maximum(best, v, out=best)
+        return best, place
 
     def backward(self, gy):
-        (arg,) = self.saved
-        gp = self.padded_zeros(gy.dtype)
-        overlap = self.overlapping()
-        for k, sl in self.offsets():
-            if overlap:
-                gp[sl] += gy * (arg == k)
-            else:  # each pixel belongs to one window: write straight into place
-                np.multiply(gy, arg == k, out=gp[sl])
-        return self.crop(gp)
+        # One unbuffered scatter-add of G onto the argmax positions: far cheaper than K masked
+        # strided passes over the input, and it adds where windows overlap.
+        n, c = self.x_shape[:2]
+        hp, wp = self.padded_size()
+        planes = (np.arange(n * c, dtype=np.int64) * (hp * wp)).reshape(n, c, 1, 1)
+        gp = np.zeros(n * c * hp * wp, gy.dtype)
+        flat = self.padded_argmax()
+        flat += planes
+        np.add.at(gp, flat.ravel(), gy.ravel())
+        return self.crop(gp.reshape(n, c, hp, wp))
+
+    def padded_argmax(self) -> np.ndarray:
+        """Each window's argmax as h·Wp + w in the padded plane: (N, C, OH, OW), int64."""
+        (place,) = self.saved
+        (kh, kw), (dh, dw), wp = self.kernel, self.dilation, self.padded_size()[1]
+        # A table lookup (KH·KW entries) is much cheaper than dividing every place by KW.
+        step = (np.arange(kh, dtype=np.int64)[:, None] * (dh * wp) + np.arange(kw) * dw).ravel()
+        p = np.arange(self.out[0], dtype=np.int64).reshape(-1, 1)
+        q = np.arange(self.out[1], dtype=np.int64)
+        corner = p * (self.stride[0] * wp) + q * self.stride[1]  # (OH, OW)
+        offset = step.take(place)
+        offset += corner
+        return offset
 
     def flat_indices(self) -> np.ndarray:
         """PyTorch's ``return_indices``: the argmax of each window as h·W + w in the input plane."""
-        (arg,) = self.saved
-        kh, kw = self.kernel
-        w = self.x_shape[3]
-        p = np.arange(self.out[0]).reshape(-1, 1)
-        q = np.arange(self.out[1])
-        i, j = arg.astype(np.int64) // kw, arg.astype(np.int64) % kw
-        h = p * self.stride[0] - self.before[0] + i * self.dilation[0]
-        col = q * self.stride[1] - self.before[1] + j * self.dilation[1]
-        return np.ascontiguousarray(h * w + col)
+        row, col = np.divmod(self.padded_argmax(), self.padded_size()[1])
+        return np.ascontiguousarray((row - self.before[0]) * self.x_shape[3] + (col - self.before[1]))
+
+
+# ---- one axis of a window: taps, running max and their adjoints --------------------------------
+#
+# Tap k of a window along an axis reads position o·S + k·D for every output o: the strided view
+# a[…, k·D : k·D + S·(O − 1) + 1 : S, …] holds tap k of every window at once.
+
+def _tap(axis: int, k: int, stride: int, dilation: int, out: int) -> tuple[slice, ...]:
+    """The index of tap k along ``axis``: (O) positions k·D, k·D + S, …, k·D + S·(O − 1)."""
+    return (slice(None),) * axis + (slice(k * dilation, k * dilation + stride * (out - 1) + 1, stride),)
+
+
+def _tap_views(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int) -> list[np.ndarray]:
+    """The K views of ``a`` holding taps 0 … K − 1 of every window along ``axis``."""
+    return [a[_tap(axis, k, stride, dilation, out)] for k in range(kernel)]
+
+
+def _running_max(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int) -> np.ndarray:
+    """Max over the K taps of a window along ``axis`` (NaN wins, as np.maximum propagates it)."""
+    views = _tap_views(a, axis, kernel, stride, dilation, out)
+    best = views[0].copy()
+    for v in views[1:]:
+        np.maximum(best, v, out=best)
+    return best
+
+
+def _running_argmax(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int, nan_wins: bool):
+    """Max over the K taps of a window along ``axis`` and the tap k it came from (int8).
+
+    Ties keep the first tap; with ``nan_wins`` a NaN beats everything (the last NaN is kept).
+    """
+    views = _tap_views(a, axis, kernel, stride, dilation, out)
+    best = views[0].copy()  # keeps a's memory order
+    arg = np.zeros(best.shape, dtype=np.int8 if kernel <= 127 else np.int32)
+    for k, v in enumerate(views[1:], start=1):
+        if nan_wins:
+            take = (v > best) | np.isnan(v)
+            np.copyto(best, v, where=take)
+            np.copyto(arg, k, where=take, casting="unsafe")
+        else:
+            # Taps come in increasing k, so "arg = k where v wins" is a maximum: no masked
+            # writes, which are several times slower in NumPy. Strict > keeps the first of ties.
+            np.maximum(arg, (v > best) * arg.dtype.type(k), out=arg)
+            np.maximum(best, v, out=best)
+    return best, arg
+
+
+def _running_sum(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int) -> np.ndarray:
+    """Sum over the K taps of a window along ``axis``."""
+    views = _tap_views(a, axis, kernel, stride, dilation, out)
+    total = views[0].copy()
+    for v in views[1:]:
+        total += v
+    return total
+
+
+def _spread(g: np.ndarray, shape, axis: int, kernel: int, stride: int, dilation: int, out: int) -> np.ndarray:
+    """The adjoint of :func:`_running_sum`: every tap's positions receive g (added where taps meet)."""
+    result = np.zeros(shape, g.dtype)
+    overlap = stride < window_span(kernel, dilation)
+    for k in range(kernel):
+        target = result[_tap(axis, k, stride, dilation, out)]
+        if overlap:
+            np.add(target, g, out=target)  # not +=, which copies the view onto itself again
+        else:  # taps never meet: write straight into place
+            np.copyto(target, g)
+    return result
 
 
 class AvgPool2d(_Pool2d):
@@ -164,17 +240,20 @@ class AvgPool2d(_Pool2d):
     def forward(self, x, kernel, stride, padding, count_include_pad, divisor_override, out):
         self.setup(x, kernel, stride, padding, (1, 1), out)
         xp = _pad(x, self.before, self.after, 0.0)
-        steps = self.offsets()
-        _, first = next(steps)
-        total = xp[first].copy()
-        for _, sl in steps:
-            total += xp[sl]
+        # The window sum is separable: columns first, then rows (KW + KH steps, not KH·KW).
+        total = _running_sum(_running_sum(xp, *self._axis(1)), *self._axis(0))
         if divisor_override:
-            self.scale = np.asarray(1.0 / divisor_override, dtype=x.dtype)
+            self.scale = x.dtype.type(1.0 / divisor_override)
         else:
-            self.scale = (1.0 / self._divisor(count_include_pad)).astype(x.dtype)
+            divisor = self._divisor(count_include_pad)
+            constant = divisor.min() == divisor.max()  # the common case: a scalar multiply
+            self.scale = x.dtype.type(1.0 / divisor.flat[0]) if constant else (1.0 / divisor).astype(x.dtype)
         total *= self.scale
         return total
+
+    def _axis(self, a: int) -> tuple[int, int, int, int, int]:
+        """(array axis, K, S, D = 1, output size) of spatial axis a: 0 = rows, 1 = columns."""
+        return 2 + a, self.kernel[a], self.stride[a], 1, self.out[a]
 
     def _divisor(self, count_include_pad: bool) -> np.ndarray:
         """A[p, q] = rows × cols of the window that count (PyTorch's rule), shape (OH, OW)."""
@@ -190,10 +269,9 @@ class AvgPool2d(_Pool2d):
 
     def backward(self, gy):
         g = gy * self.scale
-        gp = self.padded_zeros(gy.dtype)
-        for _, sl in self.offsets():
-            gp[sl] += g
-        return self.crop(gp)
+        (n, c), (hp, wp) = self.x_shape[:2], self.padded_size()
+        rows = _spread(g, (n, c, hp, g.shape[3]), *self._axis(0))  # (N, C, OH, OW) -> (N, C, Hp, OW)
+        return self.crop(_spread(rows, (n, c, hp, wp), *self._axis(1)))
 
 
 class AdaptiveAvgPool2d(Function):
@@ -201,15 +279,32 @@ class AdaptiveAvgPool2d(Function):
 
     A: (OH, H) and B: (OW, W) hold 1/(window length) inside each window, 0 elsewhere, so the
     pool is two matrix products and its backward the transposed ones: ∂L/∂x = Aᵀ · G · B.
+    Two common cases skip the products: global pooling (OH = OW = 1, the ResNet head) is a
+    mean over each plane, ∂L/∂x = G/(H·W) everywhere; an output as large as the input (VGG's
+    7×7 head on a 224×224 image) is the identity.
     """
 
     def forward(self, x, out):
-        self.a = _adaptive_matrix(x.shape[2], out[0], x.dtype)
-        self.b = _adaptive_matrix(x.shape[3], out[1], x.dtype)
+        n, c, h, w = x.shape
+        self.x_shape = x.shape
+        if out == (h, w):
+            return x.copy()
+        if out == (1, 1):  # a matrix-vector product with a vector of 1/(H·W): BLAS, twice numpy's mean
+            return (x.reshape(n * c, h * w) @ np.full(h * w, 1.0 / (h * w), x.dtype)).reshape(n, c, 1, 1)
+        self.a = _adaptive_matrix(h, out[0], x.dtype)
+        self.b = _adaptive_matrix(w, out[1], x.dtype)
         t = np.tensordot(x, self.b, axes=([3], [1]))  # (N, C, H, OW)
-        return np.tensordot(t, self.a, axes=([2], [1])).transpose(0, 1, 3, 2)
+        return np.ascontiguousarray(np.tensordot(t, self.a, axes=([2], [1])).transpose(0, 1, 3, 2))
 
     def backward(self, gy):
+        h, w = self.x_shape[2:]
+        if gy.shape[2:] == (h, w):
+            return gy
+        if gy.shape[2:] == (1, 1):
+            n, c = self.x_shape[:2]
+            gx = np.empty((n * c, h * w), gy.dtype)  # a writeable array, not a broadcast view
+            gx[...] = gy.reshape(n * c, 1) * gy.dtype.type(1.0 / (h * w))
+            return gx.reshape(self.x_shape)
         t = np.tensordot(gy, self.a, axes=([2], [0]))  # (N, C, OW, H)
         return np.tensordot(t, self.b, axes=([2], [0]))  # (N, C, H, W)
 
@@ -303,16 +398,17 @@ def max_pool1d(
 
 def _max_pool(name, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd):
     x4, k, s, p, d, out, out_shape = _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode, nd)
-    y = MaxPool2d.apply(x4, kernel=k, stride=s, padding=p, dilation=d, out=out)
-    node = y._ctx
+    geometry = dict(kernel=k, stride=s, padding=p, dilation=d, out=out)
+    if grad_mode.is_grad_enabled() and x4.requires_grad:
+        y = MaxPool2d.apply(x4, **geometry)
+        node = y._ctx
+    else:  # no graph: find the argmax only for the indices (inference is then max-only)
+        node = MaxPool2d()
+        y = Tensor._wrap(node.forward(x4.data, **geometry, argmax=return_indices))
     if y.shape != out_shape:
         y = y.reshape(out_shape)
     if not return_indices:
         return y
-    # The node is only kept when a gradient is wanted; otherwise find the argmax again.
-    if node is None:
-        node = MaxPool2d()
-        node.forward(x4.data, kernel=k, stride=s, padding=p, dilation=d, out=out)
     return y, Tensor._wrap(node.flat_indices().reshape(out_shape))
 
 
