@@ -3,12 +3,17 @@
 A tensor with ``requires_grad=True`` is a leaf of the computational graph; each op applied
 to it records a :class:`~shendu.autograd.function.Function` node, and ``backward()`` walks
 those nodes in reverse to fill ``.grad`` of every leaf.
+
+In-place ops (``add_``, ``mul_``, ``copy_``, ``x -= y`` ...) change ``.data`` outside the graph,
+as optimiser and initialisation code needs. Where a graph is being built they are refused on a
+tensor that requires grad (use ``with shendu.no_grad():``); a tensor saved for backward and then
+changed in place makes ``backward()`` raise, as in PyTorch, instead of giving wrong gradients.
 """
 from __future__ import annotations
 
 import builtins
 import numbers
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -59,7 +64,8 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    # _version counts in-place changes, so backward can refuse values that changed after being saved.
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
@@ -75,6 +81,7 @@ class Tensor:
         self.requires_grad = False
         self._ctx: Function | None = None
         self._retains_grad = False
+        self._version = 0
         if requires_grad:
             self.requires_grad_(True)
 
@@ -82,25 +89,41 @@ class Tensor:
     def _wrap(cls, arr: np.ndarray) -> Tensor:
         """A tensor over ``arr`` without copying or dtype changes (for ops)."""
         t = cls.__new__(cls)
-        t.data = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
+        t._data = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
         t.grad = None
         t.requires_grad = False
         t._ctx = None
         t._retains_grad = False
+        t._version = 0
         return t
 
     # ---- properties ---------------------------------------------------------------
     @property
+    def data(self) -> np.ndarray:
+        """The values, as an ndarray (outside the graph: changing it is invisible to autograd)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        # ``p.data -= lr * p.grad`` (PyTorch's manual SGD) reaches here with a Tensor, because
+        # ndarray -= Tensor defers to Tensor.__rsub__: keep .data an ndarray whatever is assigned.
+        if isinstance(value, Tensor):
+            value = value._data
+        elif not isinstance(value, np.ndarray):
+            value = Tensor(value)._data  # Python data by PyTorch's rule: floats become float32
+        self._data = value
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def T(self) -> Tensor:
@@ -134,13 +157,23 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __iter__(self) -> Iterator[Tensor]:
+        """The sub-tensors along the first axis, ``x[0], x[1], …`` (each in the graph)."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
     # ---- conversion ---------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied), as ``Tensor.numpy()`` in PyTorch."""
         return self.data
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        # NumPy's protocol: np.asarray(t) shares memory (copy=None); np.array(t) asks for a copy.
+        arr = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        if copy is False and arr is not self.data:
+            raise ValueError(f"cannot convert a {self.dtype} tensor to {np.dtype(dtype)} without a copy")
+        return arr.copy() if copy and arr is self.data else arr
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
@@ -162,6 +195,12 @@ class Tensor:
             raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
         return bool(self.data.item())
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as in PyTorch; others print as ``str``."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     def __index__(self) -> int:
         return int(self.item())
 
@@ -174,10 +213,13 @@ class Tensor:
         return ops.mul(self, 1) if self.requires_grad else Tensor._wrap(self.data.copy())
 
     def to(self, dtype: Any) -> Tensor:
-        """Cast to ``dtype`` (differentiable between float types)."""
+        """Cast to ``dtype``: differentiable between float types; an integer or bool result
+        has no gradient (``requires_grad`` is False), as in PyTorch."""
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
             return self
+        if not _is_float(dtype):
+            return Tensor._wrap(self.data.astype(dtype))
         return Cast.apply(self, dtype=dtype)
 
     def float(self) -> Tensor:
@@ -240,10 +282,115 @@ class Tensor:
                 raise RuntimeError(f"backward(): gradient has shape {g.shape}, but the tensor has shape {self.shape}")
         run_backward(self, g, retain_graph=retain_graph)
 
+    # ---- in-place ops (optimiser and initialisation code) ----------------------------
+    def _check_inplace(self, name: str, *others: Any) -> None:
+        """An in-place change is invisible to autograd: refuse it where a graph is being built."""
+        from shendu.autograd.grad_mode import is_grad_enabled
+
+        if not is_grad_enabled():
+            return
+        if self.requires_grad:
+            what = "a leaf tensor that requires grad" if self.is_leaf else "a tensor that requires grad"
+            raise RuntimeError(
+                f"{name}: in-place change of {what} would break its gradient; "
+                "do it under `with shendu.no_grad():` (optimiser or init code) or use the out-of-place op"
+            )
+        if any(isinstance(o, Tensor) and o.requires_grad for o in others):
+            raise RuntimeError(
+                f"{name}: the operand requires grad, but an in-place result is not recorded in the graph; "
+                "use the out-of-place op (x = x + y), or do it under `with shendu.no_grad():`"
+            )
+
+    def _write(self, name: str, values: np.ndarray) -> Tensor:
+        """Store ``values`` into ``self.data`` in place, keeping self's shape and dtype."""
+        values = np.asarray(values)
+        if values.dtype != self.dtype and not np.can_cast(values.dtype, self.dtype, "same_kind"):
+            raise TypeError(f"{name}: result dtype {values.dtype} cannot be stored in a tensor of dtype {self.dtype}")
+        try:
+            shape = np.broadcast_shapes(values.shape, self.shape)
+        except ValueError:
+            shape = None
+        if shape != self.shape:
+            raise ValueError(f"{name}: a result of shape {values.shape} does not fit the tensor's shape {self.shape}")
+        self.data[...] = values
+        self._version += 1
+        return self
+
+    def _inplace(self, name: str, fn: Callable[..., np.ndarray], *others: Any) -> Tensor:
+        self._check_inplace(name, *others)
+        arrays = [o.data if isinstance(o, Tensor) else np.asarray(o) if isinstance(o, (list, tuple)) else o
+                  for o in others]
+        return self._write(name, fn(self.data, *arrays))
+
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """self += alpha · other, in place (``p.add_(g, alpha=-lr)`` is an SGD step)."""
+        return self._inplace("add_", lambda a, o: a + (o if alpha == 1 else alpha * o), other)
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """self −= alpha · other, in place."""
+        return self._inplace("sub_", lambda a, o: a - (o if alpha == 1 else alpha * o), other)
+
+    def mul_(self, other: Any) -> Tensor:
+        """self ·= other, in place."""
+        return self._inplace("mul_", np.multiply, other)
+
+    def div_(self, other: Any) -> Tensor:
+        """self /= other, in place."""
+        return self._inplace("div_", np.true_divide, other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        """Clamp every element into [min, max], in place."""
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of min and max must be given")
+        return self._inplace("clamp_", lambda a, lo, hi: np.clip(a, lo, hi), min, max)
+
+    clip_ = clamp_
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src``'s values into self (broadcast to self's shape, cast to self's dtype)."""
+        self._check_inplace("copy_", src)
+        values = np.asarray(src.data if isinstance(src, Tensor) else src)
+        if not np.can_cast(values.dtype, self.dtype, "unsafe"):  # pragma: no cover (numpy casts anything)
+            raise TypeError(f"copy_: cannot copy dtype {values.dtype} into {self.dtype}")
+        return self._write("copy_", values.astype(self.dtype, copy=False))
+
+    def fill_(self, value: Any) -> Tensor:
+        """Set every element to ``value``, in place."""
+        self._check_inplace("fill_", value)
+        return self._write("fill_", np.asarray(value.data if isinstance(value, Tensor) else value).astype(self.dtype))
+
     def zero_(self) -> Tensor:
         """Fill with zeros in place."""
-        self.data[...] = 0
-        return self
+        return self.fill_(0)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """Fill with samples of N(mean, std²) from the library's generator, in place."""
+        self._check_inplace("normal_")
+        draw = _random.default_generator().normal(mean, std, self.shape)
+        return self._write("normal_", draw.astype(self.dtype))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        """Fill with samples of U(a, b) from the library's generator, in place."""
+        self._check_inplace("uniform_")
+        draw = _random.default_generator().uniform(a, b, self.shape)
+        return self._write("uniform_", draw.astype(self.dtype))
+
+    def _augmented(self, name: str, other: Any, inplace: Callable[[Any], Tensor], op: Callable) -> Tensor:
+        """``x += y`` and friends: in place as PyTorch when no graph is involved; where one is
+        being built, a new node (rebinding the name), except on a leaf that requires grad."""
+        from shendu.autograd.grad_mode import is_grad_enabled
+
+        graph = is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        if not graph:
+            return inplace(other)
+        if self.requires_grad and self.is_leaf:
+            self._check_inplace(name)
+        return op(self, other)
+
+    def __iadd__(self, o): return self._augmented("+=", o, self.add_, ops.add)
+    def __isub__(self, o): return self._augmented("-=", o, self.sub_, ops.sub)
+    def __imul__(self, o): return self._augmented("*=", o, self.mul_, ops.mul)
+    def __itruediv__(self, o): return self._augmented("/=", o, self.div_, ops.div)
 
     # ---- indexing -----------------------------------------------------------------
     def __getitem__(self, idx: Any) -> Tensor:
@@ -257,7 +404,14 @@ class Tensor:
                 "in-place assignment to a tensor that requires grad would break its gradient; "
                 "build a new tensor with shendu.where / shendu.cat, or assign under shendu.no_grad()"
             )
+        if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
+            # The copy would silently drop value's gradient path.
+            raise RuntimeError(
+                "in-place assignment of a tensor that requires grad is not recorded in the graph; "
+                "build the result with shendu.stack / shendu.cat / shendu.where instead"
+            )
         self.data[_index_arrays(idx)] = value.data if isinstance(value, Tensor) else value
+        self._version += 1
 
     # ---- operators ----------------------------------------------------------------
     def __add__(self, o): return ops.add(self, o)
@@ -286,6 +440,32 @@ class Tensor:
     def __eq__(self, o): return self._compare(o, np.equal)  # type: ignore[override]
     def __ne__(self, o): return self._compare(o, np.not_equal)  # type: ignore[override]
     __hash__ = object.__hash__
+
+    # Logical and integer ops: no gradient flows through them.
+    def _nondiff(self, o: Any, fn, name: str, reflected: bool = False) -> Tensor:
+        from shendu.autograd.grad_mode import is_grad_enabled
+
+        if is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in (self, o)):
+            raise RuntimeError(f"'{name}' is not differentiable in shendu; apply it to x.detach()")
+        a, b = binary_operands(o, self) if reflected else binary_operands(self, o)
+        return Tensor._wrap(np.asarray(fn(a.data, b.data)))
+
+    def __and__(self, o): return self._nondiff(o, np.bitwise_and, "&")
+    def __rand__(self, o): return self._nondiff(o, np.bitwise_and, "&", True)
+    def __or__(self, o): return self._nondiff(o, np.bitwise_or, "|")
+    def __ror__(self, o): return self._nondiff(o, np.bitwise_or, "|", True)
+    def __xor__(self, o): return self._nondiff(o, np.bitwise_xor, "^")
+    def __rxor__(self, o): return self._nondiff(o, np.bitwise_xor, "^", True)
+    def __mod__(self, o): return self._nondiff(o, np.remainder, "%")
+    def __rmod__(self, o): return self._nondiff(o, np.remainder, "%", True)
+    def __floordiv__(self, o): return self._nondiff(o, np.floor_divide, "//")
+    def __rfloordiv__(self, o): return self._nondiff(o, np.floor_divide, "//", True)
+
+    def __invert__(self) -> Tensor:
+        """Logical not of a bool tensor (bitwise not of an integer one): ``~mask``."""
+        if _is_float(self.dtype):
+            raise TypeError(f"~ is only defined for bool and integer tensors, got dtype {self.dtype}")
+        return Tensor._wrap(np.invert(self.data))
 
     def any(self) -> Tensor:
         return Tensor._wrap(np.asarray(self.data.any()))
@@ -429,6 +609,11 @@ def binary_operands(a: Any, b: Any, true_divide: bool = False) -> tuple[Tensor, 
     if not isinstance(b, Tensor):
         b = as_tensor(b, like=a)
     dtype = result_dtype(a.dtype, b.dtype)
+    if a.dtype != b.dtype and (a.ndim == 0) != (b.ndim == 0) and _is_float(a.dtype) and _is_float(b.dtype):
+        # PyTorch: a 0-d tensor of the same kind does not promote a dimensioned one
+        # (float32 (N,) × float64 0-d -> float32), so a stray double scalar keeps float32 float32.
+        dtype = b.dtype if a.ndim == 0 else a.dtype
+        a, b = a.to(dtype), b.to(dtype)
     if true_divide and not _is_float(dtype):
         dtype = DEFAULT_FLOAT
     if a.dtype != dtype and not _is_float(a.dtype):

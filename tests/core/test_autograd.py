@@ -219,3 +219,13 @@ def test_matmul_and_broadcast_errors_name_both_shapes():
         a + b
     with pytest.raises(ValueError, match=r"\(2, 3\).*\(4,\)"):
         a * shendu.ones(4)
+
+
+def test_numerical_grad_of_a_non_contiguous_input():
+    # A transposed array: reshape(-1) copies it, and nudging the copy used to give zeros.
+    a = np.arange(6.0).reshape(2, 3).T
+    x = shendu.tensor(a, requires_grad=True)
+    assert not x.data.flags.c_contiguous
+    np.testing.assert_allclose(numerical_grad(lambda t: (t * t).sum(), x)[0], 2 * a, rtol=1e-6)
+    assert gradcheck(lambda t: (t * t * t).sum(), x).ok
+    np.testing.assert_array_equal(x.numpy(), a)  # every nudge undone

@@ -335,6 +335,9 @@ def test_pooling_wrong_rank_message():
         (lambda: nn.AvgPool2d(3, padding=2), "at most half"),
         (lambda: nn.AdaptiveAvgPool2d(0), "output_size"),
         (lambda: nn.Linear(0, 3), "positive"),
+        (lambda: nn.Linear(784 / 2, 10), r"positive integers, got in_features=392\.0"),  # n / 2 is a float
+        (lambda: nn.Linear(4, 2.0), "out_features=2.0"),
+        (lambda: nn.LayerNorm(2.5), "normalized_shape.*2.5"),
         (lambda: nn.BatchNorm2d(0), "num_features"),
         (lambda: nn.LocalResponseNorm(0), "size"),
     ],
@@ -382,3 +385,9 @@ def test_float32_end_to_end():
     assert loss.dtype == np.float32
     loss.backward()
     assert all(p.grad.dtype == np.float32 for p in net.parameters())
+
+
+def test_linear_accepts_array_like_input():
+    fc = nn.Linear(3, 2)
+    out = fc([[1.0, 2.0, 3.0]])
+    np.testing.assert_allclose(out.numpy(), fc(shendu.tensor([[1.0, 2.0, 3.0]])).numpy())

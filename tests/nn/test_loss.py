@@ -158,8 +158,11 @@ def test_class_index_out_of_range_names_value_and_c(bad):
 
 
 def test_float_class_indices_rejected():
-    with pytest.raises(TypeError, match="integer"):
+    with pytest.raises(TypeError, match="integer.*class probabilities"):
         F.cross_entropy(shendu.zeros(2, 3), shendu.tensor([0.0, 1.0]))
+    # nll_loss takes no probabilities: its message must not suggest them
+    with pytest.raises(TypeError, match=r"integer tensor, got dtype float32 \(use target.long\(\)\)$"):
+        F.nll_loss(shendu.zeros(2, 3), shendu.tensor([0.0, 1.0]))
 
 
 def test_target_shape_mismatch_names_both_shapes():
@@ -263,3 +266,16 @@ def test_bce_with_logits_stable_at_1000_float32():
     assert np.isfinite(loss.item()) and np.isfinite(xs.grad.numpy()).all()
     assert loss.item() == pytest.approx(tl.item(), rel=1e-6)
     assert_close(xs.grad.numpy(), tx.grad, rtol=1e-6, atol=1e-7)
+
+
+def test_student_target_mistakes_get_a_hint():
+    logits = shendu.zeros(4, 3)
+    onehot = shendu.tensor(np.eye(3, dtype=np.int64)[[0, 1, 2, 1]])
+    with pytest.raises(ValueError, match=r"got target shape \(4, 3\) \(a one-hot target\? pass target.argmax\(1\)"):
+        F.cross_entropy(logits, onehot)
+    with pytest.raises(ValueError, match=r"got target shape \(4, 1\) \(squeeze the last axis: target.reshape\(\(4,\)\)\)"):
+        F.nll_loss(logits, shendu.tensor([[0], [1], [2], [1]]))
+    with pytest.raises(ValueError, match=r"\(4, 10\) and target shape \(4,\) differ.*class labels go to cross_entropy"):
+        F.mse_loss(shendu.zeros(4, 10), shendu.tensor([1, 2, 3, 4]))
+    with pytest.raises(ValueError, match=r"\(4, 2\) and target shape \(5, 2\) differ.*one prediction per target"):
+        F.mse_loss(shendu.zeros(4, 2), shendu.zeros(5, 2))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import shendu
 import shendu.nn.functional as F
+from shendu import nn
 from tests.helpers import assert_close, check_op, to_torch
 
 seeds = st.integers(0, 2**16)
@@ -146,3 +147,14 @@ def test_local_response_norm_alexnet_settings_by_hand():
 def test_local_response_norm_needs_3d():
     with pytest.raises(ValueError, match=r"3 or more dimensions.*\(2, 3\)"):
         F.local_response_norm(shendu.zeros(2, 3), 2)
+
+
+def test_float64_input_to_a_float32_norm_layer_is_an_error_like_torch():
+    # It used to run silently in float64, and so every layer after it.
+    x = shendu.tensor(np.ones((4, 3)))  # float64
+    for layer in (nn.BatchNorm1d(3), nn.BatchNorm1d(3).eval(), nn.LayerNorm(3)):
+        with pytest.raises(TypeError, match="input dtype float64 differs from .* dtype float32"):
+            layer(x)
+    with pytest.raises(TypeError, match="running_mean dtype float64"):
+        F.batch_norm(shendu.ones(4, 3), np.zeros(3), np.ones(3), training=True)
+    assert nn.BatchNorm1d(3).double()(x).dtype == np.float64

@@ -47,9 +47,9 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
 
     if leaf.grad is None:
         # A fresh array: never alias (and later modify) a gradient someone else owns.
-        leaf.grad = Tensor._wrap(np.array(g, dtype=leaf.data.dtype, copy=True))
+        leaf.grad = Tensor._wrap(np.array(g, dtype=leaf._data.dtype, copy=True))
     else:
-        leaf.grad.data = leaf.grad.data + g
+        leaf.grad._data = leaf.grad._data + g  # _data: the slot behind .data (hot path)
 
 
 def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> None:
@@ -64,6 +64,8 @@ def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> 
         out = fn.out_ref()
         if out is not None and out._retains_grad:
             _accumulate_leaf(out, gy)
+        if "watched" in fn.__dict__ or "out_saved" in fn.__dict__:
+            fn.check_saved_versions()
         gxs = fn.backward(gy)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)

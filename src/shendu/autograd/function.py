@@ -65,7 +65,8 @@ class Function:
         from shendu.tensor import Tensor
 
         fn = cls()
-        out = Tensor._wrap(fn.forward(*(t.data for t in inputs), **params))
+        # t._data: the array behind Tensor.data, read without the property (this is the hot path).
+        out = Tensor._wrap(fn.forward(*(t._data for t in inputs), **params))
         if grad_mode.is_grad_enabled() and any(t.requires_grad for t in inputs):
             fn.needs_grad = tuple(t.requires_grad for t in inputs)
             # Point at the creator node of non-leaf inputs, not at the tensor itself, so
@@ -73,17 +74,62 @@ class Function:
             fn.parents = [
                 (t._ctx if t._ctx is not None else t) if t.requires_grad else None for t in inputs
             ]
-            fn.input_shapes = tuple(t.data.shape for t in inputs)
-            fn.input_dtypes = tuple(t.data.dtype for t in inputs)
+            fn.input_shapes = tuple(t._data.shape for t in inputs)
+            fn.input_dtypes = tuple(t._data.dtype for t in inputs)
             fn.out_ref = weakref.ref(out)
             out.requires_grad = True
             out._ctx = fn
+            saved = fn.__dict__.get("saved")
+            if saved:
+                fn._watch_saved(saved, inputs, out)
         return out
+
+    def _watch_saved(self, saved: tuple, inputs: tuple[Tensor, ...], out: Tensor) -> None:
+        """Remember the version of every tensor whose very array ``save`` kept, so that
+        backward can refuse it if it was changed in place since (as PyTorch does).
+
+        Inputs are held strongly (their arrays are alive anyway, being saved); the output
+        only through ``out_ref``, since it points back at this node.
+        """
+        watched = []
+        for t in inputs:
+            arr = t._data
+            for a in saved:
+                if a is arr:
+                    watched.append((t, t._version))
+                    break
+        out_arr = out._data
+        for a in saved:
+            if a is out_arr:
+                self.out_saved = True
+                break
+        if watched:
+            self.watched = watched
+
+    def check_saved_versions(self) -> None:
+        """Raise if a tensor saved for backward was modified in place after the forward."""
+        d = self.__dict__
+        for t, version in d.get("watched", ()):
+            if t._version != version:
+                self._modified(t, version)
+        if d.get("out_saved"):
+            out = self.out_ref()
+            if out is not None and out._version != 0:
+                self._modified(out, 0)
+
+    def _modified(self, t: Tensor, version: int) -> None:
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: a tensor of shape {t.shape} saved by {self.name} is at version {t._version}; "
+            f"expected version {version}. Change a copy (x = x + 1) instead, or do it after backward()"
+        )
 
     def release(self) -> None:
         """Drop the links and saved arrays: the graph behind this node is freed."""
         self.parents = None
         self.saved = ()
+        self.watched = ()
+        self.out_saved = False
 
     @property
     def name(self) -> str:

@@ -53,3 +53,38 @@ class enable_grad(_GradMode):
     """Record a graph again inside a ``no_grad`` block."""
 
     mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Switch graph recording on or off: at once when called, or for a ``with`` block.
+
+    ``with shendu.set_grad_enabled(training):`` runs one loop body for training and evaluation.
+
+    >>> import shendu
+    >>> x = shendu.ones(2, requires_grad=True)
+    >>> with shendu.set_grad_enabled(False):
+    ...     y = x * 2
+    >>> y.requires_grad, shendu.is_grad_enabled()
+    (False, True)
+    """
+
+    def __init__(self, mode: bool) -> None:
+        global _enabled
+        self._prev = _enabled
+        self.mode = bool(mode)
+        _enabled = self.mode  # PyTorch sets the mode on construction, not only in __enter__
+
+    def __enter__(self) -> None:
+        pass
+
+    def __call__(self, fn: Callable) -> Callable:
+        global _enabled
+        _enabled = self._prev  # as a decorator it changes nothing until fn runs
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper

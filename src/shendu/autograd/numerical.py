@@ -46,15 +46,16 @@ def numerical_grad(
                 continue
             h = eps if eps is not None else _default_eps(t.dtype)
             g = np.zeros(t.shape, dtype=np.float64)
-            flat = t.data.reshape(-1)  # a view: nudging it nudges t
-            for i in range(flat.size):
-                orig = flat[i]
-                flat[i] = orig + h
+            # Nudge t.data itself, element by element (a reshape(-1) of a transposed, non-contiguous
+            # array would be a copy, and nudging the copy would leave t unchanged).
+            for idx in np.ndindex(t.shape):
+                orig = t.data[idx]
+                t.data[idx] = orig + h
                 fp = _scalar_of(f(*inputs), grad_output)
-                flat[i] = orig - h
+                t.data[idx] = orig - h
                 fm = _scalar_of(f(*inputs), grad_output)
-                flat[i] = orig
-                g.reshape(-1)[i] = (fp - fm) / (2 * h)
+                t.data[idx] = orig
+                g[idx] = (fp - fm) / (2 * h)
             grads.append(g)
     return grads
 

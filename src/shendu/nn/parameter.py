@@ -40,6 +40,7 @@ class Parameter(Tensor):
         self.requires_grad = False
         self._ctx = None
         self._retains_grad = False
+        self._version = 0
         if requires_grad:
             self.requires_grad_(True)
 

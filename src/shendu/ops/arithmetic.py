@@ -152,7 +152,9 @@ def pow(a, b) -> Tensor:
     >>> (x ** 2).backward(); x.grad.item()
     6.0
     """
-    if isinstance(b, (int, float)) and isinstance(a, Tensor):
+    if isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool) and isinstance(a, Tensor):
+        # A NumPy scalar becomes a Python number: float32 ** np.float64(2) stays float32.
+        b = b.item() if isinstance(b, np.generic) else b
         if not np.issubdtype(a.dtype, np.floating) and (isinstance(b, float) or b < 0):
             a = a.float()
         return PowScalar.apply(a, p=b)

@@ -174,4 +174,20 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
     """Clamp every element into [min, max] (``clamp`` in PyTorch)."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
-    return Clip.apply(as_tensor(x), lo=min, hi=max)
+    x = as_tensor(x)
+    lo, hi = _bound(min), _bound(max)
+    if not np.issubdtype(x.dtype, np.floating) and any(
+        b is not None and np.asarray(b).dtype.kind == "f" for b in (lo, hi)
+    ):
+        x = x.float()  # an integer tensor clamped to float bounds becomes float32, as in PyTorch
+    if np.issubdtype(x.dtype, np.floating):
+        # Bounds in the tensor's dtype: NumPy would promote float32 to float64 for np.float64 bounds.
+        lo, hi = (None if b is None else np.asarray(b).astype(x.dtype) for b in (lo, hi))
+    return Clip.apply(x, lo=lo, hi=hi)
+
+
+def _bound(b):
+    """A clip bound as a number or ndarray (a Tensor bound is a constant: no gradient flows to it)."""
+    if b is None:
+        return None
+    return b.data if isinstance(b, Tensor) else b

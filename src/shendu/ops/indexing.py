@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 
 from shendu.autograd.function import Function
-from shendu.tensor import Tensor, as_tensor
+from shendu.tensor import Tensor, as_tensor, result_dtype
 
 
 def _is_basic(idx) -> bool:
@@ -80,7 +80,9 @@ def _joinable(tensors: Sequence[Tensor], name: str) -> list[Tensor]:
     ts = [as_tensor(t) for t in tensors]
     if not ts:
         raise ValueError(f"{name}: expected a non-empty sequence of tensors")
-    dtype = np.result_type(*[t.dtype for t in ts])
+    dtype = ts[0].dtype
+    for t in ts[1:]:
+        dtype = result_dtype(dtype, t.dtype)  # float beats int: float32 with int64 gives float32
     return [t if t.dtype == dtype else t.to(dtype) for t in ts]
 
 
@@ -92,8 +94,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     (3, 3)
     """
     ts = _joinable(tensors, "cat")
+    for i, t in enumerate(ts):
+        if t.ndim == 0:
+            raise ValueError(f"cat: a 0-d tensor (at position {i}) cannot be concatenated; use stack")
+    axis = _dim(dim, ts[0].ndim, "cat")
     try:
-        return Cat.apply(*ts, axis=dim % max(ts[0].ndim, 1))
+        return Cat.apply(*ts, axis=axis)
     except ValueError:
         shapes = [t.shape for t in ts]
         raise ValueError(f"cat: shapes {shapes} do not agree outside dim {dim}") from None
@@ -105,7 +111,14 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     shapes = {t.shape for t in ts}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in ts]}")
-    return Stack.apply(*ts, axis=dim % (ts[0].ndim + 1))
+    return Stack.apply(*ts, axis=_dim(dim, ts[0].ndim + 1, "stack"))
+
+
+def _dim(dim: int, ndim: int, name: str) -> int:
+    """``dim`` in [−ndim, ndim) as a non-negative axis (a wrap-around would join along the wrong axis)."""
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{name}: dim {dim} is out of range for {ndim} possible axes")
+    return dim % ndim
 
 
 class Pad(Function):

@@ -10,6 +10,7 @@ from collections import namedtuple
 import numpy as np
 
 from shendu.autograd.function import Function
+from shendu.ops.elementwise import maximum, minimum
 from shendu.tensor import Tensor, as_tensor
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
@@ -24,6 +25,8 @@ def _axes(dim, ndim: int) -> tuple[int, ...] | None:
     for d in dims:
         if not -n <= d < n:
             raise IndexError(f"dimension {d} is out of range for a tensor of {ndim} dimensions")
+        if int(d) % n in out:
+            raise ValueError(f"dim {d} appears multiple times in the list of dims {dims}")
         out.append(int(d) % n)
     return tuple(out)
 
@@ -167,6 +170,9 @@ def _check_nonempty(x: Tensor, name: str) -> None:
 
 
 def _max_min(x, dim, axis, keepdim, keepdims, arg, whole):
+    if isinstance(dim, (Tensor, np.ndarray)):
+        # torch.max(a, b) with a second tensor is the elementwise maximum
+        return (maximum if arg is np.argmax else minimum)(x, dim)
     if dim is None and axis is None:
         return whole(x)
     x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
@@ -184,6 +190,7 @@ def _max_min(x, dim, axis, keepdim, keepdims, arg, whole):
 
 def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
     """Without ``dim``: the largest element. With ``dim``: ``(values, indices)`` as ``torch.max``.
+    With a second tensor instead of ``dim``: the elementwise maximum, as ``torch.max(a, b)``.
 
     >>> import shendu
     >>> v, i = shendu.tensor([[1., 5.], [7., 2.]]).max(dim=1)
@@ -194,7 +201,8 @@ def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
 
 
 def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
-    """Without ``dim``: the smallest element. With ``dim``: ``(values, indices)`` as ``torch.min``."""
+    """Without ``dim``: the smallest element. With ``dim``: ``(values, indices)`` as ``torch.min``.
+    With a second tensor instead of ``dim``: the elementwise minimum, as ``torch.min(a, b)``."""
     return _max_min(x, dim, axis, keepdim, keepdims, np.argmin, amin)
 
 
@@ -202,6 +210,8 @@ def var(x, dim=None, unbiased: bool = True, keepdim=False, *, axis=None, keepdim
         correction: int | None = None) -> Tensor:
     """Variance over ``dim``; unbiased (divides by n − 1) by default, as in PyTorch."""
     x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.float()  # as mean: integers give float32 (NumPy would give float64)
     c = correction if correction is not None else (1 if unbiased else 0)
     return Var.apply(x, axes=axes, correction=c, keepdims=kd)
 

@@ -68,7 +68,8 @@ def permute(x: Tensor, *dims) -> Tensor:
     """Reorder the axes: ``y.shape[i] = x.shape[dims[i]]``."""
     x = as_tensor(x)
     dims = _shape_arg(dims)
-    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+    in_range = all(-x.ndim <= d < x.ndim for d in dims)
+    if not in_range or sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} axes of shape {x.shape}")
     return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
 
@@ -76,6 +77,10 @@ def permute(x: Tensor, *dims) -> Tensor:
 def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
     """Swap two axes (the last two by default)."""
     x = as_tensor(x)
+    n = max(x.ndim, 1)
+    for d in (dim0, dim1):
+        if not -n <= d < n:
+            raise IndexError(f"transpose: dim {d} out of range for a tensor of {x.ndim} dimensions")
     if x.ndim < 2:
         return x
     dims = list(range(x.ndim))
@@ -88,20 +93,31 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     x = as_tensor(x)
     if x.ndim == 0:
         return reshape(x, 1)
+    for d in (start_dim, end_dim):
+        if not -x.ndim <= d < x.ndim:
+            raise IndexError(f"flatten: dim {d} out of range for a tensor of {x.ndim} dimensions")
     s, e = start_dim % x.ndim, end_dim % x.ndim
-    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1 :]) if s <= e else x
+    if s > e:
+        raise ValueError(
+            f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a tensor of shape {x.shape}"
+        )
+    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1 :])
 
 
-def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
-    """Drop size-1 axes (only ``dim`` if given and of size 1)."""
+def squeeze(x: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
+    """Drop size-1 axes: all of them, or those among ``dim`` (an int or a tuple) that have size 1."""
     x = as_tensor(x)
     if dim is None:
-        shape = tuple(n for n in x.shape if n != 1)
-    elif x.ndim and x.shape[dim] == 1:
-        shape = x.shape[: dim % x.ndim] + x.shape[dim % x.ndim + 1 :]
+        dims = set(range(x.ndim))
     else:
-        return x
-    return reshape(x, shape)
+        n = max(x.ndim, 1)
+        dims = set()
+        for d in (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim):
+            if not -n <= d < n:
+                raise IndexError(f"squeeze: dim {d} out of range for a tensor of {x.ndim} dimensions")
+            dims.add(int(d) % n)
+    shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
+    return x if shape == x.shape else reshape(x, shape)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
@@ -118,6 +134,8 @@ def expand(x: Tensor, *shape) -> Tensor:
     x = as_tensor(x)
     shape = _shape_arg(shape)
     lead = len(shape) - x.ndim
+    if any(s == -1 for s in shape[:lead]):
+        raise ValueError(f"expand: -1 is not allowed for a new leading dimension, got {shape} for input {x.shape}")
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     try:
         return Expand.apply(x, shape=shape)

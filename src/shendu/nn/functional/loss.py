@@ -49,9 +49,14 @@ def _float_pair(input: Any, target: Any, name: str) -> tuple[Tensor, Tensor]:
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: input must be a floating-point tensor, got dtype {x.dtype}")
     if x.shape != t.shape:
+        if t.data.size == x.data.size:
+            hint = f"reshape one, e.g. target.reshape({x.shape})"
+        elif t.dtype.kind in "iu" and x.ndim == 2 and t.shape == x.shape[:1]:
+            hint = "class labels go to cross_entropy, or one-hot encode them first"
+        else:
+            hint = "one prediction per target value"
         raise ValueError(
-            f"{name}: input shape {x.shape} and target shape {t.shape} differ; "
-            f"they must be equal (reshape one, e.g. target.reshape({x.shape}))"
+            f"{name}: input shape {x.shape} and target shape {t.shape} differ; they must be equal ({hint})"
         )
     if t.dtype != x.dtype:
         t = t.to(x.dtype) if t.dtype.kind == "f" else Tensor._wrap(t.data.astype(x.dtype))
@@ -138,14 +143,24 @@ def _index_target(x: Tensor, target: Tensor, ignore_index: int, name: str) -> np
     c = x.shape[1] if x.ndim > 1 else x.shape[0]
     expected = (x.shape[0],) + x.shape[2:] if x.ndim > 1 else ()
     if target.shape != expected:
+        hint = ""
+        if target.shape == x.shape and x.ndim == 2:
+            hint = " (a one-hot target? pass target.argmax(1)" + (
+                ", or a float one as class probabilities)" if name == "cross_entropy" else ")"
+            )
+        elif target.shape == expected + (1,):
+            hint = f" (squeeze the last axis: target.reshape({expected}))"
         raise ValueError(
             f"{name}: input shape {x.shape} expects a target of class indices with shape {expected}, "
-            f"got target shape {target.shape}"
+            f"got target shape {target.shape}{hint}"
         )
     if target.dtype.kind not in "iu":
+        hint = ""
+        if name == "cross_entropy":
+            hint = f"; float targets must be class probabilities of the input's shape {x.shape}"
         raise TypeError(
             f"{name}: a target of class indices must be an integer tensor, got dtype {target.dtype} "
-            f"(use target.long(); float targets must be class probabilities of the input's shape {x.shape})"
+            f"(use target.long(){hint})"
         )
     y = target.data.reshape(-1)
     bad = (y < 0) | (y >= c)

@@ -69,7 +69,7 @@ class Normalize(Function):
         return tuple(grads)
 
 
-def _affine_inputs(weight: Any, bias: Any, shape: tuple[int, ...], name: str) -> list[Tensor]:
+def _affine_inputs(weight: Any, bias: Any, shape: tuple[int, ...], name: str, dtype: np.dtype) -> list[Tensor]:
     out = []
     for arg, what in ((weight, "weight"), (bias, "bias")):
         if arg is None:
@@ -77,8 +77,16 @@ def _affine_inputs(weight: Any, bias: Any, shape: tuple[int, ...], name: str) ->
         t = as_tensor(arg)
         if t.shape != shape:
             raise ValueError(f"{name}: {what} must have shape {shape}, got {t.shape}")
+        _check_dtype(t.dtype, dtype, what, name)
         out.append(t)
     return out
+
+
+def _check_dtype(got: np.dtype, dtype: np.dtype, what: str, name: str) -> None:
+    """Mixed float types are an error, as in PyTorch (and as F.linear): float64 input to a
+    float32 layer would otherwise run the whole layer, and all after it, in float64."""
+    if got != dtype:
+        raise TypeError(f"{name}: input dtype {dtype} differs from {what} dtype {got} (use .float() or .double())")
 
 
 def batch_norm(
@@ -118,7 +126,9 @@ def batch_norm(
     for arr, what in ((rm, "running_mean"), (rv, "running_var")):
         if arr is not None and arr.shape != (c,):
             raise ValueError(f"batch_norm: input {x.shape} has C={c} channels but {what} has shape {arr.shape}")
-    params = _affine_inputs(weight, bias, (c,), "batch_norm")
+        if arr is not None:
+            _check_dtype(arr.dtype, x.dtype, what, "batch_norm")
+    params = _affine_inputs(weight, bias, (c,), "batch_norm", x.dtype)
     axes = (0,) + tuple(range(2, x.ndim))
     stat_shape = (1, c) + (1,) * (x.ndim - 2)
     dtype = x.dtype.type
@@ -164,7 +174,7 @@ def layer_norm(
     k = len(shape)
     if x.ndim < k or x.shape[x.ndim - k:] != shape:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with normalized_shape {shape}")
-    params = _affine_inputs(weight, bias, shape, "layer_norm")
+    params = _affine_inputs(weight, bias, shape, "layer_norm", x.dtype)
     axes = tuple(range(x.ndim - k, x.ndim))
     mean = x.data.mean(axis=axes, keepdims=True)
     d = x.data - mean

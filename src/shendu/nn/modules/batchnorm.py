@@ -19,8 +19,7 @@ import numpy as np
 from shendu.nn import functional as F
 from shendu.nn import init
 from shendu.nn.modules.module import Module
-from shendu.nn.modules.utils import input_error
-from shendu.nn.parameter import Parameter
+from shendu.nn.modules.utils import input_error, register_affine
 from shendu.tensor import DEFAULT_FLOAT, Tensor
 
 
@@ -54,15 +53,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         dtype = np.dtype(dtype or DEFAULT_FLOAT)
-        if affine:
-            self.weight = Parameter(np.ones(self.num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(self.num_features, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        register_affine(self, (self.num_features,), dtype, affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", Tensor._wrap(np.zeros(self.num_features, dtype=dtype)))
             self.register_buffer("running_var", Tensor._wrap(np.ones(self.num_features, dtype=dtype)))

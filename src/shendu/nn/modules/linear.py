@@ -11,7 +11,7 @@ from shendu.nn import init
 from shendu.nn.modules.module import Module
 from shendu.nn.modules.utils import input_error
 from shendu.nn.parameter import Parameter
-from shendu.tensor import DEFAULT_FLOAT, Tensor
+from shendu.tensor import DEFAULT_FLOAT, Tensor, as_tensor
 
 
 class Identity(Module):
@@ -45,10 +45,12 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None) -> None:
         super().__init__()
-        if in_features <= 0 or out_features <= 0:
+        sizes = (in_features, out_features)
+        # A float such as n / 2 used to be truncated silently by int().
+        if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0 for v in sizes):
             raise ValueError(
-                f"Linear: in_features and out_features must be positive, got in_features={in_features}, "
-                f"out_features={out_features}"
+                f"Linear: in_features and out_features must be positive integers, got in_features={in_features!r}, "
+                f"out_features={out_features!r}"
             )
         self.in_features = int(in_features)
         self.out_features = int(out_features)
@@ -68,6 +70,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
+        input = as_tensor(input)
         if input.ndim == 0 or input.shape[-1] != self.in_features:
             raise input_error(self, f"(..., {self.in_features})", input.shape)
         return F.linear(input, self.weight, self.bias)

@@ -7,8 +7,7 @@ import numpy as np
 
 from shendu.nn import functional as F
 from shendu.nn.modules.module import Module
-from shendu.nn.modules.utils import input_error
-from shendu.nn.parameter import Parameter
+from shendu.nn.modules.utils import input_error, register_affine
 from shendu.tensor import DEFAULT_FLOAT, Tensor
 
 
@@ -59,20 +58,16 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
+        if not isinstance(shape, (tuple, list)) or not all(isinstance(s, (int, np.integer)) and s > 0 for s in shape):
+            raise ValueError(
+                f"LayerNorm: normalized_shape must be a positive int or a tuple of them, got {normalized_shape!r}"
+            )
         self.normalized_shape = tuple(int(s) for s in shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         dtype = np.dtype(dtype or DEFAULT_FLOAT)
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        register_affine(self, self.normalized_shape, dtype, elementwise_affine, bias)
 
     def forward(self, input: Tensor) -> Tensor:
         k = len(self.normalized_shape)

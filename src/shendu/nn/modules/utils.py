@@ -1,7 +1,11 @@
-"""Small helpers shared by the layers: argument tuples and input-shape errors."""
+"""Small helpers shared by the layers: argument tuples, input-shape errors, affine parameters."""
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
+
+from shendu.nn.parameter import Parameter
 
 
 def _ntuple(n: int, name: str) -> Any:
@@ -27,3 +31,16 @@ def format_shape(shape: tuple) -> str:
 def input_error(module: Any, expected: str, shape: tuple) -> ValueError:
     """``Conv2d(3, 96, kernel_size=(11, 11), stride=(4, 4)) expects input (N, 3, H, W), got (8, 1, 28, 28)``."""
     return ValueError(f"{module!r} expects input {expected}, got {format_shape(shape)}")
+
+
+def register_affine(module: Any, shape: tuple[int, ...], dtype: np.dtype, affine: bool, bias: bool) -> None:
+    """Give a normalisation layer its learned γ (``weight``, ones) and β (``bias``, zeros) of
+    ``shape``, or ``None`` placeholders (so the state-dict keys match PyTorch's)."""
+    if affine:
+        module.weight = Parameter(np.ones(shape, dtype=dtype))
+    else:
+        module.register_parameter("weight", None)
+    if affine and bias:
+        module.bias = Parameter(np.zeros(shape, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
