@@ -268,3 +268,11 @@ def test_non_contiguous_input():
     x, w = rng.standard_normal((2, 3, 9, 7)), rng.standard_normal((4, 3, 3, 3))
     check_op(lambda a, b: conv2d(a.permute(0, 1, 3, 2), b, stride=2),
              lambda a, b: TF.conv2d(a.permute(0, 1, 3, 2), b, stride=2), [x, w], numerical=False)
+
+
+def test_uint8_images_get_a_hint_to_scale_them():
+    import shendu.nn as nn
+
+    images = shendu.tensor(np.zeros((2, 1, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match=r"uint8 and weight dtype float32.*x\.float\(\) / 255"):
+        nn.Conv2d(1, 4, 3)(images)

@@ -154,7 +154,10 @@ def _check_conv(name: str, x: Tensor, w: Tensor, b: Tensor | None, groups: int, 
             f"{', '.join('k' + s for s in spatial)}), got shape {w.shape}"
         )
     if not np.issubdtype(x.dtype, np.floating) or x.dtype != w.dtype:
-        raise ValueError(f"{name}: input dtype {x.dtype} and weight dtype {w.dtype} must be the same float type")
+        hint = " (images stored as 0–255 integers: use x.float() / 255)" if x.dtype == np.uint8 else ""
+        raise ValueError(
+            f"{name}: input dtype {x.dtype} and weight dtype {w.dtype} must be the same float type{hint}"
+        )
     if not isinstance(groups, (int, np.integer)) or groups <= 0:
         raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
     c_in = x.shape[-nd - 1]
