@@ -257,3 +257,16 @@ def test_float32_stays_float32_through_every_op():
     assert out.dtype == np.float32
     out.backward()
     assert x.grad.dtype == np.float32 and y.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin"])
+@pytest.mark.parametrize("dim", [None, 0, -1])
+def test_reductions_of_0d_tensors(name, dim):
+    a = np.array(1.25)
+    kw = {} if dim is None else {"dim": dim}
+    check_op(lambda x: getattr(x, name)(**kw), lambda x: getattr(x, name)(**kw), [a])
+
+
+def test_view_is_reshape():
+    a = np.random.default_rng(0).standard_normal((2, 6))
+    check_op(lambda x: x.view(3, 4), lambda x: x.view(3, 4), [a])

@@ -28,7 +28,7 @@ def _axes(dim, ndim: int) -> tuple[int, ...] | None:
         if int(d) % n in out:
             raise ValueError(f"dim {d} appears multiple times in the list of dims {dims}")
         out.append(int(d) % n)
-    return tuple(out)
+    return tuple(out) if ndim else None  # reducing a 0-d tensor over "its" dim leaves it as it is
 
 
 def _expand_back(gy: np.ndarray, shape: tuple, axes, keepdims: bool) -> np.ndarray:
