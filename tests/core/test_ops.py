@@ -270,3 +270,9 @@ def test_reductions_of_0d_tensors(name, dim):
 def test_view_is_reshape():
     a = np.random.default_rng(0).standard_normal((2, 6))
     check_op(lambda x: x.view(3, 4), lambda x: x.view(3, 4), [a])
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_of_0d_tensor_with_dim(name):
+    check_op(lambda x: getattr(x, name)(dim=0).values, lambda x: getattr(x, name)(dim=0).values, [np.array(-0.5)])
+    assert getattr(shendu.tensor(3.0), name)(dim=-1).indices.item() == 0

@@ -177,12 +177,12 @@ def _max_min(x, dim, axis, keepdim, keepdims, arg, whole):
         return whole(x)
     x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
     _check_nonempty(x, whole.__name__)
+    if not x.ndim:  # a 0-d tensor is its own maximum, at index 0
+        return MaxMin(x * 1, Tensor._wrap(np.asarray(0)))
     if len(axes) != 1:
         return whole(x, axes, kd)
-    ax = axes[0] if x.ndim else None
-    idx = arg(x.data, axis=ax) if x.ndim else np.asarray(0)
-    if not x.ndim:
-        return MaxMin(x, Tensor._wrap(np.asarray(0)))
+    ax = axes[0]
+    idx = arg(x.data, axis=ax)
     values = IndexReduce.apply(x, idx=idx, axis=ax, keepdims=kd)
     indices = Tensor._wrap(np.expand_dims(idx, ax) if kd else idx)
     return MaxMin(values, indices)
