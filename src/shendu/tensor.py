@@ -366,14 +366,16 @@ class Tensor:
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         """Fill with samples of N(mean, std²) from the library's generator, in place."""
         self._check_inplace("normal_")
-        draw = _random.default_generator().normal(mean, std, self.shape)
-        return self._write("normal_", draw.astype(self.dtype))
+        _random.fill_(self._data, normal=True, scale=std, shift=mean)  # the same draws as nn.init.normal_
+        self._version += 1
+        return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         """Fill with samples of U(a, b) from the library's generator, in place."""
         self._check_inplace("uniform_")
-        draw = _random.default_generator().uniform(a, b, self.shape)
-        return self._write("uniform_", draw.astype(self.dtype))
+        _random.fill_(self._data, normal=False, scale=b - a, shift=a)  # the same draws as nn.init.uniform_
+        self._version += 1
+        return self
 
     def _augmented(self, name: str, other: Any, inplace: Callable[[Any], Tensor], op: Callable) -> Tensor:
         """``x += y`` and friends: in place as PyTorch when no graph is involved; where one is

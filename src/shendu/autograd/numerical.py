@@ -110,10 +110,7 @@ def gradcheck(
     out.backward(None if weight is None else weight.astype(out.dtype))
     analytic = [np.zeros(t.shape) if t.grad is None else t.grad.data.astype(np.float64) for t in wanted]
 
-    def g(*ts: Tensor) -> Tensor:
-        return f(*ts)
-
-    numeric_all = numerical_grad(g, *inputs, eps=eps, grad_output=weight)
+    numeric_all = numerical_grad(f, *inputs, eps=eps, grad_output=weight)
     numeric = [n for t, n in zip(inputs, numeric_all) if t.requires_grad]
     max_abs = max_rel = 0.0
     ok = True

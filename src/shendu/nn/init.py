@@ -97,28 +97,16 @@ def _calculate_correct_fan(tensor: Tensor | np.ndarray, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill_standard(tensor: Tensor | np.ndarray, normal: bool, scale: float, shift: float) -> Tensor | np.ndarray:
-    """Fill with scale·Z + shift, Z ~ N(0, 1) or U(0, 1), drawn straight into the array in its own
-    precision: a float32 VGG-16 (138 M weights) must not pass through a float64 copy."""
-    arr = _array(tensor)
-    gen = _random.default_generator()
-    if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
-        (gen.standard_normal if normal else gen.random)(dtype=arr.dtype, out=arr)
-        arr *= scale
-        arr += shift
-        return tensor
-    z = gen.standard_normal(arr.shape) if normal else gen.random(arr.shape)
-    return _fill(tensor, z * scale + shift)
-
-
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with samples of U(a, b)."""
-    return _fill_standard(tensor, normal=False, scale=b - a, shift=a)
+    _random.fill_(_array(tensor), normal=False, scale=b - a, shift=a)
+    return tensor
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with samples of N(mean, std²)."""
-    return _fill_standard(tensor, normal=True, scale=std, shift=mean)
+    _random.fill_(_array(tensor), normal=True, scale=std, shift=mean)
+    return tensor
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
