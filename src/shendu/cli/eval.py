@@ -68,12 +68,9 @@ def _split(name: str, requested: str | None) -> str:
     return "test" if "test" in splits else "val" if "val" in splits else splits[0]
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
 def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
+    import shendu
+    import shendu.nn.functional as F
     from shendu import metrics
     from shendu.data import DataLoader, load_dataset
     from shendu.data import transforms as T
@@ -95,6 +92,8 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     loader = DataLoader(dataset, batch_size=args.batch_size, transform=T.Normalize(norm["mean"], norm["std"]))
     logits, labels = predict(model, loader)
     pred = logits.argmax(axis=1)
+    with shendu.no_grad():
+        loss = F.cross_entropy(shendu.from_numpy(logits.astype(np.float64)), shendu.from_numpy(labels)).item()
     k = dataset.num_classes
     classes = list(dataset.classes)
     p, r, f = (fn(labels, pred, average=None, num_classes=k) for fn in (metrics.precision, metrics.recall, metrics.f1_score))
@@ -107,7 +106,7 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "model": config["model"], "weights": str(weights), "data": data, "split": split, "n": int(labels.size),
         "accuracy": float((pred == labels).mean()),
-        "loss": float(-_log_softmax(logits.astype(np.float64))[np.arange(labels.size), labels].mean()),
+        "loss": loss,
         "macro_f1": float(metrics.f1_score(labels, pred, average="macro", num_classes=k)),
         "macro_precision": float(metrics.precision(labels, pred, average="macro", num_classes=k)),
         "macro_recall": float(metrics.recall(labels, pred, average="macro", num_classes=k)),

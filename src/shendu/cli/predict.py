@@ -32,13 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def run(args: argparse.Namespace) -> int:
     import shendu
+    import shendu.nn.functional as F
     from shendu.training.images import ImageError, load_image
     from shendu.training.rundir import RunError, load_model
 
@@ -63,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
     if images:
         with shendu.no_grad():
-            probs = _softmax(model(shendu.from_numpy(np.stack(images).astype(np.float32))).data.astype(np.float64))
+            logits = model(shendu.from_numpy(np.stack(images).astype(np.float32)))
+            probs = F.softmax(logits.double(), dim=1).numpy()
         k = max(1, min(args.top, len(classes)))
         for name, p in zip(names, probs):
             top = np.argsort(-p, kind="stable")[:k]
