@@ -84,11 +84,13 @@ def save(state_dict: Mapping[str, Any], path: PathLike, metadata: Mapping[str, s
             raise TypeError(f"save: keys must be strings, got {key!r}")
         arrays[key] = _to_array(key, value)
     data = st_save(arrays, metadata=_check_metadata(metadata))
-    _atomic_write(os.fspath(path), data)
+    atomic_write(path, data)
 
 
-def _atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it onto ``path``."""
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it onto ``path``:
+    a crash leaves either the old file or the new one, never half of one."""
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: directory {directory!r} does not exist (cannot write {path!r})")

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+from shendu.serialization import atomic_write
+
 #: The columns every epoch row has (``val_*`` are ``None`` without a validation loader).
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_s")
 
@@ -61,10 +63,7 @@ class History:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write ``{"epochs": rows}`` as JSON (atomically: a temporary file, then a rename)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps({"epochs": self.rows}, indent=2) + "\n")
-        os.replace(tmp, path)
+        atomic_write(path, (json.dumps({"epochs": self.rows}, indent=2) + "\n").encode())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> History:

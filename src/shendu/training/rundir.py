@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from shendu.serialization import atomic_write
+
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 CHECKPOINT = "checkpoint.safetensors"
@@ -30,9 +32,7 @@ class RunError(ValueError):
 
 
 def write_config(out_dir: Path, config: dict[str, Any]) -> None:
-    tmp = out_dir / (CONFIG + ".tmp")
-    tmp.write_text(json.dumps(config, indent=2) + "\n")
-    os.replace(tmp, out_dir / CONFIG)
+    atomic_write(out_dir / CONFIG, (json.dumps(config, indent=2) + "\n").encode())
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
