@@ -12,6 +12,7 @@ issue's target is at most 2 for a training step. The networks are written with t
 functional API and plain parameter arrays, so the script needs nothing above
 ``shendu.nn.functional``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,7 @@ TARGET_RATIO = 2.0  # the issue's goal for a training step, shendu time / PyTorc
 
 # ---- the two networks, one definition per library ------------------------------------------
 
+
 def simple_convnet_shapes() -> dict[str, tuple[int, ...]]:
     """conv 30×5×5 → ReLU → maxpool 2 → Linear 4320→100 → ReLU → Linear 100→10."""
     return {"w1": (30, 1, 5, 5), "b1": (30,), "w2": (100, 4320), "b2": (100,), "w3": (10, 100), "b3": (10,)}
@@ -41,8 +43,14 @@ def simple_convnet_shapes() -> dict[str, tuple[int, ...]]:
 def lenet_shapes() -> dict[str, tuple[int, ...]]:
     """conv 20×5×5 → maxpool 2 → conv 50×5×5 → maxpool 2 → Linear 800→500 → ReLU → Linear 500→10."""
     return {
-        "w1": (20, 1, 5, 5), "b1": (20,), "w2": (50, 20, 5, 5), "b2": (50,),
-        "w3": (500, 800), "b3": (500,), "w4": (10, 500), "b4": (10,),
+        "w1": (20, 1, 5, 5),
+        "b1": (20,),
+        "w2": (50, 20, 5, 5),
+        "b2": (50,),
+        "w3": (500, 800),
+        "b3": (500,),
+        "w4": (10, 500),
+        "b4": (10,),
     }
 
 
@@ -75,7 +83,10 @@ NETWORKS = {"SimpleConvNet": (simple_convnet, simple_convnet_shapes), "LeNet": (
 
 # ---- one training step -------------------------------------------------------------------------
 
-def shendu_step(net, params: dict[str, shendu.Tensor], lr: float = 0.01) -> Callable[[np.ndarray, np.ndarray], float]:
+
+def shendu_step(
+    net, params: dict[str, shendu.Tensor], lr: float = 0.01
+) -> Callable[[np.ndarray, np.ndarray], float]:
     def step(x: np.ndarray, t: np.ndarray) -> float:
         loss = F.cross_entropy(net(F, params, shendu.from_numpy(x)), shendu.from_numpy(t))
         for p in params.values():
@@ -117,6 +128,7 @@ def make_steps(name: str):
 
 # ---- layer forward + backward ------------------------------------------------------------------
 
+
 def layer_cases():
     """(name, shapes of the float inputs, shendu fn, torch fn) at the networks' sizes."""
     import torch.nn.functional as TF
@@ -125,16 +137,38 @@ def layer_cases():
     return [
         ("conv2d 1→30 5×5, 28×28", [(BATCH, 1, 28, 28), (30, 1, 5, 5), (30,)], F.conv2d, TF.conv2d),
         ("conv2d 20→50 5×5, 12×12", [(BATCH, 20, 12, 12), (50, 20, 5, 5), (50,)], F.conv2d, TF.conv2d),
-        ("max_pool2d 2, 30×24×24", [(BATCH, 30, 24, 24)], lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2)),
-        ("max_pool2d 3/2, 64×27×27", [(BATCH, 64, 27, 27)], lambda x: F.max_pool2d(x, 3, 2), lambda x: TF.max_pool2d(x, 3, 2)),
-        ("avg_pool2d 2, 30×24×24", [(BATCH, 30, 24, 24)], lambda x: F.avg_pool2d(x, 2), lambda x: TF.avg_pool2d(x, 2)),
-        ("adaptive_avg_pool2d 1, 512×7×7", [(BATCH, 512, 7, 7)],  # the ResNet head
-         lambda x: F.adaptive_avg_pool2d(x, 1), lambda x: TF.adaptive_avg_pool2d(x, 1)),
+        (
+            "max_pool2d 2, 30×24×24",
+            [(BATCH, 30, 24, 24)],
+            lambda x: F.max_pool2d(x, 2),
+            lambda x: TF.max_pool2d(x, 2),
+        ),
+        (
+            "max_pool2d 3/2, 64×27×27",
+            [(BATCH, 64, 27, 27)],
+            lambda x: F.max_pool2d(x, 3, 2),
+            lambda x: TF.max_pool2d(x, 3, 2),
+        ),
+        (
+            "avg_pool2d 2, 30×24×24",
+            [(BATCH, 30, 24, 24)],
+            lambda x: F.avg_pool2d(x, 2),
+            lambda x: TF.avg_pool2d(x, 2),
+        ),
+        (
+            "adaptive_avg_pool2d 1, 512×7×7",
+            [(BATCH, 512, 7, 7)],  # the ResNet head
+            lambda x: F.adaptive_avg_pool2d(x, 1),
+            lambda x: TF.adaptive_avg_pool2d(x, 1),
+        ),
         ("linear 4320→100", [(BATCH, 4320), (100, 4320), (100,)], F.linear, TF.linear),
         ("relu 30×24×24", [(BATCH, 30, 24, 24)], F.relu, TF.relu),
-        ("cross_entropy 10 classes", [(BATCH, 10)],
-         lambda x: F.cross_entropy(x, shendu.from_numpy(labels)),
-         lambda x: TF.cross_entropy(x, __import__("torch").from_numpy(labels))),
+        (
+            "cross_entropy 10 classes",
+            [(BATCH, 10)],
+            lambda x: F.cross_entropy(x, shendu.from_numpy(labels)),
+            lambda x: TF.cross_entropy(x, __import__("torch").from_numpy(labels)),
+        ),
     ]
 
 
@@ -149,6 +183,7 @@ def fwd_bwd(fn, tensors, make_grad):
 
 
 # ---- timing ------------------------------------------------------------------------------------
+
 
 def best_of(fns: list[Callable[[], object]], repeats: int, warmup: int = 3) -> list[float]:
     """Best wall time of each function, alternating between them on every repeat."""
@@ -177,8 +212,10 @@ def run_tables(repeats: int) -> None:
     def cols(a: str, b: str) -> str:
         return f"{'shendu ms':>9} {'torch ms':>9} {a:>10} {b:>10} {'ratio':>7}"
 
-    print(f"numpy {np.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"best of {repeats}, batch {BATCH}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+    print(
+        f"numpy {np.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"best of {repeats}, batch {BATCH}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n"
+    )
     print(f"{'forward + backward':<31} " + cols("", ""))
     for name, shapes, s_fn, t_fn in layer_cases():
         arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
@@ -202,11 +239,14 @@ def run_tables(repeats: int) -> None:
 
 # ---- memory ------------------------------------------------------------------------------------
 
+
 def epoch_peak_rss(library: str, images: int = 5000) -> float:
     """Peak resident memory (MiB) of a fresh process that trains one SimpleConvNet epoch."""
     out = subprocess.run(
         [sys.executable, __file__, "--epoch-child", library, "--images", str(images)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -216,12 +256,16 @@ def epoch_child(library: str, images: int) -> None:
     data = rng.standard_normal((images, 1, 28, 28), dtype=np.float32)
     labels = rng.integers(0, 10, images)
     if library == "shendu":
-        params = {k: shendu.tensor(v, requires_grad=True) for k, v in init_params(simple_convnet_shapes()).items()}
+        params = {
+            k: shendu.tensor(v, requires_grad=True) for k, v in init_params(simple_convnet_shapes()).items()
+        }
         step = shendu_step(simple_convnet, params)
     else:
         import torch
 
-        params = {k: torch.tensor(v, requires_grad=True) for k, v in init_params(simple_convnet_shapes()).items()}
+        params = {
+            k: torch.tensor(v, requires_grad=True) for k, v in init_params(simple_convnet_shapes()).items()
+        }
         step = torch_step(simple_convnet, params)
     for i in range(0, images, BATCH):
         step(data[i : i + BATCH], labels[i : i + BATCH])
@@ -248,8 +292,12 @@ def peak_rss_mib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per case (best is shown)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for PyTorch and for NumPy's BLAS")
-    parser.add_argument("--memory", action="store_true", help="also measure peak RSS of a SimpleConvNet epoch")
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count(), help="threads for PyTorch and for NumPy's BLAS"
+    )
+    parser.add_argument(
+        "--memory", action="store_true", help="also measure peak RSS of a SimpleConvNet epoch"
+    )
     parser.add_argument("--no-speed", action="store_true", help="skip the timing tables")
     parser.add_argument("--epoch-child", choices=["shendu", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--images", type=int, default=5000, help=argparse.SUPPRESS)
@@ -265,7 +313,9 @@ def main() -> None:
         if not args.no_speed:
             run_tables(args.repeats)
     if args.memory:
-        print(f"\npeak RSS, one SimpleConvNet epoch ({args.images} images of 28×28, batch {BATCH}, fresh process):")
+        print(
+            f"\npeak RSS, one SimpleConvNet epoch ({args.images} images of 28×28, batch {BATCH}, fresh process):"
+        )
         for lib in ("shendu", "torch"):
             print(f"  {lib:<7} {epoch_peak_rss(lib, args.images):7.1f} MiB")
 

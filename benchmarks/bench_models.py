@@ -13,6 +13,7 @@ in its own subprocess, so a network's peak memory is its own, not the largest se
 Weights are not initialised randomly (zeros do not change the cost of a forward pass), so the
 run time is that of the forward passes, not of drawing 140 M random numbers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,23 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NETWORKS = ["alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-            "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+NETWORKS = [
+    "alexnet",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+    "googlenet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+]
 
 
 def peak_mib() -> float:
@@ -76,7 +92,17 @@ def _time(forward, repeat: int, batch: int, no_grad) -> dict:
 
 
 def run_child(lib: str, name: str, batch: int, repeat: int, threads: int | None) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", lib, name, "--batch", str(batch), "--repeat", str(repeat)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--child",
+        lib,
+        name,
+        "--batch",
+        str(batch),
+        "--repeat",
+        str(repeat),
+    ]
     env = dict(os.environ)
     if threads:  # BLAS pools read these at start-up, hence a fresh process per measurement
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BENCH_THREADS"):
@@ -92,7 +118,9 @@ def main() -> None:
     p.add_argument("networks", nargs="*", default=NETWORKS)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--repeat", type=int, default=3, help="timed passes after one warm-up; the best counts")
-    p.add_argument("--threads", type=int, default=None, help="BLAS/torch threads for both libraries (default: theirs)")
+    p.add_argument(
+        "--threads", type=int, default=None, help="BLAS/torch threads for both libraries (default: theirs)"
+    )
     p.add_argument("--no-torch", action="store_true", help="time shendu only")
     p.add_argument("--child", nargs=2, metavar=("LIB", "NET"), help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -103,8 +131,10 @@ def main() -> None:
         return
 
     threads = f"{args.threads} thread(s)" if args.threads else "default threads"
-    print(f"forward pass, batch {args.batch} of 3×224×224, best of {args.repeat}, {threads}; "
-          "peak = resident memory of the process")
+    print(
+        f"forward pass, batch {args.batch} of 3×224×224, best of {args.repeat}, {threads}; "
+        "peak = resident memory of the process"
+    )
     head = f"{'network':<11} {'shendu img/s':>12} {'torch img/s':>12} {'ratio':>7} {'shendu peak MiB':>16} {'torch peak MiB':>15}"
     print(head)
     print("-" * len(head))
@@ -117,7 +147,10 @@ def main() -> None:
         ratio = f"{s['images_per_s'] / t['images_per_s']:.2f}" if "images_per_s" in t else "--"
         t_ips = f"{t['images_per_s']:.2f}" if "images_per_s" in t else "--"
         t_mem = f"{t['peak_mib']:.0f}" if "peak_mib" in t else "--"
-        print(f"{name:<11} {s['images_per_s']:>12.2f} {t_ips:>12} {ratio:>7} {s['peak_mib']:>16.0f} {t_mem:>15}", flush=True)
+        print(
+            f"{name:<11} {s['images_per_s']:>12.2f} {t_ips:>12} {ratio:>7} {s['peak_mib']:>16.0f} {t_mem:>15}",
+            flush=True,
+        )
     print("ratio = shendu throughput / PyTorch CPU throughput (1.00 = as fast)")
 
 

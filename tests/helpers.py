@@ -5,6 +5,7 @@ and backward with the same upstream gradient, compares values and gradients, and
 ``gradcheck`` on the shendu side. Tests import torch only through this module or directly:
 never from ``shendu``.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -44,8 +45,8 @@ def check_op(
     Float inputs require grad; integer inputs (labels, indices) do not.
     """
     needs = [np.issubdtype(np.asarray(a).dtype, np.floating) and grad for a in arrays]
-    s_in = [shendu.tensor(np.array(a), requires_grad=n) for a, n in zip(arrays, needs)]
-    t_in = [to_torch(a, n) for a, n in zip(arrays, needs)]
+    s_in = [shendu.tensor(np.array(a), requires_grad=n) for a, n in zip(arrays, needs, strict=True)]
+    t_in = [to_torch(a, n) for a, n in zip(arrays, needs, strict=True)]
     s_out = shendu_fn(*s_in)
     t_out = torch_fn(*t_in)
     assert s_out.dtype == np.dtype(str(t_out.dtype).replace("torch.", "")), (
@@ -57,13 +58,13 @@ def check_op(
     gy = np.random.default_rng(1).standard_normal(s_out.shape).astype(s_out.dtype)
     s_out.backward(gy.copy())
     t_out.backward(to_torch(gy))
-    for i, (s, t) in enumerate(zip(s_in, t_in)):
+    for i, (s, t) in enumerate(zip(s_in, t_in, strict=True)):
         if not s.requires_grad:
             continue
         tg = t.grad if t.grad is not None else torch.zeros_like(t)
         sg = s.grad.data if s.grad is not None else np.zeros(s.shape, s.dtype)
         assert sg.dtype == s.dtype, f"grad of input {i} has dtype {sg.dtype}, input {s.dtype}"
         assert_close(sg, tg, rtol, atol, f"grad of input {i}")
-    if numerical and all(np.asarray(a).dtype != np.float32 for a, n in zip(arrays, needs) if n):
-        fresh = [shendu.tensor(np.array(a), requires_grad=n) for a, n in zip(arrays, needs)]
+    if numerical and all(np.asarray(a).dtype != np.float32 for a, n in zip(arrays, needs, strict=True) if n):
+        fresh = [shendu.tensor(np.array(a), requires_grad=n) for a, n in zip(arrays, needs, strict=True)]
         gradcheck(shendu_fn, *fresh, atol=gradcheck_atol, rtol=gradcheck_rtol)

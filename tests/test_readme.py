@@ -1,4 +1,5 @@
 """The README's two set-up lines are what CI and users run: keep them true."""
+
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,7 +14,7 @@ def test_readme_has_two_setup_lines():
     cmds = _commands()
     assert len(cmds) == 2
     assert cmds[0].endswith("pip install . && shendu train")
-    assert "pip install -e \".[test]\"" in cmds[1]
+    assert 'pip install -e ".[test]"' in cmds[1]
 
 
 def test_ci_runs_exactly_the_readme_test_command():

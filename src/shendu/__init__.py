@@ -7,6 +7,7 @@
 >>> x.grad.item()
 12.0
 """
+
 from shendu.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from shendu.random import get_rng_state, manual_seed, set_rng_state
 from shendu.tensor import (

@@ -4,6 +4,7 @@ Every random draw in shendu (``rand``, ``randn``, weight initialisation, dropout
 shuffling) comes from the generator held here, so ``shendu.manual_seed(n)`` makes a
 whole run reproducible, as ``torch.manual_seed`` does.
 """
+
 from __future__ import annotations
 
 import json

@@ -20,6 +20,7 @@ flushed to disk (fsync), and the temporary file then replaces the target in one 
 >>> net.load_state_dict(serialization.load(path))
 <All keys matched successfully>
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,7 +46,9 @@ def _to_array(key: str, value: Any) -> np.ndarray:
     elif isinstance(value, (np.ndarray, np.generic, int, float, bool)) or hasattr(value, "__array__"):
         arr = np.asarray(value)
     else:
-        raise TypeError(f"save: value of {key!r} must be a shendu Tensor or a NumPy array, got {type(value).__name__}")
+        raise TypeError(
+            f"save: value of {key!r} must be a shendu Tensor or a NumPy array, got {type(value).__name__}"
+        )
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"save: value of {key!r} has dtype {arr.dtype}, which safetensors cannot store")
     # Not np.ascontiguousarray: it turns a 0-d array (num_batches_tracked) into shape (1,).
@@ -130,20 +133,24 @@ def _read_header(path: str) -> dict:
         head = f.read(8)
         if head.startswith(b"PK\x03\x04"):
             raise _not_safetensors(
-                path, "it is a zip archive, probably a PyTorch checkpoint written by torch.save; shendu never "
-                "unpickles files (that can run code): load it with torch and save its state_dict as safetensors"
+                path,
+                "it is a zip archive, probably a PyTorch checkpoint written by torch.save; shendu never "
+                "unpickles files (that can run code): load it with torch and save its state_dict as safetensors",
             )
         # A pickle starts with 0x80 (PROTO), but so does a safetensors file whose header length is
         # 128 mod 256: only the '{' opening the JSON header after the 8 length bytes tells them apart.
         if head[:1] == b"\x80" and f.read(1) != b"{":
-            raise _not_safetensors(path, "it looks like a pickle file, which shendu never loads (that can run code)")
+            raise _not_safetensors(
+                path, "it looks like a pickle file, which shendu never loads (that can run code)"
+            )
         f.seek(8)
         if len(head) < 8:
             raise _not_safetensors(path, f"the file has only {size} bytes (truncated or empty)")
         n = int.from_bytes(head, "little")
         if n > _HEADER_LIMIT or 8 + n > size:
             raise _not_safetensors(
-                path, f"the header claims {n} bytes but the file has only {size} (truncated or another format)"
+                path,
+                f"the header claims {n} bytes but the file has only {size} (truncated or another format)",
             )
         raw = f.read(n)
     try:
@@ -152,8 +159,14 @@ def _read_header(path: str) -> dict:
         raise _not_safetensors(path, f"the header is not valid JSON ({e})") from None
     if not isinstance(header, dict):
         raise _not_safetensors(path, "the header is not a JSON object")
-    ends = [info["data_offsets"][1] for k, info in header.items() if k != "__metadata__" and isinstance(info, dict)
-            and isinstance(info.get("data_offsets"), list) and len(info["data_offsets"]) == 2]
+    ends = [
+        info["data_offsets"][1]
+        for k, info in header.items()
+        if k != "__metadata__"
+        and isinstance(info, dict)
+        and isinstance(info.get("data_offsets"), list)
+        and len(info["data_offsets"]) == 2
+    ]
     data_size = size - 8 - n
     if ends and max(ends) > data_size:
         raise _not_safetensors(

@@ -9,11 +9,12 @@ as optimiser and initialisation code needs. Where a graph is being built they ar
 tensor that requires grad (use ``with shendu.no_grad():``); a tensor saved for backward and then
 changed in place makes ``backward()`` raise, as in PyTorch, instead of giving wrong gradients.
 """
+
 from __future__ import annotations
 
 import builtins
 import numbers
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -192,7 +193,9 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
+            raise RuntimeError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()"
+            )
         return bool(self.data.item())
 
     def __format__(self, spec: str) -> str:
@@ -279,7 +282,9 @@ class Tensor:
         else:
             g = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if g.shape != self.shape:
-                raise RuntimeError(f"backward(): gradient has shape {g.shape}, but the tensor has shape {self.shape}")
+                raise RuntimeError(
+                    f"backward(): gradient has shape {g.shape}, but the tensor has shape {self.shape}"
+                )
         run_backward(self, g, retain_graph=retain_graph)
 
     # ---- in-place ops (optimiser and initialisation code) ----------------------------
@@ -305,21 +310,27 @@ class Tensor:
         """Store ``values`` into ``self.data`` in place, keeping self's shape and dtype."""
         values = np.asarray(values)
         if values.dtype != self.dtype and not np.can_cast(values.dtype, self.dtype, "same_kind"):
-            raise TypeError(f"{name}: result dtype {values.dtype} cannot be stored in a tensor of dtype {self.dtype}")
+            raise TypeError(
+                f"{name}: result dtype {values.dtype} cannot be stored in a tensor of dtype {self.dtype}"
+            )
         try:
             shape = np.broadcast_shapes(values.shape, self.shape)
         except ValueError:
             shape = None
         if shape != self.shape:
-            raise ValueError(f"{name}: a result of shape {values.shape} does not fit the tensor's shape {self.shape}")
+            raise ValueError(
+                f"{name}: a result of shape {values.shape} does not fit the tensor's shape {self.shape}"
+            )
         self.data[...] = values
         self._version += 1
         return self
 
     def _inplace(self, name: str, fn: Callable[..., np.ndarray], *others: Any) -> Tensor:
         self._check_inplace(name, *others)
-        arrays = [o.data if isinstance(o, Tensor) else np.asarray(o) if isinstance(o, (list, tuple)) else o
-                  for o in others]
+        arrays = [
+            o.data if isinstance(o, Tensor) else np.asarray(o) if isinstance(o, (list, tuple)) else o
+            for o in others
+        ]
         return self._write(name, fn(self.data, *arrays))
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
@@ -357,7 +368,9 @@ class Tensor:
     def fill_(self, value: Any) -> Tensor:
         """Set every element to ``value``, in place."""
         self._check_inplace("fill_", value)
-        return self._write("fill_", np.asarray(value.data if isinstance(value, Tensor) else value).astype(self.dtype))
+        return self._write(
+            "fill_", np.asarray(value.data if isinstance(value, Tensor) else value).astype(self.dtype)
+        )
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place."""
@@ -382,17 +395,26 @@ class Tensor:
         being built, a new node (rebinding the name), except on a leaf that requires grad."""
         from shendu.autograd.grad_mode import is_grad_enabled
 
-        graph = is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        graph = is_grad_enabled() and (
+            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+        )
         if not graph:
             return inplace(other)
         if self.requires_grad and self.is_leaf:
             self._check_inplace(name)
         return op(self, other)
 
-    def __iadd__(self, o): return self._augmented("+=", o, self.add_, ops.add)
-    def __isub__(self, o): return self._augmented("-=", o, self.sub_, ops.sub)
-    def __imul__(self, o): return self._augmented("*=", o, self.mul_, ops.mul)
-    def __itruediv__(self, o): return self._augmented("/=", o, self.div_, ops.div)
+    def __iadd__(self, o):
+        return self._augmented("+=", o, self.add_, ops.add)
+
+    def __isub__(self, o):
+        return self._augmented("-=", o, self.sub_, ops.sub)
+
+    def __imul__(self, o):
+        return self._augmented("*=", o, self.mul_, ops.mul)
+
+    def __itruediv__(self, o):
+        return self._augmented("/=", o, self.div_, ops.div)
 
     # ---- indexing -----------------------------------------------------------------
     def __getitem__(self, idx: Any) -> Tensor:
@@ -416,31 +438,72 @@ class Tensor:
         self._version += 1
 
     # ---- operators ----------------------------------------------------------------
-    def __add__(self, o): return ops.add(self, o)
-    def __radd__(self, o): return ops.add(o, self)
-    def __sub__(self, o): return ops.sub(self, o)
-    def __rsub__(self, o): return ops.sub(o, self)
-    def __mul__(self, o): return ops.mul(self, o)
-    def __rmul__(self, o): return ops.mul(o, self)
-    def __truediv__(self, o): return ops.div(self, o)
-    def __rtruediv__(self, o): return ops.div(o, self)
-    def __pow__(self, o): return ops.pow(self, o)
-    def __rpow__(self, o): return ops.pow(as_tensor(o, like=self), self)
-    def __matmul__(self, o): return ops.matmul(self, o)
-    def __rmatmul__(self, o): return ops.matmul(o, self)
-    def __neg__(self): return ops.neg(self)
-    def __pos__(self): return self
-    def __abs__(self): return ops.abs(self)
+    def __add__(self, o):
+        return ops.add(self, o)
+
+    def __radd__(self, o):
+        return ops.add(o, self)
+
+    def __sub__(self, o):
+        return ops.sub(self, o)
+
+    def __rsub__(self, o):
+        return ops.sub(o, self)
+
+    def __mul__(self, o):
+        return ops.mul(self, o)
+
+    def __rmul__(self, o):
+        return ops.mul(o, self)
+
+    def __truediv__(self, o):
+        return ops.div(self, o)
+
+    def __rtruediv__(self, o):
+        return ops.div(o, self)
+
+    def __pow__(self, o):
+        return ops.pow(self, o)
+
+    def __rpow__(self, o):
+        return ops.pow(as_tensor(o, like=self), self)
+
+    def __matmul__(self, o):
+        return ops.matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return ops.matmul(o, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ops.abs(self)
 
     def _compare(self, o: Any, fn) -> Tensor:
         return Tensor._wrap(fn(self.data, o.data if isinstance(o, Tensor) else o))
 
-    def __lt__(self, o): return self._compare(o, np.less)
-    def __le__(self, o): return self._compare(o, np.less_equal)
-    def __gt__(self, o): return self._compare(o, np.greater)
-    def __ge__(self, o): return self._compare(o, np.greater_equal)
-    def __eq__(self, o): return self._compare(o, np.equal)  # type: ignore[override]
-    def __ne__(self, o): return self._compare(o, np.not_equal)  # type: ignore[override]
+    def __lt__(self, o):
+        return self._compare(o, np.less)
+
+    def __le__(self, o):
+        return self._compare(o, np.less_equal)
+
+    def __gt__(self, o):
+        return self._compare(o, np.greater)
+
+    def __ge__(self, o):
+        return self._compare(o, np.greater_equal)
+
+    def __eq__(self, o):
+        return self._compare(o, np.equal)  # type: ignore[override]
+
+    def __ne__(self, o):
+        return self._compare(o, np.not_equal)  # type: ignore[override]
+
     __hash__ = object.__hash__
 
     # Logical and integer ops: no gradient flows through them.
@@ -452,16 +515,35 @@ class Tensor:
         a, b = binary_operands(o, self) if reflected else binary_operands(self, o)
         return Tensor._wrap(np.asarray(fn(a.data, b.data)))
 
-    def __and__(self, o): return self._nondiff(o, np.bitwise_and, "&")
-    def __rand__(self, o): return self._nondiff(o, np.bitwise_and, "&", True)
-    def __or__(self, o): return self._nondiff(o, np.bitwise_or, "|")
-    def __ror__(self, o): return self._nondiff(o, np.bitwise_or, "|", True)
-    def __xor__(self, o): return self._nondiff(o, np.bitwise_xor, "^")
-    def __rxor__(self, o): return self._nondiff(o, np.bitwise_xor, "^", True)
-    def __mod__(self, o): return self._nondiff(o, np.remainder, "%")
-    def __rmod__(self, o): return self._nondiff(o, np.remainder, "%", True)
-    def __floordiv__(self, o): return self._nondiff(o, np.floor_divide, "//")
-    def __rfloordiv__(self, o): return self._nondiff(o, np.floor_divide, "//", True)
+    def __and__(self, o):
+        return self._nondiff(o, np.bitwise_and, "&")
+
+    def __rand__(self, o):
+        return self._nondiff(o, np.bitwise_and, "&", True)
+
+    def __or__(self, o):
+        return self._nondiff(o, np.bitwise_or, "|")
+
+    def __ror__(self, o):
+        return self._nondiff(o, np.bitwise_or, "|", True)
+
+    def __xor__(self, o):
+        return self._nondiff(o, np.bitwise_xor, "^")
+
+    def __rxor__(self, o):
+        return self._nondiff(o, np.bitwise_xor, "^", True)
+
+    def __mod__(self, o):
+        return self._nondiff(o, np.remainder, "%")
+
+    def __rmod__(self, o):
+        return self._nondiff(o, np.remainder, "%", True)
+
+    def __floordiv__(self, o):
+        return self._nondiff(o, np.floor_divide, "//")
+
+    def __rfloordiv__(self, o):
+        return self._nondiff(o, np.floor_divide, "//", True)
 
     def __invert__(self) -> Tensor:
         """Logical not of a bool tensor (bitwise not of an integer one): ``~mask``."""
@@ -476,62 +558,124 @@ class Tensor:
         return Tensor._wrap(np.asarray(self.data.all()))
 
     # ---- ops as methods -------------------------------------------------------------
-    def matmul(self, o): return ops.matmul(self, o)
-    def pow(self, o): return ops.pow(self, o)
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return ops.sqrt(self)
-    def abs(self): return ops.abs(self)
-    def maximum(self, o): return ops.maximum(self, o)
-    def minimum(self, o): return ops.minimum(self, o)
-    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    def matmul(self, o):
+        return ops.matmul(self, o)
+
+    def pow(self, o):
+        return ops.pow(self, o)
+
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def maximum(self, o):
+        return ops.maximum(self, o)
+
+    def minimum(self, o):
+        return ops.minimum(self, o)
+
+    def clip(self, min=None, max=None):
+        return ops.clip(self, min, max)
+
     clamp = clip
-    def sum(self, dim=None, keepdim=False, **kw): return ops.sum(self, dim, keepdim, **kw)
-    def mean(self, dim=None, keepdim=False, **kw): return ops.mean(self, dim, keepdim, **kw)
-    def max(self, dim=None, keepdim=False, **kw): return ops.max(self, dim, keepdim, **kw)
-    def min(self, dim=None, keepdim=False, **kw): return ops.min(self, dim, keepdim, **kw)
-    def amax(self, dim=None, keepdim=False, **kw): return ops.amax(self, dim, keepdim, **kw)
-    def amin(self, dim=None, keepdim=False, **kw): return ops.amin(self, dim, keepdim, **kw)
-    def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
-    def argmin(self, dim=None, keepdim=False): return ops.argmin(self, dim, keepdim)
-    def var(self, dim=None, unbiased=True, keepdim=False, **kw): return ops.var(self, dim, unbiased, keepdim, **kw)
+
+    def sum(self, dim=None, keepdim=False, **kw):
+        return ops.sum(self, dim, keepdim, **kw)
+
+    def mean(self, dim=None, keepdim=False, **kw):
+        return ops.mean(self, dim, keepdim, **kw)
+
+    def max(self, dim=None, keepdim=False, **kw):
+        return ops.max(self, dim, keepdim, **kw)
+
+    def min(self, dim=None, keepdim=False, **kw):
+        return ops.min(self, dim, keepdim, **kw)
+
+    def amax(self, dim=None, keepdim=False, **kw):
+        return ops.amax(self, dim, keepdim, **kw)
+
+    def amin(self, dim=None, keepdim=False, **kw):
+        return ops.amin(self, dim, keepdim, **kw)
+
+    def argmax(self, dim=None, keepdim=False):
+        return ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return ops.argmin(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=True, keepdim=False, **kw):
+        return ops.var(self, dim, unbiased, keepdim, **kw)
 
     def std(self, dim=None, unbiased=True, keepdim=False, **kw) -> Tensor:
         """Standard deviation √var."""
         return ops.sqrt(ops.var(self, dim, unbiased, keepdim, **kw))
 
-    def reshape(self, *shape): return ops.reshape(self, *shape)
+    def reshape(self, *shape):
+        return ops.reshape(self, *shape)
+
     view = reshape
-    def permute(self, *dims): return ops.permute(self, *dims)
-    def transpose(self, dim0=-2, dim1=-1): return ops.transpose(self, dim0, dim1)
-    def t(self): return ops.transpose(self, 0, 1) if self.ndim == 2 else self
-    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
-    def squeeze(self, dim=None): return ops.squeeze(self, dim)
-    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
-    def expand(self, *shape): return ops.expand(self, *shape)
+
+    def permute(self, *dims):
+        return ops.permute(self, *dims)
+
+    def transpose(self, dim0=-2, dim1=-1):
+        return ops.transpose(self, dim0, dim1)
+
+    def t(self):
+        return ops.transpose(self, 0, 1) if self.ndim == 2 else self
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim=None):
+        return ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return ops.unsqueeze(self, dim)
+
+    def expand(self, *shape):
+        return ops.expand(self, *shape)
+
     broadcast_to = expand
-    def expand_as(self, other): return ops.expand(self, other.shape)
-    def view_as(self, other): return ops.reshape(self, other.shape)
+
+    def expand_as(self, other):
+        return ops.expand(self, other.shape)
+
+    def view_as(self, other):
+        return ops.reshape(self, other.shape)
 
     # ---- activations: defined in shendu.nn.functional (a layer above), imported on call ----
     def relu(self) -> Tensor:
         from shendu.nn.functional import activation
+
         return activation.relu(self)
 
     def sigmoid(self) -> Tensor:
         from shendu.nn.functional import activation
+
         return activation.sigmoid(self)
 
     def tanh(self) -> Tensor:
         from shendu.nn.functional import activation
+
         return activation.tanh(self)
 
     def softmax(self, dim: int) -> Tensor:
         from shendu.nn.functional import activation
+
         return activation.softmax(self, dim)
 
     def log_softmax(self, dim: int) -> Tensor:
         from shendu.nn.functional import activation
+
         return activation.log_softmax(self, dim)
 
     # ---- printing -------------------------------------------------------------------
@@ -564,6 +708,7 @@ def _index_arrays(idx: Any) -> Any:
 
 
 # ---- construction -------------------------------------------------------------------
+
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (a number, nested list, ndarray or Tensor).
@@ -646,7 +791,9 @@ def ones(*size: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _new(np.ones(_size(size), dtype=dtype or DEFAULT_FLOAT), None, requires_grad)
 
 
-def full(size: Sequence[int] | int, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(
+    size: Sequence[int] | int, fill_value: Any, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor filled with ``fill_value``; its dtype follows the value (float -> float32)."""
     size = (size,) if isinstance(size, int) else tuple(size)
     dtype = dtype or _default_dtype(np.asarray(fill_value))
@@ -661,7 +808,9 @@ def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
     return _new(np.ones(t.shape, dtype=dtype or t.dtype), None, requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Evenly spaced values in [start, end): int64 for integer arguments, else float32.
 
     >>> import shendu

@@ -1,4 +1,5 @@
 """Semantics of the backward engine that PyTorch users rely on."""
+
 import gc
 import sys
 import weakref
@@ -28,8 +29,8 @@ def test_node_used_twice_gets_summed_gradient():
 def test_diamond_graph_reverse_topological_order():
     x = shendu.tensor(np.array(1.5), requires_grad=True)
     a = x * 2
-    b = a * a        # b depends on a twice
-    c = a + b        # c depends on a directly and through b
+    b = a * a  # b depends on a twice
+    c = a + b  # c depends on a directly and through b
     d = c * b
     d.backward()
     tx = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)

@@ -1,4 +1,5 @@
 """In-place updates as PyTorch users write them in optimiser and initialisation code."""
+
 import numpy as np
 import pytest
 import torch

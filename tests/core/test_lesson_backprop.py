@@ -1,4 +1,5 @@
 """The backprop lesson: numbers from the engine equal the course's, computed independently."""
+
 import numpy as np
 import pytest
 
@@ -18,8 +19,14 @@ def test_apples_and_oranges_every_node():
     r = backprop.apples_oranges()
     assert r["pay"] == pytest.approx(71.5)
     expect = {
-        "apple_price": 2 * 1.1, "apple_count": 10 * 1.1, "orange_price": 3 * 1.1, "orange_count": 15 * 1.1,
-        "tax": 2 * 10 + 3 * 15, "apple_total": 1.1, "orange_total": 1.1, "subtotal": 1.1,
+        "apple_price": 2 * 1.1,
+        "apple_count": 10 * 1.1,
+        "orange_price": 3 * 1.1,
+        "orange_count": 15 * 1.1,
+        "tax": 2 * 10 + 3 * 15,
+        "apple_total": 1.1,
+        "orange_total": 1.1,
+        "subtotal": 1.1,
     }
     for node, grad in expect.items():
         assert r[f"d_{node}"] == pytest.approx(grad), node

@@ -1,5 +1,6 @@
 """Every differentiable core op against PyTorch (values, gradients, dtype) and gradcheck,
 on shapes drawn by hypothesis: broadcasting, size-1 axes and 0-d tensors included."""
+
 import numpy as np
 import pytest
 import torch
@@ -22,7 +23,7 @@ def broadcast_pair(draw):
     shape = draw(shapes)
     # a second shape broadcastable with the first: drop leading axes and set some sides to 1
     nd = draw(st.integers(0, len(shape)))
-    other = list(shape[len(shape) - nd:])
+    other = list(shape[len(shape) - nd :])
     for i in range(len(other)):
         if draw(st.booleans()):
             other[i] = 1
@@ -102,8 +103,13 @@ def test_where(shapes, seed):
 @st.composite
 def shape_and_dim(draw, min_dims=1):
     shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=4, min_side=1, max_side=4))
-    dims = draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1),
-                          st.lists(st.integers(0, len(shape) - 1), min_size=1, max_size=len(shape), unique=True)))
+    dims = draw(
+        st.one_of(
+            st.none(),
+            st.integers(-len(shape), len(shape) - 1),
+            st.lists(st.integers(0, len(shape) - 1), min_size=1, max_size=len(shape), unique=True),
+        )
+    )
     return shape, dims, draw(st.booleans())
 
 
@@ -132,8 +138,11 @@ def test_max_min_with_indices(name, sdk, seed):
     shape, _, keep = sdk
     dim = len(shape) - 1
     a = np.random.default_rng(seed).standard_normal(shape)
-    check_op(lambda x: getattr(x, name)(dim=dim, keepdim=keep).values,
-             lambda x: getattr(x, name)(dim=dim, keepdim=keep).values, [a])
+    check_op(
+        lambda x: getattr(x, name)(dim=dim, keepdim=keep).values,
+        lambda x: getattr(x, name)(dim=dim, keepdim=keep).values,
+        [a],
+    )
     s_idx = getattr(shendu.tensor(a), name)(dim=dim, keepdim=keep).indices
     t_idx = getattr(torch.from_numpy(a), name)(dim=dim, keepdim=keep).indices
     np.testing.assert_array_equal(s_idx.numpy(), t_idx.numpy())
@@ -149,7 +158,9 @@ def test_max_whole_and_numpy_axis_alias():
 def test_amax_ties_share_gradient_like_torch():
     a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
     check_op(lambda x: x.amax(dim=1), lambda x: x.amax(dim=1), [a], numerical=False)
-    check_op(lambda x: shendu.maximum(x, x[:, :1]), lambda x: torch.maximum(x, x[:, :1]), [a], numerical=False)
+    check_op(
+        lambda x: shendu.maximum(x, x[:, :1]), lambda x: torch.maximum(x, x[:, :1]), [a], numerical=False
+    )
 
 
 @st.composite
@@ -176,8 +187,11 @@ def test_matmul(sh, seed):
     check_op(lambda a, b: a @ b, lambda a, b: a @ b, [arr(rng, sh[0]), arr(rng, sh[1])])
 
 
-@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4), seed=st.integers(0, 2**16),
-       data=st.data())
+@given(
+    shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
 def test_shape_ops(shape, seed, data):
     a = np.random.default_rng(seed).standard_normal(shape)
     perm = data.draw(st.permutations(range(len(shape))))
@@ -200,8 +214,11 @@ def test_flatten_start_dim_and_squeeze_dim():
     check_op(lambda x: x.T, lambda x: x.permute(3, 2, 1, 0), [a])
 
 
-@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5), seed=st.integers(0, 2**16),
-       data=st.data())
+@given(
+    shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
 def test_indexing(shape, seed, data):
     rng = np.random.default_rng(seed)
     a = rng.standard_normal(shape)
@@ -223,8 +240,11 @@ def test_indexing_mixed_int_and_array():
     check_op(lambda x: x[1, ..., None], lambda x: x[1, ..., None], [a])
 
 
-@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), seed=st.integers(0, 2**16),
-       data=st.data())
+@given(
+    shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
 def test_cat_and_stack(shape, seed, data):
     rng = np.random.default_rng(seed)
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
@@ -236,15 +256,21 @@ def test_cat_and_stack(shape, seed, data):
     check_op(lambda x, y: shendu.stack([x, y], dim=sdim), lambda x, y: torch.stack([x, y], dim=sdim), [a, c])
 
 
-@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4), seed=st.integers(0, 2**16),
-       data=st.data())
+@given(
+    shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
 def test_pad(shape, seed, data):
     a = np.random.default_rng(seed).standard_normal(shape)
     n = data.draw(st.integers(1, len(shape)))
     widths = tuple(data.draw(st.integers(0, 2)) for _ in range(2 * n))
     value = data.draw(st.sampled_from([0.0, 1.5]))
-    check_op(lambda x: shendu.pad(x, widths, value=value),
-             lambda x: torch.nn.functional.pad(x, widths, value=value), [a])
+    check_op(
+        lambda x: shendu.pad(x, widths, value=value),
+        lambda x: torch.nn.functional.pad(x, widths, value=value),
+        [a],
+    )
 
 
 def test_float32_stays_float32_through_every_op():
@@ -274,5 +300,7 @@ def test_view_is_reshape():
 
 @pytest.mark.parametrize("name", ["max", "min"])
 def test_max_min_of_0d_tensor_with_dim(name):
-    check_op(lambda x: getattr(x, name)(dim=0).values, lambda x: getattr(x, name)(dim=0).values, [np.array(-0.5)])
+    check_op(
+        lambda x: getattr(x, name)(dim=0).values, lambda x: getattr(x, name)(dim=0).values, [np.array(-0.5)]
+    )
     assert getattr(shendu.tensor(3.0), name)(dim=-1).indices.item() == 0

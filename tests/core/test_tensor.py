@@ -1,4 +1,5 @@
 """Tensor construction, dtypes, factories, randomness and conversions."""
+
 import subprocess
 import sys
 
@@ -46,7 +47,9 @@ def test_factories_shapes_and_dtypes():
 def test_manual_seed_reproduces_every_draw():
     def draws():
         shendu.manual_seed(42)
-        return np.concatenate([shendu.rand(3).numpy(), shendu.randn(3).numpy(), shendu.randint(0, 9, (3,)).numpy()])
+        return np.concatenate(
+            [shendu.rand(3).numpy(), shendu.randn(3).numpy(), shendu.randint(0, 9, (3,)).numpy()]
+        )
 
     np.testing.assert_array_equal(draws(), draws())
     shendu.manual_seed(43)

@@ -2,6 +2,7 @@
 
 Each test compares with torch on the same input, so it states PyTorch's behaviour, not ours.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -76,9 +77,11 @@ def test_clamp_with_tensor_bounds():
 
 def test_cat_and_stack_of_float32_and_int64_give_float32():
     a, b = np.ones(2, dtype=np.float32), np.array([1, 2])
-    assert shendu.cat([shendu.tensor(a), shendu.tensor(b)]).dtype == _dtype(
-        torch.cat([torch.from_numpy(a), torch.from_numpy(b)])
-    ) == np.float32
+    assert (
+        shendu.cat([shendu.tensor(a), shendu.tensor(b)]).dtype
+        == _dtype(torch.cat([torch.from_numpy(a), torch.from_numpy(b)]))
+        == np.float32
+    )
     assert shendu.stack([shendu.tensor(a), shendu.tensor(b)]).dtype == np.float32
     x = shendu.tensor(a, requires_grad=True)
     shendu.cat([x, shendu.tensor(b)]).sum().backward()
@@ -142,8 +145,13 @@ def test_iterating_walks_the_first_axis_and_a_0d_tensor_refuses():
 
 def test_ndarray_on_the_left_gives_a_tensor():
     x = shendu.ones(3, requires_grad=True)
-    for y in (np.ones(3, dtype=np.float32) + x, np.ones(3, dtype=np.float32) * x, np.float64(2.0) * x,
-              np.float64(2.0) - x, np.float64(2.0) / x):
+    for y in (
+        np.ones(3, dtype=np.float32) + x,
+        np.ones(3, dtype=np.float32) * x,
+        np.float64(2.0) * x,
+        np.float64(2.0) - x,
+        np.float64(2.0) / x,
+    ):
         assert isinstance(y, shendu.Tensor) and y.dtype == np.float32 and y.requires_grad
 
 
@@ -189,15 +197,23 @@ def test_max_and_min_of_two_tensors_are_elementwise_like_torch():
 def test_logical_and_integer_operators_match_torch():
     m, n = np.array([True, False, True]), np.array([True, True, False])
     sm, sn, tm, tn = shendu.tensor(m), shendu.tensor(n), torch.from_numpy(m), torch.from_numpy(n)
-    for s_out, t_out in [(~sm, ~tm), (sm & sn, tm & tn), (sm | sn, tm | tn), (sm ^ sn, tm ^ tn),
-                         (sm & True, tm & True), (m & sn, tm & tn)]:
+    for s_out, t_out in [
+        (~sm, ~tm),
+        (sm & sn, tm & tn),
+        (sm | sn, tm | tn),
+        (sm ^ sn, tm ^ tn),
+        (sm & True, tm & True),
+        (m & sn, tm & tn),
+    ]:
         assert isinstance(s_out, shendu.Tensor) and s_out.dtype == np.bool_
         np.testing.assert_array_equal(s_out.numpy(), t_out.numpy())
     k = np.array([-5, 6, 7])
-    for s_out, t_out in [(shendu.tensor(k) % 4, torch.from_numpy(k) % 4),
-                         (shendu.tensor(k) // 4, torch.from_numpy(k) // 4),
-                         (7 % shendu.tensor(np.array([4, 5])), 7 % torch.tensor([4, 5])),
-                         (shendu.tensor([5.5, -1.5]) % 2, torch.tensor([5.5, -1.5]) % 2)]:
+    for s_out, t_out in [
+        (shendu.tensor(k) % 4, torch.from_numpy(k) % 4),
+        (shendu.tensor(k) // 4, torch.from_numpy(k) // 4),
+        (7 % shendu.tensor(np.array([4, 5])), 7 % torch.tensor([4, 5])),
+        (shendu.tensor([5.5, -1.5]) % 2, torch.tensor([5.5, -1.5]) % 2),
+    ]:
         assert s_out.dtype == _dtype(t_out)
         np.testing.assert_array_equal(s_out.numpy(), t_out.numpy())
     assert (shendu.ones(2) % np.float64(2)).dtype == np.float32

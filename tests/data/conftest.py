@@ -1,4 +1,5 @@
 """Fixtures for shendu.data tests: IDX file writers and a local HTTP server on 127.0.0.1."""
+
 from __future__ import annotations
 
 import gzip
@@ -9,8 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B, np.dtype(">i4"): 0x0C,
-             np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
+IDX_CODES = {
+    np.dtype(np.uint8): 0x08,
+    np.dtype(np.int8): 0x09,
+    np.dtype(">i2"): 0x0B,
+    np.dtype(">i4"): 0x0C,
+    np.dtype(">f4"): 0x0D,
+    np.dtype(">f8"): 0x0E,
+}
 
 
 def idx_bytes(arr: np.ndarray) -> bytes:
@@ -29,8 +36,9 @@ def write_idx(path, arr: np.ndarray, compress: bool = False) -> None:
 class Route:
     """What the server answers for one path: status, body, and optionally a lying Content-Length."""
 
-    def __init__(self, body: bytes = b"", status: int = 200, content_length: int | None = None,
-                 delay: float = 0.0) -> None:
+    def __init__(
+        self, body: bytes = b"", status: int = 200, content_length: int | None = None, delay: float = 0.0
+    ) -> None:
         self.body, self.status, self.content_length, self.delay = body, status, content_length, delay
 
 
@@ -69,7 +77,9 @@ class LocalServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
 
     def close(self) -> None:

@@ -81,7 +81,7 @@ def test_resume_with_set_epoch_matches_uninterrupted_run():
     epochs = [[(x.numpy().copy(), y.numpy().copy()) for x, y in full] for _ in range(3)]
     resumed = DataLoader(ds, 16, shuffle=True, seed=9, transform=aug)
     resumed.set_epoch(2)
-    for (x, y), (x_ref, y_ref) in zip(resumed, epochs[2]):
+    for (x, y), (x_ref, y_ref) in zip(resumed, epochs[2], strict=True):
         np.testing.assert_array_equal(y.numpy(), y_ref)
         np.testing.assert_array_equal(x.numpy(), x_ref)
     with pytest.raises(ValueError, match="non-negative"):
@@ -166,8 +166,9 @@ def test_generic_dataset_is_collated():
 
 def test_transform_applied_per_batch_to_images_only():
     ds = _images_ds(10)
-    loader = DataLoader(ds, batch_size=5, transform=transforms.Compose([transforms.Pad(1),
-                                                                        transforms.Normalize(2.0, 0.5)]))
+    loader = DataLoader(
+        ds, batch_size=5, transform=transforms.Compose([transforms.Pad(1), transforms.Normalize(2.0, 0.5)])
+    )
     x, y = next(iter(loader))
     assert x.shape == (5, 1, 5, 5) and x.dtype == np.float32
     np.testing.assert_allclose(x.numpy()[:, 0, 2, 2], (np.arange(5) - 2.0) / 0.5)

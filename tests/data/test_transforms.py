@@ -40,8 +40,12 @@ def test_pad_28_to_32(rng):
 def _find_window(big, small):
     """All (top, left) where ``small`` sits inside ``big`` (C, H, W)."""
     h, w = small.shape[1:]
-    return [(i, j) for i in range(big.shape[1] - h + 1) for j in range(big.shape[2] - w + 1)
-            if np.array_equal(big[:, i:i + h, j:j + w], small)]
+    return [
+        (i, j)
+        for i in range(big.shape[1] - h + 1)
+        for j in range(big.shape[2] - w + 1)
+        if np.array_equal(big[:, i : i + h, j : j + w], small)
+    ]
 
 
 def test_random_crop_windows_are_real_and_vary(rng):
@@ -91,8 +95,9 @@ def test_affine_grid_sample_matches_scipy(rng):
         a = mats[b, :, :2]
         offset = mats[b, :, 2] + centre - a @ centre
         for c in range(2):
-            ref = ndimage.affine_transform(x[b, c].astype(np.float64), a, offset=offset, order=1,
-                                           mode="grid-constant", cval=0.25)
+            ref = ndimage.affine_transform(
+                x[b, c].astype(np.float64), a, offset=offset, order=1, mode="grid-constant", cval=0.25
+            )
             np.testing.assert_allclose(y[b, c], ref, atol=1e-5)
 
 
@@ -119,8 +124,17 @@ def test_global_generator_used_by_default(rng):
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("t", [T.Normalize(0.5, 0.5), T.Pad(2), T.RandomCrop(3), T.RandomShift(1),
-                               T.RandomHorizontalFlip(), T.RandomAffine(5)])
+@pytest.mark.parametrize(
+    "t",
+    [
+        T.Normalize(0.5, 0.5),
+        T.Pad(2),
+        T.RandomCrop(3),
+        T.RandomShift(1),
+        T.RandomHorizontalFlip(),
+        T.RandomAffine(5),
+    ],
+)
 def test_wrong_shapes_and_dtypes_are_clear(t):
     with pytest.raises(ValueError, match=r"\(B, C, H, W\), got shape \(28, 28\)"):
         t(np.zeros((28, 28), np.float32))

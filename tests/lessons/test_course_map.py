@@ -4,6 +4,7 @@ The map is the learner's index from the course to the code; a renamed test or mo
 it pointing at nothing. Each row's backticked names are checked: commands parse with shendu's own
 argument parser, library names import, test files and test functions are found.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -95,4 +96,6 @@ def test_row_names_exist(row):
             if func:
                 assert f"def {func}(" in (ROOT / path).read_text(encoding="utf-8"), name
         elif name.startswith("test_"):  # a lesson's own test
-            assert f"def {name}(" in (ROOT / "tests/lessons/test_lessons.py").read_text(encoding="utf-8"), name
+            assert f"def {name}(" in (ROOT / "tests/lessons/test_lessons.py").read_text(encoding="utf-8"), (
+                name
+            )

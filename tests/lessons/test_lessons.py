@@ -3,6 +3,7 @@
 The truths come from closed forms, numpy/scipy, or published figures, never from running the
 lesson code.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,20 @@ def run(name, tmp_path):
 
 def test_registry_lists_all_lessons_with_summaries():
     names = lessons.available()
-    for name in ["gates", "activations", "approx", "loss", "gradient", "gd", "conv", "pooling", "cnn",
-                 "classics", "dl-vs-ml", "fitting"]:
+    for name in [
+        "gates",
+        "activations",
+        "approx",
+        "loss",
+        "gradient",
+        "gd",
+        "conv",
+        "pooling",
+        "cnn",
+        "classics",
+        "dl-vs-ml",
+        "fitting",
+    ]:
         assert name in names
         assert lessons.get(name).SUMMARY.strip()
 
@@ -50,7 +63,7 @@ def test_gates(tmp_path):
     pred = (np.array(pairs) @ w + b > 0).astype(int)
     assert (pred != xor).sum() == 1
     # the hidden layer (NAND, OR) makes XOR's class 1 the single point (1, 1)
-    assert [h for h, t in zip(r["hidden"], xor) if t == 1] == [[1, 1], [1, 1]]
+    assert [h for h, t in zip(r["hidden"], xor, strict=True) if t == 1] == [[1, 1], [1, 1]]
     assert r["and_converged"] and r["or_converged"] and not r["xor_converged"]
     assert r["and_errors"][-1] == 0 and min(r["xor_errors"]) > 0
     assert r["and_learnt_predictions"] == [0, 0, 0, 1]
@@ -72,7 +85,7 @@ def test_activations(tmp_path):
     np.testing.assert_allclose(r["softmax"], np.exp(s) / np.exp(s).sum(), rtol=1e-6)
     # vanishing gradient: through sigmoid layers the gradient shrinks toward the input
     g = r["grad_norms"]["sigmoid"]
-    assert all(a < b for a, b in zip(g, g[1:]))
+    assert all(a < b for a, b in zip(g, g[1:], strict=False))
     assert g[0] < 1e-3 * g[-1]
     relu = r["grad_norms"]["relu"]
     assert max(relu) / min(relu) < 20  # ReLU (He init) keeps it within an order of magnitude
@@ -145,7 +158,7 @@ def test_gd(tmp_path):
     assert jump[sgd] > jump[mbgd] > jump[bgd] == 0.0
     n, epochs = r["n"], r["epochs"]
     assert r["steps"] == {bgd: epochs, mbgd: epochs * math.ceil(n / 16), sgd: epochs * n}
-    assert all(a > b for a, b in zip(r["epoch_losses"][bgd], r["epoch_losses"][bgd][1:]))
+    assert all(a > b for a, b in zip(r["epoch_losses"][bgd], r["epoch_losses"][bgd][1:], strict=False))
     # the least-squares solution from numpy, and the methods that took many steps are near it
     rng = np.random.default_rng(0)
     xs = rng.normal(0.5, 1.0, (n, 1)).astype(np.float32)
@@ -162,7 +175,9 @@ def test_conv(tmp_path):
 
     r = run("conv", tmp_path)
     np.testing.assert_allclose(r["conv1d"], np.convolve([1, 2, 3, 4, 5], [1, 0.5, -1]), atol=1e-6)
-    np.testing.assert_allclose(r["cross_correlation"], np.correlate([1, 2, 3, 4, 5], [1, 0.5, -1], "valid"), atol=1e-6)
+    np.testing.assert_allclose(
+        r["cross_correlation"], np.correlate([1, 2, 3, 4, 5], [1, 0.5, -1], "valid"), atol=1e-6
+    )
     x = np.array([[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]])
     w = np.array([[2, 0, 1], [0, 1, 2], [1, 0, 2]])
     assert r["course_output"] == [[15, 16], [6, 15]]  # the course's figure
@@ -219,10 +234,22 @@ def test_cnn(tmp_path):
 def test_classics(tmp_path, capsys):
     out = lessons.get("classics").run(out=tmp_path / "classics", quick=True, verbose=True)
     r = out["networks"]
-    assert f"GoogLeNet has 1/{round(61_100_840 / 6_624_904)} of AlexNet's parameters" in capsys.readouterr().out
-    assert {k: v["depth"] for k, v in r.items()} == {"AlexNet": 8, "VGG-16": 16, "GoogLeNet": 22, "ResNet-152": 152}
+    assert (
+        f"GoogLeNet has 1/{round(61_100_840 / 6_624_904)} of AlexNet's parameters" in capsys.readouterr().out
+    )
+    assert {k: v["depth"] for k, v in r.items()} == {
+        "AlexNet": 8,
+        "VGG-16": 16,
+        "GoogLeNet": 22,
+        "ResNet-152": 152,
+    }
     # torchvision's published parameter counts
-    expected = {"AlexNet": 61_100_840, "VGG-16": 138_357_544, "GoogLeNet": 6_624_904, "ResNet-152": 60_192_808}
+    expected = {
+        "AlexNet": 61_100_840,
+        "VGG-16": 138_357_544,
+        "GoogLeNet": 6_624_904,
+        "ResNet-152": 60_192_808,
+    }
     assert {k: v["params"] for k, v in r.items()} == expected
     assert all(v["summary_params"] == v["params"] for v in r.values())
     # multiply-adds per 224×224 image as torchinfo / the torchvision docs give them (GMACs)

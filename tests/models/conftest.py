@@ -12,8 +12,18 @@ def no_init(monkeypatch):
         tensor.data.fill(0)
         return tensor
 
-    for name in ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
-                 "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"):
+    for name in (
+        "uniform_",
+        "normal_",
+        "trunc_normal_",
+        "constant_",
+        "ones_",
+        "zeros_",
+        "xavier_uniform_",
+        "xavier_normal_",
+        "kaiming_uniform_",
+        "kaiming_normal_",
+    ):
         monkeypatch.setattr(init, name, zero)
 
 

@@ -1,4 +1,5 @@
 """`shendu summary` and `shendu convert-torch`."""
+
 import argparse
 
 import pytest
@@ -13,13 +14,16 @@ def test_parse_input():
     assert parse_input("1×28×28") == (1, 28, 28)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("28x28", "three sizes"),  # was taken as 28 channels and failed inside the first convolution
-    ("1x28x28x2", "three sizes"),
-    ("3x224", "three sizes"),
-    ("abc", "3x224x224"),
-    ("3x0x5", "positive"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("28x28", "three sizes"),  # was taken as 28 channels and failed inside the first convolution
+        ("1x28x28x2", "three sizes"),
+        ("3x224", "three sizes"),
+        ("abc", "3x224x224"),
+        ("3x0x5", "positive"),
+    ],
+)
 def test_parse_input_rejects_bad_sizes(text, message):
     with pytest.raises(argparse.ArgumentTypeError, match=message):
         parse_input(text)

@@ -1,4 +1,5 @@
 """convert_torch: a torch state dict -> safetensors -> shendu's load_state_dict, same outputs."""
+
 import sys
 
 import numpy as np

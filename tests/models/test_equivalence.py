@@ -3,6 +3,7 @@
 The torch side is built from torch.nn pieces after torchvision's code (tests/models/torch_reference.py);
 its weights and BatchNorm statistics are randomised, then copied into shendu with load_state_dict.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -62,7 +63,7 @@ def compare(tmod, smod, shape, modes=("eval", "train"), grads=False, seed=1):
         xs = shendu.tensor(x, requires_grad=grads)
         yt, ys = tmod(xt), smod(xs)
         if isinstance(yt, tuple):
-            for i, (a, b) in enumerate(zip(ys, yt)):
+            for i, (a, b) in enumerate(zip(ys, yt, strict=True)):
                 close(a, b, f"{mode} output {i}")
             yt, ys = yt[0], ys[0]
         else:
@@ -91,7 +92,9 @@ def test_basic_block(stride, inplanes, planes):
     def down(lib):
         if stride == 1 and inplanes == planes:
             return None
-        return lib.Sequential(lib.Conv2d(inplanes, planes, 1, stride=stride, bias=False), lib.BatchNorm2d(planes))
+        return lib.Sequential(
+            lib.Conv2d(inplanes, planes, 1, stride=stride, bias=False), lib.BatchNorm2d(planes)
+        )
 
     t = randomise(ref.BasicBlock(inplanes, planes, stride, down(torch.nn)))
     s = BasicBlock(inplanes, planes, stride, down(nn))
@@ -103,7 +106,9 @@ def test_bottleneck(stride, inplanes, planes):
     def down(lib):
         if stride == 1 and inplanes == planes * 4:
             return None
-        return lib.Sequential(lib.Conv2d(inplanes, planes * 4, 1, stride=stride, bias=False), lib.BatchNorm2d(planes * 4))
+        return lib.Sequential(
+            lib.Conv2d(inplanes, planes * 4, 1, stride=stride, bias=False), lib.BatchNorm2d(planes * 4)
+        )
 
     t = randomise(ref.Bottleneck(inplanes, planes, stride, down(torch.nn)))
     s = Bottleneck(inplanes, planes, stride, down(nn))
@@ -134,11 +139,21 @@ def test_alexnet2012_features_with_lrn():
     """The paper's stack: LRN b = a / (2 + 1e-4 Σ a²)^0.75 over 5 maps, written in torch from the formula."""
     lrn = lambda: torch.nn.LocalResponseNorm(5, alpha=5 * 1e-4, beta=0.75, k=2.0)  # torch divides α by n
     t = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 96, 11, stride=4, padding=2), torch.nn.ReLU(), lrn(), torch.nn.MaxPool2d(3, 2),
-        torch.nn.Conv2d(96, 256, 5, padding=2), torch.nn.ReLU(), lrn(), torch.nn.MaxPool2d(3, 2),
-        torch.nn.Conv2d(256, 384, 3, padding=1), torch.nn.ReLU(),
-        torch.nn.Conv2d(384, 384, 3, padding=1), torch.nn.ReLU(),
-        torch.nn.Conv2d(384, 256, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(3, 2),
+        torch.nn.Conv2d(3, 96, 11, stride=4, padding=2),
+        torch.nn.ReLU(),
+        lrn(),
+        torch.nn.MaxPool2d(3, 2),
+        torch.nn.Conv2d(96, 256, 5, padding=2),
+        torch.nn.ReLU(),
+        lrn(),
+        torch.nn.MaxPool2d(3, 2),
+        torch.nn.Conv2d(256, 384, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(384, 384, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(384, 256, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(3, 2),
     )
     with torch.no_grad():  # inputs large enough that the LRN term matters
         for m in t:
@@ -150,7 +165,7 @@ def test_alexnet2012_features_with_lrn():
     a = np.random.default_rng(0).standard_normal((1, 7, 1, 1)).astype(np.float32) * 30
     out = s[2](shendu.tensor(a)).numpy()
     c = 3
-    expect = a[0, c, 0, 0] / (2 + 1e-4 * np.sum(a[0, c - 2:c + 3, 0, 0] ** 2)) ** 0.75
+    expect = a[0, c, 0, 0] / (2 + 1e-4 * np.sum(a[0, c - 2 : c + 3, 0, 0] ** 2)) ** 0.75
     assert out[0, c, 0, 0] == pytest.approx(expect, rel=1e-5)
 
 

@@ -1,4 +1,5 @@
 """Logic gates with the course's weights, XOR both ways, and Rosenblatt's rule."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """summary(): layer table, totals, multiply-adds by the formula."""
+
 import pytest
 
 import shendu
@@ -54,7 +55,9 @@ def test_resnet18_at_224_matches_torchinfo_figure():
     assert round(macs / 1e9, 2) == 1.81
     assert s.total_params == 11_689_512
     relu_calls = [l for l in s.layers if l.name == "layer1.0.relu"]
-    assert len(relu_calls) == 2 and relu_calls[1].params is None  # a reused module: listed per call, counted once
+    assert (
+        len(relu_calls) == 2 and relu_calls[1].params is None
+    )  # a reused module: listed per call, counted once
     assert [l.output_shape for l in s.layers if l.name == "layer4"] == [[1, 512, 7, 7]]
     assert net.training  # summary restores the mode it found
 

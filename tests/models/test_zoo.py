@@ -1,4 +1,5 @@
 """The zoo's networks: torchvision's parameter counts, state_dict keys and shapes, small-input forms, registry."""
+
 import numpy as np
 import pytest
 
@@ -26,8 +27,27 @@ TORCHVISION_PARAMS = {
     "resnet101": 44_549_160,
     "resnet152": 60_192_808,
 }
-ALL_NAMES = ["mlp", "lenet", "lenet5", "alexnet", "alexnet2012", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
-             "vgg16_bn", "vgg19", "vgg19_bn", "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+ALL_NAMES = [
+    "mlp",
+    "lenet",
+    "lenet5",
+    "alexnet",
+    "alexnet2012",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+    "googlenet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+]
 
 
 def count(net) -> int:
@@ -44,7 +64,9 @@ def test_torchvision_counts_keys_and_shapes(name, no_init):
     assert count(net) == TORCHVISION_PARAMS[name]
     got = shapes(net)
     want = ref.meta_shapes(name)
-    assert list(got) == list(want), f"keys differ: missing {set(want) - set(got)}, extra {set(got) - set(want)}"
+    assert list(got) == list(want), (
+        f"keys differ: missing {set(want) - set(got)}, extra {set(got) - set(want)}"
+    )
     assert got == want
     for k, v in net.state_dict().items():
         assert v.dtype == (np.int64 if k.endswith("num_batches_tracked") else np.float32), k
@@ -54,7 +76,9 @@ def test_known_key_names(no_init):
     r = shapes(get_model("resnet50"))
     assert r["layer2.0.downsample.0.weight"] == (512, 256, 1, 1)
     assert r["layer1.0.bn1.running_var"] == (64,) and r["layer1.0.bn1.num_batches_tracked"] == ()
-    assert r["fc.weight"] == (1000, 2048) and len(r) == 320  # torchvision's resnet50 state_dict has 320 entries
+    assert (
+        r["fc.weight"] == (1000, 2048) and len(r) == 320
+    )  # torchvision's resnet50 state_dict has 320 entries
     assert len(shapes(get_model("resnet18"))) == 122
     a = shapes(get_model("alexnet"))
     assert a["features.0.weight"] == (64, 3, 11, 11) and a["classifier.1.weight"] == (4096, 9216)
@@ -72,7 +96,11 @@ def test_googlenet_outputs_train_and_eval():
     net = get_model("googlenet", num_classes=10, in_channels=1, aux_logits=True, small_input=True)
     x = shendu.randn(2, 1, 28, 28)
     out = net.train()(x)
-    assert type(out).__name__ == "GoogLeNetOutputs" and out._fields == ("logits", "aux_logits2", "aux_logits1")
+    assert type(out).__name__ == "GoogLeNetOutputs" and out._fields == (
+        "logits",
+        "aux_logits2",
+        "aux_logits1",
+    )
     assert [o.shape for o in out] == [(2, 10)] * 3
     (out.logits.sum() + 0.3 * (out.aux_logits1.sum() + out.aux_logits2.sum())).backward()
     assert np.any(net.conv1.conv.weight.grad.numpy() != 0) and np.any(net.aux1.fc2.weight.grad.numpy() != 0)
@@ -94,10 +122,20 @@ def test_alexnet2012_paper_network(no_init):
     assert conv1.weight.shape == (96, 3, 11, 11) and conv1.stride in (4, (4, 4))
     pools = [m for m in net.features if isinstance(m, nn.MaxPool2d)]
     assert len(pools) == 3 and all(p.kernel_size in (3, (3, 3)) and p.stride in (2, (2, 2)) for p in pools)
-    assert [type(m).__name__ for m in net.classifier] == ["Dropout", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Linear"]
+    assert [type(m).__name__ for m in net.classifier] == [
+        "Dropout",
+        "Linear",
+        "ReLU",
+        "Dropout",
+        "Linear",
+        "ReLU",
+        "Linear",
+    ]
     two = get_model("alexnet2012", two_gpu=True)
     convs2 = [(3, 96, 11, 1), (96, 256, 5, 2), (256, 384, 3, 1), (384, 384, 3, 2), (384, 256, 3, 2)]
-    assert count(two) == sum((ci // g * k * k + 1) * co for ci, co, k, g in convs2) + sum((i + 1) * o for i, o in fcs)
+    assert count(two) == sum((ci // g * k * k + 1) * co for ci, co, k, g in convs2) + sum(
+        (i + 1) * o for i, o in fcs
+    )
     assert count(two) == 60_965_224
 
 
@@ -131,7 +169,9 @@ def test_alexnet2012_sizes_224_and_227(no_init):
 
 
 def test_lenet_shapes():
-    assert count(get_model("lenet")) == (1 * 25 + 1) * 20 + (20 * 25 + 1) * 50 + (800 + 1) * 500 + (500 + 1) * 10
+    assert (
+        count(get_model("lenet")) == (1 * 25 + 1) * 20 + (20 * 25 + 1) * 50 + (800 + 1) * 500 + (500 + 1) * 10
+    )
     net32 = get_model("lenet", in_channels=3, input_size=32)
     assert net32.classifier[0].weight.shape == (500, 1250)
     assert net32(shendu.randn(2, 3, 32, 32)).shape == (2, 10)
@@ -148,7 +188,16 @@ def test_mlp():
     from shendu.models import mlp
 
     net = mlp([784, 100, 100, 10], activation="tanh", dropout=0.2)
-    assert [type(m).__name__ for m in net] == ["Flatten", "Linear", "Tanh", "Dropout", "Linear", "Tanh", "Dropout", "Linear"]
+    assert [type(m).__name__ for m in net] == [
+        "Flatten",
+        "Linear",
+        "Tanh",
+        "Dropout",
+        "Linear",
+        "Tanh",
+        "Dropout",
+        "Linear",
+    ]
     assert net(shendu.randn(3, 1, 28, 28)).shape == (3, 10)
     default = get_model("mlp", in_channels=3, input_size=32, num_classes=5)
     assert default[1].weight.shape == (100, 3 * 32 * 32) and default[-1].weight.shape == (5, 100)
@@ -171,7 +220,9 @@ def test_small_input_trains(name):
     assert first.grad is not None and first.grad.shape == first.shape and np.any(first.grad.numpy() != 0)
 
 
-@pytest.mark.parametrize("name", [n for n in ALL_NAMES if n not in ("resnet101", "resnet152")])  # resnet50's blocks
+@pytest.mark.parametrize(
+    "name", [n for n in ALL_NAMES if n not in ("resnet101", "resnet152")]
+)  # resnet50's blocks
 def test_small_input_shapes(name, no_init):
     """28×28 grey and 32×32 colour images both reach (N, num_classes), for every network."""
     with shendu.no_grad():
@@ -200,7 +251,9 @@ def test_torchvision_init_statistics():
     assert abs(float(w.std()) - np.sqrt(2 / (256 * 9))) < 0.05 * np.sqrt(2 / (256 * 9))
     v = get_model("vgg11", num_classes=10, small_input=True)  # small form: He normal (fan_in) throughout
     assert abs(float(v.classifier[3].weight.numpy().std()) - np.sqrt(2 / 512)) < 0.03 * np.sqrt(2 / 512)
-    assert abs(float(v.features[3].weight.numpy().std()) - np.sqrt(2 / (64 * 9))) < 0.03 * np.sqrt(2 / (64 * 9))
+    assert abs(float(v.features[3].weight.numpy().std()) - np.sqrt(2 / (64 * 9))) < 0.03 * np.sqrt(
+        2 / (64 * 9)
+    )
     assert np.all(v.classifier[3].bias.numpy() == 0)
 
 

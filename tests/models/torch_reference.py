@@ -5,6 +5,7 @@ class and attribute names, so ``state_dict()`` keys and shapes are torchvision's
 ones under ``torch.device("meta")`` to get names and shapes without allocating weights. The
 ``small_input`` switches mirror the CIFAR/MNIST stems documented in shendu's zoo.
 """
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -17,7 +18,9 @@ from torch import nn
 
 
 def conv3x3(in_planes, out_planes, stride=1):
-    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, groups=1, bias=False, dilation=1)
+    return nn.Conv2d(
+        in_planes, out_planes, kernel_size=3, stride=stride, padding=1, groups=1, bias=False, dilation=1
+    )
 
 
 def conv1x1(in_planes, out_planes, stride=1):
@@ -130,7 +133,29 @@ CFGS = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
-    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
+    "E": [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ],
 }
 VGG_CFG = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}
 
@@ -157,8 +182,12 @@ class VGG(nn.Module):
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((side, side))
         self.classifier = nn.Sequential(
-            nn.Linear(512 * side * side, hidden), nn.ReLU(True), nn.Dropout(p=dropout),
-            nn.Linear(hidden, hidden), nn.ReLU(True), nn.Dropout(p=dropout),
+            nn.Linear(512 * side * side, hidden),
+            nn.ReLU(True),
+            nn.Dropout(p=dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(True),
+            nn.Dropout(p=dropout),
             nn.Linear(hidden, num_classes),
         )
 
@@ -179,14 +208,24 @@ def vgg(name, num_classes=1000, in_channels=3, small_input=False):
 
 
 def alexnet_features(in_channels=3, small_input=False):
-    conv1 = (nn.Conv2d(in_channels, 64, kernel_size=5, stride=1, padding=2) if small_input
-             else nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2))
+    conv1 = (
+        nn.Conv2d(in_channels, 64, kernel_size=5, stride=1, padding=2)
+        if small_input
+        else nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2)
+    )
     return nn.Sequential(
-        conv1, nn.ReLU(inplace=True), nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+        conv1,
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(64, 192, kernel_size=5, padding=2),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(192, 384, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
         nn.MaxPool2d(kernel_size=3, stride=2),
     )
 
@@ -198,8 +237,12 @@ class AlexNet(nn.Module):
         self.features = alexnet_features(in_channels, small_input)
         self.avgpool = nn.AdaptiveAvgPool2d((side, side))
         self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout), nn.Linear(256 * side * side, hidden), nn.ReLU(inplace=True),
-            nn.Dropout(p=dropout), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout),
+            nn.Linear(256 * side * side, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(inplace=True),
             nn.Linear(hidden, num_classes),
         )
 

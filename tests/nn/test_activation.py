@@ -1,4 +1,5 @@
 """Activations of shendu.nn.functional against torch.nn.functional: values, gradients, stability."""
+
 import warnings
 
 import numpy as np
@@ -24,9 +25,17 @@ ELEMENTWISE = [
     ("tanh", F.tanh, torch.tanh),
     ("relu", F.relu, TF.relu),
     ("leaky_relu", F.leaky_relu, TF.leaky_relu),
-    ("leaky_relu_0.2", lambda x: F.leaky_relu(x, negative_slope=0.2), lambda x: TF.leaky_relu(x, negative_slope=0.2)),
+    (
+        "leaky_relu_0.2",
+        lambda x: F.leaky_relu(x, negative_slope=0.2),
+        lambda x: TF.leaky_relu(x, negative_slope=0.2),
+    ),
     ("softplus", F.softplus, TF.softplus),
-    ("softplus_beta", lambda x: F.softplus(x, beta=2.0, threshold=3.0), lambda x: TF.softplus(x, beta=2.0, threshold=3.0)),
+    (
+        "softplus_beta",
+        lambda x: F.softplus(x, beta=2.0, threshold=3.0),
+        lambda x: TF.softplus(x, beta=2.0, threshold=3.0),
+    ),
     ("elu", F.elu, TF.elu),
     ("elu_alpha", lambda x: F.elu(x, alpha=0.5), lambda x: TF.elu(x, alpha=0.5)),
     ("silu", F.silu, TF.silu),
@@ -167,4 +176,3 @@ def test_tensor_methods_call_the_functional_ops():
     assert_close(t.tanh().numpy(), tt.tanh())
     assert_close(t.softmax(1).numpy(), tt.softmax(1))
     assert_close(t.log_softmax(dim=0).numpy(), tt.log_softmax(dim=0))
-

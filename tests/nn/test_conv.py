@@ -1,4 +1,5 @@
 """conv2d / conv1d / conv_output_size against torch.nn.functional and numerical gradients."""
+
 from __future__ import annotations
 
 from unittest import mock
@@ -29,13 +30,18 @@ def conv_cases(draw, nd: int = 2):
     dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
     padding = tuple(draw(st.integers(0, 2)) for _ in range(nd))
     spatial = []
-    for k, d, p in zip(kernel, dilation, padding):
+    for k, d, p in zip(kernel, dilation, padding, strict=True):
         span = d * (k - 1) + 1
         spatial.append(max(1, span - 2 * p) + draw(st.integers(0, 6)))
     bias = draw(st.booleans())
     return dict(
-        x=(n, c_in, *spatial), w=(c_out, c_in // groups, *kernel), bias=bias,
-        stride=stride, padding=padding, dilation=dilation, groups=groups,
+        x=(n, c_in, *spatial),
+        w=(c_out, c_in // groups, *kernel),
+        bias=bias,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
     )
 
 
@@ -96,8 +102,9 @@ def test_conv2d_gradcheck(x, w, kw, order):
 
 def test_conv1d_gradcheck():
     rng = np.random.default_rng(2)
-    x, w = shendu.tensor(rng.standard_normal((2, 2, 7)), requires_grad=True), shendu.tensor(
-        rng.standard_normal((3, 2, 3)), requires_grad=True
+    x, w = (
+        shendu.tensor(rng.standard_normal((2, 2, 7)), requires_grad=True),
+        shendu.tensor(rng.standard_normal((3, 2, 3)), requires_grad=True),
     )
     assert gradcheck(lambda a, b: conv1d(a, b, stride=2, padding=1, dilation=2), x, w)
 
@@ -114,16 +121,28 @@ def test_conv2d_string_padding(padding, kernel, dilation):
 
 def test_unbatched_input():
     rng = np.random.default_rng(4)
-    check_op(lambda x, w: conv2d(x, w, padding=1), lambda x, w: TF.conv2d(x, w, padding=1),
-             [rng.standard_normal((3, 6, 5)), rng.standard_normal((2, 3, 3, 3))], numerical=False)
-    check_op(lambda x, w: conv1d(x, w), lambda x, w: TF.conv1d(x, w),
-             [rng.standard_normal((3, 6)), rng.standard_normal((2, 3, 3))], numerical=False)
+    check_op(
+        lambda x, w: conv2d(x, w, padding=1),
+        lambda x, w: TF.conv2d(x, w, padding=1),
+        [rng.standard_normal((3, 6, 5)), rng.standard_normal((2, 3, 3, 3))],
+        numerical=False,
+    )
+    check_op(
+        lambda x, w: conv1d(x, w),
+        lambda x, w: TF.conv1d(x, w),
+        [rng.standard_normal((3, 6)), rng.standard_normal((2, 3, 3))],
+        numerical=False,
+    )
 
 
 def test_two_layers_and_a_reused_output():
     """A conv output feeds another conv, a pool and a sum of two branches; gradients add up."""
     rng = np.random.default_rng(5)
-    x, w1, w2 = rng.standard_normal((3, 2, 9, 9)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal((5, 4, 3, 3))
+    x, w1, w2 = (
+        rng.standard_normal((3, 2, 9, 9)),
+        rng.standard_normal((4, 2, 3, 3)),
+        rng.standard_normal((5, 4, 3, 3)),
+    )
 
     def net(F, conv, x, w1, w2):
         h = conv(x, w1, padding=1)
@@ -159,6 +178,7 @@ def test_course_convolution_example():
 
 # ---- conv_output_size -------------------------------------------------------------------------
 
+
 def test_conv_output_size_course_example():
     assert conv_output_size((28, 31), (5, 5), stride=3, padding=2) == (10, 11)
     assert conv_output_size(4, 3) == 2
@@ -171,7 +191,9 @@ def test_conv_output_size_matches_torch(h, k, s, p, d):
         with pytest.raises(ValueError, match="not positive"):
             conv_output_size(h, k, s, p, d)
         return
-    expected = TF.conv1d(torch.zeros(1, 1, h), torch.zeros(1, 1, k), stride=s, padding=p, dilation=d).shape[-1]
+    expected = TF.conv1d(torch.zeros(1, 1, h), torch.zeros(1, 1, k), stride=s, padding=p, dilation=d).shape[
+        -1
+    ]
     assert conv_output_size(h, k, s, p, d) == expected
 
 
@@ -187,6 +209,7 @@ def test_conv_output_size_errors():
 
 
 # ---- errors ------------------------------------------------------------------------------------
+
 
 def _zeros(*shape):
     return shendu.zeros(*shape)
@@ -252,7 +275,11 @@ def test_torch_reference_agrees_with_plain_loop():
 def test_mnist_sized_layers_match_torch():
     """At the benchmark's sizes the two column orders are both used (wide, then narrow rows)."""
     rng = np.random.default_rng(7)
-    x, w1, w2 = rng.standard_normal((3, 1, 28, 28)), rng.standard_normal((6, 1, 5, 5)), rng.standard_normal((4, 6, 5, 5))
+    x, w1, w2 = (
+        rng.standard_normal((3, 1, 28, 28)),
+        rng.standard_normal((6, 1, 5, 5)),
+        rng.standard_normal((4, 6, 5, 5)),
+    )
     assert not im2col.batch_inner(24) and im2col.batch_inner(8)
 
     def net(F, conv, x, w1, w2):
@@ -266,8 +293,12 @@ def test_mnist_sized_layers_match_torch():
 def test_non_contiguous_input():
     rng = np.random.default_rng(8)
     x, w = rng.standard_normal((2, 3, 9, 7)), rng.standard_normal((4, 3, 3, 3))
-    check_op(lambda a, b: conv2d(a.permute(0, 1, 3, 2), b, stride=2),
-             lambda a, b: TF.conv2d(a.permute(0, 1, 3, 2), b, stride=2), [x, w], numerical=False)
+    check_op(
+        lambda a, b: conv2d(a.permute(0, 1, 3, 2), b, stride=2),
+        lambda a, b: TF.conv2d(a.permute(0, 1, 3, 2), b, stride=2),
+        [x, w],
+        numerical=False,
+    )
 
 
 def test_uint8_images_get_a_hint_to_scale_them():

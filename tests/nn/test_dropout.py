@@ -1,4 +1,5 @@
 """Inverted dropout: scaling, masks, gradient, modes, reproducibility, errors."""
+
 import numpy as np
 import pytest
 

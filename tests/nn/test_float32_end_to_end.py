@@ -4,6 +4,7 @@ Function.apply is wrapped so that each node's forward output, its incoming gradi
 gradients it returns are all checked, for a small CNN with BatchNorm, LRN, pooling, dropout
 and every loss, plus the NumPy float64 scalars students write (np.sqrt(2), np.float64(0.5)).
 """
+
 import gc
 import weakref
 
@@ -50,11 +51,26 @@ def dtype_log(monkeypatch):
 
 def _cnn() -> nn.Module:
     return nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(4, 4, 3), nn.LocalResponseNorm(2), nn.AvgPool2d(2, ceil_mode=True),
-        nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Dropout(0.5),
-        nn.Linear(16, 8), nn.BatchNorm1d(8), nn.LeakyReLU(), nn.Tanh(), nn.Sigmoid(), nn.Softplus(),
-        nn.GELU(), nn.ELU(), nn.SiLU(), nn.GELU("tanh"),
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 4, 3),
+        nn.LocalResponseNorm(2),
+        nn.AvgPool2d(2, ceil_mode=True),
+        nn.AdaptiveAvgPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.5),
+        nn.Linear(16, 8),
+        nn.BatchNorm1d(8),
+        nn.LeakyReLU(),
+        nn.Tanh(),
+        nn.Sigmoid(),
+        nn.Softplus(),
+        nn.GELU(),
+        nn.ELU(),
+        nn.SiLU(),
+        nn.GELU("tanh"),
         nn.Linear(8, 3),
     )
 

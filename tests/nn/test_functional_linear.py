@@ -1,4 +1,5 @@
 """F.linear against torch, and the shendu.nn.functional namespace."""
+
 import numpy as np
 import pytest
 import torch.nn.functional as TF
@@ -10,8 +11,13 @@ import shendu.nn.functional as F
 from tests.helpers import check_op
 
 
-@given(seed=st.integers(0, 2**16), lead=st.sampled_from([(), (1,), (3,), (2, 3)]),
-       fin=st.integers(1, 4), fout=st.integers(1, 4), bias=st.booleans())
+@given(
+    seed=st.integers(0, 2**16),
+    lead=st.sampled_from([(), (1,), (3,), (2, 3)]),
+    fin=st.integers(1, 4),
+    fout=st.integers(1, 4),
+    bias=st.booleans(),
+)
 def test_linear_matches_torch(seed, lead, fin, fout, bias):
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal(lead + (fin,)), rng.standard_normal((fout, fin))]
@@ -30,11 +36,38 @@ def test_linear_feature_mismatch_names_shapes():
 
 def test_functional_namespace_matches_torch_names():
     names = [
-        "step", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "gelu", "elu",
-        "silu", "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
-        "binary_cross_entropy_with_logits", "linear", "conv2d", "conv1d", "conv_output_size", "max_pool2d",
-        "avg_pool2d", "adaptive_avg_pool2d", "max_pool1d", "avg_pool1d", "batch_norm", "layer_norm",
-        "local_response_norm", "dropout", "dropout2d", "pad",
+        "step",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "softplus",
+        "softmax",
+        "log_softmax",
+        "gelu",
+        "elu",
+        "silu",
+        "mse_loss",
+        "l1_loss",
+        "cross_entropy",
+        "nll_loss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "linear",
+        "conv2d",
+        "conv1d",
+        "conv_output_size",
+        "max_pool2d",
+        "avg_pool2d",
+        "adaptive_avg_pool2d",
+        "max_pool1d",
+        "avg_pool1d",
+        "batch_norm",
+        "layer_norm",
+        "local_response_norm",
+        "dropout",
+        "dropout2d",
+        "pad",
     ]
     missing = [n for n in names if not callable(getattr(F, n, None))]
     assert not missing, f"missing from shendu.nn.functional: {missing}"

@@ -1,4 +1,5 @@
 """shendu.nn.init: formulas, statistics against torch.nn.init on large tensors, in-place and dtype rules."""
+
 import math
 
 import numpy as np
@@ -14,11 +15,22 @@ SHAPES = [(300, 400), (64, 32, 3, 3), (500, 20)]
 
 @pytest.mark.parametrize(
     "nonlinearity,param",
-    [("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None), ("relu", None),
-     ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", math.sqrt(5)), ("selu", None)],
+    [
+        ("linear", None),
+        ("conv2d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("leaky_relu", math.sqrt(5)),
+        ("selu", None),
+    ],
 )
 def test_calculate_gain_matches_torch(nonlinearity, param):
-    assert init.calculate_gain(nonlinearity, param) == pytest.approx(torch.nn.init.calculate_gain(nonlinearity, param))
+    assert init.calculate_gain(nonlinearity, param) == pytest.approx(
+        torch.nn.init.calculate_gain(nonlinearity, param)
+    )
 
 
 def test_calculate_gain_rejects_unknown():
@@ -53,10 +65,14 @@ def _stats_like_torch(shendu_fn, torch_fn, shape, **kw):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_xavier_and_kaiming_statistics_match_torch(shape):
     for name, kw in [
-        ("xavier_uniform_", {}), ("xavier_uniform_", {"gain": 2.0}), ("xavier_normal_", {}),
-        ("kaiming_uniform_", {}), ("kaiming_uniform_", {"a": math.sqrt(5)}),
+        ("xavier_uniform_", {}),
+        ("xavier_uniform_", {"gain": 2.0}),
+        ("xavier_normal_", {}),
+        ("kaiming_uniform_", {}),
+        ("kaiming_uniform_", {"a": math.sqrt(5)}),
         ("kaiming_uniform_", {"mode": "fan_out", "nonlinearity": "relu"}),
-        ("kaiming_normal_", {}), ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"}),
+        ("kaiming_normal_", {}),
+        ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"}),
     ]:
         a, t = _stats_like_torch(getattr(init, name), getattr(torch.nn.init, name), shape, **kw)
         if "uniform" in name:  # same bound: both ranges nearly fill [-bound, bound]
@@ -90,7 +106,9 @@ def test_basic_fills():
 
 
 def test_trunc_normal_matches_torch():
-    a, t = _stats_like_torch(init.trunc_normal_, torch.nn.init.trunc_normal_, (400, 500), mean=0.5, std=1.0, a=-1.0, b=1.5)
+    a, t = _stats_like_torch(
+        init.trunc_normal_, torch.nn.init.trunc_normal_, (400, 500), mean=0.5, std=1.0, a=-1.0, b=1.5
+    )
     assert a.min() >= -1.0 and a.max() <= 1.5
     with pytest.raises(ValueError):
         init.trunc_normal_(shendu.zeros(3), a=1.0, b=0.0)

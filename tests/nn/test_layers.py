@@ -1,4 +1,5 @@
 """Layers against torch.nn: repr, forward/backward with torch's weights loaded, input checks, defaults."""
+
 import math
 
 import numpy as np
@@ -44,25 +45,62 @@ def randn(*shape, seed=0):
 # ---- repr ----------------------------------------------------------------------------------
 
 REPR_CASES = [
-    "Linear(784, 10)", "Linear(4, 3, bias=False)", "Identity()", "Flatten()", "Flatten(0, 2)",
+    "Linear(784, 10)",
+    "Linear(4, 3, bias=False)",
+    "Identity()",
+    "Flatten()",
+    "Flatten(0, 2)",
     "Unflatten(1, (1, 28, 28))",
-    "Conv2d(3, 96, kernel_size=11, stride=4)", "Conv2d(1, 30, 5)", "Conv2d(96, 256, 5, padding=2, groups=2)",
+    "Conv2d(3, 96, kernel_size=11, stride=4)",
+    "Conv2d(1, 30, 5)",
+    "Conv2d(96, 256, 5, padding=2, groups=2)",
     "Conv2d(3, 8, (3, 5), stride=(2, 1), padding=(1, 2), dilation=2, bias=False)",
-    "Conv2d(4, 4, 3, padding='same')", "Conv2d(4, 4, 3, padding='valid')",
-    "Conv1d(2, 4, 3)", "Conv1d(2, 4, 5, stride=2, padding=1, dilation=2, groups=2, bias=False)",
-    "MaxPool2d(3, 2)", "MaxPool2d(2)", "MaxPool2d((3, 2), stride=(2, 1), padding=1, ceil_mode=True)",
-    "MaxPool1d(2)", "AvgPool2d(2)", "AvgPool2d(3, stride=2, padding=1)", "AvgPool1d(3)",
-    "AdaptiveAvgPool2d((6, 6))", "AdaptiveAvgPool2d(1)",
-    "Sigmoid()", "Tanh()", "ReLU()", "ReLU(inplace=True)", "LeakyReLU()", "LeakyReLU(0.2, inplace=True)",
-    "Softplus()", "Softplus(beta=2.0, threshold=10.0)", "Softmax(dim=1)", "Softmax()", "LogSoftmax(dim=-1)",
-    "GELU()", "GELU(approximate='tanh')", "ELU()", "SiLU()",
-    "Dropout()", "Dropout(0.2)", "Dropout2d(0.1)",
-    "BatchNorm1d(100)", "BatchNorm2d(64)", "BatchNorm2d(8, eps=1e-3, momentum=None, affine=False)",
+    "Conv2d(4, 4, 3, padding='same')",
+    "Conv2d(4, 4, 3, padding='valid')",
+    "Conv1d(2, 4, 3)",
+    "Conv1d(2, 4, 5, stride=2, padding=1, dilation=2, groups=2, bias=False)",
+    "MaxPool2d(3, 2)",
+    "MaxPool2d(2)",
+    "MaxPool2d((3, 2), stride=(2, 1), padding=1, ceil_mode=True)",
+    "MaxPool1d(2)",
+    "AvgPool2d(2)",
+    "AvgPool2d(3, stride=2, padding=1)",
+    "AvgPool1d(3)",
+    "AdaptiveAvgPool2d((6, 6))",
+    "AdaptiveAvgPool2d(1)",
+    "Sigmoid()",
+    "Tanh()",
+    "ReLU()",
+    "ReLU(inplace=True)",
+    "LeakyReLU()",
+    "LeakyReLU(0.2, inplace=True)",
+    "Softplus()",
+    "Softplus(beta=2.0, threshold=10.0)",
+    "Softmax(dim=1)",
+    "Softmax()",
+    "LogSoftmax(dim=-1)",
+    "GELU()",
+    "GELU(approximate='tanh')",
+    "ELU()",
+    "SiLU()",
+    "Dropout()",
+    "Dropout(0.2)",
+    "Dropout2d(0.1)",
+    "BatchNorm1d(100)",
+    "BatchNorm2d(64)",
+    "BatchNorm2d(8, eps=1e-3, momentum=None, affine=False)",
     "BatchNorm2d(8, track_running_stats=False)",
-    "LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)", "LocalResponseNorm(3)",
-    "LayerNorm(10)", "LayerNorm((3, 4), elementwise_affine=False)",
-    "MSELoss()", "L1Loss()", "CrossEntropyLoss()", "CrossEntropyLoss(label_smoothing=0.1)", "NLLLoss()",
-    "BCELoss()", "BCEWithLogitsLoss()",
+    "LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)",
+    "LocalResponseNorm(3)",
+    "LayerNorm(10)",
+    "LayerNorm((3, 4), elementwise_affine=False)",
+    "MSELoss()",
+    "L1Loss()",
+    "CrossEntropyLoss()",
+    "CrossEntropyLoss(label_smoothing=0.1)",
+    "NLLLoss()",
+    "BCELoss()",
+    "BCEWithLogitsLoss()",
 ]
 
 
@@ -77,11 +115,18 @@ def test_repr_equals_torch(expr):
 
 
 def test_repr_examples_from_the_course():
-    assert repr(nn.Conv2d(3, 96, kernel_size=11, stride=4)) == "Conv2d(3, 96, kernel_size=(11, 11), stride=(4, 4))"
-    assert repr(nn.MaxPool2d(3, 2)) == "MaxPool2d(kernel_size=3, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    assert (
+        repr(nn.Conv2d(3, 96, kernel_size=11, stride=4))
+        == "Conv2d(3, 96, kernel_size=(11, 11), stride=(4, 4))"
+    )
+    assert (
+        repr(nn.MaxPool2d(3, 2))
+        == "MaxPool2d(kernel_size=3, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    )
 
 
 # ---- forward and backward against torch -------------------------------------------------------
+
 
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_matches_torch(bias):
@@ -117,8 +162,10 @@ def test_conv2d_unbatched_input():
 
 @pytest.mark.parametrize(
     "kw",
-    [dict(in_channels=2, out_channels=3, kernel_size=3),
-     dict(in_channels=4, out_channels=2, kernel_size=2, stride=2, padding=1, dilation=2, groups=2)],
+    [
+        dict(in_channels=2, out_channels=3, kernel_size=3),
+        dict(in_channels=4, out_channels=2, kernel_size=2, stride=2, padding=1, dilation=2, groups=2),
+    ],
 )
 def test_conv1d_matches_torch(kw):
     t = torch.nn.Conv1d(**kw)
@@ -149,9 +196,23 @@ def test_pooling_unbatched_input():
     assert_close(nn.MaxPool2d(2)(shendu.tensor(x)).data, torch.nn.MaxPool2d(2)(to_torch(x)), RTOL, ATOL)
 
 
-ACTIVATIONS = ["Sigmoid()", "Tanh()", "ReLU()", "LeakyReLU(0.1)", "Softplus()", "Softplus(beta=2.0, threshold=5.0)",
-               "Softmax(dim=1)", "LogSoftmax(dim=1)", "GELU()", "GELU(approximate='tanh')", "ELU()", "SiLU()",
-               "Identity()", "Flatten()", "Unflatten(1, (2, 3))"]
+ACTIVATIONS = [
+    "Sigmoid()",
+    "Tanh()",
+    "ReLU()",
+    "LeakyReLU(0.1)",
+    "Softplus()",
+    "Softplus(beta=2.0, threshold=5.0)",
+    "Softmax(dim=1)",
+    "LogSoftmax(dim=1)",
+    "GELU()",
+    "GELU(approximate='tanh')",
+    "ELU()",
+    "SiLU()",
+    "Identity()",
+    "Flatten()",
+    "Unflatten(1, (2, 3))",
+]
 
 
 @pytest.mark.parametrize("expr", ACTIVATIONS)
@@ -170,11 +231,16 @@ def test_layer_norm_and_lrn_match_torch():
         t.weight.uniform_(0.5, 1.5)
         t.bias.uniform_(-1, 1)
     run_both(copy_weights(nn.LayerNorm(6), t), t, randn(4, 6))
-    run_both(nn.LocalResponseNorm(3, alpha=1e-2, beta=0.75, k=2.0), torch.nn.LocalResponseNorm(3, 1e-2, 0.75, 2.0),
-             randn(2, 6, 4, 4))
+    run_both(
+        nn.LocalResponseNorm(3, alpha=1e-2, beta=0.75, k=2.0),
+        torch.nn.LocalResponseNorm(3, 1e-2, 0.75, 2.0),
+        randn(2, 6, 4, 4),
+    )
 
 
-@pytest.mark.parametrize("cls,shape", [("BatchNorm1d", (8, 5)), ("BatchNorm1d", (8, 5, 3)), ("BatchNorm2d", (6, 5, 4, 3))])
+@pytest.mark.parametrize(
+    "cls,shape", [("BatchNorm1d", (8, 5)), ("BatchNorm1d", (8, 5, 3)), ("BatchNorm2d", (6, 5, 4, 3))]
+)
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_batchnorm_train_then_eval_matches_torch(cls, shape, momentum):
     t = getattr(torch.nn, cls)(5, momentum=momentum)
@@ -238,9 +304,12 @@ def test_dropout_is_reproducible_with_manual_seed():
 
 # ---- losses -------------------------------------------------------------------------------
 
+
 def _loss_pair(name, kw, x, target):
     s = getattr(nn, name)(**kw)
-    t = getattr(torch.nn, name)(**{k: (to_torch(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()})
+    t = getattr(torch.nn, name)(
+        **{k: (to_torch(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+    )
     sx, tx = shendu.tensor(x, requires_grad=True), to_torch(x, True)
     sl, tl = s(sx, shendu.tensor(target)), t(tx, to_torch(target))
     assert_close(sl.data, tl, 1e-5, 1e-6, f"{name} value")
@@ -278,11 +347,15 @@ def test_weighted_loss_keeps_weight_as_buffer():
 
 # ---- input checks --------------------------------------------------------------------------
 
+
 def test_conv2d_wrong_channels_message():
     conv = nn.Conv2d(3, 96, kernel_size=11, stride=4)
     with pytest.raises(ValueError) as e:
         conv(shendu.zeros(8, 1, 28, 28))
-    assert str(e.value) == "Conv2d(3, 96, kernel_size=(11, 11), stride=(4, 4)) expects input (N, 3, H, W), got (8, 1, 28, 28)"
+    assert (
+        str(e.value)
+        == "Conv2d(3, 96, kernel_size=(11, 11), stride=(4, 4)) expects input (N, 3, H, W), got (8, 1, 28, 28)"
+    )
     with pytest.raises(ValueError, match=r"expects input \(N, 3, H, W\), got \(28, 28\)"):
         conv(shendu.zeros(28, 28))
     with pytest.raises(ValueError, match=r"Conv1d\(2, 4, .*expects input \(N, 2, L\), got \(5, 3, 10\)"):
@@ -298,11 +371,16 @@ def test_linear_wrong_features_message():
     fc = nn.Linear(784, 10)
     with pytest.raises(ValueError) as e:
         fc(shendu.zeros(64, 1, 28, 28))
-    assert str(e.value) == "Linear(in_features=784, out_features=10, bias=True) expects input (..., 784), got (64, 1, 28, 28)"
+    assert (
+        str(e.value)
+        == "Linear(in_features=784, out_features=10, bias=True) expects input (..., 784), got (64, 1, 28, 28)"
+    )
 
 
 def test_batchnorm_wrong_channels_message():
-    with pytest.raises(ValueError, match=r"BatchNorm2d\(64, .*\) expects input \(N, 64, H, W\), got \(8, 32, 5, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"BatchNorm2d\(64, .*\) expects input \(N, 64, H, W\), got \(8, 32, 5, 5\)"
+    ):
         nn.BatchNorm2d(64)(shendu.zeros(8, 32, 5, 5))
     with pytest.raises(ValueError, match=r"expects input \(N, 64, H, W\), got \(8, 64\)"):
         nn.BatchNorm2d(64)(shendu.zeros(8, 64))
@@ -311,7 +389,9 @@ def test_batchnorm_wrong_channels_message():
 
 
 def test_pooling_wrong_rank_message():
-    with pytest.raises(ValueError, match=r"MaxPool2d\(.*\) expects input \(N, C, H, W\) or \(C, H, W\), got \(4, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"MaxPool2d\(.*\) expects input \(N, C, H, W\) or \(C, H, W\), got \(4, 5\)"
+    ):
         nn.MaxPool2d(2)(shendu.zeros(4, 5))
 
 
@@ -349,6 +429,7 @@ def test_construction_errors(make, match):
 
 # ---- default initialisation ------------------------------------------------------------------
 
+
 def test_default_init_bounds_and_dtype():
     fc = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)
@@ -378,8 +459,15 @@ def test_default_init_reproducible_with_manual_seed():
 
 
 def test_float32_end_to_end():
-    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                        nn.Dropout(0.2), nn.Linear(36, 10))
+    net = nn.Sequential(
+        nn.Conv2d(1, 4, 3),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(36, 10),
+    )
     x = shendu.tensor(randn(4, 1, 8, 8))
     loss = nn.CrossEntropyLoss()(net(x), shendu.tensor([1, 2, 3, 4]))
     assert loss.dtype == np.float32

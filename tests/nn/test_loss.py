@@ -1,4 +1,5 @@
 """Losses of shendu.nn.functional against torch.nn.functional: values, gradients, errors, speed-relevant dtypes."""
+
 import numpy as np
 import pytest
 import torch
@@ -20,6 +21,7 @@ def _randn(rng, shape, dtype=np.float64, scale=1.0):
 
 # ---- regression --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(seed=seeds, n=st.integers(1, 5), m=st.integers(1, 4))
@@ -28,12 +30,19 @@ def test_regression_losses_match_torch(name, reduction, seed, n, m):
     x, t = _randn(rng, (n, m)), _randn(rng, (n, m))
     fn, tfn = getattr(F, name), getattr(TF, name)
     check_op(lambda a, b: fn(a, b, reduction=reduction), lambda a, b: tfn(a, b, reduction=reduction), [x, t])
-    check_op(lambda a, b: fn(a, b, reduction=reduction), lambda a, b: tfn(a, b, reduction=reduction),
-             [x.astype(np.float32), t.astype(np.float32)], rtol=1e-4, atol=1e-6)
+    check_op(
+        lambda a, b: fn(a, b, reduction=reduction),
+        lambda a, b: tfn(a, b, reduction=reduction),
+        [x.astype(np.float32), t.astype(np.float32)],
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def test_mse_loss_by_hand():
-    assert F.mse_loss(shendu.tensor([1.0, 2.0, 3.0]), shendu.tensor([1.0, 0.0, 0.0])).item() == pytest.approx(13 / 3)
+    assert F.mse_loss(shendu.tensor([1.0, 2.0, 3.0]), shendu.tensor([1.0, 0.0, 0.0])).item() == pytest.approx(
+        13 / 3
+    )
 
 
 def test_mse_shape_mismatch_names_both_shapes():
@@ -48,6 +57,7 @@ def test_bad_reduction():
 
 # ---- cross entropy with class indices ------------------------------------------------------
 
+
 def _ce_case(rng, n, c, extra, ignore_frac=0.0, dtype=np.float64):
     x = _randn(rng, (n, c) + extra, dtype, scale=2.0)
     y = rng.integers(0, c, size=(n,) + extra)
@@ -57,8 +67,15 @@ def _ce_case(rng, n, c, extra, ignore_frac=0.0, dtype=np.float64):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@given(seed=seeds, n=st.integers(1, 5), c=st.integers(1, 5), extra=st.sampled_from([(), (3,), (2, 2)]),
-       use_weight=st.booleans(), ignore=st.booleans(), smoothing=st.sampled_from([0.0, 0.1, 0.5]))
+@given(
+    seed=seeds,
+    n=st.integers(1, 5),
+    c=st.integers(1, 5),
+    extra=st.sampled_from([(), (3,), (2, 2)]),
+    use_weight=st.booleans(),
+    ignore=st.booleans(),
+    smoothing=st.sampled_from([0.0, 0.1, 0.5]),
+)
 def test_cross_entropy_class_indices_match_torch(reduction, seed, n, c, extra, use_weight, ignore, smoothing):
     rng = np.random.default_rng(seed)
     x, y = _ce_case(rng, n, c, extra, ignore_frac=0.3 if ignore else 0.0)
@@ -68,16 +85,29 @@ def test_cross_entropy_class_indices_match_torch(reduction, seed, n, c, extra, u
     kw = dict(reduction=reduction, label_smoothing=smoothing)
     s_w = None if w is None else shendu.tensor(w)
     t_w = None if w is None else to_torch(w)
-    check_op(lambda a, b: F.cross_entropy(a, b, s_w, **kw), lambda a, b: TF.cross_entropy(a, b, t_w, **kw), [x, y])
+    check_op(
+        lambda a, b: F.cross_entropy(a, b, s_w, **kw), lambda a, b: TF.cross_entropy(a, b, t_w, **kw), [x, y]
+    )
     s_w32 = None if w is None else shendu.tensor(w.astype(np.float32))
     t_w32 = None if w is None else to_torch(w.astype(np.float32))
-    check_op(lambda a, b: F.cross_entropy(a, b, s_w32, **kw), lambda a, b: TF.cross_entropy(a, b, t_w32, **kw),
-             [x.astype(np.float32), y], rtol=1e-4, atol=1e-6)
+    check_op(
+        lambda a, b: F.cross_entropy(a, b, s_w32, **kw),
+        lambda a, b: TF.cross_entropy(a, b, t_w32, **kw),
+        [x.astype(np.float32), y],
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@given(seed=seeds, n=st.integers(1, 4), c=st.integers(1, 5), extra=st.sampled_from([(), (3,)]),
-       use_weight=st.booleans(), smoothing=st.sampled_from([0.0, 0.2]))
+@given(
+    seed=seeds,
+    n=st.integers(1, 4),
+    c=st.integers(1, 5),
+    extra=st.sampled_from([(), (3,)]),
+    use_weight=st.booleans(),
+    smoothing=st.sampled_from([0.0, 0.2]),
+)
 def test_cross_entropy_probability_targets_match_torch(reduction, seed, n, c, extra, use_weight, smoothing):
     rng = np.random.default_rng(seed)
     x = _randn(rng, (n, c) + extra, scale=2.0)
@@ -88,7 +118,9 @@ def test_cross_entropy_probability_targets_match_torch(reduction, seed, n, c, ex
     s_w = None if w is None else shendu.tensor(w)
     t_w = None if w is None else to_torch(w)
     # the target is float, so check_op also compares the gradient with respect to the target
-    check_op(lambda a, b: F.cross_entropy(a, b, s_w, **kw), lambda a, b: TF.cross_entropy(a, b, t_w, **kw), [x, p])
+    check_op(
+        lambda a, b: F.cross_entropy(a, b, s_w, **kw), lambda a, b: TF.cross_entropy(a, b, t_w, **kw), [x, p]
+    )
 
 
 def test_cross_entropy_unbatched_input():
@@ -110,7 +142,9 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n():
 
 
 def test_cross_entropy_stays_float32():
-    x = shendu.tensor(np.random.default_rng(0).standard_normal((8, 10)).astype(np.float32), requires_grad=True)
+    x = shendu.tensor(
+        np.random.default_rng(0).standard_normal((8, 10)).astype(np.float32), requires_grad=True
+    )
     y = shendu.tensor(np.arange(8) % 10)
     for kw in ({}, {"label_smoothing": 0.1}, {"weight": shendu.ones(10)}, {"reduction": "none"}):
         x.grad = None
@@ -138,14 +172,20 @@ def test_cross_entropy_all_ignored_is_nan_like_torch():
     x = shendu.tensor(np.zeros((2, 3)))
     y = shendu.tensor([-100, -100])
     assert np.isnan(F.cross_entropy(x, y).item())
-    assert np.isnan(TF.cross_entropy(torch.zeros(2, 3, dtype=torch.float64), torch.tensor([-100, -100])).item())
+    assert np.isnan(
+        TF.cross_entropy(torch.zeros(2, 3, dtype=torch.float64), torch.tensor([-100, -100])).item()
+    )
 
 
 def test_custom_ignore_index():
     rng = np.random.default_rng(2)
     x = _randn(rng, (4, 3))
     y = np.array([0, 1, 7, 2])
-    check_op(lambda a, b: F.cross_entropy(a, b, ignore_index=7), lambda a, b: TF.cross_entropy(a, b, ignore_index=7), [x, y])
+    check_op(
+        lambda a, b: F.cross_entropy(a, b, ignore_index=7),
+        lambda a, b: TF.cross_entropy(a, b, ignore_index=7),
+        [x, y],
+    )
 
 
 @pytest.mark.parametrize("bad", [3, -1, 10])
@@ -182,9 +222,16 @@ def test_bad_label_smoothing():
 
 # ---- nll ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@given(seed=seeds, n=st.integers(1, 5), c=st.integers(1, 5), extra=st.sampled_from([(), (2,)]),
-       use_weight=st.booleans(), ignore=st.booleans())
+@given(
+    seed=seeds,
+    n=st.integers(1, 5),
+    c=st.integers(1, 5),
+    extra=st.sampled_from([(), (2,)]),
+    use_weight=st.booleans(),
+    ignore=st.booleans(),
+)
 def test_nll_loss_matches_torch(reduction, seed, n, c, extra, use_weight, ignore):
     rng = np.random.default_rng(seed)
     x, y = _ce_case(rng, n, c, extra, ignore_frac=0.3 if ignore else 0.0)
@@ -193,8 +240,11 @@ def test_nll_loss_matches_torch(reduction, seed, n, c, extra, use_weight, ignore
     w = rng.random(c) + 0.5 if use_weight else None
     s_w = None if w is None else shendu.tensor(w)
     t_w = None if w is None else to_torch(w)
-    check_op(lambda a, b: F.nll_loss(a, b, s_w, reduction=reduction),
-             lambda a, b: TF.nll_loss(a, b, t_w, reduction=reduction), [x, y])
+    check_op(
+        lambda a, b: F.nll_loss(a, b, s_w, reduction=reduction),
+        lambda a, b: TF.nll_loss(a, b, t_w, reduction=reduction),
+        [x, y],
+    )
 
 
 def test_nll_of_log_softmax_equals_cross_entropy():
@@ -208,6 +258,7 @@ def test_nll_of_log_softmax_equals_cross_entropy():
 
 # ---- binary cross entropy -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(seed=seeds, n=st.integers(1, 5), m=st.integers(1, 3), use_weight=st.booleans())
 def test_binary_cross_entropy_matches_torch(reduction, seed, n, m, use_weight):
@@ -217,11 +268,18 @@ def test_binary_cross_entropy_matches_torch(reduction, seed, n, m, use_weight):
     w = rng.random((m,)) + 0.5 if use_weight else None
     s_w = None if w is None else shendu.tensor(w)
     t_w = None if w is None else to_torch(w)
-    check_op(lambda a, b: F.binary_cross_entropy(a, b, s_w, reduction=reduction),
-             lambda a, b: TF.binary_cross_entropy(a, b, t_w, reduction=reduction), [x, t])
-    check_op(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction),
-             lambda a, b: TF.binary_cross_entropy(a, b, reduction=reduction),
-             [x.astype(np.float32), t.astype(np.float32)], rtol=1e-4, atol=1e-6)
+    check_op(
+        lambda a, b: F.binary_cross_entropy(a, b, s_w, reduction=reduction),
+        lambda a, b: TF.binary_cross_entropy(a, b, t_w, reduction=reduction),
+        [x, t],
+    )
+    check_op(
+        lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction),
+        lambda a, b: TF.binary_cross_entropy(a, b, reduction=reduction),
+        [x.astype(np.float32), t.astype(np.float32)],
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def test_binary_cross_entropy_clamps_log_at_minus_100():
@@ -246,10 +304,15 @@ def test_bce_with_logits_matches_torch(reduction, seed, n, m, use_weight, use_po
     t = rng.random((n, m))
     w = rng.random((n, m)) + 0.5 if use_weight else None
     pw = rng.random((m,)) * 3 if use_pos else None
-    s_kw = dict(weight=None if w is None else shendu.tensor(w), pos_weight=None if pw is None else shendu.tensor(pw))
+    s_kw = dict(
+        weight=None if w is None else shendu.tensor(w), pos_weight=None if pw is None else shendu.tensor(pw)
+    )
     t_kw = dict(weight=None if w is None else to_torch(w), pos_weight=None if pw is None else to_torch(pw))
-    check_op(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction, **s_kw),
-             lambda a, b: TF.binary_cross_entropy_with_logits(a, b, reduction=reduction, **t_kw), [x, t])
+    check_op(
+        lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction, **s_kw),
+        lambda a, b: TF.binary_cross_entropy_with_logits(a, b, reduction=reduction, **t_kw),
+        [x, t],
+    )
 
 
 def test_bce_with_logits_stable_at_1000_float32():
@@ -257,10 +320,14 @@ def test_bce_with_logits_stable_at_1000_float32():
     t = np.array([0.0, 1.0, 1.0, 0.0, 0.5], dtype=np.float32)
     pw = np.array(2.0, dtype=np.float32)
     xs = shendu.tensor(x, requires_grad=True)
-    loss = F.binary_cross_entropy_with_logits(xs, shendu.tensor(t), reduction="sum", pos_weight=shendu.tensor(pw))
+    loss = F.binary_cross_entropy_with_logits(
+        xs, shendu.tensor(t), reduction="sum", pos_weight=shendu.tensor(pw)
+    )
     loss.backward()
     tx = to_torch(x, True)
-    tl = TF.binary_cross_entropy_with_logits(tx, torch.from_numpy(t), reduction="sum", pos_weight=torch.from_numpy(pw))
+    tl = TF.binary_cross_entropy_with_logits(
+        tx, torch.from_numpy(t), reduction="sum", pos_weight=torch.from_numpy(pw)
+    )
     tl.backward()
     assert loss.dtype == np.float32 and xs.grad.dtype == np.float32
     assert np.isfinite(loss.item()) and np.isfinite(xs.grad.numpy()).all()
@@ -271,11 +338,19 @@ def test_bce_with_logits_stable_at_1000_float32():
 def test_student_target_mistakes_get_a_hint():
     logits = shendu.zeros(4, 3)
     onehot = shendu.tensor(np.eye(3, dtype=np.int64)[[0, 1, 2, 1]])
-    with pytest.raises(ValueError, match=r"got target shape \(4, 3\) \(a one-hot target\? pass target.argmax\(1\)"):
+    with pytest.raises(
+        ValueError, match=r"got target shape \(4, 3\) \(a one-hot target\? pass target.argmax\(1\)"
+    ):
         F.cross_entropy(logits, onehot)
-    with pytest.raises(ValueError, match=r"got target shape \(4, 1\) \(squeeze the last axis: target.reshape\(\(4,\)\)\)"):
+    with pytest.raises(
+        ValueError, match=r"got target shape \(4, 1\) \(squeeze the last axis: target.reshape\(\(4,\)\)\)"
+    ):
         F.nll_loss(logits, shendu.tensor([[0], [1], [2], [1]]))
-    with pytest.raises(ValueError, match=r"\(4, 10\) and target shape \(4,\) differ.*class labels go to cross_entropy"):
+    with pytest.raises(
+        ValueError, match=r"\(4, 10\) and target shape \(4,\) differ.*class labels go to cross_entropy"
+    ):
         F.mse_loss(shendu.zeros(4, 10), shendu.tensor([1, 2, 3, 4]))
-    with pytest.raises(ValueError, match=r"\(4, 2\) and target shape \(5, 2\) differ.*one prediction per target"):
+    with pytest.raises(
+        ValueError, match=r"\(4, 2\) and target shape \(5, 2\) differ.*one prediction per target"
+    ):
         F.mse_loss(shendu.zeros(4, 2), shendu.zeros(5, 2))

@@ -2,6 +2,7 @@
 
 Each behaviour is compared with the same toy network written in PyTorch where PyTorch defines it.
 """
+
 import copy
 from collections import OrderedDict
 
@@ -64,7 +65,9 @@ def test_repr_matches_torch_for_nested_custom_modules():
 def test_parameter_is_a_leaf_that_requires_grad():
     p = Parameter(shendu.zeros(2, 3))
     assert isinstance(p, shendu.Tensor) and p.requires_grad and p.is_leaf
-    assert repr(p) == "Parameter containing:\ntensor([[0., 0., 0.],\n        [0., 0., 0.]], requires_grad=True)"
+    assert (
+        repr(p) == "Parameter containing:\ntensor([[0., 0., 0.],\n        [0., 0., 0.]], requires_grad=True)"
+    )
     assert repr(p) == repr(torch.nn.Parameter(torch.zeros(2, 3)))
     arr = np.ones(3, dtype=np.float32)
     assert Parameter(arr).data is arr  # shares memory, as torch.nn.Parameter(tensor)
@@ -191,7 +194,9 @@ def test_forward_hooks_and_pre_hooks():
     x = shendu.ones(1, 2)
     y = layer(x)
     assert calls == [([[2.0, 2.0]], (1, 3))]
-    np.testing.assert_allclose(y.data, layer.weight.data.sum(1, keepdims=True).T * 2 + layer.bias.data, rtol=1e-6)
+    np.testing.assert_allclose(
+        y.data, layer.weight.data.sum(1, keepdims=True).T * 2 + layer.bias.data, rtol=1e-6
+    )
     h3 = layer.register_forward_hook(lambda m, args, out: out * 0)  # a hook may replace the output
     assert not layer(x).data.any()
     for h in (h1, h2, h3):
@@ -213,7 +218,7 @@ def test_hook_order_and_prepend():
 
 
 def test_missing_forward():
-    with pytest.raises(NotImplementedError, match="missing the required \"forward\""):
+    with pytest.raises(NotImplementedError, match='missing the required "forward"'):
         nn.Module()(1)
 
 
@@ -247,6 +252,7 @@ def test_get_submodule():
 
 
 # ---- containers ------------------------------------------------------------------------
+
 
 def test_sequential_repr_indexing_slicing():
     s = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))

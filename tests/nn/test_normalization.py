@@ -1,4 +1,5 @@
 """batch_norm, layer_norm and local_response_norm against torch.nn.functional."""
+
 import numpy as np
 import pytest
 import torch
@@ -51,8 +52,11 @@ def test_batch_norm_eval_matches_torch(shape, seed):
     c = shape[1]
     rm, rv = rng.standard_normal(c), rng.random(c) + 0.5
     x, w, b = rng.standard_normal(shape), rng.standard_normal(c), rng.standard_normal(c)
-    check_op(lambda x, w, b: F.batch_norm(x, shendu.tensor(rm), shendu.tensor(rv), w, b, training=False),
-             lambda x, w, b: TF.batch_norm(x, to_torch(rm), to_torch(rv), w, b, training=False), [x, w, b])
+    check_op(
+        lambda x, w, b: F.batch_norm(x, shendu.tensor(rm), shendu.tensor(rv), w, b, training=False),
+        lambda x, w, b: TF.batch_norm(x, to_torch(rm), to_torch(rv), w, b, training=False),
+        [x, w, b],
+    )
 
 
 @pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5, 5)])
@@ -75,8 +79,12 @@ def test_batch_norm_running_statistics_follow_torch(shape, as_array):
     assert_close(got_rv, t_rv, rtol=1e-5, atol=1e-6, what="running_var (unbiased)")
     # and eval mode then uses them
     x = rng.standard_normal(shape).astype(np.float32)
-    assert_close(F.batch_norm(shendu.tensor(x), s_rm, s_rv, training=False, eps=1e-3).numpy(),
-                 TF.batch_norm(torch.from_numpy(x), t_rm, t_rv, training=False, eps=1e-3), rtol=1e-5, atol=1e-6)
+    assert_close(
+        F.batch_norm(shendu.tensor(x), s_rm, s_rv, training=False, eps=1e-3).numpy(),
+        TF.batch_norm(torch.from_numpy(x), t_rm, t_rv, training=False, eps=1e-3),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_batch_norm_normalises_per_channel_not_per_activation():
@@ -107,14 +115,21 @@ def test_batch_norm_keeps_float32():
     assert y.dtype == x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
 
 
-@given(seed=seeds, shape=st.sampled_from([(3, 4), (2, 3, 4), (2, 2, 3)]), k=st.integers(1, 2), affine=st.booleans())
+@given(
+    seed=seeds,
+    shape=st.sampled_from([(3, 4), (2, 3, 4), (2, 2, 3)]),
+    k=st.integers(1, 2),
+    affine=st.booleans(),
+)
 def test_layer_norm_matches_torch(seed, shape, k, affine):
     rng = np.random.default_rng(seed)
     ns = shape[-k:]
     x = rng.standard_normal(shape)
     if affine:
         arrays = [x, rng.standard_normal(ns), rng.standard_normal(ns)]
-        check_op(lambda a, w, b: F.layer_norm(a, ns, w, b), lambda a, w, b: TF.layer_norm(a, ns, w, b), arrays)
+        check_op(
+            lambda a, w, b: F.layer_norm(a, ns, w, b), lambda a, w, b: TF.layer_norm(a, ns, w, b), arrays
+        )
     else:
         check_op(lambda a: F.layer_norm(a, ns), lambda a: TF.layer_norm(a, ns), [x])
 
@@ -124,14 +139,25 @@ def test_layer_norm_shape_error():
         F.layer_norm(shendu.zeros(2, 3), 4)
 
 
-@given(seed=seeds, shape=st.sampled_from([(2, 5, 2, 2), (1, 7, 3), (2, 3, 2, 1)]), size=st.integers(1, 6),
-       alpha=st.sampled_from([1e-4, 0.5]), beta=st.sampled_from([0.75, 2.0]), k=st.sampled_from([1.0, 2.0]))
+@given(
+    seed=seeds,
+    shape=st.sampled_from([(2, 5, 2, 2), (1, 7, 3), (2, 3, 2, 1)]),
+    size=st.integers(1, 6),
+    alpha=st.sampled_from([1e-4, 0.5]),
+    beta=st.sampled_from([0.75, 2.0]),
+    k=st.sampled_from([1.0, 2.0]),
+)
 def test_local_response_norm_matches_torch(seed, shape, size, alpha, beta, k):
     x = np.random.default_rng(seed).standard_normal(shape) * 2
     kw = dict(size=size, alpha=alpha, beta=beta, k=k)
     check_op(lambda a: F.local_response_norm(a, **kw), lambda a: TF.local_response_norm(a, **kw), [x])
-    check_op(lambda a: F.local_response_norm(a, **kw), lambda a: TF.local_response_norm(a, **kw),
-             [x.astype(np.float32)], rtol=1e-4, atol=1e-6)
+    check_op(
+        lambda a: F.local_response_norm(a, **kw),
+        lambda a: TF.local_response_norm(a, **kw),
+        [x.astype(np.float32)],
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def test_local_response_norm_alexnet_settings_by_hand():
@@ -139,8 +165,8 @@ def test_local_response_norm_alexnet_settings_by_hand():
     x = np.arange(1.0, 8.0).reshape(1, 7, 1, 1)
     y = F.local_response_norm(shendu.tensor(x), size=5, alpha=1e-4, beta=0.75, k=2.0).numpy()
     c = 3
-    window = x[0, c - 2:c + 3, 0, 0]
-    expected = x[0, c, 0, 0] / (2.0 + 1e-4 / 5 * (window ** 2).sum()) ** 0.75
+    window = x[0, c - 2 : c + 3, 0, 0]
+    expected = x[0, c, 0, 0] / (2.0 + 1e-4 / 5 * (window**2).sum()) ** 0.75
     assert y[0, c, 0, 0] == pytest.approx(expected, rel=1e-12)
 
 

@@ -1,4 +1,5 @@
 """Max, average and adaptive pooling against torch.nn.functional and numerical gradients."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,14 +28,21 @@ def pool_cases(draw, nd: int = 2, dilation: bool = True):
     dil = tuple(draw(st.integers(1, 2)) for _ in range(nd)) if dilation else (1,) * nd
     ceil_mode = draw(st.booleans())
     spatial = tuple(
-        max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 6)) for k, p, d in zip(kernel, padding, dil)
+        max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 6)) for k, p, d in zip(kernel, padding, dil, strict=True)
     )
     # A dilated window lying wholly in the padding is degenerate (torch indexes outside the plane).
-    assume(all(_every_window_sees_input(*a, ceil_mode) for a in zip(spatial, kernel, stride or kernel, padding, dil)))
+    assume(
+        all(
+            _every_window_sees_input(*a, ceil_mode)
+            for a in zip(spatial, kernel, stride or kernel, padding, dil, strict=True)
+        )
+    )
     lead = (draw(st.integers(1, 2)), draw(st.integers(1, 3)))
     if draw(st.booleans()) and nd == 2:
         lead = lead[1:]  # unbatched (C, H, W)
-    case = dict(shape=(*lead, *spatial), kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    case = dict(
+        shape=(*lead, *spatial), kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode
+    )
     if dilation:
         case["dilation"] = dil
     return case
@@ -117,8 +125,14 @@ def test_avg_pool1d_matches_torch(case, count_include_pad):
 def test_adaptive_avg_pool2d_matches_torch(shape, out, dtype):
     x = _input(shape, dtype)
     tol = 1e-6 if dtype == np.float64 else 1e-4
-    check_op(lambda t: adaptive_avg_pool2d(t, out), lambda t: TF.adaptive_avg_pool2d(t, out), [x],
-             rtol=tol, atol=tol * 1e-2, numerical=False)
+    check_op(
+        lambda t: adaptive_avg_pool2d(t, out),
+        lambda t: TF.adaptive_avg_pool2d(t, out),
+        [x],
+        rtol=tol,
+        atol=tol * 1e-2,
+        numerical=False,
+    )
 
 
 @pytest.mark.parametrize("shape, out", [((2, 3, 7, 5), 1), ((2, 3, 7, 5), (7, 5)), ((3, 4, 4), (None, 1))])
@@ -169,7 +183,9 @@ def test_max_pool2d_without_a_graph_matches_torch(case, ties):
     assert_close(y.data, TF.max_pool2d(to_torch(x), **kw))
 
 
-@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=3, stride=1, dilation=2)])
+@pytest.mark.parametrize(
+    "kw", [dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=3, stride=1, dilation=2)]
+)
 def test_nan_in_overlapping_windows_as_in_torch(kw):
     """Several NaNs, some shared by overlapping windows: values, indices and gradient agree."""
     x = np.random.default_rng(3).standard_normal((2, 3, 9, 9))
@@ -190,8 +206,11 @@ def test_nan_in_overlapping_windows_as_in_torch(kw):
 
 def test_float32_stays_float32():
     x = shendu.randn(2, 3, 9, 9, requires_grad=True)
-    for fn, kw in [(max_pool2d, dict(kernel_size=3, stride=2)), (avg_pool2d, dict(kernel_size=2)),
-                   (adaptive_avg_pool2d, dict(output_size=4))]:
+    for fn, kw in [
+        (max_pool2d, dict(kernel_size=3, stride=2)),
+        (avg_pool2d, dict(kernel_size=2)),
+        (adaptive_avg_pool2d, dict(output_size=4)),
+    ]:
         x.grad = None
         y = fn(x, **kw)
         assert y.dtype == np.float32, fn.__name__
@@ -238,5 +257,9 @@ def test_non_contiguous_input():
     x = _input((2, 3, 9, 7))
     for fn in (max_pool2d, avg_pool2d):
         torch_fn = getattr(TF, fn.__name__)
-        check_op(lambda a: fn(a.permute(0, 1, 3, 2), 3, 2, 1), lambda a: torch_fn(a.permute(0, 1, 3, 2), 3, 2, 1),
-                 [x], numerical=False)
+        check_op(
+            lambda a: fn(a.permute(0, 1, 3, 2), 3, 2, 1),
+            lambda a: torch_fn(a.permute(0, 1, 3, 2), 3, 2, 1),
+            [x],
+            numerical=False,
+        )

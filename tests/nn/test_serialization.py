@@ -1,4 +1,5 @@
 """shendu.serialization: safetensors round trips, atomic writes, clear errors on foreign files."""
+
 import json
 import os
 import pickle
@@ -53,7 +54,9 @@ def test_module_round_trip_gives_identical_outputs(tmp_path):
     net.eval()
     path = tmp_path / "net.safetensors"
     serialization.save(net.state_dict(), path)
-    twin = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(), nn.Linear(12, 2)).eval()
+    twin = nn.Sequential(
+        nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(), nn.Linear(12, 2)
+    ).eval()
     twin.load_state_dict(serialization.load(path))
     x = shendu.randn(2, 1, 4, 4)
     np.testing.assert_array_equal(twin(x).data, net(x).data)

@@ -1,4 +1,5 @@
 """state_dict / load_state_dict: PyTorch's key names, round trips with torch modules, strict errors."""
+
 from collections import OrderedDict
 
 import numpy as np
@@ -11,14 +12,25 @@ from tests.helpers import assert_close, to_torch
 
 
 def small_cnn(lib):
-    return lib.Sequential(OrderedDict([
-        ("features", lib.Sequential(
-            lib.Conv2d(1, 4, 3, padding=1), lib.BatchNorm2d(4), lib.ReLU(), lib.MaxPool2d(2),
-            lib.Conv2d(4, 6, 3, groups=2), lib.ReLU(),
-        )),
-        ("flatten", lib.Flatten()),
-        ("classifier", lib.Sequential(lib.Dropout(0.5), lib.Linear(6 * 2 * 2, 10))),
-    ]))
+    return lib.Sequential(
+        OrderedDict(
+            [
+                (
+                    "features",
+                    lib.Sequential(
+                        lib.Conv2d(1, 4, 3, padding=1),
+                        lib.BatchNorm2d(4),
+                        lib.ReLU(),
+                        lib.MaxPool2d(2),
+                        lib.Conv2d(4, 6, 3, groups=2),
+                        lib.ReLU(),
+                    ),
+                ),
+                ("flatten", lib.Flatten()),
+                ("classifier", lib.Sequential(lib.Dropout(0.5), lib.Linear(6 * 2 * 2, 10))),
+            ]
+        )
+    )
 
 
 TWINS = {
@@ -139,8 +151,10 @@ def test_strict_error_lists_every_bad_key():
     assert msg.startswith("Error(s) in loading state_dict for Sequential:")
     assert 'Missing key(s) in state_dict: "features.0.weight", "features.1.running_var".' in msg
     assert 'Unexpected key(s) in state_dict: "features.9.weight", "extra".' in msg
-    assert "size mismatch for classifier.1.weight: copying a param with shape (10, 25) from checkpoint, " \
-           "the shape in current model is (10, 24)." in msg
+    assert (
+        "size mismatch for classifier.1.weight: copying a param with shape (10, 25) from checkpoint, "
+        "the shape in current model is (10, 24)." in msg
+    )
     assert "size mismatch for features.4.bias" in msg
     # nothing was half-loaded
     assert all((before[k] == v.data).all() for k, v in s.state_dict().items())
@@ -153,7 +167,9 @@ def test_error_message_matches_torch_up_to_shape_spelling():
         s.load_state_dict(bad)
     with pytest.raises(RuntimeError) as te:
         t.load_state_dict({k: torch.from_numpy(v) for k, v in bad.items()})
-    assert str(se.value) == str(te.value).replace("torch.Size([2, 4])", "(2, 4)").replace("torch.Size([2, 3])", "(2, 3)")
+    assert str(se.value) == str(te.value).replace("torch.Size([2, 4])", "(2, 4)").replace(
+        "torch.Size([2, 3])", "(2, 3)"
+    )
 
 
 def test_non_strict_returns_incompatible_keys_and_loads_the_rest():

@@ -1,4 +1,5 @@
 """Optimisers and schedulers against torch.optim: same parameters, same gradients, same numbers."""
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ def _pair(arrays):
 
 
 def _set_grads(s_params, t_params, rng, skip: int | None = None):
-    for i, (s, t) in enumerate(zip(s_params, t_params)):
+    for i, (s, t) in enumerate(zip(s_params, t_params, strict=True)):
         if i == skip:
             s.grad, t.grad = None, None
             continue
@@ -62,7 +63,7 @@ def test_matches_torch_20_steps(name, kw):
     s_opt = getattr(optim, name)(s_params, **kw)
     t_opt = getattr(torch.optim, name)(t_params, **kw)
     _run(s_opt, t_opt, s_params, t_params, rng, 20)
-    for s, t in zip(s_params, t_params):
+    for s, t in zip(s_params, t_params, strict=True):
         assert s.dtype == np.float64
         assert_close(s.data, t, rtol=1e-6, atol=1e-10, what=f"{name} {kw}")
     # the parameters moved: a no-op optimiser would not pass
@@ -77,7 +78,7 @@ def test_float32_params_and_state_stay_float32(name, kw):
     s_opt = getattr(optim, name)(s_params, **kw)
     t_opt = getattr(torch.optim, name)(t_params, **kw)
     _run(s_opt, t_opt, s_params, t_params, rng, 5)
-    for s, t in zip(s_params, t_params):
+    for s, t in zip(s_params, t_params, strict=True):
         assert s.dtype == np.float32
         assert_close(s.data, t, rtol=1e-4, atol=1e-5, what=name)
     for state in s_opt.state.values():
@@ -124,14 +125,20 @@ def test_param_groups_with_their_own_lr():
     rng = np.random.default_rng(3)
     arrays = [rng.standard_normal(s) for s in SHAPES]
     s_params, t_params = _pair(arrays)
-    s_opt = optim.SGD([{"params": s_params[:2]}, {"params": s_params[2:], "lr": 0.5, "momentum": 0.5}],
-                      lr=0.01, momentum=0.9)
-    t_opt = torch.optim.SGD([{"params": t_params[:2]}, {"params": t_params[2:], "lr": 0.5, "momentum": 0.5}],
-                            lr=0.01, momentum=0.9)
+    s_opt = optim.SGD(
+        [{"params": s_params[:2]}, {"params": s_params[2:], "lr": 0.5, "momentum": 0.5}],
+        lr=0.01,
+        momentum=0.9,
+    )
+    t_opt = torch.optim.SGD(
+        [{"params": t_params[:2]}, {"params": t_params[2:], "lr": 0.5, "momentum": 0.5}],
+        lr=0.01,
+        momentum=0.9,
+    )
     assert [g["lr"] for g in s_opt.param_groups] == [0.01, 0.5]
     assert s_opt.param_groups[0]["momentum"] == 0.9
     _run(s_opt, t_opt, s_params, t_params, rng, 10)
-    for s, t in zip(s_params, t_params):
+    for s, t in zip(s_params, t_params, strict=True):
         assert_close(s.data, t, rtol=1e-6, atol=1e-10)
 
 
@@ -142,8 +149,11 @@ def test_named_parameters_are_accepted():
     assert opt.state_dict()["param_groups"][0]["param_names"] == ["layer.weight"]
 
 
-@pytest.mark.parametrize("name,kw", [CASES[2], CASES[5], CASES[8], CASES[10], CASES[12]],
-                         ids=["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+@pytest.mark.parametrize(
+    "name,kw",
+    [CASES[2], CASES[5], CASES[8], CASES[10], CASES[12]],
+    ids=["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"],
+)
 def test_state_dict_round_trip_continues_identically(name, kw):
     rng = np.random.default_rng(4)
     arrays = [rng.standard_normal(s) for s in SHAPES]
@@ -175,11 +185,11 @@ def test_state_dict_round_trip_continues_identically(name, kw):
     assert opt2.param_groups[0]["lr"] == kw["lr"]
     for _ in range(5):
         grads = [rng.standard_normal(p.shape) for p in params]
-        for p, c, g in zip(params, copies, grads):
+        for p, c, g in zip(params, copies, grads, strict=True):
             p.grad, c.grad = shendu.tensor(g), shendu.tensor(g.copy())
         opt.step()
         opt2.step()
-    for p, c in zip(params, copies):
+    for p, c in zip(params, copies, strict=True):
         np.testing.assert_array_equal(p.data, c.data)
 
 
@@ -222,7 +232,9 @@ def test_flatten_round_trip_through_safetensors(tmp_path):
         sched.step()
     sd = opt.state_dict()
     arrays, meta = optim.flatten_state_dict(sd, prefix="optimizer.")
-    assert set(arrays) == {f"optimizer.state.{i}.{k}" for i in (0, 1, 2) for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")}
+    assert set(arrays) == {
+        f"optimizer.state.{i}.{k}" for i in (0, 1, 2) for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    }
     path = tmp_path / "ckpt.safetensors"
     save_file(arrays, str(path), metadata={"optimizer": json.dumps(meta)})
     with safe_open(str(path), "np") as f:
@@ -246,7 +258,10 @@ def test_flatten_round_trip_through_safetensors(tmp_path):
 
 
 def test_flatten_keeps_parameters_with_only_array_state():
-    sd = {"state": {0: {"momentum_buffer": np.ones(2)}, 1: {}}, "param_groups": [{"lr": 0.1, "params": [0, 1]}]}
+    sd = {
+        "state": {0: {"momentum_buffer": np.ones(2)}, 1: {}},
+        "param_groups": [{"lr": 0.1, "params": [0, 1]}],
+    }
     arrays, meta = optim.flatten_state_dict(sd)
     back = optim.unflatten_state_dict(arrays, meta)
     assert back["state"].keys() == {0, 1}
@@ -267,10 +282,20 @@ SCHEDULERS = [
 
 @pytest.mark.parametrize("name,kw", SCHEDULERS, ids=[n for n, _ in SCHEDULERS])
 def test_scheduler_matches_torch_over_30_steps(name, kw):
-    s_opt = optim.SGD([{"params": [shendu.zeros(1, requires_grad=True)]},
-                       {"params": [shendu.zeros(1, requires_grad=True)], "lr": 0.5}], lr=0.1)
-    t_opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)]},
-                             {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.5}], lr=0.1)
+    s_opt = optim.SGD(
+        [
+            {"params": [shendu.zeros(1, requires_grad=True)]},
+            {"params": [shendu.zeros(1, requires_grad=True)], "lr": 0.5},
+        ],
+        lr=0.1,
+    )
+    t_opt = torch.optim.SGD(
+        [
+            {"params": [torch.zeros(1, requires_grad=True)]},
+            {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.5},
+        ],
+        lr=0.1,
+    )
     s_sched = getattr(lr_scheduler, name)(s_opt, **kw)
     t_sched = getattr(torch.optim.lr_scheduler, name)(t_opt, **kw)
     s_lrs, t_lrs = [], []
@@ -306,23 +331,27 @@ def test_scheduler_resume_from_state_dict():
 
 # ---- errors --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make,match", [
-    (lambda p: optim.SGD(p, lr=-0.1), "learning rate: -0.1"),
-    (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), "momentum value: -0.5"),
-    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov"),
-    (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "Nesterov"),
-    (lambda p: optim.SGD(p, weight_decay=-1.0), "weight_decay value: -1.0"),
-    (lambda p: optim.Adam(p, betas=(1.0, 0.999)), "beta parameter at index 0: 1.0"),
-    (lambda p: optim.Adam(p, betas=(0.9, -0.1)), "beta parameter at index 1: -0.1"),
-    (lambda p: optim.AdamW(p, eps=-1e-8), "epsilon value: -1e-08"),
-    (lambda p: optim.Adagrad(p, lr_decay=-0.1), "lr_decay value: -0.1"),
-    (lambda p: optim.RMSprop(p, alpha=-0.9), "alpha value: -0.9"),
-    (lambda p: optim.SGD([{"params": p, "lr": -2.0}], lr=0.1), "learning rate: -2.0"),
-    # NaN compares false with everything; torch.optim rejects it (`not 0.0 <= lr`)
-    (lambda p: optim.Adam(p, lr=float("nan")), "learning rate: nan"),
-    (lambda p: optim.RMSprop(p, momentum=float("nan")), "momentum value: nan"),
-    (lambda p: optim.Adagrad(p, initial_accumulator_value=-1.0), "initial_accumulator_value value: -1.0"),
-])
+
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda p: optim.SGD(p, lr=-0.1), "learning rate: -0.1"),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), "momentum value: -0.5"),
+        (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov"),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "Nesterov"),
+        (lambda p: optim.SGD(p, weight_decay=-1.0), "weight_decay value: -1.0"),
+        (lambda p: optim.Adam(p, betas=(1.0, 0.999)), "beta parameter at index 0: 1.0"),
+        (lambda p: optim.Adam(p, betas=(0.9, -0.1)), "beta parameter at index 1: -0.1"),
+        (lambda p: optim.AdamW(p, eps=-1e-8), "epsilon value: -1e-08"),
+        (lambda p: optim.Adagrad(p, lr_decay=-0.1), "lr_decay value: -0.1"),
+        (lambda p: optim.RMSprop(p, alpha=-0.9), "alpha value: -0.9"),
+        (lambda p: optim.SGD([{"params": p, "lr": -2.0}], lr=0.1), "learning rate: -2.0"),
+        # NaN compares false with everything; torch.optim rejects it (`not 0.0 <= lr`)
+        (lambda p: optim.Adam(p, lr=float("nan")), "learning rate: nan"),
+        (lambda p: optim.RMSprop(p, momentum=float("nan")), "momentum value: nan"),
+        (lambda p: optim.Adagrad(p, initial_accumulator_value=-1.0), "initial_accumulator_value value: -1.0"),
+    ],
+)
 def test_invalid_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make([shendu.zeros(2, requires_grad=True)])

@@ -1,4 +1,5 @@
 """``shendu train / eval / predict`` end to end on a tiny run (the course MLP, mnist-5k)."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,19 @@ from shendu.data import load_dataset
 from shendu.training import trainer as trainer_module
 
 SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "mnist")
-TRAIN = ["train", "mlp", "--data", "mnist-5k", "--epochs", "2", "--batch-size", "100", "--lr", "0.002",
-         "--no-progress"]
+TRAIN = [
+    "train",
+    "mlp",
+    "--data",
+    "mnist-5k",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "100",
+    "--lr",
+    "0.002",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +78,12 @@ def test_eval_table(run_dir, capsys):
 @pytest.mark.skipif(not os.path.isdir(SHARED_MNIST), reason="official MNIST test files not here")
 def test_eval_on_official_mnist_test_set(run_dir, capsys):
     capsys.readouterr()
-    assert main(["eval", str(run_dir), "--data", "mnist", "--split", "test", "--data-dir", SHARED_MNIST, "--json"]) == 0
+    assert (
+        main(
+            ["eval", str(run_dir), "--data", "mnist", "--split", "test", "--data-dir", SHARED_MNIST, "--json"]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["n"] == 10000 and result["accuracy"] > 0.85
 
@@ -119,7 +136,7 @@ def test_predict_images_and_a_bad_file(run_dir, capsys, tmp_path):
     lines = captured.out.strip().splitlines()
     assert len(lines) == len(paths)
     correct = 0
-    for line, path, label in zip(lines, paths, labels):
+    for line, path, label in zip(lines, paths, labels, strict=True):
         name, _, rest = line.partition(": ")
         assert name == str(path)
         parts = rest.split()
@@ -166,7 +183,9 @@ def test_help(command, capsys):
 
 def test_data_set_without_val_split_holds_out_part_of_train(tmp_path, capsys):
     out = tmp_path / "digits"
-    assert main(["train", "mlp", "--data", "digits", "--epochs", "1", "--no-progress", "--out", str(out)]) == 0
+    assert (
+        main(["train", "mlp", "--data", "digits", "--epochs", "1", "--no-progress", "--out", str(out)]) == 0
+    )
     config = json.loads((out / "config.json").read_text())
     n_train = len(load_dataset("digits", "train"))
     info = config["data_info"]
@@ -176,8 +195,17 @@ def test_data_set_without_val_split_holds_out_part_of_train(tmp_path, capsys):
     assert "shendu eval" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("option", [["--epochs", "0"], ["--batch-size", "0"], ["--lr", "-1"], ["--lr", "inf"],
-                                    ["--seed", "-1"], ["--threads", "0"]])
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--epochs", "0"],
+        ["--batch-size", "0"],
+        ["--lr", "-1"],
+        ["--lr", "inf"],
+        ["--seed", "-1"],
+        ["--threads", "0"],
+    ],
+)
 def test_bad_numbers_are_usage_errors(option, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["train", "mlp", *option])
@@ -231,8 +259,22 @@ def test_unknown_model_is_refused_before_the_data_loads(tmp_path, capsys, monkey
 
 
 def test_lenet_on_8x8_digits_names_the_image_size(tmp_path, capsys):
-    assert main(["train", "lenet", "--data", "digits", "--epochs", "1", "--no-progress",
-                 "--out", str(tmp_path / "r")]) == 1
+    assert (
+        main(
+            [
+                "train",
+                "lenet",
+                "--data",
+                "digits",
+                "--epochs",
+                "1",
+                "--no-progress",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert "(1, 8, 8)" in err and "mlp" in err and "Traceback" not in err
 
@@ -242,8 +284,23 @@ def test_divergence_is_reported_once_without_numpy_warnings(tmp_path, capsys):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        code = main(["train", "mlp", "--data", "digits", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "1",
-                     "--no-progress", "--out", str(tmp_path / "nan")])
+        code = main(
+            [
+                "train",
+                "mlp",
+                "--data",
+                "digits",
+                "--optimizer",
+                "sgd",
+                "--lr",
+                "1e6",
+                "--epochs",
+                "1",
+                "--no-progress",
+                "--out",
+                str(tmp_path / "nan"),
+            ]
+        )
     assert code == 3
     assert "became nan" in capsys.readouterr().err
     assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []

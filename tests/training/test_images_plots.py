@@ -1,4 +1,5 @@
 """Preparing digit pictures like MNIST; the figures; the history file."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,8 +65,19 @@ def test_load_image_formats_and_errors(tmp_path):
 
 
 def _rows():
-    return [dict(epoch=e, train_loss=1 / e, train_acc=1 - 0.3 / e, val_loss=1.2 / e, val_acc=1 - 0.4 / e,
-                 lr=0.001, seconds=1.0, images_per_s=100.0) for e in (1, 2, 3)]
+    return [
+        dict(
+            epoch=e,
+            train_loss=1 / e,
+            train_acc=1 - 0.3 / e,
+            val_loss=1.2 / e,
+            val_acc=1 - 0.4 / e,
+            lr=0.001,
+            seconds=1.0,
+            images_per_s=100.0,
+        )
+        for e in (1, 2, 3)
+    ]
 
 
 def test_history_columns_best_and_file(tmp_path):

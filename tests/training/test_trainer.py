@@ -1,4 +1,5 @@
 """Trainer: history, resume gives bit-identical weights, NaN stop, Ctrl-C, atomic checkpoints."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,14 @@ from shendu import nn, optim, serialization
 from shendu.data import ArrayDataset, DataLoader
 from shendu.data import transforms as T
 from shendu.nn import functional as F
-from shendu.training import (Callback, EarlyStopping, Trainer, TrainingDiverged, TrainingInterrupted,
-                             load_checkpoint)
+from shendu.training import (
+    Callback,
+    EarlyStopping,
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+    load_checkpoint,
+)
 
 N_TRAIN, N_VAL = 96, 32
 
@@ -41,15 +48,29 @@ def make_trainer(out_dir=None, epochs=3, loss_fn=None, callbacks=()):
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 3))
     opt = optim.Adam(model.parameters(), lr=0.01)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    train_loader = DataLoader(train, batch_size=16, shuffle=True, seed=3,
-                              transform=T.RandomAffine(10, (0.1, 0.1)))
+    train_loader = DataLoader(
+        train, batch_size=16, shuffle=True, seed=3, transform=T.RandomAffine(10, (0.1, 0.1))
+    )
     val_loader = DataLoader(val, batch_size=32)
-    return Trainer(model, opt, train_loader, val_loader=val_loader, epochs=epochs, scheduler=sched,
-                   out_dir=out_dir, progress=False, loss_fn=loss_fn, callbacks=callbacks)
+    return Trainer(
+        model,
+        opt,
+        train_loader,
+        val_loader=val_loader,
+        epochs=epochs,
+        scheduler=sched,
+        out_dir=out_dir,
+        progress=False,
+        loss_fn=loss_fn,
+        callbacks=callbacks,
+    )
 
 
 def weights(trainer):
-    return {k: np.array(v.numpy() if isinstance(v, shendu.Tensor) else v) for k, v in trainer.model.state_dict().items()}
+    return {
+        k: np.array(v.numpy() if isinstance(v, shendu.Tensor) else v)
+        for k, v in trainer.model.state_dict().items()
+    }
 
 
 def assert_same_weights(a, b):
@@ -91,7 +112,9 @@ def test_history_and_files(straight):
         assert np.isfinite(row["train_loss"]) and row["images_per_s"] > 0 and row["seconds"] > 0
     assert history["train_loss"][-1] < history["train_loss"][0]
     # cosine schedule: the lr recorded is the one used during the epoch
-    assert history["lr"] == pytest.approx([0.01, 0.01 * (1 + np.cos(np.pi / 3)) / 2, 0.01 * (1 + np.cos(2 * np.pi / 3)) / 2])
+    assert history["lr"] == pytest.approx(
+        [0.01, 0.01 * (1 + np.cos(np.pi / 3)) / 2, 0.01 * (1 + np.cos(2 * np.pi / 3)) / 2]
+    )
     out = t.out_dir
     assert json.loads((out / "history.json").read_text())["epochs"] == history.to_list()
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -199,7 +222,9 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
             self.f.write(data[: len(data) // 2])
             raise OSError("simulated crash while writing")
 
-    monkeypatch.setattr(os, "fdopen", lambda fd, mode="r", *a, **k: HalfWriter(real_fdopen(fd, mode, *a, **k)))
+    monkeypatch.setattr(
+        os, "fdopen", lambda fd, mode="r", *a, **k: HalfWriter(real_fdopen(fd, mode, *a, **k))
+    )
     with pytest.raises(OSError, match="simulated crash"):
         t.save_checkpoint(path)
     monkeypatch.undo()

@@ -3,6 +3,7 @@
 The walk is iterative (no recursion), in reverse topological order, so a node used twice
 receives the sum of both gradients before it passes its own gradient on.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -69,7 +70,7 @@ def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> 
         gxs = fn.backward(gy)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)
-        for parent, gx, shape, dtype in zip(fn.parents, gxs, fn.input_shapes, fn.input_dtypes):
+        for parent, gx, shape, dtype in zip(fn.parents, gxs, fn.input_shapes, fn.input_dtypes, strict=False):
             if parent is None or gx is None:
                 continue
             gx = unbroadcast(np.asarray(gx), shape)

@@ -4,6 +4,7 @@ Each op subclasses :class:`Function` and writes ``forward`` (ndarrays in, ndarra
 right beside ``backward`` (upstream gradient in, one gradient per input out), with the
 local derivative in the docstring, so the chain rule is visible op by op.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -56,7 +57,9 @@ class Function:
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
-    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...] | np.ndarray | None:  # pragma: no cover
+    def backward(
+        self, gy: np.ndarray
+    ) -> tuple[np.ndarray | None, ...] | np.ndarray | None:  # pragma: no cover
         raise NotImplementedError
 
     @classmethod
@@ -71,9 +74,7 @@ class Function:
             fn.needs_grad = tuple(t.requires_grad for t in inputs)
             # Point at the creator node of non-leaf inputs, not at the tensor itself, so
             # an intermediate array lives only as long as the user (or a save) holds it.
-            fn.parents = [
-                (t._ctx if t._ctx is not None else t) if t.requires_grad else None for t in inputs
-            ]
+            fn.parents = [(t._ctx if t._ctx is not None else t) if t.requires_grad else None for t in inputs]
             fn.input_shapes = tuple(t._data.shape for t in inputs)
             fn.input_dtypes = tuple(t._data.dtype for t in inputs)
             fn.out_ref = weakref.ref(out)

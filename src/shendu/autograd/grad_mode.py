@@ -1,4 +1,5 @@
 """Switching graph recording on and off: ``with shendu.no_grad(): ...``."""
+
 from __future__ import annotations
 
 import functools

@@ -5,6 +5,7 @@ Variables are ellipses labelled with their value and gradient; ops are boxes. Ca
 you want labelled alive (with ``retain_grad()`` to see their gradients). The PNG comes from
 Graphviz's ``dot`` where it is installed, else from matplotlib's own simple layered layout.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -122,13 +123,22 @@ def draw_png(output: Tensor, path: str | Path, names: dict[str, Tensor] | None =
     fig, ax = plt.subplots(figsize=(2.4 * (len(rows) + 1), 1.6 * (max(len(v) for v in rows.values()) + 1)))
     gap = {"op": 32, "var": 40}  # points between a node's centre and the arrow's end
     for a, b in g.edges:
-        ax.annotate("", xy=pos[b], xytext=pos[a], arrowprops=dict(
-            arrowstyle="-|>", color="0.35", shrinkA=gap[g.nodes[a][0]], shrinkB=gap[g.nodes[b][0]]))
+        ax.annotate(
+            "",
+            xy=pos[b],
+            xytext=pos[a],
+            arrowprops=dict(
+                arrowstyle="-|>", color="0.35", shrinkA=gap[g.nodes[a][0]], shrinkB=gap[g.nodes[b][0]]
+            ),
+        )
     for n, (kind, label) in g.nodes.items():
-        box = dict(boxstyle="round,pad=0.4" if kind == "op" else "ellipse,pad=0.3",
-                   fc="#dae8fc" if kind == "op" else "#fff2cc", ec="0.3")
+        box = dict(
+            boxstyle="round,pad=0.4" if kind == "op" else "ellipse,pad=0.3",
+            fc="#dae8fc" if kind == "op" else "#fff2cc",
+            ec="0.3",
+        )
         ax.text(*pos[n], label, ha="center", va="center", fontsize=9, bbox=box)
-    xs, ys = zip(*pos.values())
+    xs, ys = zip(*pos.values(), strict=True)
     ax.set_xlim(min(xs) - 1.4, max(xs) + 1.4)
     ax.set_ylim(min(ys) - 1.2, max(ys) + 1.2)
     ax.set_axis_off()

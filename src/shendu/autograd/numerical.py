@@ -3,6 +3,7 @@
 The central difference  f'(x) ≈ (f(x + h) − f(x − h)) / 2h  has error O(h²), against O(h) for
 the forward difference; it is the ground truth every backward in shendu is tested against.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -111,10 +112,10 @@ def gradcheck(
     analytic = [np.zeros(t.shape) if t.grad is None else t.grad.data.astype(np.float64) for t in wanted]
 
     numeric_all = numerical_grad(f, *inputs, eps=eps, grad_output=weight)
-    numeric = [n for t, n in zip(inputs, numeric_all) if t.requires_grad]
+    numeric = [n for t, n in zip(inputs, numeric_all, strict=True) if t.requires_grad]
     max_abs = max_rel = 0.0
     ok = True
-    for a, n in zip(analytic, numeric):
+    for a, n in zip(analytic, numeric, strict=True):
         if a.size == 0:
             continue
         diff = np.abs(a - n)

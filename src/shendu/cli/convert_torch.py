@@ -1,4 +1,5 @@
 """``shendu convert-torch IN.pth OUT.safetensors``: torchvision weights for shendu's zoo."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,7 @@ def register(subparsers) -> None:
         "convert-torch",
         help="convert a PyTorch/torchvision .pth state dict to safetensors (needs torch)",
         description="Read a torchvision state dict (.pth, loaded with weights_only=True) and write it as "
-                    "safetensors with the same keys, for model.load_state_dict in shendu. Needs torch installed.",
+        "safetensors with the same keys, for model.load_state_dict in shendu. Needs torch installed.",
     )
     p.add_argument("input", help="the .pth file (a state dict)")
     p.add_argument("output", help="the .safetensors file to write")

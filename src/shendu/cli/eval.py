@@ -1,4 +1,5 @@
 """``shendu eval RUN_DIR_OR_WEIGHTS --data NAME``: accuracy, per-class scores, confusion matrix."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,19 +23,30 @@ The confusion matrix is also drawn to confusion-DATA-SPLIT.png in the run direct
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "eval", help="evaluate trained weights on a data set",
+        "eval",
+        help="evaluate trained weights on a data set",
         description="Evaluate a trained network: accuracy, precision, recall and F1 per class, macro F1, "
-                    "and a confusion-matrix figure.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "and a confusion-matrix figure.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("target", metavar="RUN_DIR_OR_WEIGHTS",
-                   help="a run directory of 'shendu train', or a .safetensors weights file")
+    p.add_argument(
+        "target",
+        metavar="RUN_DIR_OR_WEIGHTS",
+        help="a run directory of 'shendu train', or a .safetensors weights file",
+    )
     p.add_argument("--data", metavar="NAME", help="data set (default: the one the run trained on)")
     p.add_argument("--split", help="split to evaluate (default: test, or val where there is no test split)")
     p.add_argument("--data-dir", metavar="DIR", help="folder with the data set's files")
-    p.add_argument("--model", metavar="NAME", help="network name, needed for a weights file without config.json")
-    p.add_argument("--batch-size", type=int, default=500, metavar="B", help="images per forward pass (default: 500)")
-    p.add_argument("--out", metavar="DIR", help="folder for the confusion-matrix PNG (default: the run directory)")
+    p.add_argument(
+        "--model", metavar="NAME", help="network name, needed for a weights file without config.json"
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=500, metavar="B", help="images per forward pass (default: 500)"
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="folder for the confusion-matrix PNG (default: the run directory)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
     p.set_defaults(func=run)
 
@@ -49,14 +61,20 @@ def check_compatible(config: dict[str, Any], dataset, data: str) -> None:
 
     shape = list(dataset.images.shape[1:])
     if config.get("input_shape") and list(config["input_shape"]) != shape:
-        raise RunError(f"the model {config['model']!r} takes images of shape {tuple(config['input_shape'])} "
-                       f"(C, H, W), but {data} has images of shape {tuple(shape)}")
+        raise RunError(
+            f"the model {config['model']!r} takes images of shape {tuple(config['input_shape'])} "
+            f"(C, H, W), but {data} has images of shape {tuple(shape)}"
+        )
     if config.get("num_classes") and config["num_classes"] != dataset.num_classes:
-        raise RunError(f"the model {config['model']!r} predicts {config['num_classes']} classes, "
-                       f"but {data} has {dataset.num_classes}")
+        raise RunError(
+            f"the model {config['model']!r} predicts {config['num_classes']} classes, "
+            f"but {data} has {dataset.num_classes}"
+        )
     if config.get("classes") and list(config["classes"]) != list(dataset.classes):
-        raise RunError(f"the model was trained on classes {config['classes']}, but {data} has classes "
-                       f"{list(dataset.classes)}")
+        raise RunError(
+            f"the model was trained on classes {config['classes']}, but {data} has classes "
+            f"{list(dataset.classes)}"
+        )
 
 
 def _split(name: str, requested: str | None) -> str:
@@ -83,12 +101,16 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     split = _split(data, args.split)
     dataset = load_dataset(data, split, data_dir=args.data_dir)
     check_compatible(config, dataset, f"{data} ({split})")
-    model, config = rundir.load_model(args.target, args.model, tuple(dataset.images.shape[1:]), dataset.num_classes)
+    model, config = rundir.load_model(
+        args.target, args.model, tuple(dataset.images.shape[1:]), dataset.num_classes
+    )
     norm = config.get("normalize")
     if norm is None:
         norm = rundir.normalisation_of(dataset.images)
-        print(f"note: no config.json with the training normalisation; using {data}'s own mean and std",
-              file=sys.stderr)
+        print(
+            f"note: no config.json with the training normalisation; using {data}'s own mean and std",
+            file=sys.stderr,
+        )
     loader = DataLoader(dataset, batch_size=args.batch_size, transform=T.Normalize(norm["mean"], norm["std"]))
     logits, labels = predict(model, loader)
     pred = logits.argmax(axis=1)
@@ -96,35 +118,60 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
         loss = F.cross_entropy(shendu.from_numpy(logits.astype(np.float64)), shendu.from_numpy(labels)).item()
     k = dataset.num_classes
     classes = list(dataset.classes)
-    p, r, f = (fn(labels, pred, average=None, num_classes=k) for fn in (metrics.precision, metrics.recall, metrics.f1_score))
+    p, r, f = (
+        fn(labels, pred, average=None, num_classes=k)
+        for fn in (metrics.precision, metrics.recall, metrics.f1_score)
+    )
     support = np.bincount(labels, minlength=k)
     cm = metrics.confusion_matrix(labels, pred, num_classes=k)
-    out_dir = Path(args.out) if args.out else (Path(args.target) if Path(args.target).is_dir() else weights.parent)
+    out_dir = (
+        Path(args.out) if args.out else (Path(args.target) if Path(args.target).is_dir() else weights.parent)
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
-    png = plot_confusion_matrix(cm, classes, out_dir / f"confusion-{data}-{split}.png",
-                                title=f"{config['model']} on {data} {split}")
+    png = plot_confusion_matrix(
+        cm, classes, out_dir / f"confusion-{data}-{split}.png", title=f"{config['model']} on {data} {split}"
+    )
     return {
-        "model": config["model"], "weights": str(weights), "data": data, "split": split, "n": int(labels.size),
+        "model": config["model"],
+        "weights": str(weights),
+        "data": data,
+        "split": split,
+        "n": int(labels.size),
         "accuracy": float((pred == labels).mean()),
         "loss": loss,
         "macro_f1": float(metrics.f1_score(labels, pred, average="macro", num_classes=k)),
         "macro_precision": float(metrics.precision(labels, pred, average="macro", num_classes=k)),
         "macro_recall": float(metrics.recall(labels, pred, average="macro", num_classes=k)),
-        "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
-                      for i, c in enumerate(classes)},
-        "confusion_matrix": cm.astype(int).tolist(), "confusion_png": str(png),
+        "per_class": {
+            c: {
+                "precision": float(p[i]),
+                "recall": float(r[i]),
+                "f1": float(f[i]),
+                "support": int(support[i]),
+            }
+            for i, c in enumerate(classes)
+        },
+        "confusion_matrix": cm.astype(int).tolist(),
+        "confusion_png": str(png),
     }
 
 
 def _table(result: dict[str, Any]) -> str:
     width = max(8, *(len(c) for c in result["per_class"]))
-    lines = [f"{result['model']} ({result['weights']}) on {result['data']} {result['split']}: {result['n']} images",
-             f"accuracy {result['accuracy']:.2%}   loss {result['loss']:.4f}   macro F1 {result['macro_f1']:.4f}", "",
-             f"{'class':<{width}}  precision  recall      F1  support"]
+    lines = [
+        f"{result['model']} ({result['weights']}) on {result['data']} {result['split']}: {result['n']} images",
+        f"accuracy {result['accuracy']:.2%}   loss {result['loss']:.4f}   macro F1 {result['macro_f1']:.4f}",
+        "",
+        f"{'class':<{width}}  precision  recall      F1  support",
+    ]
     for name, s in result["per_class"].items():
-        lines.append(f"{name:<{width}}  {s['precision']:>9.4f}  {s['recall']:>6.4f}  {s['f1']:.4f}  {s['support']:>7d}")
-    lines.append(f"{'macro':<{width}}  {result['macro_precision']:>9.4f}  {result['macro_recall']:>6.4f}  "
-                 f"{result['macro_f1']:.4f}  {result['n']:>7d}")
+        lines.append(
+            f"{name:<{width}}  {s['precision']:>9.4f}  {s['recall']:>6.4f}  {s['f1']:.4f}  {s['support']:>7d}"
+        )
+    lines.append(
+        f"{'macro':<{width}}  {result['macro_precision']:>9.4f}  {result['macro_recall']:>6.4f}  "
+        f"{result['macro_f1']:.4f}  {result['n']:>7d}"
+    )
     lines += ["", f"confusion matrix: {result['confusion_png']}"]
     return "\n".join(lines)
 

@@ -1,4 +1,5 @@
 """``shendu lesson [NAME] [--out DIR]``: run one chapter of the course, or list them."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """``shendu`` — one command, a subcommand per job (train, eval, predict, summary, lesson, ...)."""
+
 from __future__ import annotations
 
 import argparse

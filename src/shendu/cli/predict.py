@@ -1,9 +1,9 @@
 """``shendu predict RUN_DIR_OR_WEIGHTS IMAGE...``: the top classes of each image, with probabilities."""
+
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -20,15 +20,26 @@ A file that cannot be read gets an error line; the other images are still predic
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "predict", help="classify image files with trained weights",
+        "predict",
+        help="classify image files with trained weights",
         description="Classify PNG or JPEG images with a trained network and print the most likely classes.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("target", metavar="RUN_DIR_OR_WEIGHTS",
-                   help="a run directory of 'shendu train', or a .safetensors weights file")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ... anything Pillow reads)")
-    p.add_argument("--model", metavar="NAME", help="network name, needed for a weights file without config.json")
-    p.add_argument("--top", type=int, default=3, metavar="K", help="how many classes to show per image (default: 3)")
+    p.add_argument(
+        "target",
+        metavar="RUN_DIR_OR_WEIGHTS",
+        help="a run directory of 'shendu train', or a .safetensors weights file",
+    )
+    p.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ... anything Pillow reads)"
+    )
+    p.add_argument(
+        "--model", metavar="NAME", help="network name, needed for a weights file without config.json"
+    )
+    p.add_argument(
+        "--top", type=int, default=3, metavar="K", help="how many classes to show per image (default: 3)"
+    )
     p.set_defaults(func=run)
 
 
@@ -52,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     images, names, failed = [], [], 0
     for path in args.images:  # one file at a time: each may fail on its own
         try:
-            images.append((load_image(path, shape, digit_style=config.get("digit_style", shape[0] == 1)) - mean) / std)
+            images.append(
+                (load_image(path, shape, digit_style=config.get("digit_style", shape[0] == 1)) - mean) / std
+            )
             names.append(path)
         except ImageError as err:
             print(f"{path}: error: {err}", file=sys.stderr)
@@ -62,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             logits = model(shendu.from_numpy(np.stack(images).astype(np.float32)))
             probs = F.softmax(logits.double(), dim=1).numpy()
         k = max(1, min(args.top, len(classes)))
-        for name, p in zip(names, probs):
+        for name, p in zip(names, probs, strict=True):
             top = np.argsort(-p, kind="stable")[:k]
             print(f"{name}: " + "  ".join(f"{classes[i]} {p[i]:.1%}" for i in top))
     if failed:

@@ -1,4 +1,5 @@
 """``shendu summary MODEL [--input 3x224x224] [--num-classes N]``: the layer table of a zoo network."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,11 +11,14 @@ def parse_input(text: str) -> tuple[int, int, int]:
     try:
         sizes = tuple(int(s) for s in text.lower().replace("×", "x").split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--input must look like 3x224x224 (C x H x W), got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--input must look like 3x224x224 (C x H x W), got {text!r}"
+        ) from None
     if len(sizes) != 3:
         # '28x28' would otherwise build a 28-channel network and fail deep inside its first layer
         raise argparse.ArgumentTypeError(
-            f"--input needs three sizes, channels x height x width (such as 1x28x28), got {len(sizes)}: {text!r}")
+            f"--input needs three sizes, channels x height x width (such as 1x28x28), got {len(sizes)}: {text!r}"
+        )
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"--input sizes must be positive, got {text!r}")
     return sizes
@@ -25,11 +29,16 @@ def register(subparsers) -> None:
         "summary",
         help="print a network's layers, output shapes, parameters and multiply-adds",
         description="Build a model of the zoo and print its layer table (like torchinfo), e.g. "
-                    "'shendu summary resnet18 --input 3x224x224' or 'shendu summary lenet --input 1x28x28'.",
+        "'shendu summary resnet18 --input 3x224x224' or 'shendu summary lenet --input 1x28x28'.",
     )
     p.add_argument("model", help="model name (see 'shendu summary --list')", nargs="?")
-    p.add_argument("--input", type=parse_input, default=None, metavar="CxHxW",
-                   help="input size without the batch (default: 1x28x28 for mlp/lenet/lenet5, else 3x224x224)")
+    p.add_argument(
+        "--input",
+        type=parse_input,
+        default=None,
+        metavar="CxHxW",
+        help="input size without the batch (default: 1x28x28 for mlp/lenet/lenet5, else 3x224x224)",
+    )
     p.add_argument("--num-classes", type=int, default=None, help="number of classes (default: the model's)")
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--small-input", action="store_true", help="the 28×28/32×32 form of an ImageNet network")
@@ -44,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(list_models()))
         return 0
     if args.model not in list_models():
-        print(f"shendu summary: unknown model {args.model!r}; known: {', '.join(list_models())}", file=sys.stderr)
+        print(
+            f"shendu summary: unknown model {args.model!r}; known: {', '.join(list_models())}",
+            file=sys.stderr,
+        )
         return 2
     size = args.input or ((1, 28, 28) if args.model in ("mlp", "lenet", "lenet5") else (3, 224, 224))
     kwargs = {"in_channels": size[0], "input_size": size[1]}  # as `shendu train` passes it

@@ -1,4 +1,5 @@
 """``shendu train [MODEL] [--data NAME] ...``: train a network and write a run directory."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,14 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "augment": None,  # per data set: on for digit and photo data sets
 }
-LEARNING_RATES = {"sgd": 0.05, "momentum": 0.01, "adagrad": 0.01, "rmsprop": 0.001, "adam": 0.002, "adamw": 0.002}
+LEARNING_RATES = {
+    "sgd": 0.05,
+    "momentum": 0.01,
+    "adagrad": 0.01,
+    "rmsprop": 0.001,
+    "adam": 0.002,
+    "adamw": 0.002,
+}
 OPTIMIZERS = tuple(LEARNING_RATES)
 # digits: rotations up to ±10°, shifts up to ±7% of the side (±2 pixels on 28), zoom 0.9–1.1.
 # Measured on mnist-5k -> MNIST test: ±2 px beat ±2.8 px (98.4% vs 98.0%, 20 epochs, seed 0).
@@ -51,6 +59,7 @@ config.json, history.json and curves.png.
 
 def _at_least(low: int):
     """argparse type: an integer >= ``low`` (so ``--epochs 0`` fails with the usage line)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -59,6 +68,7 @@ def _at_least(low: int):
         if value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
         return value
+
     return parse
 
 
@@ -75,33 +85,80 @@ def _learning_rate(text: str) -> float:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "train", help="train a network (default: LeNet on 5,000 MNIST digits)",
+        "train",
+        help="train a network (default: LeNet on 5,000 MNIST digits)",
         description="Train a network of the model zoo on a data set, with a progress bar, a checkpoint\n"
-                    "every epoch, learning curves and the weights written to a run directory.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "every epoch, learning curves and the weights written to a run directory.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", nargs="?", metavar="MODEL",
-                   help=f"network name from the model zoo (default: {DEFAULTS['model']}; 'shendu summary' lists them)")
-    p.add_argument("--data", metavar="NAME",
-                   help=f"data set: mnist-5k, mnist, fashion-mnist, cifar10, digits (default: {DEFAULTS['data']})")
-    p.add_argument("--data-dir", metavar="DIR", help="folder with the data set's files (default: $SHENDU_DATA "
-                                                     "or ~/.cache/shendu)")
-    p.add_argument("--epochs", type=_at_least(1), metavar="N", help=f"passes over the training set (default: {DEFAULTS['epochs']})")
-    p.add_argument("--batch-size", type=_at_least(1), metavar="B", help=f"images per step (default: {DEFAULTS['batch_size']})")
-    p.add_argument("--optimizer", choices=OPTIMIZERS,
-                   help=f"update rule; 'momentum' is SGD with momentum 0.9 (default: {DEFAULTS['optimizer']})")
-    p.add_argument("--lr", type=_learning_rate, metavar="LR", help="initial learning rate; it follows a cosine curve "
-                   "to 0 over the epochs (default: " + ", ".join(f"{k} {v}" for k, v in LEARNING_RATES.items()) + ")")
-    p.add_argument("--seed", type=_at_least(0), metavar="S", help=f"random seed: weights, order, augmentation (default: {DEFAULTS['seed']})")
+    p.add_argument(
+        "model",
+        nargs="?",
+        metavar="MODEL",
+        help=f"network name from the model zoo (default: {DEFAULTS['model']}; 'shendu summary' lists them)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="NAME",
+        help=f"data set: mnist-5k, mnist, fashion-mnist, cifar10, digits (default: {DEFAULTS['data']})",
+    )
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder with the data set's files (default: $SHENDU_DATA or ~/.cache/shendu)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=_at_least(1),
+        metavar="N",
+        help=f"passes over the training set (default: {DEFAULTS['epochs']})",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_at_least(1),
+        metavar="B",
+        help=f"images per step (default: {DEFAULTS['batch_size']})",
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        help=f"update rule; 'momentum' is SGD with momentum 0.9 (default: {DEFAULTS['optimizer']})",
+    )
+    p.add_argument(
+        "--lr",
+        type=_learning_rate,
+        metavar="LR",
+        help="initial learning rate; it follows a cosine curve "
+        "to 0 over the epochs (default: " + ", ".join(f"{k} {v}" for k, v in LEARNING_RATES.items()) + ")",
+    )
+    p.add_argument(
+        "--seed",
+        type=_at_least(0),
+        metavar="S",
+        help=f"random seed: weights, order, augmentation (default: {DEFAULTS['seed']})",
+    )
     p.add_argument("--out", metavar="DIR", help="run directory (default: runs/MODEL-DATA)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in the run directory from its checkpoint, with its options")
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                   help="random small rotations, shifts and zooms of the training images "
-                        "(default: on for mnist-5k, mnist, fashion-mnist, cifar10)")
-    p.add_argument("--threads", type=_at_least(1), default=1, metavar="T",
-                   help="threads for NumPy's matrix products (default: 1; more only pays off on an idle "
-                        "machine with large layers, and oversubscribed cores make training several times slower)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in the run directory from its checkpoint, with its options",
+    )
+    p.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="random small rotations, shifts and zooms of the training images "
+        "(default: on for mnist-5k, mnist, fashion-mnist, cifar10)",
+    )
+    p.add_argument(
+        "--threads",
+        type=_at_least(1),
+        default=1,
+        metavar="T",
+        help="threads for NumPy's matrix products (default: 1; more only pays off on an idle "
+        "machine with large layers, and oversubscribed cores make training several times slower)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
     p.set_defaults(func=run)
 
@@ -122,11 +179,15 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], Path, dict[str, 
     previous = None
     if args.resume:
         previous = rundir.read_config(out)
-        mismatch = [f"--{k.replace('_', '-')} {v} (the run used {previous['options'].get(k)})"
-                    for k, v in given.items() if previous["options"].get(k) != v]
+        mismatch = [
+            f"--{k.replace('_', '-')} {v} (the run used {previous['options'].get(k)})"
+            for k, v in given.items()
+            if previous["options"].get(k) != v
+        ]
         if mismatch:
-            raise rundir.RunError("--resume continues the run with its own options; these differ: "
-                                  + "; ".join(mismatch))
+            raise rundir.RunError(
+                "--resume continues the run with its own options; these differ: " + "; ".join(mismatch)
+            )
         opts = dict(previous["options"])
         opts["data_dir"] = previous.get("data_info", {}).get("data_dir")
     else:
@@ -150,8 +211,13 @@ def _datasets(name: str, data_dir: str | None):
         return train, load_dataset(name, "val", data_dir=data_dir), "the data set's val split"
     # no validation split: hold one out of 'train', the same for every seed
     keep, held = stratified_split(train.labels, VAL_FRACTION, seed=0)
-    part = lambda idx, split: ArrayDataset(train.images[idx], train.labels[idx], train.classes,  # noqa: E731
-                                           name=train.name, split=split)
+    part = lambda idx, split: ArrayDataset(
+        train.images[idx],
+        train.labels[idx],
+        train.classes,  # noqa: E731
+        name=train.name,
+        split=split,
+    )
     return part(keep, "train"), part(held, "val"), f"{VAL_FRACTION:.0%} of train held out"
 
 
@@ -174,8 +240,12 @@ def _loaders(opts: dict[str, Any], train, val, norm: dict[str, list[float]]):
 
     normalize = T.Normalize(norm["mean"], norm["std"])
     augment = opts["augment"] if opts["augment"] is not None else _augment_by_default(opts["data"])
-    train_tf = T.Compose([_augmentation(opts["data"], train.images.shape[1:]), normalize]) if augment else normalize
-    train_loader = DataLoader(train, batch_size=opts["batch_size"], shuffle=True, seed=opts["seed"], transform=train_tf)
+    train_tf = (
+        T.Compose([_augmentation(opts["data"], train.images.shape[1:]), normalize]) if augment else normalize
+    )
+    train_loader = DataLoader(
+        train, batch_size=opts["batch_size"], shuffle=True, seed=opts["seed"], transform=train_tf
+    )
     val_loader = DataLoader(val, batch_size=500, transform=normalize)
     return train_loader, val_loader, augment, train_tf
 
@@ -249,10 +319,13 @@ def _train(opts: dict[str, Any], out: Path, previous: dict[str, Any] | None, pro
 
     shendu.manual_seed(opts["seed"])
     try:
-        model = get_model(opts["model"], num_classes=train.num_classes, in_channels=shape[0], input_size=shape[1])
+        model = get_model(
+            opts["model"], num_classes=train.num_classes, in_channels=shape[0], input_size=shape[1]
+        )
     except ValueError as err:  # e.g. LeNet's convolutions on the 8×8 digits
-        raise rundir.RunError(f"{err} ({opts['data']} has images of shape {shape} (C, H, W); "
-                              f"'mlp' takes any size)") from None
+        raise rundir.RunError(
+            f"{err} ({opts['data']} has images of shape {shape} (C, H, W); 'mlp' takes any size)"
+        ) from None
     optimizer = _optimizer(opts["optimizer"], model.parameters(), opts["lr"])
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=opts["epochs"])
 
@@ -260,14 +333,25 @@ def _train(opts: dict[str, Any], out: Path, previous: dict[str, Any] | None, pro
     if opts["data_dir"]:
         resume_cmd += " --data-dir " + shlex.quote(str(opts["data_dir"]))
     config = {
-        "model": opts["model"], "num_classes": train.num_classes, "classes": list(train.classes),
-        "input_shape": list(shape), "normalize": norm, "data": opts["data"],
+        "model": opts["model"],
+        "num_classes": train.num_classes,
+        "classes": list(train.classes),
+        "input_shape": list(shape),
+        "normalize": norm,
+        "data": opts["data"],
         "digit_style": opts["data"] in ("mnist-5k", "mnist", "digits"),
         "options": {k: opts[k] for k in RUN_OPTIONS} | {"augment": augment},
-        "data_info": {"train": len(train), "val": len(val), "val_source": val_source,
-                      "data_dir": opts["data_dir"], "train_transform": repr(train_tf)},
-        "optimizer": repr(optimizer).replace("\n", " "), "scheduler": "CosineAnnealingLR(T_max=epochs)",
-        "shendu_version": shendu.__version__, "resume_command": resume_cmd,
+        "data_info": {
+            "train": len(train),
+            "val": len(val),
+            "val_source": val_source,
+            "data_dir": opts["data_dir"],
+            "train_transform": repr(train_tf),
+        },
+        "optimizer": repr(optimizer).replace("\n", " "),
+        "scheduler": "CosineAnnealingLR(T_max=epochs)",
+        "shendu_version": shendu.__version__,
+        "resume_command": resume_cmd,
     }
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / rundir.CHECKPOINT
@@ -276,26 +360,45 @@ def _train(opts: dict[str, Any], out: Path, previous: dict[str, Any] | None, pro
         # (a resume or an eval would mix two runs): remove them now, not when epoch 1 ends
         for name in (rundir.CHECKPOINT, rundir.WEIGHTS, rundir.HISTORY, rundir.CURVES):
             (out / name).unlink(missing_ok=True)
-        print(f"note: {out} held an earlier run; starting over (its weights and checkpoint are removed; "
-              f"use another --out to keep a run)", file=sys.stderr)
+        print(
+            f"note: {out} held an earlier run; starting over (its weights and checkpoint are removed; "
+            f"use another --out to keep a run)",
+            file=sys.stderr,
+        )
 
-    trainer = Trainer(model, optimizer, train_loader, val_loader=val_loader, epochs=opts["epochs"],
-                      scheduler=scheduler, out_dir=out, progress=progress)
+    trainer = Trainer(
+        model,
+        optimizer,
+        train_loader,
+        val_loader=val_loader,
+        epochs=opts["epochs"],
+        scheduler=scheduler,
+        out_dir=out,
+        progress=progress,
+    )
     if previous is not None:
         if not checkpoint.is_file():
-            raise rundir.RunError(f"{out} has no {rundir.CHECKPOINT} to resume from (no epoch finished): "
-                                  f"start again without --resume")
+            raise rundir.RunError(
+                f"{out} has no {rundir.CHECKPOINT} to resume from (no epoch finished): "
+                f"start again without --resume"
+            )
         done = trainer.load_checkpoint(checkpoint)
         if done >= opts["epochs"]:
-            print(f"{out} already finished all {opts['epochs']} epochs: nothing to resume "
-                  f"(its files are unchanged)", file=sys.stderr)
+            print(
+                f"{out} already finished all {opts['epochs']} epochs: nothing to resume "
+                f"(its files are unchanged)",
+                file=sys.stderr,
+            )
             return 0
         if progress:
             print(f"resuming {out} after epoch {done} of {opts['epochs']}", file=sys.stderr)
     elif progress:
-        print(f"training {opts['model']} on {opts['data']} ({len(train)} images, validation {len(val)}: "
-              f"{val_source}) for {_epochs(opts['epochs'])}; {opts['optimizer']} lr {opts['lr']}, batch "
-              f"{opts['batch_size']}, augment {'on' if augment else 'off'}, seed {opts['seed']}", file=sys.stderr)
+        print(
+            f"training {opts['model']} on {opts['data']} ({len(train)} images, validation {len(val)}: "
+            f"{val_source}) for {_epochs(opts['epochs'])}; {opts['optimizer']} lr {opts['lr']}, batch "
+            f"{opts['batch_size']}, augment {'on' if augment else 'off'}, seed {opts['seed']}",
+            file=sys.stderr,
+        )
     rundir.write_config(out, config)
     try:
         history = trainer.fit()
@@ -332,7 +435,9 @@ def _optimizer(name: str, params, lr: float):
         return optim.SGD(params, lr=lr)
     if name == "momentum":
         return optim.SGD(params, lr=lr, momentum=0.9)
-    return {"adagrad": optim.Adagrad, "rmsprop": optim.RMSprop, "adam": optim.Adam, "adamw": optim.AdamW}[name](params, lr=lr)
+    return {"adagrad": optim.Adagrad, "rmsprop": optim.RMSprop, "adam": optim.Adam, "adamw": optim.AdamW}[
+        name
+    ](params, lr=lr)
 
 
 def _epochs(n: int) -> str:
@@ -346,10 +451,14 @@ def _summary(history, out: Path, opts: dict[str, Any], seconds: float) -> None:
     lines.append(f"  final: train acc {last['train_acc']:.2%}, val acc {last['val_acc']:.2%}")
     if best is not None:
         lines.append(f"  best val acc {best['val_acc']:.2%} (epoch {best['epoch']})")
-    lines.append(f"  files in {out}/: model.safetensors, checkpoint.safetensors, config.json, history.json, curves.png")
+    lines.append(
+        f"  files in {out}/: model.safetensors, checkpoint.safetensors, config.json, history.json, curves.png"
+    )
     data = "mnist --split test" if opts["data"] == "mnist-5k" else f"{opts['data']} --split test"
     lines.append(f"next: shendu eval {shlex.quote(str(out))} --data {data}")
     if opts["data"] == "mnist-5k":
-        lines.append("      (the official 10,000-digit MNIST test set: downloaded on first use, "
-                     "or --data-dir DIR where its IDX files are)")
+        lines.append(
+            "      (the official 10,000-digit MNIST test set: downloaded on first use, "
+            "or --data-dir DIR where its IDX files are)"
+        )
     print("\n".join(lines))

@@ -6,6 +6,7 @@
 >>> images.shape, images.dtype, labels.dtype
 ((64, 1, 28, 28), dtype('float32'), dtype('int64'))
 """
+
 from shendu.data import transforms
 from shendu.data.cifar10 import CIFAR10
 from shendu.data.dataloader import DataLoader, default_collate
@@ -19,8 +20,27 @@ from shendu.data.paths import DatasetNotFoundError
 from shendu.data.registry import dataset_splits, list_datasets, load_dataset
 
 __all__ = [
-    "ArrayDataset", "CIFAR10", "DataLoader", "Dataset", "DatasetNotFoundError", "Digits", "DownloadError",
-    "FashionMNIST", "MNIST", "MNIST5k", "Subset", "TensorDataset", "dataset_splits", "default_collate",
-    "download", "file_digest", "list_datasets", "load_dataset", "parse_idx", "random_split", "read_idx",
-    "stratified_split", "transforms",
+    "ArrayDataset",
+    "CIFAR10",
+    "DataLoader",
+    "Dataset",
+    "DatasetNotFoundError",
+    "Digits",
+    "DownloadError",
+    "FashionMNIST",
+    "MNIST",
+    "MNIST5k",
+    "Subset",
+    "TensorDataset",
+    "dataset_splits",
+    "default_collate",
+    "download",
+    "file_digest",
+    "list_datasets",
+    "load_dataset",
+    "parse_idx",
+    "random_split",
+    "read_idx",
+    "stratified_split",
+    "transforms",
 ]

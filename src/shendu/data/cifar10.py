@@ -6,6 +6,7 @@ image as 1,024 red, 1,024 green and 1,024 blue bytes (rows top to bottom). ``spl
 The records are read straight out of the tar archive (nothing is extracted, nothing unpickled);
 an already extracted ``cifar-10-batches-bin/`` folder works too.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,12 +31,16 @@ SPLIT_FILES = {"train": tuple(f"data_batch_{i}.bin" for i in range(1, 6)), "test
 def parse_records(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
     """CIFAR binary records -> ``(images (N, 3, 32, 32) uint8, labels (N,) uint8)``."""
     if len(data) == 0 or len(data) % RECORD:
-        raise ValueError(f"{name}: truncated or corrupt CIFAR-10 batch: {len(data)} bytes is not a whole number "
-                         f"of {RECORD}-byte records (10,000 records = {10000 * RECORD} bytes expected)")
+        raise ValueError(
+            f"{name}: truncated or corrupt CIFAR-10 batch: {len(data)} bytes is not a whole number "
+            f"of {RECORD}-byte records (10,000 records = {10000 * RECORD} bytes expected)"
+        )
     rec = np.frombuffer(data, dtype=np.uint8).reshape(-1, RECORD)
     labels = rec[:, 0]
     if labels.max() >= len(CLASSES):
-        raise ValueError(f"{name}: label byte {int(labels.max())} out of range [0, {len(CLASSES)}): corrupt file")
+        raise ValueError(
+            f"{name}: label byte {int(labels.max())} out of range [0, {len(CLASSES)}): corrupt file"
+        )
     return rec[:, 1:].reshape(-1, 3, 32, 32), labels
 
 
@@ -52,10 +57,14 @@ def _read_from_tar(archive: Path, wanted: tuple[str, ...]) -> dict[str, bytes]:
                     if len(found) == len(wanted):
                         break
     except (tarfile.TarError, EOFError, OSError) as e:
-        raise ValueError(f"{archive}: truncated or corrupt archive ({e}); delete it to download it again") from None
+        raise ValueError(
+            f"{archive}: truncated or corrupt archive ({e}); delete it to download it again"
+        ) from None
     absent = [w for w in wanted if w not in found]
     if absent:
-        raise ValueError(f"{archive}: archive lacks {', '.join(absent)}; is it the binary version ({ARCHIVE})?")
+        raise ValueError(
+            f"{archive}: archive lacks {', '.join(absent)}; is it the binary version ({ARCHIVE})?"
+        )
     return found
 
 
@@ -64,8 +73,13 @@ class CIFAR10(ArrayDataset):
 
     splits = ("train", "test")
 
-    def __init__(self, data_dir: str | os.PathLike | None = None, split: str = "train", download: bool = True,
-                 verify: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: str | os.PathLike | None = None,
+        split: str = "train",
+        download: bool = True,
+        verify: bool = True,
+    ) -> None:
         if split not in SPLIT_FILES:
             raise ValueError(f"CIFAR-10: unknown split {split!r}; valid splits: {', '.join(self.splits)}")
         wanted = SPLIT_FILES[split]
@@ -93,14 +107,20 @@ class CIFAR10(ArrayDataset):
         if archive is not None:
             actual = file_digest(archive) if verify else ARCHIVE_MD5
             if actual != ARCHIVE_MD5:
-                raise ValueError(f"{archive}: md5 {actual} differs from the published {ARCHIVE_MD5}: "
-                                 f"corrupt or incomplete; delete it to download it again")
+                raise ValueError(
+                    f"{archive}: md5 {actual} differs from the published {ARCHIVE_MD5}: "
+                    f"corrupt or incomplete; delete it to download it again"
+                )
             return archive
         where = " or ".join(str(d) for d in dirs)
         if not allow_download:
-            raise DatasetNotFoundError(f"CIFAR-10: missing {ARCHIVE} (or an extracted {FOLDER}/) in {where}. "
-                                       f"Download it from {URLS[0]} and put it in {dirs[0]}.")
+            raise DatasetNotFoundError(
+                f"CIFAR-10: missing {ARCHIVE} (or an extracted {FOLDER}/) in {where}. "
+                f"Download it from {URLS[0]} and put it in {dirs[0]}."
+            )
         try:
             return download(URLS, dirs[0] / ARCHIVE, md5=ARCHIVE_MD5)
         except DownloadError as e:
-            raise DatasetNotFoundError(f"CIFAR-10: missing {ARCHIVE} in {where}, and the download failed:\n{e}")
+            raise DatasetNotFoundError(
+                f"CIFAR-10: missing {ARCHIVE} in {where}, and the download failed:\n{e}"
+            )

@@ -24,6 +24,7 @@ run would. Without ``seed`` the draws come from shendu's global generator, so re
 >>> len(loader), [len(y) for _, y in loader]
 (3, [4, 4, 2])
 """
+
 from __future__ import annotations
 
 import numbers
@@ -65,8 +66,10 @@ def _as_field_array(value: Any) -> np.ndarray:
         return np.asarray(value, dtype=np.int64)
     if isinstance(value, numbers.Real):
         return np.asarray(value, dtype=np.float32)  # PyTorch's default for Python floats
-    raise TypeError(f"DataLoader cannot batch a sample field of type {type(value).__name__}; "
-                    f"return Tensors, ndarrays or numbers from __getitem__")
+    raise TypeError(
+        f"DataLoader cannot batch a sample field of type {type(value).__name__}; "
+        f"return Tensors, ndarrays or numbers from __getitem__"
+    )
 
 
 def default_collate(samples: list[Any]) -> Any:
@@ -101,8 +104,15 @@ class DataLoader:
     For :class:`ArrayDataset` a batch is ``(images (B, C, H, W) float32, labels (B,) int64)``.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 seed: int | None = None, transform: Callable | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int | None = None,
+        transform: Callable | None = None,
+    ) -> None:
         if not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if seed is not None and (not isinstance(seed, numbers.Integral) or seed < 0):
@@ -143,7 +153,7 @@ class DataLoader:
         source = _array_source(self.dataset)
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             if source is not None:
                 arrays, index_map = source
                 rows = idx if index_map is None else index_map[idx]
@@ -163,8 +173,10 @@ class DataLoader:
         return Tensor._wrap(batch)
 
     def __repr__(self) -> str:
-        return (f"DataLoader(n={len(self.dataset)}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last}, seed={self.seed}, epoch={self.epoch})")
+        return (
+            f"DataLoader(n={len(self.dataset)}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"drop_last={self.drop_last}, seed={self.seed}, epoch={self.epoch})"
+        )
 
 
 def _unwrap(x: Any) -> np.ndarray:

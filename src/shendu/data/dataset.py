@@ -6,6 +6,7 @@ fancy-indexing the arrays instead of calling ``ds[i]`` once per sample. :class:`
 labelled image dataset (``images: (N, C, H, W)`` float32, ``labels: (N,)`` int64) with class names;
 every named dataset (``load_dataset("mnist-5k")``...) is one.
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -59,8 +60,10 @@ class TensorDataset(Dataset):
         lengths = [a.shape[0] for a in arrays]
         if len(set(lengths)) != 1:
             shapes = ", ".join(str(a.shape) for a in arrays)
-            raise ValueError(f"TensorDataset: all tensors need the same first dimension (number of samples), "
-                             f"got shapes {shapes}")
+            raise ValueError(
+                f"TensorDataset: all tensors need the same first dimension (number of samples), "
+                f"got shapes {shapes}"
+            )
         self.arrays: tuple[np.ndarray, ...] = arrays
 
     @property
@@ -87,8 +90,14 @@ class ArrayDataset(TensorDataset):
     (2, (4, 1, 2, 2))
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, classes: Sequence[str] | None = None,
-                 name: str = "", split: str = "") -> None:
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        classes: Sequence[str] | None = None,
+        name: str = "",
+        split: str = "",
+    ) -> None:
         images = np.asarray(images)
         labels = np.asarray(labels)
         if images.ndim != 4:
@@ -96,15 +105,19 @@ class ArrayDataset(TensorDataset):
         if images.dtype != np.float32:
             raise ValueError(f"ArrayDataset: images must be float32, got {images.dtype}")
         if labels.ndim != 1 or labels.dtype.kind not in "iu":
-            raise ValueError(f"ArrayDataset: labels must be a 1-d integer array, got shape {labels.shape} "
-                             f"dtype {labels.dtype}")
+            raise ValueError(
+                f"ArrayDataset: labels must be a 1-d integer array, got shape {labels.shape} "
+                f"dtype {labels.dtype}"
+            )
         labels = labels.astype(np.int64, copy=False)
         if classes is None:
             classes = [str(k) for k in range(int(labels.max()) + 1 if labels.size else 0)]
         classes = list(classes)
         if labels.size and (labels.min() < 0 or labels.max() >= len(classes)):
-            raise ValueError(f"ArrayDataset {name or ''}: labels must lie in [0, {len(classes)}), "
-                             f"got range [{labels.min()}, {labels.max()}]")
+            raise ValueError(
+                f"ArrayDataset {name or ''}: labels must lie in [0, {len(classes)}), "
+                f"got range [{labels.min()}, {labels.max()}]"
+            )
         super().__init__(images, labels)
         self.images: np.ndarray = images
         self.labels: np.ndarray = labels
@@ -118,8 +131,10 @@ class ArrayDataset(TensorDataset):
 
     def __repr__(self) -> str:
         n, c, h, w = self.images.shape
-        return (f"{type(self).__name__}(name={self.name!r}, split={self.split!r}, n={n}, "
-                f"image_shape=({c}, {h}, {w}), num_classes={self.num_classes})")
+        return (
+            f"{type(self).__name__}(name={self.name!r}, split={self.split!r}, n={n}, "
+            f"image_shape=({c}, {h}, {w}), num_classes={self.num_classes})"
+        )
 
 
 class Subset(Dataset):
@@ -160,13 +175,14 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], seed: int | N
     else:
         counts = [int(x) for x in lengths]
     if any(c < 0 for c in counts) or sum(counts) != n:
-        raise ValueError(f"random_split: lengths {lengths} must be counts summing to len(dataset)={n} "
-                         f"or fractions summing to 1")
+        raise ValueError(
+            f"random_split: lengths {lengths} must be counts summing to len(dataset)={n} "
+            f"or fractions summing to 1"
+        )
     rng = np.random.default_rng(seed) if seed is not None else _random.default_generator()
     perm = rng.permutation(n)
     bounds = np.cumsum([0] + counts)
-    return [Subset(dataset, perm[bounds[i]:bounds[i + 1]]) for i in range(len(counts))]
-
+    return [Subset(dataset, perm[bounds[i] : bounds[i + 1]]) for i in range(len(counts))]
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,7 @@ Pixel values 0-16 are scaled to [0, 1]; images are float32 (N, 1, 8, 8). A fixed
 puts 20% of each class in ``"test"`` and the rest in ``"train"``; ``"all"`` is every image. Small
 enough for a quick MLP.
 """
+
 from __future__ import annotations
 
 import numpy as np

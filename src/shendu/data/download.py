@@ -5,6 +5,7 @@ The bytes stream into a temporary file beside the target (same directory, so the
 matches ``Content-Length`` and whose md5/sha256 matches the published value is renamed into
 place. Any failure leaves no partial file behind and moves on to the next mirror.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,11 +46,14 @@ def _progress_bar(total: int | None, name: str, progress: bool | None):
     show = progress if progress is not None else (total is None or total >= PROGRESS_MIN_BYTES)
     from tqdm.auto import tqdm  # imported here: only downloads need it
 
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name, disable=not show,
-                leave=False)
+    return tqdm(
+        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name, disable=not show, leave=False
+    )
 
 
-def _fetch(url: str, target: Path, algorithm: str, expected: str, timeout: float, progress: bool | None) -> None:
+def _fetch(
+    url: str, target: Path, algorithm: str, expected: str, timeout: float, progress: bool | None
+) -> None:
     """Stream ``url`` into a temp file beside ``target``, check length and digest, then rename."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
@@ -66,8 +70,9 @@ def _fetch(url: str, target: Path, algorithm: str, expected: str, timeout: float
                         chunk = response.read(CHUNK)
                     except http.client.IncompleteRead as e:
                         received += len(e.partial)
-                        raise DownloadError(f"truncated transfer: got {received} bytes, "
-                                            f"Content-Length says {total}") from None
+                        raise DownloadError(
+                            f"truncated transfer: got {received} bytes, Content-Length says {total}"
+                        ) from None
                     if not chunk:
                         break
                     out.write(chunk)
@@ -78,8 +83,9 @@ def _fetch(url: str, target: Path, algorithm: str, expected: str, timeout: float
             raise DownloadError(f"truncated transfer: got {received} bytes, Content-Length says {total}")
         actual = h.hexdigest()
         if actual != expected:
-            raise DownloadError(f"{algorithm} checksum mismatch: expected {expected}, got {actual} "
-                                f"({received} bytes)")
+            raise DownloadError(
+                f"{algorithm} checksum mismatch: expected {expected}, got {actual} ({received} bytes)"
+            )
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -98,8 +104,14 @@ def _describe(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
-def download(urls: str | Sequence[str], path: str | os.PathLike, md5: str | None = None,
-             sha256: str | None = None, timeout: float = 30.0, progress: bool | None = None) -> Path:
+def download(
+    urls: str | Sequence[str],
+    path: str | os.PathLike,
+    md5: str | None = None,
+    sha256: str | None = None,
+    timeout: float = 30.0,
+    progress: bool | None = None,
+) -> Path:
     """Fetch ``path`` from the first of ``urls`` that delivers it intact; returns ``path``.
 
     Args:
@@ -127,6 +139,7 @@ def download(urls: str | Sequence[str], path: str | os.PathLike, md5: str | None
         except (OSError, http.client.HTTPException, ValueError) as e:
             failures.append(f"  {url}: {_describe(e)}")
     raise DownloadError(
-        f"could not download {target.name} from any mirror:\n" + "\n".join(failures)
+        f"could not download {target.name} from any mirror:\n"
+        + "\n".join(failures)
         + f"\nDownload it by hand (one of the URLs above, {algorithm} {expected}) and put it at {target}"
     )

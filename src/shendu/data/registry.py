@@ -8,6 +8,7 @@
 | ``cifar10`` | train (50,000), test (10,000) | (3, 32, 32) | binary tar, downloaded when missing |
 | ``digits`` | train, test, all | (1, 8, 8) | scikit-learn, bundled |
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,9 @@ def _lookup(name: str) -> type:
     return cls
 
 
-def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | None = None,
-                 download: bool = True) -> ArrayDataset:
+def load_dataset(
+    name: str, split: str = "train", data_dir: str | os.PathLike | None = None, download: bool = True
+) -> ArrayDataset:
     """The dataset ``name``'s ``split`` as an :class:`ArrayDataset` (images float32 in [0, 1]).
 
     ``data_dir`` and ``download`` matter for file datasets (mnist, fashion-mnist, cifar10); the

@@ -10,6 +10,7 @@ reproducible for a seed), else from shendu's global generator.
 >>> t(np.zeros((4, 1, 28, 28), np.float32)).shape
 (4, 1, 32, 32)
 """
+
 from __future__ import annotations
 
 import numbers
@@ -240,8 +241,13 @@ class RandomAffine(Transform):
     gives the small shifts and rotations that help on MNIST.
     """
 
-    def __init__(self, degrees: float | Sequence[float], translate: Sequence[float] | None = None,
-                 scale: Sequence[float] | None = None, fill: float = 0.0) -> None:
+    def __init__(
+        self,
+        degrees: float | Sequence[float],
+        translate: Sequence[float] | None = None,
+        scale: Sequence[float] | None = None,
+        fill: float = 0.0,
+    ) -> None:
         if isinstance(degrees, numbers.Number):
             if degrees < 0:
                 raise ValueError(f"RandomAffine: degrees must be >= 0 when a single number, got {degrees}")
@@ -282,5 +288,15 @@ class RandomAffine(Transform):
         return affine_grid_sample(x, m, self.fill)
 
 
-__all__ = ["Transform", "Compose", "Normalize", "Pad", "RandomCrop", "RandomShift", "RandomHorizontalFlip",
-           "RandomAffine", "affine_grid_sample", "call_transform"]
+__all__ = [
+    "Transform",
+    "Compose",
+    "Normalize",
+    "Pad",
+    "RandomCrop",
+    "RandomShift",
+    "RandomHorizontalFlip",
+    "RandomAffine",
+    "affine_grid_sample",
+    "call_transform",
+]

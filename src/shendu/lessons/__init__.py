@@ -5,6 +5,7 @@ Each lesson is a module ``shendu.lessons.<name>`` with ``SUMMARY`` (one line) an
 numbers, writes its figures as PNG files into ``out`` (default ``lessons/<name>/``), and
 returns its numbers (tests assert them). ``quick=True`` runs at reduced sizes for tests.
 """
+
 from __future__ import annotations
 
 import importlib

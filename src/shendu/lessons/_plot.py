@@ -3,6 +3,7 @@
 Private to ``shendu.lessons``: lessons call these so every picture looks the same
 (constrained layout, titles, labelled axes) and every printout is a readable table.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,7 +45,9 @@ def save(fig, folder: Path, name: str, dpi: int | None = None) -> str:
     return str(path)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], floatfmt: str = ".4g", indent: str = "   ") -> str:
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], floatfmt: str = ".4g", indent: str = "   "
+) -> str:
     """A plain-text table with aligned columns (numbers formatted with ``floatfmt``)."""
 
     def fmt(v: Any) -> str:
@@ -55,8 +58,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], floatfmt: str =
     cells = [[fmt(v) for v in r] for r in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
     # first column (names) left-aligned, the numbers right-aligned
-    line = lambda vals: indent + "  ".join(  # noqa: E731
-        v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(vals, widths))
+    line = lambda vals: (
+        indent
+        + "  ".join(  # noqa: E731
+            v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(vals, widths, strict=True))
+        )
     )
     out = [line([str(h) for h in headers]), line(["-" * w for w in widths])]
     out += [line(r) for r in cells]
@@ -87,5 +93,13 @@ def matrix(ax, m, title: str, cmap: str = "Blues", fmt: str = "g", fontsize: int
     lo, hi = float(m.min()), float(m.max())
     for (i, j), v in np.ndenumerate(m):
         dark = hi > lo and (v - lo) / (hi - lo) > 0.6
-        ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=fontsize, color="white" if dark else "black")
+        ax.text(
+            j,
+            i,
+            format(v, fmt),
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            color="white" if dark else "black",
+        )
     ax.set(title=title, xticks=[], yticks=[])

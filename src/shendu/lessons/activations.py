@@ -8,6 +8,7 @@
 3. The vanishing gradient: in 10 stacked sigmoid layers, each backward step multiplies the
    gradient by σ'(a) ≤ 0.25 (times the weights), so the first layers barely learn; ReLU keeps it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,9 @@ import shendu
 import shendu.nn.functional as F
 from shendu.lessons._plot import figure, save, start, table
 
-SUMMARY = "激活函数 step/sigmoid/tanh/ReLU/softplus and their autograd derivatives, softmax, vanishing gradients"
+SUMMARY = (
+    "激活函数 step/sigmoid/tanh/ReLU/softplus and their autograd derivatives, softmax, vanishing gradients"
+)
 
 ACTIVATIONS = {
     "step": F.step,
@@ -39,7 +42,9 @@ def curve_and_derivative(fn, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y.numpy(), grad
 
 
-def layer_gradient_norms(activation: str, depth: int = 10, width: int = 100, batch: int = 64, seed: int = 0) -> list[float]:
+def layer_gradient_norms(
+    activation: str, depth: int = 10, width: int = 100, batch: int = 64, seed: int = 0
+) -> list[float]:
     """‖∂L/∂Wₗ‖ for each layer l = 1..depth of a plain stack hₗ = act(hₗ₋₁ Wₗ), L = mean of the output.
 
     Weights are Xavier-initialised (std 1/√width) for sigmoid and tanh, He (√(2/width)) for
@@ -92,7 +97,10 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     )
 
     depth = 10
-    norms = {a: layer_gradient_norms(a, depth=depth, width=50 if quick else 100) for a in ("sigmoid", "tanh", "relu")}
+    norms = {
+        a: layer_gradient_norms(a, depth=depth, width=50 if quick else 100)
+        for a in ("sigmoid", "tanh", "relu")
+    }
     rows = [[f"layer {i + 1}", *(norms[a][i] for a in norms)] for i in range(depth)]
     ratio = norms["sigmoid"][0] / norms["sigmoid"][-1]
     say(
@@ -104,7 +112,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
 
     pngs = []
     fig, axes = figure(2, 3, size=(13, 7.6))
-    for ax, (name, (y, d)) in zip(axes.flat, curves.items()):
+    for ax, (name, (y, d)) in zip(axes.flat, curves.items(), strict=False):
         ax.plot(x, y, lw=2, label=f"{name}(x)")
         ax.plot(x, d, lw=2, ls="--", label=f"{name}'(x) (autograd)")
         ax.axhline(0, color="0.7", lw=0.8)
@@ -117,7 +125,12 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     ax.bar(np.arange(len(probs)) + 0.2, probs, width=0.4, label="softmax(x)")
     for i, p in enumerate(probs):
         ax.annotate(f"{p:.3f}", (i + 0.2, p), ha="center", va="bottom", fontsize=8)
-    ax.set(title="softmax of scores (0.3, 2.9, 4.0)", xlabel="class", ylabel="score / probability", xticks=range(len(probs)))
+    ax.set(
+        title="softmax of scores (0.3, 2.9, 4.0)",
+        xlabel="class",
+        ylabel="score / probability",
+        xticks=range(len(probs)),
+    )
     ax.legend(fontsize=8, loc="upper left")
     fig.suptitle("Activation functions and their derivatives (computed by backward)")
     pngs.append(save(fig, folder, "activations.png"))
@@ -134,10 +147,14 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
 
     fig, ax = figure(size=(6.5, 4.2))
     layers = np.arange(1, depth + 1)
-    for (a, n), m in zip(norms.items(), "os^"):
+    for (a, n), m in zip(norms.items(), "os^", strict=True):
         ax.semilogy(layers, n, m + "-", label=a)
-    ax.set(title=f"Vanishing gradient: ‖∂L/∂W‖ per layer, {depth} stacked layers",
-           xlabel="layer (1 = nearest the input)", ylabel="gradient norm (log scale)", xticks=layers)
+    ax.set(
+        title=f"Vanishing gradient: ‖∂L/∂W‖ per layer, {depth} stacked layers",
+        xlabel="layer (1 = nearest the input)",
+        ylabel="gradient norm (log scale)",
+        xticks=layers,
+    )
     ax.legend()
     ax.grid(True, alpha=0.3)
     pngs.append(save(fig, folder, "vanishing_gradient.png"))

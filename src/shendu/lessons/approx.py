@@ -14,6 +14,7 @@ standardised (divided by their standard deviation) so that tanh units start in t
 range; losses are reported back in f's units. Deeper networks depend more on their random start,
 so each network of the comparison is trained from 3 seeds.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -78,7 +79,9 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     variance = float(y.var())
 
     fits = {name: fit(sizes, x, y, steps) for name, sizes in WIDTHS.items()}
-    rows = [[name, "-".join(map(str, s)), fits[name]["params"], fits[name]["final"]] for name, s in WIDTHS.items()]
+    rows = [
+        [name, "-".join(map(str, s)), fits[name]["params"], fits[name]["final"]] for name, s in WIDTHS.items()
+    ]
     say(
         f"Fit f(x) = x³ + x² − x − 1 on [−2, 2] ({len(x)} points, variance of f: {variance:.3f}) with tanh MLPs,",
         f"Adam lr 0.01, {steps} full-batch steps:",
@@ -93,9 +96,23 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         finals = [r["final"] for r in runs]
         best = runs[int(np.argmin(finals))]
         fits[name] = best
-        budget[name] = {"finals": finals, "best": min(finals), "median": float(np.median(finals)), "worst": max(finals)}
-    rows = [[name, "-".join(map(str, SAME_BUDGET[name])), fits[name]["params"], b["best"], b["median"], b["worst"]]
-            for name, b in budget.items()]
+        budget[name] = {
+            "finals": finals,
+            "best": min(finals),
+            "median": float(np.median(finals)),
+            "worst": max(finals),
+        }
+    rows = [
+        [
+            name,
+            "-".join(map(str, SAME_BUDGET[name])),
+            fits[name]["params"],
+            b["best"],
+            b["median"],
+            b["worst"],
+        ]
+        for name, b in budget.items()
+    ]
     # the conclusions are read off the numbers (they change with the seeds, so nothing is typed in)
     lowest = min(budget, key=lambda k: budget[k]["median"])
     spread = ", ".join(f"{k.split(':')[0]} {b['worst'] / b['best']:.1f}×" for k, b in budget.items())
@@ -128,7 +145,9 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         a3.set(title="Error of the fit", xlabel="x", ylabel="network(x) − f(x)")
         a3.legend(fontsize=8)
         a3.grid(True, alpha=0.3)
-        a2.set_title(f"Training loss (best of {len(seeds)} seeds)" if group is SAME_BUDGET else "Training loss")
+        a2.set_title(
+            f"Training loss (best of {len(seeds)} seeds)" if group is SAME_BUDGET else "Training loss"
+        )
         a1.set(title="Fitted curves", xlabel="x", ylabel="f(x) and network output")
         a1.legend(fontsize=8)
         a1.grid(True, alpha=0.3)

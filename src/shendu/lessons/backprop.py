@@ -3,6 +3,7 @@
 Every number printed here is computed by shendu's autograd engine (and the chain-rule
 example is checked against numerical differentiation), never typed in.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,8 +32,11 @@ def apples(price: float = 10.0, count: float = 2.0, tax: float = 1.1) -> dict[st
 
 
 def apples_oranges(
-    apple_price: float = 10.0, apple_count: float = 2.0,
-    orange_price: float = 15.0, orange_count: float = 3.0, tax: float = 1.1,
+    apple_price: float = 10.0,
+    apple_count: float = 2.0,
+    orange_price: float = 15.0,
+    orange_count: float = 3.0,
+    tax: float = 1.1,
 ) -> dict[str, float]:
     """pay = (apple_price × apple_count + orange_price × orange_count) × tax, with every node's gradient."""
     ap, an, op, on, t = (_leaf(v) for v in (apple_price, apple_count, orange_price, orange_count, tax))
@@ -44,8 +48,14 @@ def apples_oranges(
         node.retain_grad()
     pay.backward()
     nodes = {
-        "apple_price": ap, "apple_count": an, "orange_price": op, "orange_count": on, "tax": t,
-        "apple_total": apple_total, "orange_total": orange_total, "subtotal": subtotal,
+        "apple_price": ap,
+        "apple_count": an,
+        "orange_price": op,
+        "orange_count": on,
+        "tax": t,
+        "apple_total": apple_total,
+        "orange_total": orange_total,
+        "subtotal": subtotal,
     }
     out = {"pay": pay.item()}
     out.update({f"value_{k}": v.item() for k, v in nodes.items()})
@@ -63,11 +73,18 @@ def chain_rule(x: float = 3.0, y: float = 2.0, out: Path | None = None) -> dict:
     z.backward(retain_graph=True)
     numeric = numerical_grad(lambda a, b: (a + b) ** 2, xt.detach(), yt.detach())
     result = {
-        "z": z.item(), "dz_dx": xt.grad.item(), "dz_dy": yt.grad.item(), "dz_dt": t.grad.item(),
-        "formula_2_x_plus_y": 2 * (x + y), "numerical_dz_dx": float(numeric[0]), "numerical_dz_dy": float(numeric[1]),
+        "z": z.item(),
+        "dz_dx": xt.grad.item(),
+        "dz_dy": yt.grad.item(),
+        "dz_dt": t.grad.item(),
+        "formula_2_x_plus_y": 2 * (x + y),
+        "numerical_dz_dx": float(numeric[0]),
+        "numerical_dz_dy": float(numeric[1]),
     }
     if out is not None:
-        result["files"] = [str(p) for p in write_dot(z, out / "chain_rule.dot", {"x": xt, "y": yt, "t": t, "z": z})]
+        result["files"] = [
+            str(p) for p in write_dot(z, out / "chain_rule.dot", {"x": xt, "y": yt, "t": t, "z": z})
+        ]
     return result
 
 
@@ -76,7 +93,9 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     folder = out_dir("backprop", out)
     a, ao, cr = apples(), apples_oranges(), chain_rule(out=folder)
     if verbose:
-        print("Backpropagation (反向传播): each node passes  upstream gradient × local derivative  to its inputs.\n")
+        print(
+            "Backpropagation (反向传播): each node passes  upstream gradient × local derivative  to its inputs.\n"
+        )
         print("1. Two apples at 10 each, 10% consumption tax:  pay = price × count × tax")
         print(f"   pay = {a['pay']:g}")
         print(f"   d pay / d price = {a['d_price']:g}   (count × tax)")
@@ -86,13 +105,25 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         print("   pay = (apple_price × apple_count + orange_price × orange_count) × tax")
         print(f"   pay = {ao['pay']:g}")
         print(f"   {'node':<14}{'value':>8}{'d pay / d node':>18}")
-        for k in ("apple_price", "apple_count", "orange_price", "orange_count", "tax",
-                  "apple_total", "orange_total", "subtotal"):
+        for k in (
+            "apple_price",
+            "apple_count",
+            "orange_price",
+            "orange_count",
+            "tax",
+            "apple_total",
+            "orange_total",
+            "subtotal",
+        ):
             print(f"   {k:<14}{ao['value_' + k]:>8g}{ao['d_' + k]:>18g}")
-        print("   (an addition node passes its gradient on unchanged; a multiplication node swaps its inputs)\n")
+        print(
+            "   (an addition node passes its gradient on unchanged; a multiplication node swaps its inputs)\n"
+        )
         print("3. Chain rule (链式法则): z = t², t = x + y, at x = 3, y = 2")
-        print(f"   dz/dx by backprop = {cr['dz_dx']:g}, by the formula 2(x + y) = {cr['formula_2_x_plus_y']:g}, "
-              f"numerically = {cr['numerical_dz_dx']:.6f}")
+        print(
+            f"   dz/dx by backprop = {cr['dz_dx']:g}, by the formula 2(x + y) = {cr['formula_2_x_plus_y']:g}, "
+            f"numerically = {cr['numerical_dz_dx']:.6f}"
+        )
         print(f"   dz/dt = 2t = {cr['dz_dt']:g};  dt/dx = 1")
         print(f"\nGraph of example 3 (values and gradients): {', '.join(cr['files'])}")
     return {"apples": a, "apples_oranges": ao, "chain_rule": cr, "files": cr["files"]}

@@ -12,6 +12,7 @@ Only the ImageNet top-5 errors are typed in, as the papers report them (ILSVRC t
   GoogLeNet 6.7% — Szegedy et al., CVPR 2015 (6.67%, ILSVRC-2014 winner)
   ResNet 3.57%   — He, Zhang, Ren, Sun, CVPR 2016 (ensemble, ILSVRC-2015 winner)
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -68,8 +69,14 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         s = summary(net, (3, 224, 224))
         d = weight_depth(net, (3, 64, 64))  # depth does not depend on the image size
         params = sum(p.numel() for p in net.parameters())
-        stats[name] = {"year": year, "depth": d, "params": params, "summary_params": s.total_params,
-                       "mult_adds": s.total_mult_adds, "top5_error": top5}
+        stats[name] = {
+            "year": year,
+            "depth": d,
+            "params": params,
+            "summary_params": s.total_params,
+            "mult_adds": s.total_mult_adds,
+            "top5_error": top5,
+        }
         rows.append([name, year, d, f"{params / 1e6:.1f} M", f"{s.total_mult_adds / 1e9:.2f} G", f"{top5}%"])
         del net
     fewer = stats["AlexNet"]["params"] / stats["GoogLeNet"]["params"]
@@ -90,14 +97,26 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     params = np.array([stats[n]["params"] for n in names])
     macs = np.array([stats[n]["mult_adds"] for n in names])
     a1.plot(depth, err, "-", color="0.7", zorder=1)
-    a1.scatter(depth, err, s=40 + params / 4e5, c=[f"C{i}" for i in range(len(names))], edgecolor="k", zorder=2)
+    a1.scatter(
+        depth, err, s=40 + params / 4e5, c=[f"C{i}" for i in range(len(names))], edgecolor="k", zorder=2
+    )
     offsets = {"GoogLeNet": (10, -26)}  # keep its label clear of VGG's
-    for n, x, y in zip(names, depth, err):
-        a1.annotate(f"{n} ({stats[n]['year']})\n{stats[n]['params'] / 1e6:.0f} M params", (x, y),
-                    textcoords="offset points", xytext=offsets.get(n, (10, 6)), fontsize=8)
+    for n, x, y in zip(names, depth, err, strict=True):
+        a1.annotate(
+            f"{n} ({stats[n]['year']})\n{stats[n]['params'] / 1e6:.0f} M params",
+            (x, y),
+            textcoords="offset points",
+            xytext=offsets.get(n, (10, 6)),
+            fontsize=8,
+        )
     a1.set_xscale("log")
-    a1.set(title="ImageNet top-5 error against depth", xlabel="depth (weight layers, log scale)",
-           ylabel="top-5 error (%)  [marker area ∝ parameters]", ylim=(0, 20), xlim=(5, 400))
+    a1.set(
+        title="ImageNet top-5 error against depth",
+        xlabel="depth (weight layers, log scale)",
+        ylabel="top-5 error (%)  [marker area ∝ parameters]",
+        ylim=(0, 20),
+        xlim=(5, 400),
+    )
     a1.grid(True, alpha=0.3)
     x = np.arange(len(names))
     a2.bar(x - 0.2, params / 1e6, width=0.4, label="parameters (millions)")

@@ -9,6 +9,7 @@ LeNet (``shendu.models.lenet``): conv 20×5×5 → maxpool 2 → conv 50×5×5 �
 3. the confusion matrix on the validation digits (``shendu.metrics.confusion_matrix``);
 4. the validation digits the network got wrong with the highest confidence.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -67,20 +68,27 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     probs = F.softmax(shendu.tensor(logits), dim=1).numpy()
     wrong = np.flatnonzero(pred != labels)
     order = wrong[np.argsort(-probs[wrong, pred[wrong]])][:10]
-    confusions = [(int(i), int(j), int(cm[i, j])) for i, j in zip(*np.nonzero(cm)) if i != j]
+    confusions = [(int(i), int(j), int(cm[i, j])) for i, j in zip(*np.nonzero(cm), strict=True) if i != j]
     confusions.sort(key=lambda c: -c[2])
     say(
         "",
         f"Validation accuracy {acc:.2%} ({int(np.trace(cm))} of {len(labels)}); most frequent confusions (true → predicted):",
         "   " + ", ".join(f"{i} → {j}: {n}" for i, j, n in confusions[:5]),
-        "Most confidently wrong: " + ", ".join(
-            f"#{i} true {labels[i]} → {pred[i]} ({probs[i, pred[i]]:.0%})" for i in order[:5]
-        ),
+        "Most confidently wrong: "
+        + ", ".join(f"#{i} true {labels[i]} → {pred[i]} ({probs[i, pred[i]]:.0%})" for i in order[:5]),
     )
 
     pngs = [str(plot_history(history, folder / "training_curves.png"))]
-    pngs.append(str(plot_confusion_matrix(cm, [str(k) for k in range(10)], folder / "confusion_matrix.png",
-                                          title=f"LeNet on mnist-5k validation, accuracy {acc:.1%}")))
+    pngs.append(
+        str(
+            plot_confusion_matrix(
+                cm,
+                [str(k) for k in range(10)],
+                folder / "confusion_matrix.png",
+                title=f"LeNet on mnist-5k validation, accuracy {acc:.1%}",
+            )
+        )
+    )
 
     w = model.features[0].weight.numpy()  # (20, 1, 5, 5)
     fig, axes = figure(2, 10, size=(13, 3.2))
@@ -111,11 +119,11 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     pngs.append(save(fig, folder, "feature_maps.png"))
 
     fig, axes = figure(2, 5, size=(11, 5.2))
-    for ax, i in zip(axes.flat, order):
+    for ax, i in zip(axes.flat, order, strict=True):
         ax.imshow(val.images[i, 0], cmap="gray_r")
         ax.set(xticks=[], yticks=[], title=f"true {labels[i]} → {pred[i]}\n({probs[i, pred[i]]:.0%} sure)")
         ax.title.set_fontsize(9)
-    for ax in axes.flat[len(order):]:
+    for ax in axes.flat[len(order) :]:
         ax.axis("off")
     fig.suptitle("The validation digits LeNet got wrong with the most confidence")
     pngs.append(save(fig, folder, "confident_mistakes.png"))

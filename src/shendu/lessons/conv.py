@@ -12,6 +12,7 @@
 5. Classic kernels on a photograph (Grace Hopper, shipped with matplotlib): sharpen, box and
    Gaussian blur, edge detection — all five kernels in one ``F.conv2d`` call with FN = 5.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,7 +23,9 @@ import shendu
 import shendu.nn.functional as F
 from shendu.lessons._plot import figure, matrix, save, start
 
-SUMMARY = "卷积层 convolution: 1-D vs numpy.convolve, 2-D bias/padding/stride, output size, channels, photo kernels"
+SUMMARY = (
+    "卷积层 convolution: 1-D vs numpy.convolve, 2-D bias/padding/stride, output size, channels, photo kernels"
+)
 
 # the course's 2-D example
 COURSE_X = [[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]]
@@ -123,7 +126,9 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     w1 = _t(rng.standard_normal((1, 3, 5, 5)))
     one = F.conv2d(xc, w1)
     per_channel = sum(F.conv2d(xc[:, c : c + 1], w1[:, c : c + 1]) for c in range(3))
-    multi = F.conv2d(_t(rng.standard_normal((2, 3, 7, 7))), _t(rng.standard_normal((4, 3, 5, 5))), _t(np.zeros(4)))
+    multi = F.conv2d(
+        _t(rng.standard_normal((2, 3, 7, 7))), _t(rng.standard_normal((4, 3, 5, 5))), _t(np.zeros(4))
+    )
     channel_sum_err = float(np.abs(one.numpy() - per_channel.numpy()).max())
     say(
         "",
@@ -139,7 +144,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     filtered = F.conv2d(_t(img)[None, None], bank, padding=2).numpy()[0]  # (5, H, W)
     inner = (slice(4, -4), slice(4, -4))  # ignore the zero-padded border
     stats = {}
-    for name, f in zip(kernels, filtered):
+    for name, f in zip(kernels, filtered, strict=True):
         stats[name] = {
             "mean": float(f[inner].mean()),
             "std": float(f[inner].std()),
@@ -164,14 +169,21 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     matrix(axes[2], plain, "output 2×2")
     matrix(axes[3], biased, f"output + bias {COURSE_BIAS:g}")
     matrix(axes[4], padded, "padding 1: output 4×4")
-    fig.suptitle("The course's 2-D convolution: multiply-accumulate each 3×3 window (cross-correlation, as in CNNs)")
+    fig.suptitle(
+        "The course's 2-D convolution: multiply-accumulate each 3×3 window (cross-correlation, as in CNNs)"
+    )
     pngs.append(save(fig, folder, "conv2d_example.png"))
 
     fig, ax = figure(size=(6.5, 3.8))
     n = np.arange(len(ref))
     ax.stem(n, ref, linefmt="C0-", markerfmt="C0o", basefmt="0.7", label="numpy.convolve(x, h)")
     ax.plot(n, ours, "rx", ms=10, mew=2, label="F.conv1d(x, flip(h), padding=K−1)")
-    ax.set(title="1-D convolution: library equals numpy.convolve", xlabel="output index n", ylabel="y[n]", xticks=n)
+    ax.set(
+        title="1-D convolution: library equals numpy.convolve",
+        xlabel="output index n",
+        ylabel="y[n]",
+        xticks=n,
+    )
     ax.legend(fontsize=8)
     ax.grid(True, alpha=0.3)
     pngs.append(save(fig, folder, "conv1d.png"))
@@ -179,7 +191,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     fig, axes = figure(2, 3, size=(13, 9.2))
     axes.flat[0].imshow(img, cmap="gray", vmin=0, vmax=1)
     axes.flat[0].set(title="original (before)", xticks=[], yticks=[])
-    for ax, (name, f) in zip(axes.flat[1:], zip(kernels, filtered)):
+    for ax, (name, f) in zip(axes.flat[1:], zip(kernels, filtered, strict=True), strict=True):
         if kernels[name].sum() > 0.5:
             ax.imshow(np.clip(f, 0, 1), cmap="gray", vmin=0, vmax=1)
             ax.set_title(f"after: {name}")
@@ -191,13 +203,20 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     pngs.append(save(fig, folder, "kernels_photo.png"))
 
     fig, axes = figure(1, 5, size=(15, 3.4))
-    for ax, (name, k) in zip(axes, kernels.items()):
+    for ax, (name, k) in zip(axes, kernels.items(), strict=True):
         lim = np.abs(k).max()
         ax.imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
         for (i, j), v in np.ndenumerate(k):
             if v != 0:
-                ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7,
-                        color="white" if abs(v) > 0.6 * lim else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.2g}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if abs(v) > 0.6 * lim else "black",
+                )
         ax.set(title=name, xticks=[], yticks=[])
     fig.suptitle("The kernels (red positive, blue negative)")
     pngs.append(save(fig, folder, "kernels.png"))

@@ -12,6 +12,7 @@ without any prior about images, is no better than the classical models; LeNet, w
 build in that nearby pixels belong together and that a stroke means the same anywhere, learns
 more from every example and leads already with little data.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,7 +40,7 @@ def stratified_subset(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     classes = np.unique(labels)
     per = [n // len(classes) + (k < n % len(classes)) for k in range(len(classes))]
-    idx = [rng.permutation(np.flatnonzero(labels == c))[:m] for c, m in zip(classes, per)]
+    idx = [rng.permutation(np.flatnonzero(labels == c))[:m] for c, m in zip(classes, per, strict=True)]
     return np.sort(np.concatenate(idx))
 
 
@@ -111,7 +112,8 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         table(["model", *[f"n={n}" for n in sizes], "seconds"], rows),
         f"   Best with {sizes[0]} digits: {best_small}; best with {sizes[-1]}: {best_large}.",
         f"   Gain from {sizes[0]} to {sizes[-1]} digits: "
-        + ", ".join(f"{k.split(' (')[0]} +{g:.1%}" for k, g in list(gain.items())[:2]) + ",",
+        + ", ".join(f"{k.split(' (')[0]} +{g:.1%}" for k, g in list(gain.items())[:2])
+        + ",",
         "   " + ", ".join(f"{k.split(' (')[0]} +{g:.1%}" for k, g in list(gain.items())[2:]) + ".",
         "   Every model improves with data; which one leads depends on the prior it brings: LeNet's",
         "   convolutions suit images; the MLP, a deep network with no such prior, gains no more than the others.",
@@ -119,14 +121,25 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
 
     pngs = []
     fig, ax = figure(size=(7.5, 4.8))
-    for (name, a), m in zip(acc.items(), "osD^"):
+    for (name, a), m in zip(acc.items(), "osD^", strict=True):
         ax.plot(sizes, np.array(a) * 100, m + "-", label=name)
     ax.set_xscale("log")
-    ax.set(title="Deep learning vs classical machine learning on MNIST digits",
-           xlabel="training digits (log scale)", ylabel="validation accuracy (%)", xticks=sizes)
+    ax.set(
+        title="Deep learning vs classical machine learning on MNIST digits",
+        xlabel="training digits (log scale)",
+        ylabel="validation accuracy (%)",
+        xticks=sizes,
+    )
     ax.set_xticklabels([str(n) for n in sizes])
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(True, alpha=0.3)
     pngs.append(save(fig, folder, "accuracy_vs_size.png"))
     say.figures(pngs)
-    return {"sizes": sizes, "accuracy": acc, "gain": gain, "seconds": seconds, "n_val": int(len(val)), "pngs": pngs}
+    return {
+        "sizes": sizes,
+        "accuracy": acc,
+        "gain": gain,
+        "seconds": seconds,
+        "n_val": int(len(val)),
+        "pngs": pngs,
+    }

@@ -13,6 +13,7 @@ scored on the same 500 validation digits (``shendu.training.Trainer``):
 
 The printed gap is measured after training, in eval mode (dropout off), on the whole training set.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,7 +28,9 @@ from shendu.models import mlp
 from shendu.optim import Adam, AdamW
 from shendu.training import Trainer, predict
 
-SUMMARY = "过拟合与欠拟合 training vs validation curves: too small, too large, dropout, weight decay, more data"
+SUMMARY = (
+    "过拟合与欠拟合 training vs validation curves: too small, too large, dropout, weight decay, more data"
+)
 
 LARGE = [784] + [100] * 6 + [10]
 WD = 3.0  # AdamW's decoupled weight decay λ: each step shrinks every weight by lr·λ = 0.3%
@@ -59,7 +62,11 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         shendu.manual_seed(0)
         model = mlp(c["sizes"], activation="relu", dropout=c["dropout"])
         # AdamW: weight decay shrinks every weight by lr·λ each step, apart from the gradient
-        opt = AdamW(model.parameters(), lr=1e-3, weight_decay=c["wd"]) if c["wd"] else Adam(model.parameters(), lr=1e-3)
+        opt = (
+            AdamW(model.parameters(), lr=1e-3, weight_decay=c["wd"])
+            if c["wd"]
+            else Adam(model.parameters(), lr=1e-3)
+        )
         loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True, seed=0)
         hist = Trainer(model, opt, loader, val_loader=val_loader, epochs=c["epochs"], progress=False).fit()
         tl, ty = predict(model, DataLoader(TensorDataset(x, y), batch_size=500))
@@ -69,7 +76,9 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
             "params": sum(p.numel() for p in model.parameters()),
             "train_acc": float(accuracy(ty, tl.argmax(1))),
             "val_acc": float(accuracy(vy, vl.argmax(1))),
-            "history": {k: [float(v) for v in hist[k]] for k in ("train_loss", "train_acc", "val_loss", "val_acc")},
+            "history": {
+                k: [float(v) for v in hist[k]] for k in ("train_loss", "train_acc", "val_loss", "val_acc")
+            },
         }
         r = results[name]
         r["gap"] = r["train_acc"] - r["val_acc"]
@@ -77,18 +86,45 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         r["final_val_loss"] = r["history"]["val_loss"][-1]
 
     base = results["too large (784-100×6-10)"]
-    rows = [[name, r["n"], r["params"], f"{r['train_acc']:.1%}", f"{r['val_acc']:.1%}", f"{r['gap']:+.1%}",
-             r["final_val_loss"], r["min_val_loss_epoch"], len(r["history"]["val_loss"])] for name, r in results.items()]
+    rows = [
+        [
+            name,
+            r["n"],
+            r["params"],
+            f"{r['train_acc']:.1%}",
+            f"{r['val_acc']:.1%}",
+            f"{r['gap']:+.1%}",
+            r["final_val_loss"],
+            r["min_val_loss_epoch"],
+            len(r["history"]["val_loss"]),
+        ]
+        for name, r in results.items()
+    ]
     say(
         f"MLPs trained with Adam (lr 1e-3, batch 32) on mnist-5k digits, validated on {len(val)}:",
-        table(["network", "digits", "params", "train acc", "val acc", "gap", "val loss", "best val-loss epoch", "epochs"],
-              rows, ".3f"),
+        table(
+            [
+                "network",
+                "digits",
+                "params",
+                "train acc",
+                "val acc",
+                "gap",
+                "val loss",
+                "best val-loss epoch",
+                "epochs",
+            ],
+            rows,
+            ".3f",
+        ),
         "   under-fitting: both accuracies low (the model is too simple);",
         "   over-fitting: train 100%, a large gap, and the validation loss bottoms out early then rises.",
         "   Each cure against the too-large network (validation loss; validation accuracy; gap):",
-        *(f"   {name:<22} loss {base['final_val_loss']:.3f} -> {r['final_val_loss']:.3f};  "
-          f"accuracy {base['val_acc']:.1%} -> {r['val_acc']:.1%};  gap {base['gap']:+.1%} -> {r['gap']:+.1%}"
-          for name, r in list(results.items())[2:]),
+        *(
+            f"   {name:<22} loss {base['final_val_loss']:.3f} -> {r['final_val_loss']:.3f};  "
+            f"accuracy {base['val_acc']:.1%} -> {r['val_acc']:.1%};  gap {base['gap']:+.1%} -> {r['gap']:+.1%}"
+            for name, r in list(results.items())[2:]
+        ),
         "   Dropout and weight decay make the network less over-confident on digits it has not seen (lower",
         "   validation loss) but, with only 300 digits, move its accuracy by a few points either way; more data",
         "   is the real cure.",
@@ -119,8 +155,12 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     ax.bar(xs - 0.2, [results[n]["train_acc"] * 100 for n in names], width=0.4, label="training")
     ax.bar(xs + 0.2, [results[n]["val_acc"] * 100 for n in names], width=0.4, label="validation")
     for i, n in enumerate(names):
-        ax.annotate(f"gap {results[n]['gap']:+.0%}", (i, max(results[n]["train_acc"], results[n]["val_acc"]) * 100 + 1),
-                    ha="center", fontsize=8)
+        ax.annotate(
+            f"gap {results[n]['gap']:+.0%}",
+            (i, max(results[n]["train_acc"], results[n]["val_acc"]) * 100 + 1),
+            ha="center",
+            fontsize=8,
+        )
     ax.set(title="Final accuracy (eval mode)", ylabel="accuracy (%)", xticks=xs, ylim=(0, 112))
     ax.set_xticklabels([n.replace(" (", "\n(").replace(", ", ",\n") for n in names], fontsize=8)
     ax.legend(fontsize=8, loc="lower right")

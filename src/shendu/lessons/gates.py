@@ -10,6 +10,7 @@
 4. Rosenblatt's rule w ← w + η(t − y)x learns AND in a few epochs; on XOR it never stops making
    mistakes (``shendu.models.perceptron.Perceptron``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -64,7 +65,16 @@ def _draw_line(ax, w1: float, w2: float, b: float, **kw) -> None:
 def _points(ax, X: np.ndarray, t: np.ndarray, title: str, xlabel: str = "x1", ylabel: str = "x2") -> None:
     for cls, marker, color in [(0, "o", "tab:blue"), (1, "^", "tab:red")]:
         m = t == cls
-        ax.scatter(X[m, 0], X[m, 1], s=110, marker=marker, color=color, edgecolor="k", label=f"output {cls}", zorder=3)
+        ax.scatter(
+            X[m, 0],
+            X[m, 1],
+            s=110,
+            marker=marker,
+            color=color,
+            edgecolor="k",
+            label=f"output {cls}",
+            zorder=3,
+        )
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), aspect="equal")
 
 
@@ -102,7 +112,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     say(
         "",
         "3. Two layers: the first maps (x1, x2) to (s1, s2) = (NAND, OR):",
-        "   " + ", ".join(f"{tuple(x)} -> {tuple(h)}" for x, h in zip(X.tolist(), hidden.tolist())),
+        "   " + ", ".join(f"{tuple(x)} -> {tuple(h)}" for x, h in zip(X.tolist(), hidden.tolist(), strict=True)),
         "   In (s1, s2) space, (1, 1) is the only point of class 1, so AND's line finishes the job.",
     )
 
@@ -121,7 +131,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
 
     pngs = []
     fig, axes = figure(1, 4, size=(16, 4.3))
-    for ax, name, wts in zip(axes, ["AND", "OR", "NAND"], [AND_WEIGHTS, OR_WEIGHTS, NAND_WEIGHTS]):
+    for ax, name, wts in zip(axes, ["AND", "OR", "NAND"], [AND_WEIGHTS, OR_WEIGHTS, NAND_WEIGHTS], strict=False):
         _points(ax, X, np.array(tables[name]), f"{name}: w = ({wts[0]}, {wts[1]}), b = {wts[2]}")
         _draw_line(ax, *wts, color="k", label="w·x + b = 0")
         ax.legend(loc="upper right", fontsize=8)
@@ -138,7 +148,14 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     _draw_line(a1, *OR_WEIGHTS, color="tab:green", label="OR line")
     a1.legend(loc="upper right", fontsize=8)
     jitter = np.array([[0.0, 0.0], [-0.04, 0.04], [0.04, -0.04], [0.0, 0.0]])  # (1,0),(0,1) both map to (1,1)
-    _points(a2, hidden + jitter, XOR_T, "After layer 1: (s1, s2) = (NAND, OR)", "s1 = NAND(x1, x2)", "s2 = OR(x1, x2)")
+    _points(
+        a2,
+        hidden + jitter,
+        XOR_T,
+        "After layer 1: (s1, s2) = (NAND, OR)",
+        "s1 = NAND(x1, x2)",
+        "s2 = OR(x1, x2)",
+    )
     _draw_line(a2, *AND_WEIGHTS, color="k", label="AND line (layer 2)")
     a2.legend(loc="lower left", fontsize=8)
     fig.suptitle("XOR = AND(NAND(x1, x2), OR(x1, x2)): two layers make it separable")
@@ -146,8 +163,18 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
 
     fig, ax = figure(size=(6.5, 4.0))
     for name, res, m in [("AND", learn_and, "o-"), ("OR", learn_or, "s-"), ("XOR", learn_xor, "^-")]:
-        ax.plot(range(1, res.epochs + 1), res.errors, m, ms=4, label=f"{name} ({'converged' if res.converged else 'no convergence'})")
-    ax.set(title="Perceptron learning rule: mistakes per epoch", xlabel="epoch", ylabel="misclassified samples (of 4)")
+        ax.plot(
+            range(1, res.epochs + 1),
+            res.errors,
+            m,
+            ms=4,
+            label=f"{name} ({'converged' if res.converged else 'no convergence'})",
+        )
+    ax.set(
+        title="Perceptron learning rule: mistakes per epoch",
+        xlabel="epoch",
+        ylabel="misclassified samples (of 4)",
+    )
     ax.set_ylim(-0.2, 4.2)
     ax.set_yticks(range(5))
     ax.legend()

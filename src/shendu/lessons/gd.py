@@ -10,6 +10,7 @@ each method's path from the same start is drawn on them. We count how often a st
 full-data loss worse: never for BGD (the exact gradient with a small step always descends), about
 half the time for SGD near the minimum (one sample's gradient is a noisy estimate), MBGD between.
 """
+
 from __future__ import annotations
 
 import time
@@ -89,17 +90,43 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         worse = float(np.mean(np.diff(losses) > 1e-12))
         epoch_losses = losses[r["epoch_end"]]
         jitter = float(max(np.diff(losses).max(), 0.0))  # the worst single step
-        results[name] = {**r, "losses": losses, "epoch_losses": epoch_losses, "worse": worse, "jitter": jitter}
+        results[name] = {
+            **r,
+            "losses": losses,
+            "epoch_losses": epoch_losses,
+            "worse": worse,
+            "jitter": jitter,
+        }
 
     rows = [
-        [name, bs, len(res["path"]) - 1, float(res["epoch_losses"][-1]), res["worse"], res["jitter"], res["seconds"][-1]]
-        for (name, bs), res in zip(methods.items(), results.values())
+        [
+            name,
+            bs,
+            len(res["path"]) - 1,
+            float(res["epoch_losses"][-1]),
+            res["worse"],
+            res["jitter"],
+            res["seconds"][-1],
+        ]
+        for (name, bs), res in zip(methods.items(), results.values(), strict=True)
     ]
     say(
         f"Linear regression on {n} points (true w = {TRUE_W}, b = {TRUE_B}, noise σ = {NOISE}); "
         f"least squares: w = {w_star:.3f}, b = {b_star:.3f}, loss {floor:.4f}.",
         f"shendu.optim.SGD(lr={LR}) from (w, b) = {START}, {epochs} epochs, the same optimiser each time:",
-        table(["method", "batch", "steps", "final loss", "share of steps worse", "worst step: loss +", "train s"], rows, ".3g"),
+        table(
+            [
+                "method",
+                "batch",
+                "steps",
+                "final loss",
+                "share of steps worse",
+                "worst step: loss +",
+                "train s",
+            ],
+            rows,
+            ".3g",
+        ),
         "   BGD: one exact step per epoch, every step descends, but it needs many epochs;",
         "   SGD: N cheap noisy steps per epoch: fast progress, then it jitters around the minimum;",
         "   MBGD: nearly SGD's progress per epoch with much less noise, and vectorised batches.",
@@ -111,8 +138,11 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         a1.semilogy(range(epochs + 1), res["epoch_losses"] - floor + 1e-6, "o-", ms=3, label=name)
         a2.loglog(res["seconds"][1:], res["epoch_losses"][1:] - floor + 1e-6, "o-", ms=3, label=name)
     a1.set(title="Loss against epochs", xlabel="epoch", ylabel="loss − least-squares loss (log scale)")
-    a2.set(title="Loss against training time (after each epoch)", xlabel="wall time (s, log scale)",
-           ylabel="loss − least-squares loss (log scale)")
+    a2.set(
+        title="Loss against training time (after each epoch)",
+        xlabel="wall time (s, log scale)",
+        ylabel="loss − least-squares loss (log scale)",
+    )
     for a in (a1, a2):
         a.legend(fontsize=8)
         a.grid(True, alpha=0.3)
@@ -123,10 +153,12 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     gb = np.linspace(-2.5, 2.0, 121)
     mw, mb = np.meshgrid(gw, gb)
     levels = floor + np.geomspace(0.01, 25, 12)
-    for ax, (name, res) in zip(axes, results.items()):
+    for ax, (name, res) in zip(axes, results.items(), strict=True):
         ax.contour(mw, mb, full_loss(x, y, mw, mb), levels=levels, colors="0.75", linewidths=0.8)
         p = res["path"]
-        ax.plot(p[:, 0], p[:, 1], "-", lw=0.7 if len(p) > 200 else 1.5, color="tab:red", alpha=0.8, label="path")
+        ax.plot(
+            p[:, 0], p[:, 1], "-", lw=0.7 if len(p) > 200 else 1.5, color="tab:red", alpha=0.8, label="path"
+        )
         ends = p[res["epoch_end"]]
         ax.plot(ends[:, 0], ends[:, 1], "o", ms=3, color="k", label="end of each epoch")
         ax.plot(w_star, b_star, "*", ms=14, color="gold", mec="k", label="least squares")

@@ -10,6 +10,7 @@
 4. The learning rate η on a stretched bowl f = 0.2·x0² + x1² (a valley, as real losses are):
    too small crawls, a good one converges, too large overshoots across the valley and diverges.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -126,15 +127,25 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         f"3. Gradient descent on f = x0² + x1² from {START}, {steps} steps, "
         f"η = {GOOD_LR}: ends at ({path[-1, 0]:.4f}, {path[-1, 1]:.4f}), f = {bowl_final:.3g}",
         f"4. The learning rate η on the valley f = 0.2·x0² + x1² (f at the start = {losses['good'][0]:.4g}):",
-        table(["η", "", "final f"], [[f"{lr:g}", name, final[name]] for name, lr in LEARNING_RATES.items()], ".4g"),
+        table(
+            ["η", "", "final f"],
+            [[f"{lr:g}", name, final[name]] for name, lr in LEARNING_RATES.items()],
+            ".4g",
+        ),
     )
 
     pngs = []
     # figure: forward vs central difference error
     fig, ax = figure()
     ax.loglog(errs["h"], np.maximum(errs["forward"], 1e-17), "o-", ms=3, label="forward (f(x+h) − f(x)) / h")
-    ax.loglog(errs["h"], np.maximum(errs["central"], 1e-17), "s-", ms=3, label="central (f(x+h) − f(x−h)) / 2h")
-    ax.set(title="Numerical derivative of exp(x) at x = 1", xlabel="step h", ylabel="absolute error of the estimate")
+    ax.loglog(
+        errs["h"], np.maximum(errs["central"], 1e-17), "s-", ms=3, label="central (f(x+h) − f(x−h)) / 2h"
+    )
+    ax.set(
+        title="Numerical derivative of exp(x) at x = 1",
+        xlabel="step h",
+        ylabel="absolute error of the estimate",
+    )
     ax.legend()
     ax.grid(True, which="major", alpha=0.3)
     pngs.append(save(fig, folder, "difference_error.png"))
@@ -160,7 +171,14 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         p = paths[name]
         a1.plot(p[:, 0], p[:, 1], "o-", ms=3, label=f"η = {lr:g} ({name})")
         a2.semilogy(losses[name], "o-", ms=3, label=f"η = {lr:g} ({name})")
-    a1.set(title="Paths on f = 0.2·x0² + x1²", xlabel="x0", ylabel="x1", xlim=(-6, 6), ylim=(-6, 6), aspect="equal")
+    a1.set(
+        title="Paths on f = 0.2·x0² + x1²",
+        xlabel="x0",
+        ylabel="x1",
+        xlim=(-6, 6),
+        ylim=(-6, 6),
+        aspect="equal",
+    )
     a1.legend(loc="lower right", fontsize=8)
     a2.set(title="f(x) per step", xlabel="step", ylabel="f(x0, x1), log scale")
     a2.legend(fontsize=8)

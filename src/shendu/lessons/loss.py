@@ -11,6 +11,7 @@ gradient is large exactly when the network is most wrong; squared error's stays 
 δ = 1e-7 keeps log(0) from being −∞. ``F.cross_entropy`` on logits does log-softmax and NLL in
 one stable step (no δ needed).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -85,7 +86,16 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         "Loss and its gradient (autograd) against the probability y given to the correct class:",
         table(
             ["y_correct", "−log y", "d/dy", "½(y−1)²", "d/dy"],
-            [[f"{p[i]:.2f}", float(ce_curve.numpy()[i]), float(ce_grad[i]), float(se_curve.numpy()[i]), float(se_grad[i])] for i in idx],
+            [
+                [
+                    f"{p[i]:.2f}",
+                    float(ce_curve.numpy()[i]),
+                    float(ce_grad[i]),
+                    float(se_curve.numpy()[i]),
+                    float(se_grad[i]),
+                ]
+                for i in idx
+            ],
             ".4f",
         ),
         "   Cross-entropy pushes hardest (−1/y) when the network is most wrong;",
@@ -95,16 +105,37 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     pngs = []
     fig, (a1, a2) = figure(1, 2, size=(10.5, 4.2))
     k = np.arange(10)
-    a1.bar(k - 0.2, Y_RIGHT, width=0.4, label=f"y right: SSE {sse['right (y[2] = 0.6)']:.4f}, CE {ce['right (y[2] = 0.6)']:.2f}")
-    a1.bar(k + 0.2, Y_WRONG, width=0.4, label=f"y wrong: SSE {sse['wrong (y[7] = 0.6)']:.4f}, CE {ce['wrong (y[7] = 0.6)']:.2f}")
+    a1.bar(
+        k - 0.2,
+        Y_RIGHT,
+        width=0.4,
+        label=f"y right: SSE {sse['right (y[2] = 0.6)']:.4f}, CE {ce['right (y[2] = 0.6)']:.2f}",
+    )
+    a1.bar(
+        k + 0.2,
+        Y_WRONG,
+        width=0.4,
+        label=f"y wrong: SSE {sse['wrong (y[7] = 0.6)']:.4f}, CE {ce['wrong (y[7] = 0.6)']:.2f}",
+    )
     a1.step(k, t, where="mid", color="k", lw=1.2, label="target t = one-hot(2)")
-    a1.set(title="Two predictions for the target class 2", xlabel="class k", ylabel="probability yₖ", xticks=k, ylim=(0, 1.25))
+    a1.set(
+        title="Two predictions for the target class 2",
+        xlabel="class k",
+        ylabel="probability yₖ",
+        xticks=k,
+        ylim=(0, 1.25),
+    )
     a1.legend(fontsize=8, loc="upper right")
     a2.plot(p, ce_curve.numpy(), lw=2, label="cross-entropy −log y")
     a2.plot(p, se_curve.numpy(), lw=2, label="squared error ½(y − 1)²")
     a2.plot(p, -ce_grad, lw=1.2, ls="--", label="|d/dy| of cross-entropy = 1/y")
     a2.plot(p, -se_grad, lw=1.2, ls="--", label="|d/dy| of squared error = 1 − y")
-    a2.set(title="Loss against the correct class' probability", xlabel="y (probability of the correct class)", ylabel="loss / gradient magnitude", ylim=(0, 5))
+    a2.set(
+        title="Loss against the correct class' probability",
+        xlabel="y (probability of the correct class)",
+        ylabel="loss / gradient magnitude",
+        ylim=(0, 5),
+    )
     a2.legend(fontsize=8)
     a2.grid(True, alpha=0.3)
     pngs.append(save(fig, folder, "losses.png"))

@@ -6,6 +6,7 @@
    window mostly still contains the same strokes, so the pooled map changes much less. Measured as
    the relative change ‖f(shifted) − f(x)‖ / ‖f(x)‖ over real MNIST digits (``mnist-5k``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -80,14 +81,22 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     pngs.append(save(fig, folder, "pooling_example.png"))
 
     d, s = digits[0, 0], shifted[0, 0]
-    pd, ps = F.max_pool2d(shendu.tensor(digits[:1]), 2).numpy()[0, 0], F.max_pool2d(shendu.tensor(shifted[:1]), 2).numpy()[0, 0]
+    pd, ps = (
+        F.max_pool2d(shendu.tensor(digits[:1]), 2).numpy()[0, 0],
+        F.max_pool2d(shendu.tensor(shifted[:1]), 2).numpy()[0, 0],
+    )
     fig, axes = figure(2, 4, size=(13, 7))
     panels = [
-        (d, "digit (28×28)"), (s, "shifted right 1 pixel"), (np.abs(s - d), f"|difference|: {relative_change(digits[:1], shifted[:1])[0]:.2f} relative"),
-        (pd, "max pool 2×2 (14×14)"), (ps, "max pool of the shifted digit"),
+        (d, "digit (28×28)"),
+        (s, "shifted right 1 pixel"),
+        (np.abs(s - d), f"|difference|: {relative_change(digits[:1], shifted[:1])[0]:.2f} relative"),
+        (pd, "max pool 2×2 (14×14)"),
+        (ps, "max pool of the shifted digit"),
         (np.abs(ps - pd), f"|difference|: {relative_change(pd[None], ps[None])[0]:.2f} relative"),
     ]
-    for ax, (img, title) in zip([axes[0, 0], axes[0, 1], axes[0, 2], axes[1, 0], axes[1, 1], axes[1, 2]], panels):
+    for ax, (img, title) in zip(
+        [axes[0, 0], axes[0, 1], axes[0, 2], axes[1, 0], axes[1, 1], axes[1, 2]], panels, strict=True
+    ):
         ax.imshow(img, cmap="gray_r", vmin=0, vmax=1)
         ax.set(title=title, xticks=[], yticks=[])
     gs = axes[0, 3].get_gridspec()

@@ -16,11 +16,19 @@ the integers 0..C−1.
 ``r2_score``                 1 − Σ(y − ŷ)² / Σ(y − ȳ)²
 ==========================  ===============================================================
 """
+
 from shendu.metrics.classification import accuracy, classification_report, f1_score, precision, recall
 from shendu.metrics.confusion import confusion_matrix
 from shendu.metrics.regression import mean_absolute_error, mean_squared_error, r2_score
 
 __all__ = [
-    "accuracy", "precision", "recall", "f1_score", "confusion_matrix", "classification_report",
-    "mean_squared_error", "mean_absolute_error", "r2_score",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1_score",
+    "confusion_matrix",
+    "classification_report",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "r2_score",
 ]

@@ -1,4 +1,5 @@
 """Turning what users pass (lists, ndarrays, Tensors, scores) into plain NumPy arrays."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,7 +31,9 @@ def as_labels(x: Any, name: str) -> np.ndarray:
     elif arr.ndim == 2:
         return np.argmax(arr, axis=1).astype(np.int64)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected labels of shape (N,) or scores of shape (N, C), got shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected labels of shape (N,) or scores of shape (N, C), got shape {arr.shape}"
+        )
     if arr.dtype.kind == "b":
         return arr.astype(np.int64)
     if arr.dtype.kind == "f":

@@ -16,6 +16,7 @@ occur neither in ``y_true`` nor in ``y_pred`` are left out of the averages, as s
 when it is not given a label list. When a denominator is 0 the score is ``zero_division``
 (0, 1, or ``nan`` to leave it out of the average).
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -61,8 +62,9 @@ def _check(average: str | None, zero_division: float) -> None:
         raise ValueError(f"zero_division must be 0, 1 or nan, got {zero_division}")
 
 
-def _score(kind: str, y_true: Any, y_pred: Any, average: str | None, num_classes: int | None,
-           zero_division: float) -> float | np.ndarray:
+def _score(
+    kind: str, y_true: Any, y_pred: Any, average: str | None, num_classes: int | None, zero_division: float
+) -> float | np.ndarray:
     _check(average, zero_division)
     tp, pred, true = _counts(y_true, y_pred, num_classes)
     if average == "micro":  # pool the counts of all classes, then divide once
@@ -89,8 +91,13 @@ def _score(kind: str, y_true: Any, y_pred: Any, average: str | None, num_classes
     return float(np.average(values, weights=weights))
 
 
-def precision(y_true: Any, y_pred: Any, average: str | None = "macro", num_classes: int | None = None,
-              zero_division: float = 0) -> float | np.ndarray:
+def precision(
+    y_true: Any,
+    y_pred: Any,
+    average: str | None = "macro",
+    num_classes: int | None = None,
+    zero_division: float = 0,
+) -> float | np.ndarray:
     """Precision TP / (TP + FP): per class (``average=None``) or averaged (see the module doc).
 
     >>> precision([0, 0, 1, 1], [0, 1, 1, 1], average=None)
@@ -101,8 +108,13 @@ def precision(y_true: Any, y_pred: Any, average: str | None = "macro", num_class
     return _score("precision", y_true, y_pred, average, num_classes, zero_division)
 
 
-def recall(y_true: Any, y_pred: Any, average: str | None = "macro", num_classes: int | None = None,
-           zero_division: float = 0) -> float | np.ndarray:
+def recall(
+    y_true: Any,
+    y_pred: Any,
+    average: str | None = "macro",
+    num_classes: int | None = None,
+    zero_division: float = 0,
+) -> float | np.ndarray:
     """Recall TP / (TP + FN): per class (``average=None``) or averaged (see the module doc).
 
     >>> recall([0, 0, 1, 1], [0, 1, 1, 1], average=None)
@@ -111,8 +123,13 @@ def recall(y_true: Any, y_pred: Any, average: str | None = "macro", num_classes:
     return _score("recall", y_true, y_pred, average, num_classes, zero_division)
 
 
-def f1_score(y_true: Any, y_pred: Any, average: str | None = "macro", num_classes: int | None = None,
-             zero_division: float = 0) -> float | np.ndarray:
+def f1_score(
+    y_true: Any,
+    y_pred: Any,
+    average: str | None = "macro",
+    num_classes: int | None = None,
+    zero_division: float = 0,
+) -> float | np.ndarray:
     """F1 = 2PR / (P + R) = 2TP / (2TP + FP + FN): per class or averaged (macro: mean of per-class F1).
 
     >>> f1_score([0, 0, 1, 1], [0, 1, 1, 1], average=None)
@@ -121,8 +138,13 @@ def f1_score(y_true: Any, y_pred: Any, average: str | None = "macro", num_classe
     return _score("f1", y_true, y_pred, average, num_classes, zero_division)
 
 
-def classification_report(y_true: Any, y_pred: Any, num_classes: int | None = None,
-                          target_names: Sequence[str] | None = None, zero_division: float = 0) -> dict[str, Any]:
+def classification_report(
+    y_true: Any,
+    y_pred: Any,
+    num_classes: int | None = None,
+    target_names: Sequence[str] | None = None,
+    zero_division: float = 0,
+) -> dict[str, Any]:
     """Precision, recall, F1 and support per class plus their averages, as a dict.
 
     The layout is scikit-learn's ``classification_report(..., output_dict=True)``: one entry per
@@ -141,12 +163,20 @@ def classification_report(y_true: Any, y_pred: Any, num_classes: int | None = No
     per_class = [precision(t, p, None, **kw), recall(t, p, None, **kw), f1_score(t, p, None, **kw)]
     support = np.bincount(t, minlength=c)
     report: dict[str, Any] = {
-        name: {"precision": float(per_class[0][i]), "recall": float(per_class[1][i]),
-               "f1-score": float(per_class[2][i]), "support": int(support[i])}
+        name: {
+            "precision": float(per_class[0][i]),
+            "recall": float(per_class[1][i]),
+            "f1-score": float(per_class[2][i]),
+            "support": int(support[i]),
+        }
         for i, name in enumerate(names)
     }
     report["accuracy"] = accuracy(t, p)
     for label, average in (("macro avg", "macro"), ("weighted avg", "weighted")):
-        report[label] = {"precision": precision(t, p, average, **kw), "recall": recall(t, p, average, **kw),
-                         "f1-score": f1_score(t, p, average, **kw), "support": int(len(t))}
+        report[label] = {
+            "precision": precision(t, p, average, **kw),
+            "recall": recall(t, p, average, **kw),
+            "f1-score": f1_score(t, p, average, **kw),
+            "support": int(len(t)),
+        }
     return report

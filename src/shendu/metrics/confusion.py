@@ -1,4 +1,5 @@
 """The confusion matrix (混淆矩阵): how often class i was predicted as class j."""
+
 from __future__ import annotations
 
 from typing import Any

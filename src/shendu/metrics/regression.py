@@ -3,6 +3,7 @@
 For targets ``(N,)`` or ``(N, K)`` (K outputs); with K outputs each measure is computed per
 output and averaged, as scikit-learn's ``multioutput='uniform_average'``.
 """
+
 from __future__ import annotations
 
 from typing import Any

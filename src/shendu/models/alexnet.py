@@ -1,4 +1,5 @@
 """AlexNet (Krizhevsky, Sutskever and Hinton, 2012): torchvision's layout and the paper's network."""
+
 from __future__ import annotations
 
 from shendu import nn
@@ -39,7 +40,9 @@ def _classifier(in_features: int, hidden: int, num_classes: int, dropout: float)
     )
 
 
-def alexnet(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> AlexNet:
+def alexnet(
+    num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False
+) -> AlexNet:
     """AlexNet as torchvision builds it ("One weird trick", Krizhevsky 2014: 64-192-384-256-256 maps).
 
     ImageNet form (224×224 input, 61,100,840 parameters):
@@ -137,7 +140,13 @@ def alexnet2012(
         nn.MaxPool2d(kernel_size=3, stride=2),
     )
     net = AlexNet(features, avgpool, _classifier(flat, hidden, num_classes, dropout))
-    ones_bias = {id(features[4]), id(features[10]), id(features[12]), id(net.classifier[1]), id(net.classifier[4])}
+    ones_bias = {
+        id(features[4]),
+        id(features[10]),
+        id(features[12]),
+        id(net.classifier[1]),
+        id(net.classifier[4]),
+    }
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             init.normal_(m.weight, 0.0, 0.01)

@@ -2,6 +2,7 @@
 
 torch is needed here and only here, imported inside the function, so ``import shendu`` never needs it.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,9 @@ def torch_state_dict_to_numpy(state: Any) -> dict[str, np.ndarray]:
             state = state[wrapper]
             break
     if not isinstance(state, dict):
-        raise ValueError(f"convert_torch: expected a state dict (a mapping of names to tensors), got {type(state).__name__}")
+        raise ValueError(
+            f"convert_torch: expected a state dict (a mapping of names to tensors), got {type(state).__name__}"
+        )
     arrays: dict[str, np.ndarray] = {}
     for key, value in state.items():
         if not hasattr(value, "detach"):
@@ -57,5 +60,7 @@ def convert_torch(in_path: str | os.PathLike, out_path: str | os.PathLike) -> di
         raise FileNotFoundError(f"convert_torch: no such file {in_path!r}")
     state = torch.load(in_path, map_location="cpu", weights_only=True)
     arrays = torch_state_dict_to_numpy(state)
-    save(arrays, out_path, metadata={"converted_from": os.path.basename(in_path), "format": "torch state_dict"})
+    save(
+        arrays, out_path, metadata={"converted_from": os.path.basename(in_path), "format": "torch state_dict"}
+    )
     return arrays

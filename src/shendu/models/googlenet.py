@@ -1,4 +1,5 @@
 """GoogLeNet (Szegedy et al., 2014, "Going deeper with convolutions"): Inception modules, torchvision's layout."""
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -44,7 +45,16 @@ class Inception(nn.Module):
     fixes the parameter counts. x: (N, in_channels, H, W) -> (N, ch1x1 + ch3x3 + ch5x5 + pool_proj, H, W).
     """
 
-    def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int, ch5x5: int, pool_proj: int) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch5x5red: int,
+        ch5x5: int,
+        pool_proj: int,
+    ) -> None:
         super().__init__()
         self.branch1 = BasicConv2d(in_channels, ch1x1, kernel_size=1)
         self.branch2 = nn.Sequential(
@@ -67,7 +77,7 @@ class Inception(nn.Module):
 class InceptionAux(nn.Module):
     """Auxiliary classifier on an intermediate map (training only; its loss is added with weight 0.3):
 
-        adaptive avgpool 4×4 → 1×1 conv 128 → flatten (2048) → Linear 1024 → ReLU → Dropout → Linear num_classes
+    adaptive avgpool 4×4 → 1×1 conv 128 → flatten (2048) → Linear 1024 → ReLU → Dropout → Linear num_classes
     """
 
     def __init__(self, in_channels: int, num_classes: int, dropout: float = 0.7) -> None:
@@ -105,7 +115,9 @@ class GoogLeNet(nn.Module):
     ) -> None:
         super().__init__()
         if transform_input and in_channels != 3:
-            raise ValueError(f"googlenet: transform_input re-normalises 3 RGB channels, got in_channels={in_channels}")
+            raise ValueError(
+                f"googlenet: transform_input re-normalises 3 RGB channels, got in_channels={in_channels}"
+            )
         self.aux_logits = aux_logits
         self.transform_input = transform_input
         if small_input:

@@ -1,4 +1,5 @@
 """LeNet: the course's LeNet (Caffe's MNIST network) and LeCun et al.'s LeNet-5 (1998)."""
+
 from __future__ import annotations
 
 from shendu import nn
@@ -41,7 +42,9 @@ def lenet(num_classes: int = 10, in_channels: int = 1, input_size: int = 28) -> 
     """
     side = _pooled(_pooled(input_size, 5), 5)
     if side < 1:
-        raise ValueError(f"lenet: input_size must be at least 16 for two 5×5 convolutions and pools, got {input_size}")
+        raise ValueError(
+            f"lenet: input_size must be at least 16 for two 5×5 convolutions and pools, got {input_size}"
+        )
     features = nn.Sequential(
         nn.Conv2d(in_channels, 20, kernel_size=5),
         nn.MaxPool2d(kernel_size=2, stride=2),
@@ -69,7 +72,9 @@ def lenet5(num_classes: int = 10, in_channels: int = 1, input_size: int = 32) ->
     61706
     """
     if input_size > 32 or (32 - input_size) % 2:
-        raise ValueError(f"lenet5: input_size must be 32, or less by an even number (28 for MNIST), got {input_size}")
+        raise ValueError(
+            f"lenet5: input_size must be 32, or less by an even number (28 for MNIST), got {input_size}"
+        )
     pad = (32 - input_size) // 2
     features = nn.Sequential(
         nn.Conv2d(in_channels, 6, kernel_size=5, padding=pad),  # C1

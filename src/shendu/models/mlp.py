@@ -1,4 +1,5 @@
 """The multilayer perceptron (多层感知机): fully connected layers with a nonlinearity between them."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -29,13 +30,15 @@ def mlp(sizes: Sequence[int], activation: str = "relu", dropout: float = 0.0) ->
     """
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or any(s < 1 for s in sizes):
-        raise ValueError(f"mlp: sizes must list at least an input and an output width, all positive, got {sizes}")
+        raise ValueError(
+            f"mlp: sizes must list at least an input and an output width, all positive, got {sizes}"
+        )
     if activation not in ACTIVATIONS:
         raise ValueError(f"mlp: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"mlp: dropout must be in [0, 1), got {dropout}")
     layers: list[nn.Module] = [nn.Flatten()]
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
             layers.append(ACTIVATIONS[activation]())

@@ -17,6 +17,7 @@ truth table at once.
 >>> [xor_gate(a, b) for a, b in [(0, 0), (1, 0), (0, 1), (1, 1)]]
 [0, 1, 1, 0]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,9 +26,16 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "AND_WEIGHTS", "OR_WEIGHTS", "NAND_WEIGHTS",
-    "gate", "and_gate", "or_gate", "nand_gate", "xor_gate",
-    "Perceptron", "PerceptronResult",
+    "AND_WEIGHTS",
+    "OR_WEIGHTS",
+    "NAND_WEIGHTS",
+    "gate",
+    "and_gate",
+    "or_gate",
+    "nand_gate",
+    "xor_gate",
+    "Perceptron",
+    "PerceptronResult",
 ]
 
 # (w1, w2, b) as the course gives them; b = −θ.
@@ -130,7 +138,9 @@ class Perceptron:
     False
     """
 
-    def __init__(self, lr: float = 0.1, max_epochs: int = 100, init: str = "zeros", seed: int | None = None) -> None:
+    def __init__(
+        self, lr: float = 0.1, max_epochs: int = 100, init: str = "zeros", seed: int | None = None
+    ) -> None:
         if lr <= 0:
             raise ValueError(f"Perceptron: lr must be positive, got {lr}")
         if max_epochs < 1:
@@ -173,7 +183,7 @@ class Perceptron:
         errors: list[int] = []
         for _ in range(self.max_epochs):
             mistakes = 0
-            for x, target in zip(X, t):  # online rule: each step sees the previous step's weights
+            for x, target in zip(X, t, strict=True):  # online rule: each step sees the previous step's weights
                 y = 1 if x @ w + b > 0 else 0
                 if y != target:
                     w = w + self.lr * (target - y) * x

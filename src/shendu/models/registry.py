@@ -7,6 +7,7 @@ True
 >>> [m.out_features for m in net.modules() if hasattr(m, 'out_features')]
 [100, 100, 10]
 """
+
 from __future__ import annotations
 
 import inspect
@@ -80,14 +81,37 @@ def _register_zoo() -> None:
     from shendu.models.vgg import vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 
     @register_model(name="mlp")
-    def mlp_model(num_classes: int = 10, in_channels: int = 1, input_size: int = 28,
-                  hidden: tuple[int, ...] = (100, 100), activation: str = "relu", dropout: float = 0.0) -> nn.Module:
+    def mlp_model(
+        num_classes: int = 10,
+        in_channels: int = 1,
+        input_size: int = 28,
+        hidden: tuple[int, ...] = (100, 100),
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ) -> nn.Module:
         """The course's MLP: in_channels·input_size² → 100 → 100 → num_classes (784-100-100-10 for MNIST)."""
         return mlp([in_channels * input_size * input_size, *hidden, num_classes], activation, dropout)
 
-    for fn in (lenet, lenet5, alexnet, alexnet2012,
-               vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn,
-               googlenet, resnet18, resnet34, resnet50, resnet101, resnet152):
+    for fn in (
+        lenet,
+        lenet5,
+        alexnet,
+        alexnet2012,
+        vgg11,
+        vgg11_bn,
+        vgg13,
+        vgg13_bn,
+        vgg16,
+        vgg16_bn,
+        vgg19,
+        vgg19_bn,
+        googlenet,
+        resnet18,
+        resnet34,
+        resnet50,
+        resnet101,
+        resnet152,
+    ):
         register_model(fn)
 
 

@@ -1,4 +1,5 @@
 """ResNet (He, Zhang, Ren and Sun, 2015): residual blocks y = relu(F(x) + shortcut(x)), torchvision's layout."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -29,7 +30,9 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -57,7 +60,9 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.conv1 = conv1x1(inplanes, planes)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -153,26 +158,36 @@ class ResNet(nn.Module):
         return self.fc(self.flatten(self.avgpool(x)))
 
 
-def resnet18(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False, small_input: bool = False) -> ResNet:
+def resnet18(
+    num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False, small_input: bool = False
+) -> ResNet:
     """ResNet-18: BasicBlock × [2, 2, 2, 2]; 11,689,512 parameters."""
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, zero_init_residual, small_input)
 
 
-def resnet34(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False, small_input: bool = False) -> ResNet:
+def resnet34(
+    num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False, small_input: bool = False
+) -> ResNet:
     """ResNet-34: BasicBlock × [3, 4, 6, 3]; 21,797,672 parameters."""
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, zero_init_residual, small_input)
 
 
-def resnet50(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False, small_input: bool = False) -> ResNet:
+def resnet50(
+    num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False, small_input: bool = False
+) -> ResNet:
     """ResNet-50: Bottleneck × [3, 4, 6, 3]; 25,557,032 parameters."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, zero_init_residual, small_input)
 
 
-def resnet101(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False, small_input: bool = False) -> ResNet:
+def resnet101(
+    num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False, small_input: bool = False
+) -> ResNet:
     """ResNet-101: Bottleneck × [3, 4, 23, 3]; 44,549,160 parameters."""
     return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, in_channels, zero_init_residual, small_input)
 
 
-def resnet152(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False, small_input: bool = False) -> ResNet:
+def resnet152(
+    num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False, small_input: bool = False
+) -> ResNet:
     """ResNet-152: Bottleneck × [3, 8, 36, 3]; 60,192,808 parameters."""
     return ResNet(Bottleneck, [3, 8, 36, 3], num_classes, in_channels, zero_init_residual, small_input)

@@ -4,6 +4,7 @@ parameters and multiply-adds — what torchinfo prints for PyTorch.
 It runs one forward pass on a random input under ``shendu.no_grad()`` in eval mode,
 with a forward hook on every submodule recording what each call returned.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -58,9 +59,15 @@ class Summary:
         return self.total_params - self.trainable_params
 
     def __str__(self) -> str:
-        rows = [(("  " * l.depth) + f"{l.name} ({l.type})", _shape_str(l.output_shape),
-                 "--" if l.params is None else f"{l.params:,}",
-                 f"{l.mult_adds:,}" if l.mult_adds else "--") for l in self.layers]
+        rows = [
+            (
+                ("  " * l.depth) + f"{l.name} ({l.type})",
+                _shape_str(l.output_shape),
+                "--" if l.params is None else f"{l.params:,}",
+                f"{l.mult_adds:,}" if l.mult_adds else "--",
+            )
+            for l in self.layers
+        ]
         head = ("Layer (type)", "Output Shape", "Param #", "Mult-Adds")
         widths = [max(len(head[i]), *(len(r[i]) for r in rows)) if rows else len(head[i]) for i in range(4)]
         width = sum(widths) + 6
@@ -69,23 +76,31 @@ class Summary:
         def line(r):
             return f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}"
 
-        mb = 1024 ** 2
-        out = [bar, line(head), bar, *map(line, rows), bar,
-               f"Total params: {self.total_params:,}",
-               f"Trainable params: {self.trainable_params:,}",
-               f"Non-trainable params: {self.non_trainable_params:,}",
-               f"Total mult-adds (M): {self.total_mult_adds / 1e6:,.2f}",
-               thin,
-               f"Input size (MB): {self.input_bytes / mb:.2f}",
-               f"Forward pass size (MB): {self.forward_bytes / mb:.2f}",
-               f"Params size (MB): {self.params_bytes / mb:.2f}",
-               f"Estimated total size (MB): {(self.input_bytes + self.forward_bytes + self.params_bytes) / mb:.2f}",
-               bar]
+        mb = 1024**2
+        out = [
+            bar,
+            line(head),
+            bar,
+            *map(line, rows),
+            bar,
+            f"Total params: {self.total_params:,}",
+            f"Trainable params: {self.trainable_params:,}",
+            f"Non-trainable params: {self.non_trainable_params:,}",
+            f"Total mult-adds (M): {self.total_mult_adds / 1e6:,.2f}",
+            thin,
+            f"Input size (MB): {self.input_bytes / mb:.2f}",
+            f"Forward pass size (MB): {self.forward_bytes / mb:.2f}",
+            f"Params size (MB): {self.params_bytes / mb:.2f}",
+            f"Estimated total size (MB): {(self.input_bytes + self.forward_bytes + self.params_bytes) / mb:.2f}",
+            bar,
+        ]
         return "\n".join(out)
 
     def __repr__(self) -> str:
-        return (f"Summary({self.model_name}, input {self.input_shape}: {self.total_params:,} params, "
-                f"{self.total_mult_adds:,} mult-adds)")
+        return (
+            f"Summary({self.model_name}, input {self.input_shape}: {self.total_params:,} params, "
+            f"{self.total_mult_adds:,} mult-adds)"
+        )
 
 
 def layer_mult_adds(module: nn.Module, output: Any) -> int:
@@ -118,8 +133,10 @@ def summary(model: nn.Module, input_size: Sequence[int] = (1, 28, 28), batch_siz
     """
     input_size = tuple(int(s) for s in input_size)
     if not input_size or any(s < 1 for s in input_size) or batch_size < 1:
-        raise ValueError(f"summary: input_size must be positive sizes without the batch, such as (3, 224, 224), "
-                         f"and batch_size ≥ 1; got {input_size} and {batch_size}")
+        raise ValueError(
+            f"summary: input_size must be positive sizes without the batch, such as (3, 224, 224), "
+            f"and batch_size ≥ 1; got {input_size} and {batch_size}"
+        )
     names = {id(m): n for n, m in model.named_modules() if n}
     counted: set[int] = set()
     calls: list[LayerInfo] = []
@@ -129,12 +146,17 @@ def summary(model: nn.Module, input_size: Sequence[int] = (1, 28, 28), batch_siz
         first = id(module) not in counted
         counted.add(id(module))
         params = sum(p.numel() for p in module.parameters()) if first else None
-        calls.append(LayerInfo(name, type(module).__name__, 0, _shapes(output), params,
-                               layer_mult_adds(module, output)))
+        calls.append(
+            LayerInfo(
+                name, type(module).__name__, 0, _shapes(output), params, layer_mult_adds(module, output)
+            )
+        )
 
     handles = [m.register_forward_hook(hook) for n, m in model.named_modules() if n]
     was_training = model.training
-    x = shendu.from_numpy(np.random.default_rng(0).standard_normal((batch_size, *input_size)).astype(np.float32))
+    x = shendu.from_numpy(
+        np.random.default_rng(0).standard_normal((batch_size, *input_size)).astype(np.float32)
+    )
     try:
         model.eval()
         with shendu.no_grad():

@@ -1,18 +1,53 @@
 """VGG (Simonyan and Zisserman, 2014): stacks of 3×3 convolutions, torchvision's layout."""
+
 from __future__ import annotations
 
 from typing import Sequence
 
 from shendu import nn
 
-__all__ = ["VGG", "CFGS", "make_features", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
+__all__ = [
+    "VGG",
+    "CFGS",
+    "make_features",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+]
 
 # Output channels of each 3×3 convolution; "M" is a 2×2 max-pool with stride 2 (torchvision's cfgs).
 CFGS: dict[str, list[int | str]] = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],  # VGG-11
     "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],  # VGG-13
     "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],  # VGG-16
-    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],  # VGG-19
+    "E": [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ],  # VGG-19
 }
 
 
@@ -46,7 +81,13 @@ class VGG(nn.Module):
     x: (N, C, H, W) -> (N, num_classes).
     """
 
-    def __init__(self, features: nn.Sequential, num_classes: int = 1000, dropout: float = 0.5, small_input: bool = False) -> None:
+    def __init__(
+        self,
+        features: nn.Sequential,
+        num_classes: int = 1000,
+        dropout: float = 0.5,
+        small_input: bool = False,
+    ) -> None:
         super().__init__()
         self.features = features
         side, hidden = (1, 512) if small_input else (7, 4096)
@@ -91,7 +132,9 @@ class VGG(nn.Module):
         return self.classifier(self.flatten(self.avgpool(self.features(x))))
 
 
-def _vgg(cfg: str, batch_norm: bool, num_classes: int, in_channels: int, dropout: float, small_input: bool) -> VGG:
+def _vgg(
+    cfg: str, batch_norm: bool, num_classes: int, in_channels: int, dropout: float, small_input: bool
+) -> VGG:
     features = make_features(CFGS[cfg], batch_norm, in_channels, ceil_mode=small_input)
     return VGG(features, num_classes, dropout, small_input)
 
@@ -102,42 +145,58 @@ _SMALL = """
     512→512→512→num_classes classifier (same indices, smaller shapes), He-normal (fan_in) initialisation."""
 
 
-def vgg11(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> VGG:
+def vgg11(
+    num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False
+) -> VGG:
     """VGG-11 (configuration A): 8 convolutions + 3 fully connected layers; 132,863,336 parameters."""
     return _vgg("A", False, num_classes, in_channels, dropout, small_input)
 
 
-def vgg11_bn(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> VGG:
+def vgg11_bn(
+    num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False
+) -> VGG:
     """VGG-11 with BatchNorm after each convolution; 132,868,840 parameters."""
     return _vgg("A", True, num_classes, in_channels, dropout, small_input)
 
 
-def vgg13(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> VGG:
+def vgg13(
+    num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False
+) -> VGG:
     """VGG-13 (configuration B); 133,047,848 parameters."""
     return _vgg("B", False, num_classes, in_channels, dropout, small_input)
 
 
-def vgg13_bn(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> VGG:
+def vgg13_bn(
+    num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False
+) -> VGG:
     """VGG-13 with BatchNorm; 133,053,736 parameters."""
     return _vgg("B", True, num_classes, in_channels, dropout, small_input)
 
 
-def vgg16(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> VGG:
+def vgg16(
+    num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False
+) -> VGG:
     """VGG-16 (configuration D); 138,357,544 parameters."""
     return _vgg("D", False, num_classes, in_channels, dropout, small_input)
 
 
-def vgg16_bn(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> VGG:
+def vgg16_bn(
+    num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False
+) -> VGG:
     """VGG-16 with BatchNorm; 138,365,992 parameters."""
     return _vgg("D", True, num_classes, in_channels, dropout, small_input)
 
 
-def vgg19(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> VGG:
+def vgg19(
+    num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False
+) -> VGG:
     """VGG-19 (configuration E); 143,667,240 parameters."""
     return _vgg("E", False, num_classes, in_channels, dropout, small_input)
 
 
-def vgg19_bn(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> VGG:
+def vgg19_bn(
+    num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False
+) -> VGG:
     """VGG-19 with BatchNorm; 143,678,248 parameters."""
     return _vgg("E", True, num_classes, in_channels, dropout, small_input)
 

@@ -8,6 +8,7 @@
 >>> sum(p.numel() for p in net.parameters())
 79510
 """
+
 from shendu.nn import functional, init
 from shendu.nn.modules import *  # noqa: F403
 from shendu.nn.modules import __all__ as _modules_all

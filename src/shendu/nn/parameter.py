@@ -4,6 +4,7 @@ Assigning a ``Parameter`` to a module attribute registers it, so ``module.parame
 finds it and an optimiser updates it. A plain :class:`~shendu.Tensor` attribute is not
 registered (use ``register_buffer`` for state such as BatchNorm's running mean).
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@
 Each op is a :class:`~shendu.autograd.Function` with its forward and backward side by side,
 plus a lowercase function that users call (``shendu.exp(x)``, ``x.exp()``).
 """
+
 from shendu.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
 from shendu.ops.elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
 from shendu.ops.indexing import cat, getitem, pad, stack
@@ -22,9 +23,42 @@ concatenate = cat
 clamp = clip
 
 __all__ = [
-    "add", "sub", "mul", "div", "pow", "neg", "matmul",
-    "exp", "log", "sqrt", "abs", "maximum", "minimum", "where", "clip", "clamp",
-    "sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "var",
-    "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "expand", "broadcast_to",
-    "getitem", "cat", "concatenate", "stack", "pad",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "neg",
+    "matmul",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "maximum",
+    "minimum",
+    "where",
+    "clip",
+    "clamp",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "var",
+    "reshape",
+    "transpose",
+    "permute",
+    "flatten",
+    "squeeze",
+    "unsqueeze",
+    "expand",
+    "broadcast_to",
+    "getitem",
+    "cat",
+    "concatenate",
+    "stack",
+    "pad",
 ]

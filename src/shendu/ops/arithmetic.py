@@ -3,6 +3,7 @@
 Backward of a broadcast operand is summed back to its shape by the engine
 (:func:`shendu.autograd.function.unbroadcast`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -152,7 +153,11 @@ def pow(a, b) -> Tensor:
     >>> (x ** 2).backward(); x.grad.item()
     6.0
     """
-    if isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool) and isinstance(a, Tensor):
+    if (
+        isinstance(b, (int, float, np.integer, np.floating))
+        and not isinstance(b, bool)
+        and isinstance(a, Tensor)
+    ):
         # A NumPy scalar becomes a Python number: float32 ** np.float64(2) stays float32.
         b = b.item() if isinstance(b, np.generic) else b
         if not np.issubdtype(a.dtype, np.floating) and (isinstance(b, float) or b < 0):
@@ -194,14 +199,16 @@ def matmul(a, b) -> Tensor:
     """
     a, b = binary_operands(a, b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        raise ValueError(
+            f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}"
+        )
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:
-        raise ValueError(
-            f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({ka} != {kb})"
-        )
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({ka} != {kb})")
     try:
         return MatMul.apply(a, b)
     except ValueError:
-        raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None
+        raise ValueError(
+            f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast"
+        ) from None

@@ -1,4 +1,5 @@
 """Elementwise functions: exp, log, sqrt, abs, maximum, minimum, where, clip."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Indexing and joining: ``x[idx]``, cat, stack, pad."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -125,7 +126,7 @@ class Pad(Function):
     """y = x surrounded by a constant;  backward crops the gradient back to x's region."""
 
     def forward(self, x, widths, value):
-        self.crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        self.crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape, strict=True))
         return np.pad(x, widths, mode="constant", constant_values=value)
 
     def backward(self, gy):

@@ -2,6 +2,7 @@
 
 ``dim`` (PyTorch) and ``axis`` (NumPy) are the same argument; so are ``keepdim`` and ``keepdims``.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -206,8 +207,16 @@ def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
     return _max_min(x, dim, axis, keepdim, keepdims, np.argmin, amin)
 
 
-def var(x, dim=None, unbiased: bool = True, keepdim=False, *, axis=None, keepdims=False,
-        correction: int | None = None) -> Tensor:
+def var(
+    x,
+    dim=None,
+    unbiased: bool = True,
+    keepdim=False,
+    *,
+    axis=None,
+    keepdims=False,
+    correction: int | None = None,
+) -> Tensor:
     """Variance over ``dim``; unbiased (divides by n − 1) by default, as in PyTorch."""
     x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
     if not np.issubdtype(x.dtype, np.floating):

@@ -2,6 +2,7 @@
 
 They move no numbers, so each backward undoes the move on the gradient.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -61,7 +62,9 @@ def reshape(x: Tensor, *shape) -> Tensor:
     try:
         return Reshape.apply(x, shape=shape)
     except ValueError:
-        raise ValueError(f"reshape: shape {shape} is invalid for input of shape {x.shape} ({x.data.size} elements)") from None
+        raise ValueError(
+            f"reshape: shape {shape} is invalid for input of shape {x.shape} ({x.data.size} elements)"
+        ) from None
 
 
 def permute(x: Tensor, *dims) -> Tensor:
@@ -70,7 +73,9 @@ def permute(x: Tensor, *dims) -> Tensor:
     dims = _shape_arg(dims)
     in_range = all(-x.ndim <= d < x.ndim for d in dims)
     if not in_range or sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+        raise ValueError(
+            f"permute: dims {dims} are not a permutation of the {x.ndim} axes of shape {x.shape}"
+        )
     return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
 
 
@@ -135,7 +140,9 @@ def expand(x: Tensor, *shape) -> Tensor:
     shape = _shape_arg(shape)
     lead = len(shape) - x.ndim
     if any(s == -1 for s in shape[:lead]):
-        raise ValueError(f"expand: -1 is not allowed for a new leading dimension, got {shape} for input {x.shape}")
+        raise ValueError(
+            f"expand: -1 is not allowed for a new leading dimension, got {shape} for input {x.shape}"
+        )
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     try:
         return Expand.apply(x, shape=shape)

@@ -18,6 +18,7 @@ The training step is always::
     loss.backward()
     optimizer.step()
 """
+
 from shendu.optim import lr_scheduler
 from shendu.optim.adagrad import Adagrad
 from shendu.optim.adam import Adam
@@ -27,6 +28,13 @@ from shendu.optim.rmsprop import RMSprop
 from shendu.optim.sgd import SGD
 
 __all__ = [
-    "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler",
-    "flatten_state_dict", "unflatten_state_dict",
+    "Optimizer",
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "lr_scheduler",
+    "flatten_state_dict",
+    "unflatten_state_dict",
 ]

@@ -1,4 +1,5 @@
 """AdaGrad: a learning rate per weight that shrinks as that weight's gradients add up."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,8 +42,11 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
     ) -> None:
         defaults = dict(
-            lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value, eps=eps,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
         )
         super().__init__(params, defaults)
 
@@ -52,7 +56,9 @@ class Adagrad(Optimizer):
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         return {"step": 0, "sum": np.full_like(param, group["initial_accumulator_value"])}
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         state["step"] += 1
         wd = float(group["weight_decay"])
         if wd != 0:

@@ -1,4 +1,5 @@
 """Adam: momentum plus RMSprop, with bias correction for the zero start."""
+
 from __future__ import annotations
 
 import math
@@ -47,7 +48,11 @@ class Adam(Optimizer):
         decoupled_weight_decay: bool = False,
     ) -> None:
         defaults = dict(
-            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
             decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults)
@@ -62,12 +67,18 @@ class Adam(Optimizer):
                 raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
-        state: dict[str, Any] = {"step": 0, "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}
+        state: dict[str, Any] = {
+            "step": 0,
+            "exp_avg": np.zeros_like(param),
+            "exp_avg_sq": np.zeros_like(param),
+        }
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = np.zeros_like(param)
         return state
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         state["step"] += 1
         t = state["step"]
         lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])

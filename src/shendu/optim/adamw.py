@@ -1,4 +1,5 @@
 """AdamW: Adam with weight decay applied to the weights, not mixed into the gradient."""
+
 from __future__ import annotations
 
 from shendu.optim.adam import Adam

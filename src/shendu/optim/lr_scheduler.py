@@ -11,6 +11,7 @@ Call ``scheduler.step()`` once per epoch (or per iteration), *after* ``optimizer
 The rules are PyTorch's, in its "chainable" form: each step rescales the group's current
 ``lr``, so two schedulers on one optimiser combine and a learning rate changed by hand is kept.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,7 +60,7 @@ class LRScheduler:
         """Advance one epoch and write the new rates into the optimiser's groups."""
         self._step_count += 1
         self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
             group["lr"] = float(lr)
         self._last_lr = self._current_lrs()
 
@@ -69,7 +70,9 @@ class LRScheduler:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything but the optimiser (JSON-able for the built-in schedulers)."""
-        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items() if k != "optimizer"}
+        return {
+            k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items() if k != "optimizer"
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
@@ -91,7 +94,9 @@ class StepLR(LRScheduler):
     [1.0, 1.0, 0.5, 0.5, 0.25]
     """
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         if step_size <= 0:
             raise ValueError(f"step_size must be a positive integer, got {step_size}")
         self.step_size = step_size
@@ -180,11 +185,13 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         if self._step_count == 1 and t > 0:  # resumed with last_epoch given: closed form
-            return [eta_min + (base - eta_min) * (1 + math.cos(t * math.pi / T)) / 2 for base in self.base_lrs]
+            return [
+                eta_min + (base - eta_min) * (1 + math.cos(t * math.pi / T)) / 2 for base in self.base_lrs
+            ]
         if (t - 1 - T) % (2 * T) == 0:  # at the bottom of the cosine: the ratio below would be 0/0
             return [
                 lr + (base - eta_min) * (1 - math.cos(math.pi / T)) / 2
-                for lr, base in zip(self._current_lrs(), self.base_lrs)
+                for lr, base in zip(self._current_lrs(), self.base_lrs, strict=True)
             ]
         ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
         return [ratio * (lr - eta_min) + eta_min for lr in self._current_lrs()]

@@ -11,6 +11,7 @@ without recording a graph. Per-parameter memory (momentum, running averages) liv
 safetensors: :func:`flatten_state_dict` splits it into named arrays plus JSON-able metadata and
 :func:`unflatten_state_dict` puts it back together — no pickle anywhere.
 """
+
 from __future__ import annotations
 
 import copy
@@ -85,7 +86,9 @@ class Optimizer:
             params = [p for _, p in params]
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}"
+                )
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
             if not np.issubdtype(p.dtype, np.floating):
@@ -96,7 +99,9 @@ class Optimizer:
 
         for name, default in self.defaults.items():
             if default is required and name not in group:
-                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+                raise ValueError(
+                    f"parameter group didn't specify a value of required optimization parameter {name}"
+                )
             group.setdefault(name, default)
         self._check_group(group)
 
@@ -151,7 +156,9 @@ class Optimizer:
                         continue
                     grad = p.grad.data
                     if grad.shape != p.shape:
-                        raise RuntimeError(f"gradient of shape {grad.shape} for a parameter of shape {p.shape}")
+                        raise RuntimeError(
+                            f"gradient of shape {grad.shape} for a parameter of shape {p.shape}"
+                        )
                     if grad.dtype != p.dtype:
                         grad = grad.astype(p.dtype)
                     state = self.state[p]
@@ -164,7 +171,9 @@ class Optimizer:
         """The state of a parameter before its first update (arrays of the parameter's dtype)."""
         return {}
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         """Change ``param`` in place. ``grad`` must not be modified (it is ``p.grad``'s array)."""
         raise NotImplementedError
 
@@ -185,7 +194,9 @@ class Optimizer:
                 packed["params"].append(index[id(p)])
             groups.append(packed)
         state = {
-            index[id(p)]: {k: (v.copy() if isinstance(v, np.ndarray) else copy.deepcopy(v)) for k, v in s.items()}
+            index[id(p)]: {
+                k: (v.copy() if isinstance(v, np.ndarray) else copy.deepcopy(v)) for k, v in s.items()
+            }
             for p, s in self.state.items()
             if id(p) in index and s
         }
@@ -203,7 +214,7 @@ class Optimizer:
                 f"loaded state dict has {len(saved_groups)} parameter groups, "
                 f"but the optimizer has {len(self.param_groups)}"
             )
-        for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups)):
+        for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
             if len(mine["params"]) != len(saved["params"]):
                 raise ValueError(
                     f"loaded state dict's parameter group {i} has {len(saved['params'])} parameters, "
@@ -211,8 +222,8 @@ class Optimizer:
                 )
         id_to_param = {
             int(saved_id): p
-            for mine, saved in zip(self.param_groups, saved_groups)
-            for saved_id, p in zip(saved["params"], mine["params"])
+            for mine, saved in zip(self.param_groups, saved_groups, strict=True)
+            for saved_id, p in zip(saved["params"], mine["params"], strict=True)
         }
         new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for key, pstate in state_dict["state"].items():
@@ -222,7 +233,7 @@ class Optimizer:
             p = id_to_param[key]
             new_state[p] = {name: _restore_value(name, v, p) for name, v in pstate.items()}
         self.state = new_state
-        for mine, saved in zip(self.param_groups, saved_groups):
+        for mine, saved in zip(self.param_groups, saved_groups, strict=True):
             params = mine["params"]
             mine.clear()
             mine.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
@@ -232,7 +243,9 @@ class Optimizer:
         lines = [type(self).__name__ + " ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
-            lines.extend(f"    {k}: {v}" for k, v in sorted(group.items()) if k not in ("params", "param_names"))
+            lines.extend(
+                f"    {k}: {v}" for k, v in sorted(group.items()) if k not in ("params", "param_names")
+            )
         lines.append(")")
         return "\n".join(lines)
 
@@ -241,7 +254,9 @@ def _restore_value(name: str, value: Any, p: Tensor) -> Any:
     if isinstance(value, np.ndarray):
         if name != "step" and np.issubdtype(value.dtype, np.floating):
             if value.shape != p.shape:
-                raise ValueError(f"loaded state '{name}' has shape {value.shape}, but its parameter has shape {p.shape}")
+                raise ValueError(
+                    f"loaded state '{name}' has shape {value.shape}, but its parameter has shape {p.shape}"
+                )
             return value.astype(p.dtype, copy=True)
         return value.copy()
     return copy.deepcopy(value)
@@ -249,7 +264,10 @@ def _restore_value(name: str, value: Any, p: Tensor) -> Any:
 
 # ---- safetensors-friendly form -------------------------------------------------------------
 
-def flatten_state_dict(state_dict: dict[str, Any], prefix: str = "") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+
+def flatten_state_dict(
+    state_dict: dict[str, Any], prefix: str = ""
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Split an optimiser ``state_dict`` into named arrays and JSON-able metadata.
 
     Arrays go to ``{prefix + "state.<i>.<name>": ndarray}``; everything else (hyper-parameters,
@@ -274,7 +292,9 @@ def flatten_state_dict(state_dict: dict[str, Any], prefix: str = "") -> tuple[di
                 raise ValueError(f"state name {name!r} must not contain '.'")
             if isinstance(value, np.ndarray):
                 # not np.ascontiguousarray: it turns 0-d arrays into 1-d ones
-                arrays[f"{prefix}state.{int(index)}.{name}"] = value if value.flags.c_contiguous else value.copy()
+                arrays[f"{prefix}state.{int(index)}.{name}"] = (
+                    value if value.flags.c_contiguous else value.copy()
+                )
             else:
                 scalars.setdefault(str(int(index)), {})[name] = _jsonable(value, f"state[{index}][{name!r}]")
     groups = [
@@ -304,7 +324,7 @@ def unflatten_state_dict(
     for key, value in arrays.items():
         if not key.startswith(head):
             continue
-        index, _, name = key[len(head):].partition(".")
+        index, _, name = key[len(head) :].partition(".")
         if not index.isdigit() or not name:
             raise ValueError(f"unexpected optimizer array name {key!r}, expected '{head}<index>.<name>'")
         state.setdefault(int(index), {})[name] = np.asarray(value)

@@ -1,4 +1,5 @@
 """RMSprop: AdaGrad with a moving average, so old gradients are forgotten."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -40,7 +41,9 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
     ) -> None:
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        defaults = dict(
+            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered
+        )
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -54,7 +57,9 @@ class RMSprop(Optimizer):
             state["grad_avg"] = np.zeros_like(param)
         return state
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         state["step"] += 1
         alpha, wd, mu = float(group["alpha"]), float(group["weight_decay"]), float(group["momentum"])
         if wd != 0:

@@ -11,6 +11,7 @@ stochastic gradient descent (SGD)   ``1``                one sample: noisy, N st
 mini-batch gradient descent (MBGD)  ``n`` (e.g. 64)      n samples: the usual compromise
 ==================================  ===================  ==========================================
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -59,7 +60,9 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        defaults = dict(
+            lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov
+        )
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -70,7 +73,9 @@ class SGD(Optimizer):
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
         if wd != 0:
             grad = grad + wd * param

@@ -6,6 +6,7 @@ A callback overrides some of ``on_train_begin(trainer)``, ``on_epoch_end(trainer
 must survive a resume (early stopping's best value and patience count) returns it from
 ``state_dict()`` and takes it back in ``load_state_dict()``; it is stored in the checkpoint.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,15 +51,21 @@ class EarlyStopping(Callback):
     (True, 0.9)
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 mode: str = "auto") -> None:
+    def __init__(
+        self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto"
+    ) -> None:
         if mode == "auto":
             mode = "max" if "acc" in monitor else "min"
         if mode not in ("min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'min', 'max' or 'auto', got {mode!r}")
         if patience < 0:
             raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
-        self.monitor, self.patience, self.min_delta, self.mode = monitor, int(patience), float(min_delta), mode
+        self.monitor, self.patience, self.min_delta, self.mode = (
+            monitor,
+            int(patience),
+            float(min_delta),
+            mode,
+        )
         self.best: float | None = None
         self.wait = 0
         self.stopped_epoch: int | None = None
@@ -66,14 +73,18 @@ class EarlyStopping(Callback):
     def _improved(self, value: float) -> bool:
         if self.best is None:
             return True
-        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+        return (
+            value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+        )
 
     def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
         value = row.get(self.monitor)
         if value is None:
-            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which this run does not record "
-                           f"(recorded: {', '.join(k for k, v in row.items() if v is not None)}); "
-                           f"'val_*' needs a validation loader")
+            raise KeyError(
+                f"EarlyStopping monitors {self.monitor!r}, which this run does not record "
+                f"(recorded: {', '.join(k for k, v in row.items() if v is not None)}); "
+                f"'val_*' needs a validation loader"
+            )
         if not math.isnan(value) and self._improved(value):
             self.best, self.wait = float(value), 0
             return
@@ -97,7 +108,9 @@ class Checkpoint(Callback):
     the saved state includes what the others decided this epoch.
     """
 
-    def __init__(self, path: str | os.PathLike, weights_path: str | os.PathLike | None = None, every: int = 1) -> None:
+    def __init__(
+        self, path: str | os.PathLike, weights_path: str | os.PathLike | None = None, every: int = 1
+    ) -> None:
         self.path = Path(path)
         self.weights_path = Path(weights_path) if weights_path is not None else None
         self.every = int(every)

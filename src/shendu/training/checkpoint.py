@@ -15,6 +15,7 @@ Layout of ``checkpoint.safetensors`` (never pickle: loading a checkpoint cannot 
 Files are written atomically (a temporary file, then a rename), so a crash while saving leaves the
 previous checkpoint intact.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,9 +56,18 @@ def _arrays(state_dict: dict[str, Any]) -> dict[str, np.ndarray]:
     return {k: v.data if isinstance(v, Tensor) else np.asarray(v) for k, v in state_dict.items()}
 
 
-def save_checkpoint(path: str | os.PathLike, *, model, optimizer=None, scheduler=None, epoch: int,
-                    loaders: dict[str, Any] | None = None, history: list[dict[str, Any]] | None = None,
-                    callbacks: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> None:
+def save_checkpoint(
+    path: str | os.PathLike,
+    *,
+    model,
+    optimizer=None,
+    scheduler=None,
+    epoch: int,
+    loaders: dict[str, Any] | None = None,
+    history: list[dict[str, Any]] | None = None,
+    callbacks: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """Write a checkpoint of the state after ``epoch`` completed epochs (atomically).
 
     Captures shendu's global random generator as it is now, so call it at the epoch boundary.
@@ -79,7 +89,7 @@ def save_checkpoint(path: str | os.PathLike, *, model, optimizer=None, scheduler
 
 def model_state(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The model's weights among a checkpoint's tensors (the ``model.`` prefix removed)."""
-    return {k[len(_MODEL):]: v for k, v in tensors.items() if k.startswith(_MODEL)}
+    return {k[len(_MODEL) :]: v for k, v in tensors.items() if k.startswith(_MODEL)}
 
 
 def load_checkpoint(path: str | os.PathLike) -> CheckpointState:
@@ -90,8 +100,10 @@ def load_checkpoint(path: str | os.PathLike) -> CheckpointState:
     tensors, meta = serialization.load_with_metadata(path)
     meta = meta or {}
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a shendu training checkpoint (metadata format={meta.get('format')!r}, "
-                         f"expected {FORMAT!r}); a weights-only file such as model.safetensors cannot resume a run")
+        raise ValueError(
+            f"{path} is not a shendu training checkpoint (metadata format={meta.get('format')!r}, "
+            f"expected {FORMAT!r}); a weights-only file such as model.safetensors cannot resume a run"
+        )
     model = model_state(tensors)
     optimizer = optimizer_class = None
     if "optimizer" in meta:
@@ -101,10 +113,16 @@ def load_checkpoint(path: str | os.PathLike) -> CheckpointState:
         optimizer = unflatten_state_dict(opt_arrays, opt_meta, prefix=_OPTIM)
     scheduler = json.loads(meta["scheduler"])["state"] if "scheduler" in meta else None
     return CheckpointState(
-        epoch=int(meta["epoch"]), model=model, optimizer=optimizer, optimizer_class=optimizer_class,
-        scheduler=scheduler, rng_state=meta.get("rng_state"),
-        loaders=json.loads(meta.get("loaders", "{}")), history=json.loads(meta.get("history", "[]")),
-        callbacks=json.loads(meta.get("callbacks", "{}")), extra=json.loads(meta.get("extra", "{}")),
+        epoch=int(meta["epoch"]),
+        model=model,
+        optimizer=optimizer,
+        optimizer_class=optimizer_class,
+        scheduler=scheduler,
+        rng_state=meta.get("rng_state"),
+        loaders=json.loads(meta.get("loaders", "{}")),
+        history=json.loads(meta.get("history", "[]")),
+        callbacks=json.loads(meta.get("callbacks", "{}")),
+        extra=json.loads(meta.get("extra", "{}")),
     )
 
 
@@ -115,8 +133,10 @@ def restore_checkpoint(state: CheckpointState, *, model, optimizer=None, schedul
         if state.optimizer is None:
             raise ValueError("the checkpoint holds no optimiser state")
         if state.optimizer_class and state.optimizer_class != type(optimizer).__name__:
-            raise ValueError(f"the checkpoint was written by a {state.optimizer_class} optimiser, "
-                             f"but this run uses {type(optimizer).__name__}")
+            raise ValueError(
+                f"the checkpoint was written by a {state.optimizer_class} optimiser, "
+                f"but this run uses {type(optimizer).__name__}"
+            )
         optimizer.load_state_dict(state.optimizer)
     if scheduler is not None and state.scheduler is not None:
         scheduler.load_state_dict(state.scheduler)

@@ -1,4 +1,5 @@
 """The record of a training run: one row of measurements per epoch."""
+
 from __future__ import annotations
 
 import json

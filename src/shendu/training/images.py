@@ -6,6 +6,7 @@ is placed in a 28×28 field so that its centre of mass sits at the centre. :func
 the same to any picture; :func:`load_image` reads a file with Pillow and prepares it for a model's
 input shape.
 """
+
 from __future__ import annotations
 
 import os
@@ -72,7 +73,7 @@ def mnist_like(grey: np.ndarray, box: int = 20, size: int = 28, threshold: float
     grey = grey / peak
     rows = np.flatnonzero((grey > threshold).any(axis=1))
     cols = np.flatnonzero((grey > threshold).any(axis=0))
-    crop = grey[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    crop = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
     scale = box / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -85,11 +86,13 @@ def mnist_like(grey: np.ndarray, box: int = 20, size: int = 28, threshold: float
     left = int(round(size / 2 - cx))
     top, left = min(max(top, 0), size - nh), min(max(left, 0), size - nw)
     out = np.zeros((size, size), np.float32)
-    out[top:top + nh, left:left + nw] = digit
+    out[top : top + nh, left : left + nw] = digit
     return out
 
 
-def load_image(path: str | os.PathLike, input_shape: tuple[int, int, int], digit_style: bool = True) -> np.ndarray:
+def load_image(
+    path: str | os.PathLike, input_shape: tuple[int, int, int], digit_style: bool = True
+) -> np.ndarray:
     """Read ``path`` with Pillow and return a ``(C, H, W)`` float32 image in [0, 1] for a model.
 
     One channel and ``digit_style``: :func:`mnist_like` (scaled so the box is 20/28 of the side).
@@ -111,7 +114,10 @@ def load_image(path: str | os.PathLike, input_shape: tuple[int, int, int], digit
                     return mnist_like(grey, box=max(1, round(20 * h / 28)), size=h)[None]
                 return _resize(mnist_like(grey), h, w)[None]
             if c == 3:
-                rgb = np.asarray(img.convert("RGB").resize((w, h), Image.Resampling.BILINEAR), np.float32) / 255.0
+                rgb = (
+                    np.asarray(img.convert("RGB").resize((w, h), Image.Resampling.BILINEAR), np.float32)
+                    / 255.0
+                )
                 return rgb.transpose(2, 0, 1).copy()
     except FileNotFoundError:
         raise ImageError("no such file") from None

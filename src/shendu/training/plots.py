@@ -2,6 +2,7 @@
 
 Labels are in English so the figures render without a CJK font.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,10 @@ def plot_history(history: History | list[dict], path: str | os.PathLike) -> Path
     plt = _pyplot()
     epochs = h["epoch"]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    panels = ((ax_loss, "loss", "Loss", "cross-entropy loss (mean per image)", 1.0),
-              (ax_acc, "acc", "Accuracy", "accuracy (%)", 100.0))
+    panels = (
+        (ax_loss, "loss", "Loss", "cross-entropy loss (mean per image)", 1.0),
+        (ax_acc, "acc", "Accuracy", "accuracy (%)", 100.0),
+    )
     for ax, key, title, ylabel, scale in panels:
         for split, style in (("train", "o-"), ("val", "s--")):
             values = h[f"{split}_{key}"]
@@ -54,8 +57,9 @@ def plot_history(history: History | list[dict], path: str | os.PathLike) -> Path
     return path
 
 
-def plot_confusion_matrix(cm: np.ndarray, classes: Sequence[str], path: str | os.PathLike,
-                          title: str = "Confusion matrix") -> Path:
+def plot_confusion_matrix(
+    cm: np.ndarray, classes: Sequence[str], path: str | os.PathLike, title: str = "Confusion matrix"
+) -> Path:
     """``cm[i, j]`` = images of true class ``i`` predicted as ``j``, as a heat map with the counts
     written in the cells -> PNG at ``path``. The diagonal holds the correct predictions."""
     cm = np.asarray(cm)
@@ -67,8 +71,12 @@ def plot_confusion_matrix(cm: np.ndarray, classes: Sequence[str], path: str | os
     fig, ax = plt.subplots(figsize=(side + 1, side), constrained_layout=True)
     im = ax.imshow(cm, cmap="Blues")
     fig.colorbar(im, ax=ax, label="images")
-    ax.set_xticks(range(k), labels=list(classes), rotation=45 if max(map(len, classes)) > 2 else 0, ha="right"
-                  if max(map(len, classes)) > 2 else "center")
+    ax.set_xticks(
+        range(k),
+        labels=list(classes),
+        rotation=45 if max(map(len, classes)) > 2 else 0,
+        ha="right" if max(map(len, classes)) > 2 else "center",
+    )
     ax.set_yticks(range(k), labels=list(classes))
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
@@ -77,8 +85,15 @@ def plot_confusion_matrix(cm: np.ndarray, classes: Sequence[str], path: str | os
         threshold = cm.max() / 2 if cm.size else 0
         for i in range(k):  # a loop over cells of a k×k table to write text, not over pixels
             for j in range(k):
-                ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
-                        color="white" if cm[i, j] > threshold else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(int(cm[i, j])),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if cm[i, j] > threshold else "black",
+                )
     path = Path(path)
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -9,6 +9,7 @@
         history.json             one row per epoch: losses, accuracies, lr, seconds, images/s
         curves.png               loss and accuracy per epoch, training beside validation
 """
+
 from __future__ import annotations
 
 import json
@@ -59,7 +60,9 @@ def resolve_weights(target: str | os.PathLike, model: str | None = None) -> tupl
             raise RunError(f"{target} has no {WEIGHTS} (did the training run finish an epoch?)")
     elif target.is_file():
         if target.suffix != ".safetensors":
-            raise RunError(f"{target} is not a .safetensors weights file (shendu never loads pickled weights)")
+            raise RunError(
+                f"{target} is not a .safetensors weights file (shendu never loads pickled weights)"
+            )
         weights = target
         config = read_config(target.parent) if (target.parent / CONFIG).is_file() else {}
     else:
@@ -73,19 +76,29 @@ def resolve_weights(target: str | os.PathLike, model: str | None = None) -> tupl
     return weights, config
 
 
-def build_model(config: dict[str, Any], input_shape: tuple[int, int, int] | None = None,
-                num_classes: int | None = None):
+def build_model(
+    config: dict[str, Any], input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None
+):
     """The network named in ``config``, shaped for its data (or the given shape and classes)."""
     from shendu.models import get_model
 
     shape = tuple(config.get("input_shape") or input_shape or (1, 28, 28))
     classes = config.get("num_classes") or num_classes or 10
-    return get_model(config["model"], num_classes=int(classes), in_channels=int(shape[0]),
-                     input_size=int(shape[1]), **config.get("model_options", {}))
+    return get_model(
+        config["model"],
+        num_classes=int(classes),
+        in_channels=int(shape[0]),
+        input_size=int(shape[1]),
+        **config.get("model_options", {}),
+    )
 
 
-def load_model(target: str | os.PathLike, model: str | None = None,
-               input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None):
+def load_model(
+    target: str | os.PathLike,
+    model: str | None = None,
+    input_shape: tuple[int, int, int] | None = None,
+    num_classes: int | None = None,
+):
     """Rebuild the network of a run (or weights file) and load its weights -> (model, config)."""
     from shendu import serialization
 
@@ -99,9 +112,11 @@ def load_model(target: str | os.PathLike, model: str | None = None,
     try:
         net.load_state_dict(state)
     except (KeyError, ValueError, RuntimeError) as err:
-        raise RunError(f"the weights in {weights} do not fit model {config['model']!r} "
-                       f"(input {tuple(config.get('input_shape') or input_shape or ())}, "
-                       f"{config.get('num_classes') or num_classes} classes): {err}") from None
+        raise RunError(
+            f"the weights in {weights} do not fit model {config['model']!r} "
+            f"(input {tuple(config.get('input_shape') or input_shape or ())}, "
+            f"{config.get('num_classes') or num_classes} classes): {err}"
+        ) from None
     net.eval()
     return net, config
 

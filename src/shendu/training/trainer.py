@@ -15,6 +15,7 @@ Stops that are not the end of the plan raise: :class:`TrainingDiverged` when a l
 infinite (the last good checkpoint is left as it was), :class:`TrainingInterrupted` on Ctrl-C (the
 checkpoint of the last completed epoch is on disk, so ``fit(resume=...)`` continues exactly).
 """
+
 from __future__ import annotations
 
 import math
@@ -131,10 +132,20 @@ class Trainer:
     (5, True)
     """
 
-    def __init__(self, model, optimizer, train_loader: Iterable, *, loss_fn: Callable | None = None,
-                 val_loader: Iterable | None = None, epochs: int = 10, scheduler=None,
-                 callbacks: Sequence[Callback] = (), out_dir: str | os.PathLike | None = None,
-                 progress: bool = True) -> None:
+    def __init__(
+        self,
+        model,
+        optimizer,
+        train_loader: Iterable,
+        *,
+        loss_fn: Callable | None = None,
+        val_loader: Iterable | None = None,
+        epochs: int = 10,
+        scheduler=None,
+        callbacks: Sequence[Callback] = (),
+        out_dir: str | os.PathLike | None = None,
+        progress: bool = True,
+    ) -> None:
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"Trainer: epochs must be a positive integer, got {epochs!r}")
         self.model = model
@@ -180,8 +191,13 @@ class Trainer:
     def save_checkpoint(self, path: str | os.PathLike) -> None:
         """Write everything needed to resume after ``self.completed_epochs`` epochs."""
         save_checkpoint(
-            path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
-            epoch=self.completed_epochs, loaders=self._loader_state(), history=self.history.to_list(),
+            path,
+            model=self.model,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            epoch=self.completed_epochs,
+            loaders=self._loader_state(),
+            history=self.history.to_list(),
             callbacks={str(i): c.state_dict() for i, c in enumerate(self.callbacks)},
         )
         self.checkpointed_epoch = self.completed_epochs
@@ -196,8 +212,10 @@ class Trainer:
         train_state = state.loaders.get("train", {})
         seed = getattr(self.train_loader, "seed", None)
         if train_state.get("seed") != seed:
-            raise ValueError(f"the checkpoint's training loader used seed {train_state.get('seed')}, "
-                             f"this one uses {seed}: the resumed run would not match")
+            raise ValueError(
+                f"the checkpoint's training loader used seed {train_state.get('seed')}, "
+                f"this one uses {seed}: the resumed run would not match"
+            )
         self.history = History(state.history)
         for i, c in enumerate(self.callbacks):
             if str(i) in state.callbacks:
@@ -235,16 +253,23 @@ class Trainer:
         ckpt = self._last_checkpoint()
         done = self.checkpointed_epoch if ckpt else self.completed_epochs
         where = f"; {ckpt} holds them" if ckpt else " (no checkpoint was written)"
-        return TrainingInterrupted(f"training interrupted during epoch {self.completed_epochs + 1}: "
-                                   f"{done} epoch(s) completed{where}",
-                                   completed_epochs=done or 0, checkpoint=ckpt)
+        return TrainingInterrupted(
+            f"training interrupted during epoch {self.completed_epochs + 1}: "
+            f"{done} epoch(s) completed{where}",
+            completed_epochs=done or 0,
+            checkpoint=ckpt,
+        )
 
     def _run_epoch(self, epoch: int) -> None:
         start = time.perf_counter()
         train_loss, train_acc, n, train_seconds = self._train_epoch(epoch)
         row: dict[str, Any] = {
-            "epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
-            "val_loss": None, "val_acc": None, "lr": self._lr(),
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "val_loss": None,
+            "val_acc": None,
+            "lr": self._lr(),
         }
         if self.val_loader is not None:
             val = self.evaluate(self.val_loader)
@@ -273,8 +298,16 @@ class Trainer:
         total_loss, correct, seen = 0.0, 0, 0
         start = time.perf_counter()
         n_batches = len(loader) if hasattr(loader, "__len__") else None
-        bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{self.epochs}", unit="batch", leave=False,
-                   bar_format=_BAR_FORMAT, file=sys.stderr, disable=not (self.progress and sys.stderr.isatty()), **_bar_width())
+        bar = tqdm(
+            total=n_batches,
+            desc=f"epoch {epoch}/{self.epochs}",
+            unit="batch",
+            leave=False,
+            bar_format=_BAR_FORMAT,
+            file=sys.stderr,
+            disable=not (self.progress and sys.stderr.isatty()),
+            **_bar_width(),
+        )
         try:
             for batch, (x, y) in enumerate(loader, start=1):
                 logits = self.model(x)
@@ -291,8 +324,14 @@ class Trainer:
                 seen += size
                 elapsed = time.perf_counter() - start
                 bar.update(1)
-                bar.set_postfix({"loss": f"{total_loss / seen:.4f}", "acc": f"{correct / seen:.3f}",
-                                 "img/s": f"{seen / elapsed:.0f}" if elapsed > 0 else "-"}, refresh=False)
+                bar.set_postfix(
+                    {
+                        "loss": f"{total_loss / seen:.4f}",
+                        "acc": f"{correct / seen:.3f}",
+                        "img/s": f"{seen / elapsed:.0f}" if elapsed > 0 else "-",
+                    },
+                    refresh=False,
+                )
         finally:
             bar.close()
         if seen == 0:
@@ -302,11 +341,19 @@ class Trainer:
     def _diverged(self, epoch: int, batch: int, value: float, what: str) -> TrainingDiverged:
         ckpt = self._last_checkpoint()
         where = f"batch {batch} of epoch {epoch}" if batch else f"epoch {epoch}"
-        keep = (f"the last good checkpoint ({self.checkpointed_epoch} epoch(s)) is kept at {ckpt}" if ckpt
-                else "no checkpoint was written before it")
-        return TrainingDiverged(f"the {what} became {value} at {where}; training stopped and {keep}. "
-                                f"A lower learning rate usually helps.",
-                                epoch=epoch, batch=batch, loss=value, checkpoint=ckpt)
+        keep = (
+            f"the last good checkpoint ({self.checkpointed_epoch} epoch(s)) is kept at {ckpt}"
+            if ckpt
+            else "no checkpoint was written before it"
+        )
+        return TrainingDiverged(
+            f"the {what} became {value} at {where}; training stopped and {keep}. "
+            f"A lower learning rate usually helps.",
+            epoch=epoch,
+            batch=batch,
+            loss=value,
+            checkpoint=ckpt,
+        )
 
     def evaluate(self, loader: Iterable) -> dict[str, float]:
         """Mean loss and accuracy of the model on ``loader`` (eval mode, no gradients).
@@ -336,8 +383,10 @@ class Trainer:
         return float(groups[0]["lr"]) if groups else None
 
     def _epoch_line(self, row: dict[str, Any]) -> str:
-        line = (f"epoch {row['epoch']:>{len(str(self.epochs))}}/{self.epochs}  "
-                f"loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}")
+        line = (
+            f"epoch {row['epoch']:>{len(str(self.epochs))}}/{self.epochs}  "
+            f"loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}"
+        )
         if row["val_loss"] is not None:
             line += f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_acc']:.4f}"
         return line + f"  {row['seconds']:.1f}s  {row['images_per_s']:.0f} img/s"

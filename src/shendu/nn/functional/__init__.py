@@ -20,6 +20,7 @@ module              functions
 Every function takes PyTorch's argument names, so a course example written for PyTorch runs
 by changing ``import torch.nn.functional as F`` to ``import shendu.nn.functional as F``.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -61,7 +62,6 @@ from shendu.nn.functional.pooling import (
 )
 
 
-
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad with a constant, as ``torch.nn.functional.pad``: ``pad`` lists (before, after) pairs
     starting from the LAST axis, e.g. ``(1, 1, 2, 2)`` pads W by 1 and H by 2 on each side.
@@ -79,14 +79,37 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 
 
 __all__ = [
-    "step", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "silu", "identity",
-    "softmax", "log_softmax",
-    "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+    "step",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "softplus",
+    "elu",
+    "gelu",
+    "silu",
+    "identity",
+    "softmax",
+    "log_softmax",
+    "mse_loss",
+    "l1_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "linear",
-    "conv2d", "conv1d", "conv_output_size",
-    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "max_pool1d", "avg_pool1d",
-    "batch_norm", "layer_norm", "local_response_norm",
-    "dropout", "dropout2d",
+    "conv2d",
+    "conv1d",
+    "conv_output_size",
+    "max_pool2d",
+    "avg_pool2d",
+    "adaptive_avg_pool2d",
+    "max_pool1d",
+    "avg_pool1d",
+    "batch_norm",
+    "layer_norm",
+    "local_response_norm",
+    "dropout",
+    "dropout2d",
     "pad",
 ]

@@ -7,6 +7,7 @@ padded by P on each side fits
 
 times; with D = 1 this is the course's  OH = (H + 2P − FH) / S + 1.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -28,7 +29,7 @@ def ntuple(value: int | Sequence[int], n: int, name: str, arg: str) -> tuple[int
         out = tuple(int(v) for v in items)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: {arg} must be an int or a tuple of {n} ints, got {value!r}") from None
-    if any(o != v for o, v in zip(out, items)):
+    if any(o != v for o, v in zip(out, items, strict=True)):
         raise ValueError(f"{name}: {arg} must hold integers, got {value!r}")
     return out
 
@@ -40,7 +41,9 @@ def check_positive(values: tuple[int, ...], name: str, arg: str) -> None:
 
 def check_non_negative(values: tuple[int, ...], name: str, arg: str) -> None:
     if any(v < 0 for v in values):
-        raise ValueError(f"{name}: {arg} must be zero or positive, got {values if len(values) > 1 else values[0]}")
+        raise ValueError(
+            f"{name}: {arg} must be zero or positive, got {values if len(values) > 1 else values[0]}"
+        )
 
 
 def window_span(kernel: int, dilation: int) -> int:

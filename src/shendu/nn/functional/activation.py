@@ -8,6 +8,7 @@ that no ``exp`` of a large positive number is ever taken: they stay finite at x 
 Shapes: elementwise functions map any shape to the same shape; ``softmax``/``log_softmax``
 normalise along ``dim``.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,18 @@ from shendu.autograd.function import Function
 from shendu.tensor import Tensor, as_tensor
 
 __all__ = [
-    "step", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax", "log_softmax",
-    "gelu", "elu", "silu", "identity",
+    "step",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "gelu",
+    "elu",
+    "silu",
+    "identity",
 ]
 
 
@@ -43,6 +54,7 @@ def _stable_sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 # ---- step ----------------------------------------------------------------------------
+
 
 class Step(Function):
     """y = 1 if x > 0 else 0 (the perceptron's threshold);  dy/dx = 0 everywhere (undefined at 0).
@@ -70,6 +82,7 @@ def step(input: Tensor) -> Tensor:
 
 
 # ---- sigmoid and tanh -----------------------------------------------------------------
+
 
 class Sigmoid(Function):
     """y = σ(x) = 1 / (1 + e⁻ˣ);  dy/dx = y (1 − y)."""
@@ -114,6 +127,7 @@ def tanh(input: Tensor) -> Tensor:
 
 
 # ---- ReLU family ------------------------------------------------------------------------
+
 
 class ReLU(Function):
     """y = max(0, x);  dy/dx = 1 if x > 0 else 0 (0 at x = 0, as PyTorch)."""
@@ -272,6 +286,7 @@ def identity(input: Tensor) -> Tensor:
 
 # ---- softmax ------------------------------------------------------------------------------
 
+
 class Softmax(Function):
     """yᵢ = e^(xᵢ) / Σⱼ e^(xⱼ) along ``dim``;  ∂L/∂xᵢ = yᵢ (gᵢ − Σⱼ gⱼ yⱼ).
 
@@ -315,7 +330,9 @@ def _softmax_dim(x: Tensor, dim: int | None, name: str) -> int:
         dim = 0 if x.ndim in (0, 1, 3) else 1
         warnings.warn(
             f"Implicit dimension choice for {name} has been deprecated. "
-            f"Change the call to include dim=X as an argument.", UserWarning, stacklevel=3,
+            f"Change the call to include dim=X as an argument.",
+            UserWarning,
+            stacklevel=3,
         )
     nd = max(x.ndim, 1)
     if not -nd <= dim < nd:

@@ -4,6 +4,7 @@ As in PyTorch (and every deep-learning library), "convolution" here is cross-cor
 filter is not flipped. A true convolution is ``conv1d`` / ``conv2d`` with a flipped weight.
 The work is done by im2col (:mod:`shendu.nn.functional.im2col`) and one matrix product.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -81,7 +82,11 @@ class Conv2d(Function):
 
 
 def conv_output_size(
-    in_size: IntOrPair, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1
+    in_size: IntOrPair,
+    kernel_size: IntOrPair,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
 ) -> int | tuple[int, ...]:
     """Output size of a convolution or pooling window: OH = (H + 2P − FH) / S + 1.
 
@@ -96,17 +101,19 @@ def conv_output_size(
     """
     sizes = [in_size, kernel_size, stride, padding, dilation]
     names = ("in_size", "kernel_size", "stride", "padding", "dilation")
-    lengths = {a: len(v) for a, v in zip(names, sizes) if isinstance(v, (tuple, list))}
+    lengths = {a: len(v) for a, v in zip(names, sizes, strict=True) if isinstance(v, (tuple, list))}
     if len(set(lengths.values())) > 1:
-        raise ValueError(f"conv_output_size: tuple arguments must have the same length, got lengths {lengths}")
+        raise ValueError(
+            f"conv_output_size: tuple arguments must have the same length, got lengths {lengths}"
+        )
     ndim = next(iter(lengths.values()), 0)
     n = ndim or 1
-    h, k, s, p, d = (ntuple(v, n, "conv_output_size", a) for v, a in zip(sizes, names))
+    h, k, s, p, d = (ntuple(v, n, "conv_output_size", a) for v, a in zip(sizes, names, strict=True))
     check_positive(k, "conv_output_size", "kernel_size")
     check_positive(s, "conv_output_size", "stride")
     check_positive(d, "conv_output_size", "dilation")
     check_non_negative(p, "conv_output_size", "padding")
-    out = tuple(sliding_output_size(*args) for args in zip(h, k, s, (2 * pi for pi in p), d))
+    out = tuple(sliding_output_size(*args) for args in zip(h, k, s, (2 * pi for pi in p), d, strict=True))
     if any(o <= 0 for o in out):
         raise ValueError(
             f"conv_output_size: input {in_size} with padding {padding} is smaller than the kernel "
@@ -116,6 +123,7 @@ def conv_output_size(
 
 
 # ---- argument checks ----------------------------------------------------------------------
+
 
 def _shape_str(dims: Sequence) -> str:
     return "(" + ", ".join(str(d) for d in dims) + ")"
@@ -130,9 +138,11 @@ def _resolve_padding(padding, kernel: tuple[int, ...], stride, dilation, name: s
         if padding != "same":
             raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
         if any(s != 1 for s in stride):
-            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride {stride})")
+            raise ValueError(
+                f"{name}: padding='same' is not supported for strided convolutions (stride {stride})"
+            )
         out = []
-        for k, d in zip(kernel, dilation):
+        for k, d in zip(kernel, dilation, strict=True):
             total = window_span(k, d) - 1
             out += [total // 2, total - total // 2]  # the extra pixel, if any, goes after (as PyTorch)
         return tuple(out)
@@ -164,7 +174,9 @@ def _check_conv(name: str, x: Tensor, w: Tensor, b: Tensor | None, groups: int, 
     if c_in % groups:
         raise ValueError(f"{name}: in_channels {c_in} of input {x.shape} is not divisible by groups {groups}")
     if w.shape[0] % groups:
-        raise ValueError(f"{name}: out_channels {w.shape[0]} of weight {w.shape} is not divisible by groups {groups}")
+        raise ValueError(
+            f"{name}: out_channels {w.shape[0]} of weight {w.shape} is not divisible by groups {groups}"
+        )
     if c_in != w.shape[1] * groups:
         expect = (w.shape[1] * groups, *spatial)
         batch = ("N",) if x.ndim == nd + 2 else ()
@@ -192,8 +204,8 @@ def _conv(name, input, weight, bias, stride, padding, dilation, groups, nd: int)
     p = _resolve_padding(padding, kernel, s, d, name)
     in_spatial = x.shape[-nd:]
     padded = tuple(h + p[2 * i] + p[2 * i + 1] for i, h in enumerate(in_spatial))
-    span = tuple(window_span(k, di) for k, di in zip(kernel, d))
-    if any(sp > pd for sp, pd in zip(span, padded)):
+    span = tuple(window_span(k, di) for k, di in zip(kernel, d, strict=True))
+    if any(sp > pd for sp, pd in zip(span, padded, strict=True)):
         dil = f" (spanning {span} with dilation {d})" if any(di > 1 for di in d) else ""
         raise ValueError(
             f"{name}: kernel size {kernel}{dil} is larger than the padded input {padded} "

@@ -4,6 +4,7 @@ Inverted dropout: each element is kept with probability 1 − p and scaled by 1/
 the expected activation is unchanged and evaluation needs no rescaling. The mask comes from
 ``shendu.random.default_generator()`` (seed with ``shendu.manual_seed``).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -17,6 +17,7 @@ columns, which the caller undoes when it reshapes the product back to (N, O, OH,
 
 Both functions work on plain arrays: the differentiable op is ``conv.Conv2d``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,7 +61,9 @@ def padded(x: np.ndarray, padding: Padding, inner: bool, value: float = 0.0) -> 
     return xp
 
 
-def windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out_size: Pair, inner: bool) -> np.ndarray:
+def windows(
+    xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out_size: Pair, inner: bool
+) -> np.ndarray:
     """Every receptive field of a padded input, as a read-only strided view (no copy).
 
     xp: (N, C, Hp, Wp) -> (C, KH, KW, N, OH, OW), or (C, KH, KW, OH, OW, N) when ``inner``,

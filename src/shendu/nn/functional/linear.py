@@ -1,4 +1,5 @@
 """The fully connected (全连接 / Affine) layer as a function: y = x Wᵀ + b."""
+
 from __future__ import annotations
 
 from shendu.autograd.function import Function

@@ -10,6 +10,7 @@ as in PyTorch. Shapes, with C classes and optional extra dims d1, …:
 ``cross_entropy``/``nll_loss`` input (N, C) or (N, C, d1, …) or (C,), target (N,) / (N, d1, …) / ()
 of class indices, or (for ``cross_entropy``) class probabilities of the input's shape.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,14 +22,19 @@ from shendu.autograd.function import Function
 from shendu.tensor import Tensor, as_tensor
 
 __all__ = [
-    "mse_loss", "l1_loss", "cross_entropy", "nll_loss",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "mse_loss",
+    "l1_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
 
 # ---- shared helpers --------------------------------------------------------------------
+
 
 def _check_reduction(reduction: str, name: str) -> None:
     if reduction not in _REDUCTIONS:
@@ -72,6 +78,7 @@ def _const(value: Any, dtype: np.dtype) -> np.ndarray | None:
 
 
 # ---- regression -------------------------------------------------------------------------
+
 
 class SquaredError(Function):
     """l = (x − t)²;  ∂l/∂x = 2(x − t), ∂l/∂t = −2(x − t)."""
@@ -125,6 +132,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 
 # ---- classification with class indices ---------------------------------------------------
+
 
 def _class_last(x: Tensor) -> Tensor:
     """(N, C, d1, …) -> (N·d1·…, C) and (C,) -> (1, C): the class axis last, one row per sample."""
@@ -318,14 +326,21 @@ def _index_loss(op, name, input, target, weight, ignore_index, reduction, **extr
     c = x.shape[1] if x.ndim > 1 else x.shape[0]
     w = _const(weight, x.dtype)
     _check_weight(w, c, name)
-    out = op.apply(_class_last(x), Tensor._wrap(y), weight=w, ignore_index=int(ignore_index),
-                   reduction=reduction, **extra)
+    out = op.apply(
+        _class_last(x),
+        Tensor._wrap(y),
+        weight=w,
+        ignore_index=int(ignore_index),
+        reduction=reduction,
+        **extra,
+    )
     if reduction == "none":
         out = ops.reshape(out, t.shape)
     return out
 
 
 # ---- classification with class probabilities ---------------------------------------------
+
 
 class CrossEntropyProb(Function):
     """Cross entropy from logits and class probabilities t: (M, C), smoothed to t' = (1 − ε)t + ε/C.
@@ -406,14 +421,23 @@ def cross_entropy(
         _check_weight(w, c, "cross_entropy")
         if t.dtype != x.dtype:
             t = t.to(x.dtype)
-        out = CrossEntropyProb.apply(_class_last(x), _class_last(t), weight=w, reduction=reduction,
-                                     smoothing=float(label_smoothing))
+        out = CrossEntropyProb.apply(
+            _class_last(x), _class_last(t), weight=w, reduction=reduction, smoothing=float(label_smoothing)
+        )
         if reduction == "none":
             out = ops.reshape(out, (x.shape[0],) + x.shape[2:] if x.ndim > 1 else ())
         return out
     if label_smoothing > 0:
-        return _index_loss(CrossEntropySmoothed, "cross_entropy", x, t, weight, ignore_index, reduction,
-                           smoothing=float(label_smoothing))
+        return _index_loss(
+            CrossEntropySmoothed,
+            "cross_entropy",
+            x,
+            t,
+            weight,
+            ignore_index,
+            reduction,
+            smoothing=float(label_smoothing),
+        )
     return _index_loss(CrossEntropyIndex, "cross_entropy", x, t, weight, ignore_index, reduction)
 
 
@@ -435,6 +459,7 @@ def nll_loss(
 
 
 # ---- binary classification ----------------------------------------------------------------
+
 
 class BinaryCrossEntropy(Function):
     """l = −[t ln x + (1 − t) ln(1 − x)], each log clamped at −100 (as PyTorch, so l ≤ 100);
@@ -490,7 +515,9 @@ def _apply_weight(loss: Tensor, weight: Any, name: str) -> Tensor:
     try:
         np.broadcast_shapes(w.shape, loss.shape)
     except ValueError:
-        raise ValueError(f"{name}: weight shape {w.shape} cannot be broadcast to the input shape {loss.shape}") from None
+        raise ValueError(
+            f"{name}: weight shape {w.shape} cannot be broadcast to the input shape {loss.shape}"
+        ) from None
     return ops.mul(loss, w if w.dtype == loss.dtype else w.to(loss.dtype))
 
 

@@ -6,6 +6,7 @@ for images), then rescales it with a learned γ (``weight``) and β (``bias``):
 Its backward is written out analytically (one fused op) rather than through the graph of
 the formula, which is both faster and the derivation the course walks through.
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -69,7 +70,9 @@ class Normalize(Function):
         return tuple(grads)
 
 
-def _affine_inputs(weight: Any, bias: Any, shape: tuple[int, ...], name: str, dtype: np.dtype) -> list[Tensor]:
+def _affine_inputs(
+    weight: Any, bias: Any, shape: tuple[int, ...], name: str, dtype: np.dtype
+) -> list[Tensor]:
     out = []
     for arg, what in ((weight, "weight"), (bias, "bias")):
         if arg is None:
@@ -86,7 +89,9 @@ def _check_dtype(got: np.dtype, dtype: np.dtype, what: str, name: str) -> None:
     """Mixed float types are an error, as in PyTorch (and as F.linear): float64 input to a
     float32 layer would otherwise run the whole layer, and all after it, in float64."""
     if got != dtype:
-        raise TypeError(f"{name}: input dtype {dtype} differs from {what} dtype {got} (use .float() or .double())")
+        raise TypeError(
+            f"{name}: input dtype {dtype} differs from {what} dtype {got} (use .float() or .double())"
+        )
 
 
 def batch_norm(
@@ -118,14 +123,18 @@ def batch_norm(
     """
     x = as_tensor(input)
     if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected input (N, C, ...) with at least 2 dimensions, got shape {x.shape}")
+        raise ValueError(
+            f"batch_norm: expected input (N, C, ...) with at least 2 dimensions, got shape {x.shape}"
+        )
     if x.dtype.kind != "f":
         raise TypeError(f"batch_norm: input must be a floating-point tensor, got dtype {x.dtype}")
     c = x.shape[1]
     rm, rv = _array(running_mean), _array(running_var)
     for arr, what in ((rm, "running_mean"), (rv, "running_var")):
         if arr is not None and arr.shape != (c,):
-            raise ValueError(f"batch_norm: input {x.shape} has C={c} channels but {what} has shape {arr.shape}")
+            raise ValueError(
+                f"batch_norm: input {x.shape} has C={c} channels but {what} has shape {arr.shape}"
+            )
         if arr is not None:
             _check_dtype(arr.dtype, x.dtype, what, "batch_norm")
     params = _affine_inputs(weight, bias, (c,), "batch_norm", x.dtype)
@@ -135,7 +144,9 @@ def batch_norm(
     if training:
         n = x.data.size // c
         if n <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}")
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}"
+            )
         mean = x.data.mean(axis=axes, keepdims=True)
         d = x.data - mean
         var = (d * d).mean(axis=axes, keepdims=True)
@@ -152,8 +163,14 @@ def batch_norm(
         var = rv.reshape(stat_shape).astype(x.dtype, copy=False)
     inv_std = (1 / np.sqrt(var + dtype(eps))).astype(x.dtype, copy=False)
     return Normalize.apply(
-        x, *params, mean=mean, inv_std=inv_std, axes=axes, batch_stats=training,
-        affine_shape=stat_shape, has_weight=weight is not None,
+        x,
+        *params,
+        mean=mean,
+        inv_std=inv_std,
+        axes=axes,
+        batch_stats=training,
+        affine_shape=stat_shape,
+        has_weight=weight is not None,
     )
 
 
@@ -172,7 +189,7 @@ def layer_norm(
     x = as_tensor(input)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if x.ndim < k or x.shape[x.ndim - k:] != shape:
+    if x.ndim < k or x.shape[x.ndim - k :] != shape:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with normalized_shape {shape}")
     params = _affine_inputs(weight, bias, shape, "layer_norm", x.dtype)
     axes = tuple(range(x.ndim - k, x.ndim))
@@ -181,8 +198,14 @@ def layer_norm(
     var = (d * d).mean(axis=axes, keepdims=True)
     inv_std = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype, copy=False)
     return Normalize.apply(
-        x, *params, mean=mean, inv_std=inv_std, axes=axes, batch_stats=True,
-        affine_shape=(1,) * (x.ndim - k) + shape, has_weight=weight is not None,
+        x,
+        *params,
+        mean=mean,
+        inv_std=inv_std,
+        axes=axes,
+        batch_stats=True,
+        affine_shape=(1,) * (x.ndim - k) + shape,
+        has_weight=weight is not None,
     )
 
 
@@ -221,13 +244,17 @@ class LocalResponseNorm(Function):
         return gy * scale - t(2 * self.alpha * self.beta / self.size) * x * back
 
 
-def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
     """Local response normalisation (AlexNet): divide each activation by
     (k + α/size · Σ of squares over ``size`` neighbouring channels)^β.  x: (N, C, ...), at least 3-D.
     """
     x = as_tensor(input)
     if x.ndim < 3:
-        raise ValueError(f"local_response_norm: expected input (N, C, ...) with 3 or more dimensions, got shape {x.shape}")
+        raise ValueError(
+            f"local_response_norm: expected input (N, C, ...) with 3 or more dimensions, got shape {x.shape}"
+        )
     if not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"local_response_norm: size must be a positive integer, got {size!r}")
     return LocalResponseNorm.apply(x, size=int(size), alpha=float(alpha), beta=float(beta), k=float(k))

@@ -10,6 +10,7 @@ Semantics are ``torch.nn.functional``'s: ``stride`` defaults to ``kernel_size``;
 at most half the kernel; max pooling pads with −∞, average pooling with 0; with ``ceil_mode``
 the last window may hang over the edge, provided it starts inside the input or its left padding.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -28,6 +29,7 @@ IntOrPair = int | Sequence[int]
 
 
 # ---- window geometry ----------------------------------------------------------------------
+
 
 def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
     """⌊ or ⌈(H + 2P − D·(K − 1) − 1) / S⌉ + 1; a ceil-mode window starting past H + P is dropped."""
@@ -74,7 +76,9 @@ class _Pool2d(Function):
     def crop(self, gp: np.ndarray) -> np.ndarray:
         """The gradient of the padded input, gp: (N, C, Hp, Wp), cut to x's (N, C, H, W), C-contiguous."""
         h, w = self.x_shape[2:]
-        return np.ascontiguousarray(gp[:, :, self.before[0] : self.before[0] + h, self.before[1] : self.before[1] + w])
+        return np.ascontiguousarray(
+            gp[:, :, self.before[0] : self.before[0] + h, self.before[1] : self.before[1] + w]
+        )
 
 
 class MaxPool2d(_Pool2d):
@@ -119,7 +123,7 @@ class MaxPool2d(_Pool2d):
         rows, cols = _tap_views(r, *self._axis(0)), _tap_views(aj, *self._axis(0))
         best = rows[0].copy()
         place = cols[0].astype(np.int8 if kh * kw <= 127 else np.int32)
-        for i, (v, a) in enumerate(zip(rows[1:], cols[1:]), start=1):
+        for i, (v, a) in enumerate(zip(rows[1:], cols[1:], strict=True), start=1):
             # Places grow with i (aj < KW), so as in _running_argmax the winner is a maximum.
             candidate = np.add(a, place.dtype.type(i * kw), dtype=place.dtype)
             if nan_wins:
@@ -168,12 +172,15 @@ class MaxPool2d(_Pool2d):
 # Tap k of a window along an axis reads position o·S + k·D for every output o: the strided view
 # a[…, k·D : k·D + S·(O − 1) + 1 : S, …] holds tap k of every window at once.
 
+
 def _tap(axis: int, k: int, stride: int, dilation: int, out: int) -> tuple[slice, ...]:
     """The index of tap k along ``axis``: (O) positions k·D, k·D + S, …, k·D + S·(O − 1)."""
     return (slice(None),) * axis + (slice(k * dilation, k * dilation + stride * (out - 1) + 1, stride),)
 
 
-def _tap_views(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int) -> list[np.ndarray]:
+def _tap_views(
+    a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int
+) -> list[np.ndarray]:
     """The K views of ``a`` holding taps 0 … K − 1 of every window along ``axis``."""
     return [a[_tap(axis, k, stride, dilation, out)] for k in range(kernel)]
 
@@ -187,7 +194,9 @@ def _running_max(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: i
     return best
 
 
-def _running_argmax(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int, nan_wins: bool):
+def _running_argmax(
+    a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int, nan_wins: bool
+):
     """Max over the K taps of a window along ``axis`` and the tap k it came from (int8).
 
     Ties keep the first tap; with ``nan_wins`` a NaN beats everything (the last NaN is kept).
@@ -319,6 +328,7 @@ def _adaptive_matrix(size: int, out: int, dtype) -> np.ndarray:
 
 # ---- argument checks ----------------------------------------------------------------------
 
+
 def _pool_args(name, x, kernel_size, stride, padding, dilation, ceil_mode, nd):
     """Validate; return (x as (N, C, H, W), kernel, stride, padding, dilation, out, restore)."""
     x = as_tensor(x)
@@ -328,17 +338,21 @@ def _pool_args(name, x, kernel_size, stride, padding, dilation, ceil_mode, nd):
     if not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"{name} expects a float input, got dtype {x.dtype}")
     k = ntuple(kernel_size, nd, name, "kernel_size")
-    s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) else ntuple(stride, nd, name, "stride")
+    s = (
+        k
+        if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
+        else ntuple(stride, nd, name, "stride")
+    )
     p = ntuple(padding, nd, name, "padding")
     d = ntuple(dilation, nd, name, "dilation")
     check_positive(k, name, "kernel_size")
     check_positive(s, name, "stride")
     check_positive(d, name, "dilation")
     check_non_negative(p, name, "padding")
-    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+    if any(pi > ki // 2 for pi, ki in zip(p, k, strict=True)):
         raise ValueError(f"{name}: padding {p} must be at most half the kernel size {k}")
     in_spatial = x.shape[-nd:]
-    out = tuple(pool_output_size(*a, ceil_mode) for a in zip(in_spatial, k, s, p, d))
+    out = tuple(pool_output_size(*a, ceil_mode) for a in zip(in_spatial, k, s, p, d, strict=True))
     if any(o <= 0 for o in out):
         raise ValueError(
             f"{name}: kernel size {k} (dilation {d}) does not fit the input {tuple(in_spatial)} with "
@@ -374,7 +388,9 @@ def max_pool2d(
     >>> F.max_pool2d(x, 2).tolist()
     [[[[5.0, 7.0], [13.0, 15.0]]]]
     """
-    return _max_pool("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
+    return _max_pool(
+        "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2
+    )
 
 
 def max_pool1d(
@@ -393,11 +409,15 @@ def max_pool1d(
     >>> F.max_pool1d(shendu.tensor([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2).tolist()
     [[[3.0, 2.0]]]
     """
-    return _max_pool("max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1)
+    return _max_pool(
+        "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1
+    )
 
 
 def _max_pool(name, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd):
-    x4, k, s, p, d, out, out_shape = _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode, nd)
+    x4, k, s, p, d, out, out_shape = _pool_args(
+        name, input, kernel_size, stride, padding, dilation, ceil_mode, nd
+    )
     geometry = dict(kernel=k, stride=s, padding=p, dilation=d, out=out)
     if grad_mode.is_grad_enabled() and x4.requires_grad:
         y = MaxPool2d.apply(x4, **geometry)
@@ -431,7 +451,9 @@ def avg_pool2d(
     >>> F.avg_pool2d(shendu.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
     [[[[2.5, 4.5], [10.5, 12.5]]]]
     """
-    return _avg_pool("avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2)
+    return _avg_pool(
+        "avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2
+    )
 
 
 def avg_pool1d(
@@ -488,7 +510,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | None | Sequence[int | 
     sizes = output_size if isinstance(output_size, (list, tuple)) else (output_size, output_size)
     if len(sizes) != 2:
         raise ValueError(f"{name}: output_size must be an int or a pair, got {output_size!r}")
-    out = tuple(int(h if o is None else o) for o, h in zip(sizes, x.shape[-2:]))
+    out = tuple(int(h if o is None else o) for o, h in zip(sizes, x.shape[-2:], strict=True))
     check_positive(out, name, "output_size")
     if any(h == 0 for h in x.shape[-2:]):
         raise ValueError(f"{name}: input of shape {x.shape} is empty")

@@ -3,6 +3,7 @@
 They have no parameters; each ``forward`` calls its function, whose docstring gives the
 formula and the derivative.
 """
+
 from __future__ import annotations
 
 from shendu.nn import functional as F

@@ -10,6 +10,7 @@ Evaluation: the running mean and variance replace the batch's.
 (factor 1 / num_batches_tracked). Statistics are per channel: over (N,) or (N, L) for
 BatchNorm1d, over (N, H, W) for BatchNorm2d.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,7 +43,9 @@ class _BatchNorm(Module):
     ) -> None:
         super().__init__()
         if not isinstance(num_features, (int, np.integer)) or num_features <= 0:
-            raise ValueError(f"{type(self).__name__}: num_features must be a positive integer, got {num_features}")
+            raise ValueError(
+                f"{type(self).__name__}: num_features must be a positive integer, got {num_features}"
+            )
         if eps <= 0:
             raise ValueError(f"{type(self).__name__}: eps must be positive, got {eps}")
         if momentum is not None and not 0.0 <= momentum <= 1.0:

@@ -3,6 +3,7 @@
 Their children are named ``'0'``, ``'1'``, ... (or by key), which gives the state-dict
 keys PyTorch uses: ``'features.0.weight'``.
 """
+
 from __future__ import annotations
 
 import operator
@@ -147,7 +148,9 @@ class ModuleList(Module):
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
-            raise TypeError(f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}")
+            raise TypeError(
+                f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}"
+            )
         for m in modules:
             self.append(m)
         return self
@@ -241,7 +244,9 @@ class ModuleDict(Module):
                 key, module = item
             else:
                 if len(item) != 2:
-                    raise ValueError(f"ModuleDict update sequence element #{j} has length {len(item)}; 2 is required")
+                    raise ValueError(
+                        f"ModuleDict update sequence element #{j} has length {len(item)}; 2 is required"
+                    )
                 key, module = item
             self[key] = module
 

@@ -4,6 +4,7 @@ Each output channel o slides its filter W[o] over the (zero-padded) input; with 
 padding P and dilation D the output size per spatial dimension is
 OH = ⌊(H + 2P − D·(FH − 1) − 1) / S⌋ + 1, the course's (H + 2P − FH)/S + 1 when D = 1.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,7 +23,9 @@ from shendu.tensor import DEFAULT_FLOAT, Tensor
 def _positive(name: str, layer: str, values: tuple, minimum: int = 1) -> None:
     if any(not isinstance(v, (int, np.integer)) or v < minimum for v in values):
         bound = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{layer}: {name} must be {bound} integers, got {values if len(values) > 1 else values[0]}")
+        raise ValueError(
+            f"{layer}: {name} must be {bound} integers, got {values if len(values) > 1 else values[0]}"
+        )
 
 
 class _ConvNd(Module):
@@ -91,7 +94,7 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
         if any(s != 1 for s in self.stride):
             raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
-        total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+        total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=True)]
         if any(t % 2 for t in total):
             raise ValueError(
                 f"{name}: padding='same' with an even kernel needs uneven padding, which shendu does not "

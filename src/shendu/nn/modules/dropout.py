@@ -2,6 +2,7 @@
 survivors by 1/(1 − p), so the expected activation is unchanged and evaluation needs no rescaling.
 In ``eval()`` mode the layers pass their input through.
 """
+
 from __future__ import annotations
 
 from shendu.nn import functional as F

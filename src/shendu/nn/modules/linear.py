@@ -1,4 +1,5 @@
 """Fully connected layer (全连接层 / Affine) and the shape helpers around it."""
+
 from __future__ import annotations
 
 import math
@@ -76,7 +77,9 @@ class Linear(Module):
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
 
 
 class Flatten(Module):

@@ -1,4 +1,5 @@
 """Normalisation layers other than BatchNorm: AlexNet's ``LocalResponseNorm`` and ``LayerNorm``."""
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -59,7 +60,9 @@ class LayerNorm(Module):
     ) -> None:
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
-        if not isinstance(shape, (tuple, list)) or not all(isinstance(s, (int, np.integer)) and s > 0 for s in shape):
+        if not isinstance(shape, (tuple, list)) or not all(
+            isinstance(s, (int, np.integer)) and s > 0 for s in shape
+        ):
             raise ValueError(
                 f"LayerNorm: normalized_shape must be a positive int or a tuple of them, got {normalized_shape!r}"
             )

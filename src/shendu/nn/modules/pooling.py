@@ -3,6 +3,7 @@
 Pooling has no parameters; it shrinks H and W (OH = ⌊(H + 2P − K) / S⌋ + 1, ⌈⌉ with
 ``ceil_mode``) and makes the output robust to small shifts of the input.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,15 +14,19 @@ from shendu.nn.modules.utils import _pair, _single, input_error
 from shendu.tensor import Tensor
 
 
-def _check_window(layer: str, nd: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1) -> None:
+def _check_window(
+    layer: str, nd: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1
+) -> None:
     """kernel/stride/dilation > 0, 0 <= padding <= effective kernel / 2 (PyTorch's rule)."""
     tup = _pair if nd == 2 else _single
     k, s, p, d = tup(kernel_size), tup(stride), tup(padding), tup(dilation)
     for name, values, low in (("kernel_size", k, 1), ("stride", s, 1), ("dilation", d, 1), ("padding", p, 0)):
         if any(not isinstance(v, int) or v < low for v in values):
             bound = "positive" if low else "non-negative"
-            raise ValueError(f"{layer}: {name} must be {bound} integers, got {values if nd > 1 else values[0]}")
-    for ki, pi, di in zip(k, p, d):
+            raise ValueError(
+                f"{layer}: {name} must be {bound} integers, got {values if nd > 1 else values[0]}"
+            )
+    for ki, pi, di in zip(k, p, d, strict=True):
         if pi > (di * (ki - 1) + 1) // 2:
             raise ValueError(
                 f"{layer}: padding should be at most half of the effective kernel size, got padding={padding} "
@@ -100,7 +105,9 @@ class MaxPool2d(_MaxPoolNd):
     _spatial = "H, W"
 
     def _pool(self, x: Tensor) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode, **self._options())
+        return F.max_pool2d(
+            x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode, **self._options()
+        )
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -110,7 +117,9 @@ class MaxPool1d(_MaxPoolNd):
     _spatial = "L"
 
     def _pool(self, x: Tensor) -> Tensor:
-        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode, **self._options())
+        return F.max_pool1d(
+            x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode, **self._options()
+        )
 
 
 class _AvgPoolNd(_PoolNd):
@@ -157,7 +166,9 @@ class AvgPool2d(_AvgPoolNd):
     _spatial = "H, W"
 
     def _pool(self, x: Tensor) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode, **self._options())
+        return F.avg_pool2d(
+            x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode, **self._options()
+        )
 
 
 class AvgPool1d(_AvgPoolNd):
@@ -166,14 +177,26 @@ class AvgPool1d(_AvgPoolNd):
     _nd = 1
     _spatial = "L"
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True) -> None:
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         # PyTorch stores AvgPool1d's arguments as 1-tuples (its repr shows kernel_size=(3,)).
-        self.kernel_size, self.stride, self.padding = _single(self.kernel_size), _single(self.stride), _single(padding)
+        self.kernel_size, self.stride, self.padding = (
+            _single(self.kernel_size),
+            _single(self.stride),
+            _single(padding),
+        )
 
     def _pool(self, x: Tensor) -> Tensor:
-        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode, **self._options())
+        return F.avg_pool1d(
+            x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode, **self._options()
+        )
 
 
 class AdaptiveAvgPool2d(_PoolNd):
@@ -195,7 +218,9 @@ class AdaptiveAvgPool2d(_PoolNd):
         super().__init__()
         for s in _pair(output_size):
             if s is not None and (not isinstance(s, int) or s <= 0):
-                raise ValueError(f"AdaptiveAvgPool2d: output_size must be positive integers or None, got {output_size}")
+                raise ValueError(
+                    f"AdaptiveAvgPool2d: output_size must be positive integers or None, got {output_size}"
+                )
         self.output_size = output_size
 
     def _pool(self, x: Tensor) -> Tensor:

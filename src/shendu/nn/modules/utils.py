@@ -1,4 +1,5 @@
 """Small helpers shared by the layers: argument tuples, input-shape errors, affine parameters."""
+
 from __future__ import annotations
 
 from typing import Any
