@@ -23,23 +23,39 @@ FREED_MSG = (
 
 
 def _topological_order(root: Function) -> list[Function]:
-    """Nodes reachable from ``root``, each listed after every node that consumes it."""
-    order: list[Function] = []
-    seen = {id(root)}
-    stack: list[tuple[Function, bool]] = [(root, False)]
+    """Nodes reachable from ``root``, each listed after every node that consumes it.
+
+    Kahn's algorithm on dependency counts (as PyTorch's engine does): first count, for each
+    node, how many edges from other reachable nodes point at it; then a node is ready only once
+    all its consumers have been listed. Correct for any DAG, and iterative (no recursion limit).
+    """
+    if root.parents is None:
+        raise RuntimeError(FREED_MSG)
+    consumers: dict[int, int] = {id(root): 0}
+    stack = [root]
     while stack:
-        fn, expanded = stack.pop()
-        if expanded:
-            order.append(fn)
-            continue
-        if fn.parents is None:
-            raise RuntimeError(FREED_MSG)
-        stack.append((fn, True))
-        for p in fn.parents:
-            if isinstance(p, Function) and id(p) not in seen:
-                seen.add(id(p))
-                stack.append((p, False))
-    order.reverse()
+        fn = stack.pop()
+        for p in fn.parents or ():
+            if isinstance(p, Function):
+                if p.parents is None:
+                    raise RuntimeError(FREED_MSG)
+                key = id(p)
+                if key in consumers:
+                    consumers[key] += 1
+                else:
+                    consumers[key] = 1
+                    stack.append(p)
+    order: list[Function] = []
+    ready = [root]
+    while ready:
+        fn = ready.pop()
+        order.append(fn)
+        for p in fn.parents or ():
+            if isinstance(p, Function):
+                key = id(p)
+                consumers[key] -= 1
+                if consumers[key] == 0:
+                    ready.append(p)
     return order
 
 
