@@ -57,7 +57,8 @@ def alexnet(
     """
     if small_input:
         conv1 = nn.Conv2d(in_channels, 64, kernel_size=5, stride=1, padding=2)
-        avgpool, flat, hidden = nn.AdaptiveAvgPool2d((1, 1)), 256, 512
+        avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        flat, hidden = 256, 512
     else:
         conv1 = nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2)
         avgpool, flat, hidden = nn.AdaptiveAvgPool2d((6, 6)), 256 * 6 * 6, 4096
@@ -116,12 +117,14 @@ def alexnet2012(
     from shendu.nn import init
 
     groups = 2 if two_gpu else 1
+    avgpool: nn.Module
     if small_input:
         conv1 = nn.Conv2d(in_channels, 96, kernel_size=5, stride=1, padding=2)
         avgpool, flat, hidden = nn.AdaptiveAvgPool2d((1, 1)), 256, 512
     else:
         conv1 = nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=2)
-        avgpool, flat, hidden = nn.Identity(), 256 * 6 * 6, 4096
+        avgpool = nn.Identity()  # 6×6 already
+        flat, hidden = 256 * 6 * 6, 4096
     features = nn.Sequential(
         conv1,
         nn.ReLU(),

@@ -1,4 +1,6 @@
-"""GoogLeNet (Szegedy et al., 2014, "Going deeper with convolutions"): Inception modules, torchvision's layout."""
+"""GoogLeNet (Szegedy et al., 2014, "Going deeper with convolutions").
+
+Inception modules, in torchvision's layout."""
 
 from __future__ import annotations
 
@@ -122,7 +124,7 @@ class GoogLeNet(nn.Module):
         self.transform_input = transform_input
         if small_input:
             self.conv1 = BasicConv2d(in_channels, 64, kernel_size=3, stride=1, padding=1)
-            self.maxpool1 = nn.Identity()
+            self.maxpool1: nn.Module = nn.Identity()
         else:
             self.conv1 = BasicConv2d(in_channels, 64, kernel_size=7, stride=2, padding=3)
             self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
@@ -145,8 +147,8 @@ class GoogLeNet(nn.Module):
         self.inception5b = Inception(832, 384, 192, 384, 48, 128, 128)
 
         if aux_logits:
-            self.aux1 = InceptionAux(512, num_classes, dropout_aux)
-            self.aux2 = InceptionAux(528, num_classes, dropout_aux)
+            self.aux1: InceptionAux | None = InceptionAux(512, num_classes, dropout_aux)
+            self.aux2: InceptionAux | None = InceptionAux(528, num_classes, dropout_aux)
         else:
             self.aux1 = None
             self.aux2 = None

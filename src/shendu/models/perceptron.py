@@ -183,7 +183,8 @@ class Perceptron:
         errors: list[int] = []
         for _ in range(self.max_epochs):
             mistakes = 0
-            for x, target in zip(X, t, strict=True):  # online rule: each step sees the previous step's weights
+            # online rule: each step sees the previous step's weights
+            for x, target in zip(X, t, strict=True):
                 y = 1 if x @ w + b > 0 else 0
                 if y != target:
                     w = w + self.lr * (target - y) * x

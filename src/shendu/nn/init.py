@@ -19,7 +19,7 @@ for ReLU, which zeroes half its inputs.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 
+_T = TypeVar("_T", Tensor, np.ndarray)
+
 def _array(tensor: Tensor | np.ndarray) -> np.ndarray:
     if isinstance(tensor, Tensor):
         return tensor.data
@@ -50,7 +52,7 @@ def _array(tensor: Tensor | np.ndarray) -> np.ndarray:
     raise TypeError(f"init expects a shendu Tensor or ndarray, got {type(tensor).__name__}")
 
 
-def _fill(tensor: Tensor | np.ndarray, values: Any) -> Tensor | np.ndarray:
+def _fill(tensor: _T, values: Any) -> _T:
     """Write ``values`` into ``tensor`` in place, cast to its dtype; return ``tensor``."""
     arr = _array(tensor)
     arr[...] = np.asarray(values).astype(arr.dtype, copy=False)
@@ -102,7 +104,8 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor | np.ndarray) -> tuple[int, int
     shape = _array(tensor).shape
     if len(shape) < 2:
         raise ValueError(
-            f"Fan in and fan out can not be computed for tensor with fewer than 2 dimensions, got shape {shape}"
+            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions, "
+            f"got shape {shape}"
         )
     receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
@@ -196,7 +199,9 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> floa
 def kaiming_uniform_(
     tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
-    """He uniform: U(−bound, bound) with bound = gain · √(3 / fan); gain from ``nonlinearity`` and slope ``a``.
+    """He uniform: U(−bound, bound) with bound = gain · √(3 / fan).
+
+    The gain comes from ``nonlinearity`` and slope ``a``.
 
     PyTorch's Linear and Conv layers use ``a=√5``, which gives bound = 1 / √fan_in.
     """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, cast
 
 from shendu.nn.modules.module import Module, _addindent
 
@@ -37,14 +37,14 @@ class Sequential(Module):
     (2, ReLU())
     """
 
-    def __init__(self, *args: Module) -> None:
+    def __init__(self, *args: Module | OrderedDict[str, Module]) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for name, module in args[0].items():
                 self.add_module(name, module)
         else:
-            for i, module in enumerate(args):
-                self.add_module(str(i), module)
+            for i, item in enumerate(args):
+                self.add_module(str(i), cast(Module, item))  # add_module rejects non-modules
 
     def __getitem__(self, idx: int | slice) -> Module:
         if isinstance(idx, slice):

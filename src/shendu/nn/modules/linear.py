@@ -50,7 +50,8 @@ class Linear(Module):
         # A float such as n / 2 used to be truncated silently by int().
         if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0 for v in sizes):
             raise ValueError(
-                f"Linear: in_features and out_features must be positive integers, got in_features={in_features!r}, "
+                "Linear: in_features and out_features must be positive integers, "
+                f"got in_features={in_features!r}, "
                 f"out_features={out_features!r}"
             )
         self.in_features = int(in_features)

@@ -64,7 +64,8 @@ class LayerNorm(Module):
             isinstance(s, (int, np.integer)) and s > 0 for s in shape
         ):
             raise ValueError(
-                f"LayerNorm: normalized_shape must be a positive int or a tuple of them, got {normalized_shape!r}"
+                "LayerNorm: normalized_shape must be a positive int or a tuple of them, "
+                f"got {normalized_shape!r}"
             )
         self.normalized_shape = tuple(int(s) for s in shape)
         self.eps = eps
