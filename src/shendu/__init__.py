@@ -77,7 +77,7 @@ from shendu.serialization import load, save
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = {"nn", "optim", "data", "metrics", "models", "training", "lessons", "serialization"}
+_SUBPACKAGES = {"distributed", "nn", "optim", "data", "metrics", "models", "training", "lessons", "serialization"}
 
 
 def __getattr__(name: str):

@@ -12,6 +12,7 @@ from shendu.data.cifar10 import CIFAR10
 from shendu.data.dataloader import DataLoader, default_collate
 from shendu.data.dataset import ArrayDataset, Dataset, Subset, TensorDataset, random_split, stratified_split
 from shendu.data.digits import Digits
+from shendu.data.distributed import DistributedSampler
 from shendu.data.download import DownloadError, download, file_digest
 from shendu.data.idx import parse_idx, read_idx
 from shendu.data.mnist import MNIST, FashionMNIST
@@ -26,6 +27,7 @@ __all__ = [
     "Dataset",
     "DatasetNotFoundError",
     "Digits",
+    "DistributedSampler",
     "DownloadError",
     "FashionMNIST",
     "MNIST",

@@ -1,0 +1,247 @@
+"""Collectives (集合通信): operations every rank calls together, in the same order.
+
+- ``all_reduce(t)``: every rank ends with the element-wise sum (or max, min, …) of all ranks' ``t``;
+- ``broadcast(t, src)``: every rank ends with rank ``src``'s ``t``;
+- ``all_gather(list, t)``: every rank ends with the list of all ranks' ``t``;
+- ``barrier()``: no rank leaves before every rank has arrived.
+
+Each is a non-blocking MPI request polled until a deadline (the group's ``timeout``): a rank that
+died, left early or took another path makes the others raise :class:`DistBackendError` instead
+of hanging. ``async_op=True`` returns a :class:`Work` whose ``wait()`` does that polling later,
+so communication can overlap computation (as DistributedDataParallel does).
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from shendu.distributed.process_group import DistBackendError, _mpi, default_group
+from shendu.tensor import Tensor
+
+
+class ReduceOp(enum.Enum):
+    """How ``all_reduce`` combines the ranks' values (PyTorch's names)."""
+
+    SUM = "SUM"
+    PRODUCT = "PROD"
+    MIN = "MIN"
+    MAX = "MAX"
+    BAND = "BAND"
+    BOR = "BOR"
+    BXOR = "BXOR"
+    AVG = "AVG"  # the sum divided by the world size (floating-point tensors)
+
+
+def _describe(what: str) -> str:
+    group = default_group()
+    return f"{what} on rank {group.rank} of {group.size}"
+
+
+class Work:
+    """A collective in flight (PyTorch's ``Work``): ``wait()`` blocks until it is done.
+
+    ``finish`` runs once after completion (copying a result out of a contiguous buffer, say).
+    """
+
+    def __init__(self, requests: list[Any], what: str, finish: Any = None) -> None:
+        self.requests = requests
+        self.what = what
+        self._finish = finish
+        self._done = False
+
+    def is_completed(self) -> bool:
+        """Poll without blocking (also lets MPI progress the transfer)."""
+        if not self._done and _mpi().Request.Testall(self.requests):
+            self._complete()
+        return self._done
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until complete; past the group's timeout raise :class:`DistBackendError`."""
+        if self._done:
+            return True
+        wait_all(self.requests, self.what, timeout)
+        self._complete()
+        return True
+
+    def _complete(self) -> None:
+        self._done = True
+        if self._finish is not None:
+            self._finish()
+            self._finish = None
+
+
+def wait_all(requests: list[Any], what: str, timeout: float | None = None) -> None:
+    """Poll MPI ``requests`` until all complete, sleeping a little longer each time (≤ 1 ms).
+
+    Polling rather than ``MPI_Waitall``: a blocking wait could never time out.
+    """
+    test_all = _mpi().Request.Testall
+    if test_all(requests):
+        return
+    seconds = default_group().timeout if timeout is None else timeout
+    deadline = time.monotonic() + seconds
+    pause = 1e-5
+    while not test_all(requests):
+        if time.monotonic() > deadline:
+            raise DistBackendError(
+                f"shendu.distributed: {_describe(what)} did not complete within {seconds:g} s. "
+                "Another rank has stopped or is stuck: it died, finished early, or is not calling "
+                "the same collectives in the same order. (timeout: init_process_group(timeout=...) "
+                "or $SHENDU_DIST_TIMEOUT)"
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 1e-3)
+
+
+def _check_tensor(tensor: Any, what: str) -> Tensor:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{what}: expected a shendu Tensor, got {type(tensor).__name__}")
+    return tensor
+
+
+def _buffer(tensor: Tensor) -> tuple[np.ndarray, Any]:
+    """A contiguous, writable array over the tensor's values, and how to copy it back if it is a copy."""
+    arr = tensor._data
+    if arr.flags.c_contiguous and arr.flags.writeable:
+        return arr, None
+    buf = np.array(arr, order="C", copy=True)
+
+    def write_back() -> None:
+        _store(tensor, buf)
+
+    return buf, write_back
+
+
+def _store(tensor: Tensor, values: np.ndarray) -> None:
+    """Write ``values`` into the tensor's array (its views see it), or replace a read-only array."""
+    if tensor._data.flags.writeable:
+        tensor._data[...] = values
+    else:
+        tensor._data = values.copy()
+
+
+def _chain(*steps: Any) -> Any:
+    steps = tuple(s for s in steps if s is not None)
+    if not steps:
+        return None
+
+    def run() -> None:
+        for s in steps:
+            s()
+
+    return run
+
+
+def _bump(tensor: Tensor) -> Any:
+    def run() -> None:
+        tensor._version += 1  # an in-place change, as for add_ (autograd refuses stale saved values)
+
+    return run
+
+
+def _run(work: Work, async_op: bool) -> Work | None:
+    if async_op:
+        return work
+    work.wait()
+    return None
+
+
+def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None, async_op: bool = False):
+    """Replace ``tensor`` on every rank by the reduction of all ranks' tensors, in place.
+
+    >>> # two ranks holding [1, 2] and [3, 4]: after all_reduce both hold [4, 6]
+    """
+    _check_tensor(tensor, "all_reduce")
+    if not isinstance(op, ReduceOp):
+        raise TypeError(f"all_reduce: op must be a shendu.distributed.ReduceOp, got {op!r}")
+    if op is ReduceOp.AVG and tensor.dtype.kind != "f":
+        raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating-point tensor, got {tensor.dtype}")
+    group = default_group()
+    MPI = _mpi()
+    buf, write_back = _buffer(tensor)
+    mpi_op = getattr(MPI, "SUM" if op is ReduceOp.AVG else op.value)
+    request = group.comm.Iallreduce(MPI.IN_PLACE, buf, mpi_op)
+    average = None
+    if op is ReduceOp.AVG:
+
+        def average() -> None:
+            np.divide(buf, group.size, out=buf)
+
+    return _run(Work([request], "all_reduce", _chain(average, write_back, _bump(tensor))), async_op)
+
+
+def broadcast(tensor: Tensor, src: int = 0, group: Any = None, async_op: bool = False):
+    """Copy rank ``src``'s ``tensor`` into ``tensor`` on every other rank (same shape and dtype)."""
+    _check_tensor(tensor, "broadcast")
+    group = default_group()
+    _check_rank(src, group.size, "broadcast", "src")
+    buf, write_back = _buffer(tensor)
+    request = group.comm.Ibcast(buf, root=src)
+    return _run(Work([request], "broadcast", _chain(write_back, _bump(tensor))), async_op)
+
+
+def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, async_op: bool = False):
+    """Fill ``tensor_list[r]`` with rank ``r``'s ``tensor``, on every rank.
+
+    ``tensor_list`` holds ``world_size`` tensors of ``tensor``'s shape and dtype, as in PyTorch.
+    """
+    _check_tensor(tensor, "all_gather")
+    group = default_group()
+    if not isinstance(tensor_list, (list, tuple)) or len(tensor_list) != group.size:
+        got = len(tensor_list) if isinstance(tensor_list, (list, tuple)) else type(tensor_list).__name__
+        raise ValueError(f"all_gather: tensor_list must hold world_size={group.size} tensors, got {got}")
+    for i, t in enumerate(tensor_list):
+        _check_tensor(t, f"all_gather: tensor_list[{i}]")
+        if t.shape != tensor.shape or t.dtype != tensor.dtype:
+            raise ValueError(
+                f"all_gather: tensor_list[{i}] has shape {t.shape} and dtype {t.dtype}; "
+                f"expected those of the input, {tensor.shape} and {tensor.dtype}"
+            )
+    send = np.ascontiguousarray(tensor._data)
+    recv = np.empty((group.size,) + send.shape, dtype=send.dtype)
+    request = group.comm.Iallgather(send, recv)
+
+    def scatter() -> None:
+        for t, part in zip(tensor_list, recv, strict=True):
+            _store(t, part)
+            t._version += 1
+
+    return _run(Work([request], "all_gather", scatter), async_op)
+
+
+def barrier(group: Any = None, async_op: bool = False):
+    """Wait until every rank has called ``barrier()``."""
+    comm = default_group().comm
+    return _run(Work([comm.Ibarrier()], "barrier"), async_op)
+
+
+def _check_rank(value: Any, size: int, what: str, name: str) -> None:
+    if not isinstance(value, (int, np.integer)) or not 0 <= value < size:
+        raise ValueError(f"{what}: {name} must be a rank in [0, {size - 1}], got {value!r}")
+
+
+def all_gather_json(obj: Any, what: str = "all_gather_json") -> list[Any]:
+    """Every rank's JSON-serialisable ``obj``, as a list by rank (no pickle: JSON text over MPI).
+
+    Used to compare model structure across ranks; PyTorch's ``all_gather_object`` uses pickle.
+    """
+    import json
+
+    group = default_group()
+    data = np.frombuffer(json.dumps(obj).encode(), dtype=np.uint8)
+    sizes = np.empty(group.size, dtype=np.int64)
+    wait_all([group.comm.Iallgather(np.array([data.size], dtype=np.int64), sizes)], what)
+    recv = np.empty(int(sizes.sum()), dtype=np.uint8)
+    displs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    wait_all([group.comm.Iallgatherv(data, [recv, sizes, displs, _mpi().BYTE])], what)
+    return [json.loads(recv[a : a + n].tobytes()) for a, n in zip(displs, sizes, strict=True)]
+
+
+def broadcast_arrays(arrays: Sequence[np.ndarray], src: int = 0, what: str = "broadcast") -> None:
+    """Broadcast many arrays from ``src`` in place, all requests in flight at once."""
+    comm = default_group().comm
+    wait_all([comm.Ibcast(a, root=src) for a in arrays], what)

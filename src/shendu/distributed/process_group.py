@@ -1,0 +1,201 @@
+"""The default process group (进程组): which process am I, and how many are we.
+
+Data-parallel training runs the same script in N processes, started by an MPI launcher
+(``mpirun -n 2 python train.py``, or ``shendu train --nproc 2``). Each process is a *rank*
+``0 … N−1`` of the *world*; ``init_process_group(backend="mpi")`` joins them, as in PyTorch.
+
+Nothing here hangs forever: every collective waits with a deadline (``timeout``, default 5
+minutes, or ``$SHENDU_DIST_TIMEOUT`` seconds), and an exception that reaches the top of any rank
+aborts the whole job (``MPI_Abort``), so the other ranks stop too instead of waiting for it.
+
+mpi4py is imported here, on first use only, so ``import shendu`` works without it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from types import ModuleType, TracebackType
+from typing import Any
+
+DEFAULT_TIMEOUT = timedelta(minutes=5)
+INSTALL_HINT = 'pip install "shendu[distributed]" (mpi4py and an MPI runtime from PyPI)'
+
+
+class DistBackendError(RuntimeError):
+    """A collective could not complete (PyTorch's ``torch.distributed.DistBackendError``)."""
+
+
+class _Group:
+    """The default group: the MPI communicator, this rank, the world size, the timeout."""
+
+    def __init__(self, comm: Any, timeout: float) -> None:
+        self.comm = comm
+        self.rank: int = comm.Get_rank()
+        self.size: int = comm.Get_size()
+        self.timeout = timeout
+        self.previous_excepthook = sys.excepthook
+
+
+_group: _Group | None = None
+
+
+def _mpi() -> ModuleType:
+    """``mpi4py.MPI``, or an ImportError that says how to install it."""
+    try:
+        import mpi4py
+    except ImportError:
+        raise ImportError(f"shendu.distributed needs mpi4py: {INSTALL_HINT}") from None
+    if "mpi4py.MPI" not in sys.modules:
+        # One thread calls MPI (PyTorch's backends do the same): cheaper than MPI_THREAD_MULTIPLE.
+        mpi4py.rc.thread_level = "funneled"
+    from mpi4py import MPI
+
+    return MPI
+
+
+def is_available() -> bool:
+    """True if the MPI backend can be used (mpi4py is installed)."""
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def is_mpi_available() -> bool:
+    return is_available()
+
+
+def is_nccl_available() -> bool:
+    """NCCL (GPU collectives) is not implemented in shendu."""
+    return False
+
+
+def is_initialized() -> bool:
+    """True between ``init_process_group`` and ``destroy_process_group``."""
+    return _group is not None
+
+
+def _seconds(timeout: timedelta | float | None) -> float:
+    if timeout is None:
+        env = os.environ.get("SHENDU_DIST_TIMEOUT")
+        if env is None:
+            return DEFAULT_TIMEOUT.total_seconds()
+        try:
+            seconds = float(env)
+        except ValueError:
+            raise ValueError(f"SHENDU_DIST_TIMEOUT must be a number of seconds, got {env!r}") from None
+    elif isinstance(timeout, timedelta):
+        seconds = timeout.total_seconds()
+    else:
+        seconds = float(timeout)
+    if not seconds > 0:
+        raise ValueError(f"init_process_group: timeout must be positive, got {timeout!r}")
+    return seconds
+
+
+def init_process_group(
+    backend: str | None = "mpi",
+    init_method: str | None = None,
+    timeout: timedelta | float | None = None,
+    world_size: int = -1,
+    rank: int = -1,
+    store: Any = None,
+    group_name: str = "",
+    pg_options: Any = None,
+    device_id: Any = None,
+) -> None:
+    """Join the processes started by the MPI launcher into the default group.
+
+    Args:
+        backend: ``"mpi"`` (``None`` means the same). Gloo and NCCL are PyTorch's; not in shendu.
+        init_method, store: not needed with MPI (the launcher does the rendezvous); must be None
+            or ``"env://"``.
+        timeout: how long any collective may wait for the other ranks (timedelta or seconds).
+        world_size, rank: optional; if given they must agree with the launcher's.
+
+    Without a launcher (``python train.py``) the world has one process, rank 0.
+    """
+    global _group
+    if _group is not None:
+        raise RuntimeError("trying to initialize the default process group twice!")
+    if backend is not None and str(backend).lower() != "mpi":
+        raise ValueError(
+            f"init_process_group: shendu has the 'mpi' backend only, got backend={backend!r} "
+            "(Gloo and NCCL are PyTorch's; use backend='mpi' and launch with mpirun)"
+        )
+    if init_method not in (None, "env://") or store is not None:
+        raise ValueError(
+            "init_process_group: with the MPI backend the launcher (mpirun) connects the processes; "
+            f"leave init_method and store unset, got init_method={init_method!r}, store={store!r}"
+        )
+    seconds = _seconds(timeout)
+    comm = _mpi().COMM_WORLD
+    group = _Group(comm, seconds)
+    for name, given, actual in (("world_size", world_size, group.size), ("rank", rank, group.rank)):
+        if given not in (-1, None) and given != actual:
+            raise ValueError(
+                f"init_process_group: {name}={given} but the MPI launcher gives {actual} "
+                f"(started with {group.size} process(es)); omit {name} or launch with mpirun -n {world_size}"
+            )
+    _group = group
+    if group.size > 1:
+        sys.excepthook = _abort_on_uncaught
+    from shendu.distributed.collectives import barrier
+
+    barrier()  # every rank has joined (or the deadline says which one is missing)
+
+
+def destroy_process_group(group: Any = None) -> None:
+    """Leave the default group (the MPI runtime itself finalises at interpreter exit)."""
+    global _group
+    if group is not None:
+        raise ValueError("destroy_process_group: shendu has only the default group; call it with no argument")
+    if _group is None:
+        raise ValueError("destroy_process_group: the default process group is not initialized")
+    sys.excepthook = _group.previous_excepthook
+    _group = None
+
+
+def default_group() -> _Group:
+    """The default group, or PyTorch's error when ``init_process_group`` has not been called."""
+    if _group is None:
+        raise ValueError(
+            "Default process group has not been initialized, please make sure to call init_process_group."
+        )
+    return _group
+
+
+def get_rank(group: Any = None) -> int:
+    """This process's number, ``0 … world_size − 1`` (rank 0 usually writes files and logs)."""
+    return default_group().rank
+
+
+def get_world_size(group: Any = None) -> int:
+    """The number of processes in the default group."""
+    return default_group().size
+
+
+def get_backend(group: Any = None) -> str:
+    default_group()
+    return "mpi"
+
+
+def _abort_on_uncaught(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    """``sys.excepthook`` while the group lives: report, then abort every rank.
+
+    Without it the other ranks would wait in their next collective until the timeout.
+    """
+    group = _group
+    if group is None:  # pragma: no cover - the hook is removed with the group
+        sys.__excepthook__(kind, value, tb)
+        return
+    group.previous_excepthook(kind, value, tb)
+    sys.stderr.write(
+        f"shendu.distributed: rank {group.rank} of {group.size} stopped with {kind.__name__}; "
+        "aborting all ranks (MPI_Abort) so that none waits for it\n"
+    )
+    sys.stderr.flush()
+    group.comm.Abort(1)

@@ -1,0 +1,43 @@
+"""Collectives in real 2-process MPI jobs, and what happens when a rank dies or hangs."""
+
+import pytest
+
+import shendu.distributed as dist
+from tests.distributed.conftest import mpirun, needs_mpi
+
+
+@needs_mpi
+def test_collectives_in_two_processes():
+    job = mpirun(2, "collectives.py").check()
+    assert "ok rank 0 of 2" in job.stdout and "ok rank 1 of 2" in job.stdout
+
+
+@needs_mpi
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("exit", "all_reduce on rank 0 of 2 did not complete within 2 s"),
+        ("hang", "all_reduce on rank 0 of 2 did not complete within 2 s"),
+        ("raise", "rank 1 of 2 stopped with ValueError; aborting all ranks"),
+        ("kill", "signal 9"),
+    ],
+)
+def test_a_failing_rank_stops_the_job_with_a_clear_message(mode, message):
+    job = mpirun(2, "failures.py", mode, timeout=30)
+    assert job.returncode != 0
+    assert message in job.stdout + job.stderr
+    assert "rank 0 finished" not in job.stdout
+    assert job.seconds < 20  # the deadline is 2 s: never a hang
+
+
+def test_without_a_process_group_pytorch_error():
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
+        dist.get_rank()
+
+
+def test_only_the_mpi_backend():
+    with pytest.raises(ValueError, match="'mpi' backend only, got backend='gloo'"):
+        dist.init_process_group(backend="gloo")
+    with pytest.raises(ValueError, match="leave init_method and store unset"):
+        dist.init_process_group(init_method="tcp://10.0.0.1:23456")

@@ -1,0 +1,69 @@
+"""Run under mpiexec: every collective checked on every rank against values computed locally."""
+
+import numpy as np
+
+
+def main() -> None:
+    import shendu
+    import shendu.distributed as dist
+
+    dist.init_process_group(backend="mpi")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    assert dist.is_initialized() and dist.get_backend() == "mpi"
+    ranks = np.arange(world, dtype=np.float64)
+
+    t = shendu.tensor([1.0, 2.0], dtype=shendu.float64) * (rank + 1)
+    dist.all_reduce(t)
+    np.testing.assert_array_equal(t.numpy(), np.array([1.0, 2.0]) * (ranks + 1).sum())
+
+    for op, expected in [
+        (dist.ReduceOp.MAX, ranks.max()),
+        (dist.ReduceOp.MIN, ranks.min()),
+        (dist.ReduceOp.PRODUCT, np.prod(ranks + 1)),
+        (dist.ReduceOp.AVG, ranks.mean()),
+    ]:
+        t = shendu.full((3,), float(rank + (op is dist.ReduceOp.PRODUCT)))
+        dist.all_reduce(t, op=op)
+        np.testing.assert_allclose(t.numpy(), expected)
+        assert t.dtype == shendu.float32
+
+    flags = shendu.tensor([1 << rank])  # int64: bitwise or of one bit per rank
+    dist.all_reduce(flags, op=dist.ReduceOp.BOR)
+    assert flags.item() == (1 << world) - 1
+
+    # a non-contiguous view: the result lands in the tensor (and its base) all the same
+    base = shendu.arange(6, dtype=shendu.float64).reshape(2, 3) * (rank + 1)
+    view = base.T
+    dist.broadcast(view, src=world - 1)
+    np.testing.assert_array_equal(view.numpy(), np.arange(6.0).reshape(2, 3).T * world)
+
+    gathered = [shendu.zeros(2, dtype=shendu.int64) for _ in range(world)]
+    dist.all_gather(gathered, shendu.tensor([rank, 10 * rank]))
+    assert [g.tolist() for g in gathered] == [[r, 10 * r] for r in range(world)]
+
+    work = dist.all_reduce(shendu.ones(4), async_op=True)
+    assert work.wait() and work.is_completed()
+
+    for call, message in [
+        (lambda: dist.broadcast(shendu.ones(1), src=world), f"src must be a rank in \\[0, {world - 1}\\]"),
+        (lambda: dist.all_gather([shendu.ones(1)], shendu.ones(1)), f"must hold world_size={world} tensors"),
+        (lambda: dist.all_reduce(shendu.ones(1, dtype=shendu.int64), op=dist.ReduceOp.AVG), "floating-point"),
+        (lambda: dist.init_process_group(), "twice"),
+    ]:
+        try:
+            call()
+        except (ValueError, TypeError, RuntimeError) as e:
+            import re
+
+            assert re.search(message, str(e)), (message, str(e))
+        else:
+            raise AssertionError(f"no error for {message}")
+
+    dist.barrier()
+    dist.destroy_process_group()
+    assert not dist.is_initialized()
+    print(f"ok rank {rank} of {world}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
