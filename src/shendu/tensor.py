@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import builtins
 import numbers
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from shendu import random as _random
-from shendu.autograd.function import Function
+from shendu.autograd.engine import backward as run_backward
+from shendu.autograd.grad_mode import is_grad_enabled
+
+if TYPE_CHECKING:
+    from shendu.autograd.function import Function
 
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
@@ -67,9 +71,10 @@ class Tensor:
 
     # _version counts in-place changes, so backward can refuse values that changed after being saved.
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "__weakref__")
+    _data: np.ndarray
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
-    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> None:
         if isinstance(data, Tensor):
             data = data.data
         arr = np.array(data, copy=True)
@@ -86,10 +91,14 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _wrap(cls, arr: np.ndarray) -> Tensor:
-        """A tensor over ``arr`` without copying or dtype changes (for ops)."""
-        t = cls.__new__(cls)
+    @staticmethod
+    def _wrap(arr: np.ndarray) -> Tensor:
+        """A plain Tensor over ``arr`` without copying or dtype changes (for ops).
+
+        Always a ``Tensor``, also when called on a subclass instance (``param._wrap(a)``): the
+        autograd engine makes its outputs this way without importing this module.
+        """
+        t = Tensor.__new__(Tensor)
         t._data = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
         t.grad = None
         t.requires_grad = False
@@ -123,37 +132,27 @@ class Tensor:
         return self._data.dtype
 
     @property
-    def ndim(self) -> int:
+    def ndim(self) -> builtins.int:
         return self._data.ndim
 
     @property
-    def T(self) -> Tensor:
-        """All axes reversed (the transpose of a matrix)."""
-        return self.permute(*reversed(range(self.ndim))) if self.ndim > 1 else self
-
-    @property
-    def mT(self) -> Tensor:
-        """The last two axes swapped (batched transpose)."""
-        return ops.transpose(self, -2, -1)
-
-    @property
-    def is_leaf(self) -> bool:
+    def is_leaf(self) -> builtins.bool:
         return self._ctx is None
 
     @property
     def grad_fn(self) -> Function | None:
         return self._ctx
 
-    def size(self, dim: int | None = None) -> Any:
+    def size(self, dim: builtins.int | None = None) -> Any:
         return self.shape if dim is None else self.shape[dim]
 
-    def dim(self) -> int:
+    def dim(self) -> builtins.int:
         return self.ndim
 
-    def numel(self) -> int:
+    def numel(self) -> builtins.int:
         return int(self.data.size)
 
-    def __len__(self) -> int:
+    def __len__(self) -> builtins.int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
@@ -185,13 +184,13 @@ class Tensor:
     def tolist(self) -> Any:
         return self.data.tolist()
 
-    def __float__(self) -> float:
+    def __float__(self) -> builtins.float:
         return builtins.float(self.item())
 
-    def __int__(self) -> int:
+    def __int__(self) -> builtins.int:
         return int(self.item())
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> builtins.bool:
         if self.data.size != 1:
             raise RuntimeError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()"
@@ -204,47 +203,15 @@ class Tensor:
             return format(self.item(), spec)
         return object.__format__(self, spec)
 
-    def __index__(self) -> int:
+    def __index__(self) -> builtins.int:
         return int(self.item())
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (no copy)."""
         return Tensor._wrap(self.data)
 
-    def clone(self) -> Tensor:
-        """A copy that stays in the graph (gradient flows back to self)."""
-        return ops.mul(self, 1) if self.requires_grad else Tensor._wrap(self.data.copy())
-
-    def to(self, dtype: Any) -> Tensor:
-        """Cast to ``dtype``: differentiable between float types; an integer or bool result
-        has no gradient (``requires_grad`` is False), as in PyTorch."""
-        dtype = np.dtype(dtype)
-        if dtype == self.dtype:
-            return self
-        if not _is_float(dtype):
-            return Tensor._wrap(self.data.astype(dtype))
-        return Cast.apply(self, dtype=dtype)
-
-    def float(self) -> Tensor:
-        return self.to(float32)
-
-    def double(self) -> Tensor:
-        return self.to(float64)
-
-    def long(self) -> Tensor:
-        return self.to(int64)
-
-    def int(self) -> Tensor:
-        return self.to(int32)
-
-    def bool(self) -> Tensor:
-        return self.to(bool_)
-
-    def type(self, dtype: Any) -> Tensor:
-        return self.to(dtype)
-
     # ---- autograd -----------------------------------------------------------------
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         """Mark a leaf as a variable whose gradient backward should compute."""
         if requires_grad and not _is_float(self.dtype):
             raise RuntimeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
@@ -259,14 +226,12 @@ class Tensor:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, gradient: Any = None, retain_graph: builtins.bool = False) -> None:
         """Compute d self / d leaf for every leaf and add it to ``leaf.grad``.
 
         ``gradient`` is d L / d self; it may be left out only when self holds one element.
         The graph is freed afterwards unless ``retain_graph=True``.
         """
-        from shendu.autograd.engine import backward as run_backward
-
         if not self.requires_grad:
             raise RuntimeError(
                 "backward(): this tensor does not require grad and has no grad_fn — "
@@ -275,8 +240,8 @@ class Tensor:
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
-                    f"backward(): grad can be implicitly created only for scalar outputs, got shape {self.shape}; "
-                    "pass gradient=... with the same shape"
+                    "backward(): grad can be implicitly created only for scalar outputs, "
+                    f"got shape {self.shape}; pass gradient=... with the same shape"
                 )
             g = np.ones(self.shape, dtype=self.dtype)
         else:
@@ -290,8 +255,6 @@ class Tensor:
     # ---- in-place ops (optimiser and initialisation code) ----------------------------
     def _check_inplace(self, name: str, *others: Any) -> None:
         """An in-place change is invisible to autograd: refuse it where a graph is being built."""
-        from shendu.autograd.grad_mode import is_grad_enabled
-
         if not is_grad_enabled():
             return
         if self.requires_grad:
@@ -376,53 +339,22 @@ class Tensor:
         """Fill with zeros in place."""
         return self.fill_(0)
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0) -> Tensor:
         """Fill with samples of N(mean, std²) from the library's generator, in place."""
         self._check_inplace("normal_")
         _random.fill_(self._data, normal=True, scale=std, shift=mean)  # the same draws as nn.init.normal_
         self._version += 1
         return self
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+    def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0) -> Tensor:
         """Fill with samples of U(a, b) from the library's generator, in place."""
         self._check_inplace("uniform_")
         _random.fill_(self._data, normal=False, scale=b - a, shift=a)  # the same draws as nn.init.uniform_
         self._version += 1
         return self
 
-    def _augmented(self, name: str, other: Any, inplace: Callable[[Any], Tensor], op: Callable) -> Tensor:
-        """``x += y`` and friends: in place as PyTorch when no graph is involved; where one is
-        being built, a new node (rebinding the name), except on a leaf that requires grad."""
-        from shendu.autograd.grad_mode import is_grad_enabled
-
-        graph = is_grad_enabled() and (
-            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
-        )
-        if not graph:
-            return inplace(other)
-        if self.requires_grad and self.is_leaf:
-            self._check_inplace(name)
-        return op(self, other)
-
-    def __iadd__(self, o):
-        return self._augmented("+=", o, self.add_, ops.add)
-
-    def __isub__(self, o):
-        return self._augmented("-=", o, self.sub_, ops.sub)
-
-    def __imul__(self, o):
-        return self._augmented("*=", o, self.mul_, ops.mul)
-
-    def __itruediv__(self, o):
-        return self._augmented("/=", o, self.div_, ops.div)
-
     # ---- indexing -----------------------------------------------------------------
-    def __getitem__(self, idx: Any) -> Tensor:
-        return ops.getitem(self, idx)
-
     def __setitem__(self, idx: Any, value: Any) -> None:
-        from shendu.autograd.grad_mode import is_grad_enabled
-
         if self.requires_grad and is_grad_enabled():
             raise RuntimeError(
                 "in-place assignment to a tensor that requires grad would break its gradient; "
@@ -437,52 +369,7 @@ class Tensor:
         self.data[_index_arrays(idx)] = value.data if isinstance(value, Tensor) else value
         self._version += 1
 
-    # ---- operators ----------------------------------------------------------------
-    def __add__(self, o):
-        return ops.add(self, o)
-
-    def __radd__(self, o):
-        return ops.add(o, self)
-
-    def __sub__(self, o):
-        return ops.sub(self, o)
-
-    def __rsub__(self, o):
-        return ops.sub(o, self)
-
-    def __mul__(self, o):
-        return ops.mul(self, o)
-
-    def __rmul__(self, o):
-        return ops.mul(o, self)
-
-    def __truediv__(self, o):
-        return ops.div(self, o)
-
-    def __rtruediv__(self, o):
-        return ops.div(o, self)
-
-    def __pow__(self, o):
-        return ops.pow(self, o)
-
-    def __rpow__(self, o):
-        return ops.pow(as_tensor(o, like=self), self)
-
-    def __matmul__(self, o):
-        return ops.matmul(self, o)
-
-    def __rmatmul__(self, o):
-        return ops.matmul(o, self)
-
-    def __neg__(self):
-        return ops.neg(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return ops.abs(self)
-
+    # ---- comparison and logic (no gradient) ------------------------------------------
     def _compare(self, o: Any, fn) -> Tensor:
         return Tensor._wrap(fn(self.data, o.data if isinstance(o, Tensor) else o))
 
@@ -507,9 +394,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     # Logical and integer ops: no gradient flows through them.
-    def _nondiff(self, o: Any, fn, name: str, reflected: bool = False) -> Tensor:
-        from shendu.autograd.grad_mode import is_grad_enabled
-
+    def _nondiff(self, o: Any, fn, name: str, reflected: builtins.bool = False) -> Tensor:
         if is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in (self, o)):
             raise RuntimeError(f"'{name}' is not differentiable in shendu; apply it to x.detach()")
         a, b = binary_operands(o, self) if reflected else binary_operands(self, o)
@@ -557,126 +442,86 @@ class Tensor:
     def all(self) -> Tensor:
         return Tensor._wrap(np.asarray(self.data.all()))
 
-    # ---- ops as methods -------------------------------------------------------------
-    def matmul(self, o):
-        return ops.matmul(self, o)
+    # ---- methods computed by ops ----------------------------------------------------------
+    # Every method below computes through a differentiable op of ``shendu.ops``; the ops package
+    # attaches them (``shendu/ops/tensor_methods.py: METHODS``), so this module never imports ops.
+    # These declarations only tell type checkers and readers the signatures; a test checks that
+    # this list and ``METHODS`` name the same methods.
+    if TYPE_CHECKING:
+        T: Tensor
+        mT: Tensor
 
-    def pow(self, o):
-        return ops.pow(self, o)
+        def __add__(self, o: Any) -> Tensor: ...
+        def __radd__(self, o: Any) -> Tensor: ...
+        def __sub__(self, o: Any) -> Tensor: ...
+        def __rsub__(self, o: Any) -> Tensor: ...
+        def __mul__(self, o: Any) -> Tensor: ...
+        def __rmul__(self, o: Any) -> Tensor: ...
+        def __truediv__(self, o: Any) -> Tensor: ...
+        def __rtruediv__(self, o: Any) -> Tensor: ...
+        def __pow__(self, o: Any) -> Tensor: ...
+        def __rpow__(self, o: Any) -> Tensor: ...
+        def __matmul__(self, o: Any) -> Tensor: ...
+        def __rmatmul__(self, o: Any) -> Tensor: ...
+        def __neg__(self) -> Tensor: ...
+        def __abs__(self) -> Tensor: ...
+        def __iadd__(self, o: Any) -> Tensor: ...
+        def __isub__(self, o: Any) -> Tensor: ...
+        def __imul__(self, o: Any) -> Tensor: ...
+        def __itruediv__(self, o: Any) -> Tensor: ...
+        def __getitem__(self, idx: Any) -> Tensor: ...
+        def clone(self) -> Tensor: ...
+        def to(self, dtype: Any) -> Tensor: ...
+        def float(self) -> Tensor: ...
+        def double(self) -> Tensor: ...
+        def long(self) -> Tensor: ...
+        def int(self) -> Tensor: ...
+        def bool(self) -> Tensor: ...
+        def type(self, dtype: Any) -> Tensor: ...
+        def matmul(self, o: Any) -> Tensor: ...
+        def pow(self, o: Any) -> Tensor: ...
+        def exp(self) -> Tensor: ...
+        def log(self) -> Tensor: ...
+        def sqrt(self) -> Tensor: ...
+        def abs(self) -> Tensor: ...
+        def maximum(self, o: Any) -> Tensor: ...
+        def minimum(self, o: Any) -> Tensor: ...
+        def clip(self, min: Any = None, max: Any = None) -> Tensor: ...
+        def clamp(self, min: Any = None, max: Any = None) -> Tensor: ...
+        def sum(self, dim: Any = None, keepdim: builtins.bool = False, **kw: Any) -> Tensor: ...
+        def mean(self, dim: Any = None, keepdim: builtins.bool = False, **kw: Any) -> Tensor: ...
+        def max(self, dim: Any = None, keepdim: builtins.bool = False, **kw: Any) -> Any: ...
+        def min(self, dim: Any = None, keepdim: builtins.bool = False, **kw: Any) -> Any: ...
+        def amax(self, dim: Any = None, keepdim: builtins.bool = False, **kw: Any) -> Tensor: ...
+        def amin(self, dim: Any = None, keepdim: builtins.bool = False, **kw: Any) -> Tensor: ...
+        def argmax(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor: ...
+        def argmin(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor: ...
+        def var(
+            self, dim: Any = None, unbiased: builtins.bool = True, keepdim: builtins.bool = False, **kw: Any
+        ) -> Tensor: ...
+        def std(
+            self, dim: Any = None, unbiased: builtins.bool = True, keepdim: builtins.bool = False, **kw: Any
+        ) -> Tensor: ...
+        def reshape(self, *shape: Any) -> Tensor: ...
+        def view(self, *shape: Any) -> Tensor: ...
+        def view_as(self, other: Tensor) -> Tensor: ...
+        def permute(self, *dims: Any) -> Tensor: ...
+        def transpose(self, dim0: builtins.int = -2, dim1: builtins.int = -1) -> Tensor: ...
+        def t(self) -> Tensor: ...
+        def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> Tensor: ...
+        def squeeze(self, dim: Any = None) -> Tensor: ...
+        def unsqueeze(self, dim: builtins.int) -> Tensor: ...
+        def expand(self, *shape: Any) -> Tensor: ...
+        def broadcast_to(self, *shape: Any) -> Tensor: ...
+        def expand_as(self, other: Tensor) -> Tensor: ...
+        def relu(self) -> Tensor: ...
+        def sigmoid(self) -> Tensor: ...
+        def tanh(self) -> Tensor: ...
+        def softmax(self, dim: builtins.int) -> Tensor: ...
+        def log_softmax(self, dim: builtins.int) -> Tensor: ...
 
-    def exp(self):
-        return ops.exp(self)
-
-    def log(self):
-        return ops.log(self)
-
-    def sqrt(self):
-        return ops.sqrt(self)
-
-    def abs(self):
-        return ops.abs(self)
-
-    def maximum(self, o):
-        return ops.maximum(self, o)
-
-    def minimum(self, o):
-        return ops.minimum(self, o)
-
-    def clip(self, min=None, max=None):
-        return ops.clip(self, min, max)
-
-    clamp = clip
-
-    def sum(self, dim=None, keepdim=False, **kw):
-        return ops.sum(self, dim, keepdim, **kw)
-
-    def mean(self, dim=None, keepdim=False, **kw):
-        return ops.mean(self, dim, keepdim, **kw)
-
-    def max(self, dim=None, keepdim=False, **kw):
-        return ops.max(self, dim, keepdim, **kw)
-
-    def min(self, dim=None, keepdim=False, **kw):
-        return ops.min(self, dim, keepdim, **kw)
-
-    def amax(self, dim=None, keepdim=False, **kw):
-        return ops.amax(self, dim, keepdim, **kw)
-
-    def amin(self, dim=None, keepdim=False, **kw):
-        return ops.amin(self, dim, keepdim, **kw)
-
-    def argmax(self, dim=None, keepdim=False):
-        return ops.argmax(self, dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False):
-        return ops.argmin(self, dim, keepdim)
-
-    def var(self, dim=None, unbiased=True, keepdim=False, **kw):
-        return ops.var(self, dim, unbiased, keepdim, **kw)
-
-    def std(self, dim=None, unbiased=True, keepdim=False, **kw) -> Tensor:
-        """Standard deviation √var."""
-        return ops.sqrt(ops.var(self, dim, unbiased, keepdim, **kw))
-
-    def reshape(self, *shape):
-        return ops.reshape(self, *shape)
-
-    view = reshape
-
-    def permute(self, *dims):
-        return ops.permute(self, *dims)
-
-    def transpose(self, dim0=-2, dim1=-1):
-        return ops.transpose(self, dim0, dim1)
-
-    def t(self):
-        return ops.transpose(self, 0, 1) if self.ndim == 2 else self
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        return ops.flatten(self, start_dim, end_dim)
-
-    def squeeze(self, dim=None):
-        return ops.squeeze(self, dim)
-
-    def unsqueeze(self, dim):
-        return ops.unsqueeze(self, dim)
-
-    def expand(self, *shape):
-        return ops.expand(self, *shape)
-
-    broadcast_to = expand
-
-    def expand_as(self, other):
-        return ops.expand(self, other.shape)
-
-    def view_as(self, other):
-        return ops.reshape(self, other.shape)
-
-    # ---- activations: defined in shendu.nn.functional (a layer above), imported on call ----
-    def relu(self) -> Tensor:
-        from shendu.nn.functional import activation
-
-        return activation.relu(self)
-
-    def sigmoid(self) -> Tensor:
-        from shendu.nn.functional import activation
-
-        return activation.sigmoid(self)
-
-    def tanh(self) -> Tensor:
-        from shendu.nn.functional import activation
-
-        return activation.tanh(self)
-
-    def softmax(self, dim: int) -> Tensor:
-        from shendu.nn.functional import activation
-
-        return activation.softmax(self, dim)
-
-    def log_softmax(self, dim: int) -> Tensor:
-        from shendu.nn.functional import activation
-
-        return activation.log_softmax(self, dim)
+    def __pos__(self) -> Tensor:
+        return self
 
     # ---- printing -------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -691,16 +536,6 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
-class Cast(Function):
-    """y = x converted to another dtype;  the gradient is converted back."""
-
-    def forward(self, x, dtype):
-        return x.astype(dtype)
-
-    def backward(self, gy):
-        return gy  # the engine casts to the input's dtype
-
-
 def _index_arrays(idx: Any) -> Any:
     if isinstance(idx, tuple):
         return tuple(_index_arrays(i) for i in idx)
@@ -710,7 +545,7 @@ def _index_arrays(idx: Any) -> Any:
 # ---- construction -------------------------------------------------------------------
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (a number, nested list, ndarray or Tensor).
 
     Python floats become float32 and ints int64, as in PyTorch; an ndarray keeps its dtype.
@@ -742,14 +577,14 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
 
 
 def result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
-    """Type promotion as PyTorch: float beats int (float32 + int64 -> float32); else NumPy's rule."""
+    """Type promotion as PyTorch: builtins.float beats int (float32 + int64 -> float32); else NumPy's rule."""
     fa, fb = _is_float(a), _is_float(b)
     if fa != fb:
         return a if fa else b
     return np.result_type(a, b)
 
 
-def binary_operands(a: Any, b: Any, true_divide: bool = False) -> tuple[Tensor, Tensor]:
+def binary_operands(a: Any, b: Any, true_divide: builtins.bool = False) -> tuple[Tensor, Tensor]:
     """Both operands as tensors of a common dtype (only non-float, gradient-free ones are converted)."""
     if not isinstance(a, Tensor):
         a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
@@ -776,23 +611,23 @@ def _size(size: Sequence) -> tuple[int, ...]:
     return tuple(int(s) for s in size)
 
 
-def _new(arr: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+def _new(arr: np.ndarray, dtype: Any, requires_grad: builtins.bool) -> Tensor:
     t = Tensor._wrap(arr.astype(np.dtype(dtype) if dtype is not None else arr.dtype, copy=False))
     return t.requires_grad_(True) if requires_grad else t
 
 
-def zeros(*size: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: builtins.int, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
     """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
     return _new(np.zeros(_size(size), dtype=dtype or DEFAULT_FLOAT), None, requires_grad)
 
 
-def ones(*size: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: builtins.int, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
     """A tensor of ones (float32 unless ``dtype`` says otherwise)."""
     return _new(np.ones(_size(size), dtype=dtype or DEFAULT_FLOAT), None, requires_grad)
 
 
 def full(
-    size: Sequence[int] | int, fill_value: Any, dtype: Any = None, requires_grad: bool = False
+    size: Sequence[int] | int, fill_value: Any, dtype: Any = None, requires_grad: builtins.bool = False
 ) -> Tensor:
     """A tensor filled with ``fill_value``; its dtype follows the value (float -> float32)."""
     size = (size,) if isinstance(size, int) else tuple(size)
@@ -800,16 +635,16 @@ def full(
     return _new(np.full(size, fill_value, dtype=dtype), None, requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
     return _new(np.zeros(t.shape, dtype=dtype or t.dtype), None, requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
     return _new(np.ones(t.shape, dtype=dtype or t.dtype), None, requires_grad)
 
 
 def arange(
-    start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False
+    start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: builtins.bool = False
 ) -> Tensor:
     """Evenly spaced values in [start, end): int64 for integer arguments, else float32.
 
@@ -823,29 +658,39 @@ def arange(
     return _new(arr, dtype or _default_dtype(arr), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: builtins.float,
+    end: builtins.float,
+    steps: builtins.int,
+    dtype: Any = None,
+    requires_grad: builtins.bool = False,
+) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive."""
     return _new(np.linspace(start, end, steps), dtype or DEFAULT_FLOAT, requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: builtins.int, m: builtins.int | None = None, dtype: Any = None, requires_grad: builtins.bool = False
+) -> Tensor:
     """The n×m identity matrix."""
     return _new(np.eye(n, m, dtype=dtype or DEFAULT_FLOAT), None, requires_grad)
 
 
-def rand(*size: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(*size: builtins.int, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the library's generator (see ``manual_seed``)."""
     arr = _random.default_generator().random(_size(size), dtype=np.float64)
     return _new(arr, dtype or DEFAULT_FLOAT, requires_grad)
 
 
-def randn(*size: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn(*size: builtins.int, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
     """Standard normal samples N(0, 1) from the library's generator."""
     arr = _random.default_generator().standard_normal(_size(size))
     return _new(arr, dtype or DEFAULT_FLOAT, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: Any = None) -> Tensor:
+def randint(
+    low: builtins.int, high: builtins.int | None = None, size: Sequence[int] = (), dtype: Any = None
+) -> Tensor:
     """Integers uniformly drawn from [low, high) (int64)."""
     if high is None:
         low, high = 0, low
@@ -853,9 +698,6 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: 
     return _new(np.asarray(arr), dtype or int64, False)
 
 
-def randperm(n: int) -> Tensor:
+def randperm(n: builtins.int) -> Tensor:
     """A random permutation of 0..n−1 (int64)."""
     return Tensor._wrap(_random.default_generator().permutation(n).astype(np.int64))
-
-
-from shendu import ops  # noqa: E402  (ops need Tensor defined first)

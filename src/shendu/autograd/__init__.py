@@ -1,9 +1,14 @@
 """Reverse-mode automatic differentiation: graph nodes, the backward engine, grad modes,
 and numerical differentiation for checking it all.
+
+Inside layer 1 the modules import in this order, never back: ``grad_mode`` → ``function`` →
+``engine`` → ``shendu.tensor`` → ``numerical`` (and ``graphviz``), which use Tensors.
 """
 
-from shendu.autograd.function import Function, unbroadcast
 from shendu.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from shendu.autograd.function import Function, unbroadcast
+from shendu.autograd import engine
+from shendu.autograd.numerical import GradcheckError, GradcheckResult, gradcheck, numerical_grad
 
 __all__ = [
     "Function",
@@ -17,12 +22,3 @@ __all__ = [
     "GradcheckResult",
     "GradcheckError",
 ]
-
-
-def __getattr__(name: str):
-    # numerical.py needs Tensor, which needs this package: import it on first use.
-    if name in ("numerical_grad", "gradcheck", "GradcheckResult", "GradcheckError"):
-        from shendu.autograd import numerical
-
-        return getattr(numerical, name)
-    raise AttributeError(name)

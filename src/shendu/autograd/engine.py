@@ -60,11 +60,10 @@ def _topological_order(root: Function) -> list[Function]:
 
 
 def _accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
-    from shendu.tensor import Tensor
-
     if leaf.grad is None:
         # A fresh array: never alias (and later modify) a gradient someone else owns.
-        leaf.grad = Tensor._wrap(np.array(g, dtype=leaf._data.dtype, copy=True))
+        # (leaf._wrap makes a plain Tensor: the engine sits below tensor.py and does not import it.)
+        leaf.grad = leaf._wrap(np.array(g, dtype=leaf._data.dtype, copy=True))
     else:
         leaf.grad._data = leaf.grad._data + g  # _data: the slot behind .data (hot path)
 
@@ -86,7 +85,9 @@ def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> 
         gxs = fn.backward(gy)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)
-        for parent, gx, shape, dtype in zip(fn.parents, gxs, fn.input_shapes, fn.input_dtypes, strict=False):
+        for parent, gx, shape, dtype in zip(
+            fn.parents or (), gxs, fn.input_shapes, fn.input_dtypes, strict=False
+        ):
             if parent is None or gx is None:
                 continue
             gx = unbroadcast(np.asarray(gx), shape)

@@ -47,14 +47,14 @@ class Function:
     parents: list | None
     needs_grad: tuple[bool, ...]
     input_shapes: tuple[tuple[int, ...], ...]
-    input_dtypes: tuple[np.dtype, ...]
+    input_dtypes: tuple[np.dtype | None, ...]
     saved: tuple
     out_ref: Any
 
     def save(self, *arrays: Any) -> None:
         self.saved = arrays
 
-    def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:  # pragma: no cover
+    def forward(self, *arrays: Any, **params: Any) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
     def backward(
@@ -63,20 +63,29 @@ class Function:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
-        """Run forward on the inputs' data and, if any input needs a gradient, link the node."""
-        from shendu.tensor import Tensor
+    def apply(cls, *inputs: Tensor | None, **params: Any) -> Tensor:
+        """Run forward on the inputs' arrays and, if any input needs a gradient, link the node.
 
+        An input may be ``None`` (an optional bias or weight): forward receives ``None`` there
+        and backward's gradient for it is ignored.
+        """
         fn = cls()
         # t._data: the array behind Tensor.data, read without the property (this is the hot path).
-        out = Tensor._wrap(fn.forward(*(t._data for t in inputs), **params))
-        if grad_mode.is_grad_enabled() and any(t.requires_grad for t in inputs):
-            fn.needs_grad = tuple(t.requires_grad for t in inputs)
+        arrays = [None if t is None else t._data for t in inputs]
+        first = inputs[0]
+        if first is None:
+            first = next(t for t in inputs if t is not None)
+        out = first._wrap(fn.forward(*arrays, **params))  # a plain Tensor (see Tensor._wrap)
+        if grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs):
+            fn.needs_grad = tuple(t is not None and t.requires_grad for t in inputs)
             # Point at the creator node of non-leaf inputs, not at the tensor itself, so
             # an intermediate array lives only as long as the user (or a save) holds it.
-            fn.parents = [(t._ctx if t._ctx is not None else t) if t.requires_grad else None for t in inputs]
-            fn.input_shapes = tuple(t._data.shape for t in inputs)
-            fn.input_dtypes = tuple(t._data.dtype for t in inputs)
+            fn.parents = [
+                (t._ctx if t._ctx is not None else t) if t is not None and t.requires_grad else None
+                for t in inputs
+            ]
+            fn.input_shapes = tuple(() if a is None else a.shape for a in arrays)
+            fn.input_dtypes = tuple(None if a is None else a.dtype for a in arrays)
             fn.out_ref = weakref.ref(out)
             out.requires_grad = True
             out._ctx = fn
@@ -85,7 +94,7 @@ class Function:
                 fn._watch_saved(saved, inputs, out)
         return out
 
-    def _watch_saved(self, saved: tuple, inputs: tuple[Tensor, ...], out: Tensor) -> None:
+    def _watch_saved(self, saved: tuple, inputs: tuple[Tensor | None, ...], out: Tensor) -> None:
         """Remember the version of every tensor whose very array ``save`` kept, so that
         backward can refuse it if it was changed in place since (as PyTorch does).
 
@@ -94,6 +103,8 @@ class Function:
         """
         watched = []
         for t in inputs:
+            if t is None:
+                continue
             arr = t._data
             for a in saved:
                 if a is arr:
@@ -129,7 +140,7 @@ class Function:
         """Drop the links and saved arrays: the graph behind this node is freed."""
         self.parents = None
         self.saved = ()
-        self.watched = ()
+        self.watched = []
         self.out_saved = False
 
     @property

@@ -1,11 +1,13 @@
 """Differentiable tensor operations, one family per module.
 
 Each op is a :class:`~shendu.autograd.Function` with its forward and backward side by side,
-plus a lowercase function that users call (``shendu.exp(x)``, ``x.exp()``).
+plus a lowercase function that users call (``shendu.exp(x)``, ``x.exp()``). Importing this
+package attaches the Tensor methods and operators that compute through ops
+(:mod:`shendu.ops.tensor_methods`).
 """
 
 from shendu.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
-from shendu.ops.elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
+from shendu.ops.elementwise import abs, cast, clip, exp, log, maximum, minimum, sqrt, where
 from shendu.ops.indexing import cat, getitem, pad, stack
 from shendu.ops.reduction import amax, amin, argmax, argmin, max, mean, min, sum, var
 from shendu.ops.shape import (
@@ -19,8 +21,13 @@ from shendu.ops.shape import (
     unsqueeze,
 )
 
+from shendu.ops.tensor_methods import install_methods
+
 concatenate = cat
 clamp = clip
+
+# x + y, x.exp(), x.sum(), x[i], x.relu() ...: the ops attach themselves to Tensor (see tensor_methods).
+install_methods()
 
 __all__ = [
     "add",
@@ -37,6 +44,7 @@ __all__ = [
     "maximum",
     "minimum",
     "where",
+    "cast",
     "clip",
     "clamp",
     "sum",

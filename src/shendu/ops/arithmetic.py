@@ -109,7 +109,8 @@ def _binary(op: type[Function], a, b) -> Tensor:
     except ValueError as err:
         if "broadcast" in str(err):
             raise ValueError(
-                f"{op.__name__.lower()}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together"
+                f"{op.__name__.lower()}: shapes {tuple(a.shape)} and {tuple(b.shape)} "
+                "cannot be broadcast together"
             ) from None
         raise
 

@@ -1,11 +1,34 @@
-"""Elementwise functions: exp, log, sqrt, abs, maximum, minimum, where, clip."""
+"""Elementwise functions: exp, log, sqrt, abs, maximum, minimum, where, clip; dtype casts."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from shendu.autograd.function import Function
 from shendu.tensor import Tensor, as_tensor, binary_operands
+
+
+class Cast(Function):
+    """y = x converted to another dtype;  the gradient is converted back."""
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, gy):
+        return gy  # the engine casts to the input's dtype
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    """``x.to(dtype)``: differentiable between float types; an integer or bool result has no
+    gradient (``requires_grad`` is False), as in PyTorch. The same dtype returns ``x`` itself."""
+    dtype = np.dtype(dtype)
+    if dtype == x.dtype:
+        return x
+    if not np.issubdtype(dtype, np.floating):
+        return Tensor._wrap(x._data.astype(dtype))
+    return Cast.apply(x, dtype=dtype)
 
 
 def _float(x: Tensor) -> Tensor:
