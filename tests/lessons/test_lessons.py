@@ -7,12 +7,15 @@ lesson code.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from shendu import lessons
+
+Y_RIGHT = [0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]  # the course's example
 
 
 def check_pngs(paths, at_least=1):
@@ -24,12 +27,19 @@ def check_pngs(paths, at_least=1):
             assert w >= 150 and h >= 100, (p, im.size)
 
 
-def run(name, tmp_path):
-    return lessons.get(name).run(out=tmp_path / name, quick=True, verbose=False)
+def run(name, tmp_path, lang="zh", verbose=False):
+    """Run a lesson in quick mode; fail on any glyph matplotlib could not draw (Chinese as boxes)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = lessons.get(name).run(out=tmp_path / name, quick=True, verbose=verbose, lang=lang)
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert not missing, missing[:3]
+    return result
 
 
 def test_registry_lists_all_lessons_with_summaries():
     names = lessons.available()
+    assert names == [n for n in lessons.LESSONS if n in names]
     for name in [
         "gates",
         "activations",
@@ -45,7 +55,7 @@ def test_registry_lists_all_lessons_with_summaries():
         "fitting",
     ]:
         assert name in names
-        assert lessons.get(name).SUMMARY.strip()
+        assert lessons.LESSONS[name].summary("zh").strip() and lessons.LESSONS[name].summary("en").strip()
 
 
 def test_gates(tmp_path):
@@ -108,14 +118,22 @@ def test_approx(tmp_path):
     check_pngs(r["pngs"], 2)
 
 
-def test_loss(tmp_path, capsys):
-    r = lessons.get("loss").run(out=tmp_path / "loss", quick=True, verbose=True)
-    text = capsys.readouterr().out
+def test_loss(tmp_path):
+    r = run("loss", tmp_path, lang="en")
+    text = r["text"]
     # the course prints 0.0975 and 0.510825...; the ratios are computed, not typed (0.5975/0.0975 = 6.13)
     assert "0.097500" in text and "0.510825" in text
     assert "6.1× more squared error" in text and "4.5× more cross-entropy" in text
+    assert "+0.50 and +1.79, cross-entropy grows more" in text
+    # MSE is the notes' (1/n)Σ; ½Σ is n/2 times it and its gradient is y − t
+    assert r["mse_right"] == pytest.approx(0.195 / 10) and r["mse_wrong"] == pytest.approx(1.195 / 10)
+    assert r["sse_right"] == pytest.approx(r["n"] / 2 * r["mse_right"])
+    np.testing.assert_allclose(r["half_sse_grad"], np.array(Y_RIGHT) - np.eye(10)[2])
+    zh = run("loss", tmp_path / "zh")["text"]
+    for term in ("均方误差", "交叉熵", "损失函数", "0.097500", "0.510825"):
+        assert term in zh
     t = np.eye(10)[2]
-    right = np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0])
+    right = np.array(Y_RIGHT)
     wrong = np.array([0.1, 0.05, 0.1, 0.0, 0.05, 0.1, 0.0, 0.6, 0.0, 0.0])
     assert r["sse_right"] == pytest.approx(0.0975, abs=1e-6)  # the course's numbers
     assert r["sse_wrong"] == pytest.approx(0.5 * ((wrong - t) ** 2).sum(), abs=1e-6)
@@ -312,7 +330,7 @@ def test_fitting(tmp_path):
     more = r["large, 4,500 digits"]
     assert more["gap"] < min(v["gap"] for k, v in r.items() if v["n"] == 300 and k != "too small (784-4-10)")
     assert more["val_acc"] > large["val_acc"]
-    for k, v in r.items():
+    for v in r.values():
         assert v["gap"] == pytest.approx(v["train_acc"] - v["val_acc"])
     check_pngs(out["pngs"], 2)
 
@@ -323,7 +341,7 @@ def test_lesson_command_lists_in_course_order_and_rejects_unknown(capsys):
     assert main(["lesson"]) == 0
     out = capsys.readouterr().out
     listed = [line.split()[0] for line in out.splitlines()[2:] if line.strip()]
-    assert listed == [name for name, _ in lessons.LESSONS]
+    assert listed == lessons.available()
     assert "感知机" in out and "过拟合" in out  # each line names its chapter
     assert main(["lesson", "nope"]) == 2
     err = capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""``shendu lesson [NAME] [--out DIR]``: run one chapter of the course, or list them."""
+"""``shendu lesson [NAME] [--out DIR] [--lang zh|en] [--full]``: run a chapter of the course, or list them."""
 
 from __future__ import annotations
 
@@ -10,27 +10,50 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "lesson",
         help="run a lesson of the course (no name: list them)",
-        description="Run one chapter of the course: it prints the key numbers and writes its figures as PNG files.",
-        epilog="Examples:\n  shendu lesson            # list lessons in course order\n  shendu lesson backprop   # run one\n",
+        description="Run one chapter of the course: it prints the key numbers and writes its figures as PNG "
+        "files. Chinese by default; --lang en (or SHENDU_LANG=en) for English.",
+        epilog="Examples:\n  shendu lesson                  # list lessons in course order\n"
+        "  shendu lesson backprop         # run one, in Chinese\n"
+        "  shendu lesson backprop --lang en\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("name", nargs="?", help="lesson name (see the list)")
     p.add_argument("--out", default=None, help="folder for the figures (default: lessons/NAME/)")
+    p.add_argument(
+        "--lang",
+        choices=["zh", "en"],
+        default=None,
+        help="language of text and figures (default: SHENDU_LANG or zh)",
+    )
+    p.add_argument("--full", action="store_true", help="the slower, larger version (lessons that have one)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from shendu import lessons
 
+    try:
+        lang = args.lang or lessons.default_lang()
+    except ValueError as err:  # a bad SHENDU_LANG
+        print(f"shendu lesson: SHENDU_LANG: {err}", file=sys.stderr)
+        return 2
     if not args.name:
-        print("Lessons, in course order (run: shendu lesson NAME):\n")
+        head = (
+            "课程各章（运行：shendu lesson 名称）：\n"
+            if lang == "zh"
+            else "Lessons, in course order (run: shendu lesson NAME):\n"
+        )
+        print(head)
         for name in lessons.available():
-            print(f"  {name:<12} {lessons.get(name).SUMMARY}")
+            info = lessons.LESSONS[name]
+            print(f"  {name:<12} {info.title(lang)} — {info.summary(lang)}")
         return 0
     try:
-        lesson = lessons.get(args.name)
+        lessons.get(args.name)
+        if args.full and not lessons.has_full(args.name):
+            raise ValueError(f"lesson {args.name!r} has no --full version")
     except ValueError as err:
         print(f"shendu lesson: {err}", file=sys.stderr)
         return 2
-    lesson.run(out=args.out)
+    lessons.run_lesson(args.name, lang=lang, out_dir=args.out, full=args.full, verbose=True)
     return 0

@@ -17,11 +17,8 @@ import numpy as np
 
 import shendu
 import shendu.nn.functional as F
-from shendu.lessons._plot import figure, save, start, table
+from shendu.lessons._plot import figure, lesson, save, start, table
 
-SUMMARY = (
-    "激活函数 step/sigmoid/tanh/ReLU/softplus and their autograd derivatives, softmax, vanishing gradients"
-)
 
 ACTIVATIONS = {
     "step": F.step,
@@ -69,6 +66,7 @@ def _fmt(v: np.ndarray) -> str:
     return "[" + ", ".join(f"{float(a):.4f}" for a in v) + "]"
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("activations", out, quick, verbose)
     x = np.linspace(-5, 5, 201 if quick else 1001)

@@ -23,11 +23,9 @@ import numpy as np
 
 import shendu
 import shendu.nn.functional as F
-from shendu.lessons._plot import figure, save, start, table
+from shendu.lessons._plot import figure, lesson, save, start, table
 from shendu.models import mlp
 from shendu.optim import Adam
-
-SUMMARY = "通用近似定理 fit x³+x²−x−1 with 6 hidden neurons; wide-and-shallow vs deep-and-thin"
 
 COURSE = [1, 6, 1]
 WIDTHS = {"1 neuron": [1, 1, 1], "2 neurons": [1, 2, 1], "6 neurons (course)": COURSE}
@@ -71,6 +69,7 @@ def fit(sizes: list[int], x: np.ndarray, y: np.ndarray, steps: int, lr: float = 
     return {"net": net, "losses": losses, "final": final, "params": n_params(net), "predict": predict}
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("approx", out, quick, verbose)
     steps = 2000 if quick else 3000

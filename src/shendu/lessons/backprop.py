@@ -13,9 +13,7 @@ import numpy as np
 import shendu
 from shendu.autograd import numerical_grad
 from shendu.autograd.graphviz import write_dot
-from shendu.lessons import out_dir
-
-SUMMARY = "反向传播 backpropagation on a computational graph: apples, oranges and the chain rule"
+from shendu.lessons._plot import lesson, start
 
 
 def _leaf(v: float) -> shendu.Tensor:
@@ -88,23 +86,24 @@ def chain_rule(x: float = 3.0, y: float = 2.0, out: Path | None = None) -> dict:
     return result
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     """Run the lesson: print the three examples and write the chain-rule graph."""
-    folder = out_dir("backprop", out)
+    folder, say = start("backprop", out, quick, verbose)
     a, ao, cr = apples(), apples_oranges(), chain_rule(out=folder)
-    if verbose:
-        print(
+    if True:
+        say(
             "Backpropagation (反向传播): each node passes  upstream gradient × local derivative  to its inputs.\n"
         )
-        print("1. Two apples at 10 each, 10% consumption tax:  pay = price × count × tax")
-        print(f"   pay = {a['pay']:g}")
-        print(f"   d pay / d price = {a['d_price']:g}   (count × tax)")
-        print(f"   d pay / d count = {a['d_count']:g}   (price × tax)")
-        print(f"   d pay / d tax   = {a['d_tax']:g}   (price × count)\n")
-        print("2. Two apples at 10 and three oranges at 15, 10% tax:")
-        print("   pay = (apple_price × apple_count + orange_price × orange_count) × tax")
-        print(f"   pay = {ao['pay']:g}")
-        print(f"   {'node':<14}{'value':>8}{'d pay / d node':>18}")
+        say("1. Two apples at 10 each, 10% consumption tax:  pay = price × count × tax")
+        say(f"   pay = {a['pay']:g}")
+        say(f"   d pay / d price = {a['d_price']:g}   (count × tax)")
+        say(f"   d pay / d count = {a['d_count']:g}   (price × tax)")
+        say(f"   d pay / d tax   = {a['d_tax']:g}   (price × count)\n")
+        say("2. Two apples at 10 and three oranges at 15, 10% tax:")
+        say("   pay = (apple_price × apple_count + orange_price × orange_count) × tax")
+        say(f"   pay = {ao['pay']:g}")
+        say(f"   {'node':<14}{'value':>8}{'d pay / d node':>18}")
         for k in (
             "apple_price",
             "apple_count",
@@ -115,15 +114,21 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
             "orange_total",
             "subtotal",
         ):
-            print(f"   {k:<14}{ao['value_' + k]:>8g}{ao['d_' + k]:>18g}")
-        print(
+            say(f"   {k:<14}{ao['value_' + k]:>8g}{ao['d_' + k]:>18g}")
+        say(
             "   (an addition node passes its gradient on unchanged; a multiplication node swaps its inputs)\n"
         )
-        print("3. Chain rule (链式法则): z = t², t = x + y, at x = 3, y = 2")
-        print(
+        say("3. Chain rule (链式法则): z = t², t = x + y, at x = 3, y = 2")
+        say(
             f"   dz/dx by backprop = {cr['dz_dx']:g}, by the formula 2(x + y) = {cr['formula_2_x_plus_y']:g}, "
             f"numerically = {cr['numerical_dz_dx']:.6f}"
         )
-        print(f"   dz/dt = 2t = {cr['dz_dt']:g};  dt/dx = 1")
-        print(f"\nGraph of example 3 (values and gradients): {', '.join(cr['files'])}")
-    return {"apples": a, "apples_oranges": ao, "chain_rule": cr, "files": cr["files"]}
+        say(f"   dz/dt = 2t = {cr['dz_dt']:g};  dt/dx = 1")
+        say(f"\nGraph of example 3 (values and gradients): {', '.join(cr['files'])}")
+    return {
+        "apples": a,
+        "apples_oranges": ao,
+        "chain_rule": cr,
+        "files": cr["files"],
+        "pngs": [f for f in cr["files"] if f.endswith(".png")],
+    }

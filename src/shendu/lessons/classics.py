@@ -20,10 +20,8 @@ from pathlib import Path
 import numpy as np
 
 import shendu
-from shendu.lessons._plot import figure, save, start, table
+from shendu.lessons._plot import figure, lesson, save, start, table
 from shendu.models import alexnet, googlenet, resnet152, summary, vgg16
-
-SUMMARY = "经典网络 AlexNet, VGG, GoogLeNet, ResNet: depth, parameters, multiply-adds, ImageNet error"
 
 # (name, constructor, year, top-5 error % from the paper)
 NETWORKS = [
@@ -60,6 +58,7 @@ def weight_depth(model, input_size: tuple[int, int, int] = (3, 224, 224)) -> int
     return depth[id(root)]
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("classics", out, quick, verbose)
     shendu.manual_seed(0)

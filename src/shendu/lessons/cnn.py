@@ -19,13 +19,11 @@ import numpy as np
 import shendu
 import shendu.nn.functional as F
 from shendu.data import DataLoader, TensorDataset, load_dataset
-from shendu.lessons._plot import figure, save, start
+from shendu.lessons._plot import figure, lesson, save, start
 from shendu.metrics import accuracy, confusion_matrix
 from shendu.models import lenet
 from shendu.optim import Adam
 from shendu.training import Trainer, plot_confusion_matrix, plot_history, predict
-
-SUMMARY = "卷积神经网络 train LeNet on mnist-5k; its filters, feature maps, confusion matrix, worst mistakes"
 
 
 def feature_maps(model, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -39,6 +37,7 @@ def feature_maps(model, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("cnn", out, quick, verbose)
     train = load_dataset("mnist-5k", "train")

@@ -21,11 +21,8 @@ import numpy as np
 
 import shendu
 import shendu.nn.functional as F
-from shendu.lessons._plot import figure, matrix, save, start
+from shendu.lessons._plot import figure, lesson, matrix, save, start
 
-SUMMARY = (
-    "卷积层 convolution: 1-D vs numpy.convolve, 2-D bias/padding/stride, output size, channels, photo kernels"
-)
 
 # the course's 2-D example
 COURSE_X = [[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]]
@@ -79,6 +76,7 @@ def photograph(size: int = 256) -> np.ndarray:
         return np.asarray(grey, dtype=np.float32) / 255.0
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("conv", out, quick, verbose)
 

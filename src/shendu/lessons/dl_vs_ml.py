@@ -23,13 +23,11 @@ import numpy as np
 
 import shendu
 from shendu.data import DataLoader, TensorDataset, load_dataset
-from shendu.lessons._plot import figure, save, start, table
+from shendu.lessons._plot import figure, lesson, save, start, table
 from shendu.metrics import accuracy
 from shendu.models import lenet, mlp
 from shendu.optim import Adam
 from shendu.training import Trainer, predict
-
-SUMMARY = "深度学习与机器学习 MLP/LeNet vs logistic regression/SVM on growing subsets of the digits"
 
 SIZES = [30, 100, 300, 1000, 4500]
 QUICK_SIZES = [30, 300]
@@ -62,6 +60,7 @@ def train_net(make, x: np.ndarray, y: np.ndarray, val, budget: int, seed: int = 
     return accuracy(labels, logits.argmax(1))
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     import warnings
 

@@ -22,15 +22,12 @@ import numpy as np
 
 import shendu
 from shendu.data import DataLoader, TensorDataset, load_dataset
-from shendu.lessons._plot import figure, save, start, table
+from shendu.lessons._plot import figure, lesson, save, start, table
 from shendu.metrics import accuracy
 from shendu.models import mlp
 from shendu.optim import Adam, AdamW
 from shendu.training import Trainer, predict
 
-SUMMARY = (
-    "过拟合与欠拟合 training vs validation curves: too small, too large, dropout, weight decay, more data"
-)
 
 LARGE = [784] + [100] * 6 + [10]
 WD = 3.0  # AdamW's decoupled weight decay λ: each step shrinks every weight by lr·λ = 0.3%
@@ -49,6 +46,7 @@ def configs(quick: bool) -> dict[str, dict]:
     }
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("fitting", out, quick, verbose)
     train = load_dataset("mnist-5k", "train")

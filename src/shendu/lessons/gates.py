@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shendu.lessons._plot import figure, save, start, table
+from shendu.lessons._plot import figure, lesson, save, start, table
 from shendu.models.perceptron import (
     AND_WEIGHTS,
     NAND_WEIGHTS,
@@ -28,8 +28,6 @@ from shendu.models.perceptron import (
     or_gate,
     xor_gate,
 )
-
-SUMMARY = "感知机 the perceptron: AND/OR/NAND, why one line cannot do XOR, two layers can, the learning rule"
 
 X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])
 XOR_T = np.array([0, 1, 1, 0])
@@ -78,6 +76,7 @@ def _points(ax, X: np.ndarray, t: np.ndarray, title: str, xlabel: str = "x1", yl
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), aspect="equal")
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("gates", out, quick, verbose)
     x1, x2 = X[:, 0], X[:, 1]
@@ -112,7 +111,8 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     say(
         "",
         "3. Two layers: the first maps (x1, x2) to (s1, s2) = (NAND, OR):",
-        "   " + ", ".join(f"{tuple(x)} -> {tuple(h)}" for x, h in zip(X.tolist(), hidden.tolist(), strict=True)),
+        "   "
+        + ", ".join(f"{tuple(x)} -> {tuple(h)}" for x, h in zip(X.tolist(), hidden.tolist(), strict=True)),
         "   In (s1, s2) space, (1, 1) is the only point of class 1, so AND's line finishes the job.",
     )
 
@@ -131,7 +131,9 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
 
     pngs = []
     fig, axes = figure(1, 4, size=(16, 4.3))
-    for ax, name, wts in zip(axes, ["AND", "OR", "NAND"], [AND_WEIGHTS, OR_WEIGHTS, NAND_WEIGHTS], strict=False):
+    for ax, name, wts in zip(
+        axes, ["AND", "OR", "NAND"], [AND_WEIGHTS, OR_WEIGHTS, NAND_WEIGHTS], strict=False
+    ):
         _points(ax, X, np.array(tables[name]), f"{name}: w = ({wts[0]}, {wts[1]}), b = {wts[2]}")
         _draw_line(ax, *wts, color="k", label="w·x + b = 0")
         ax.legend(loc="upper right", fontsize=8)

@@ -21,10 +21,8 @@ import numpy as np
 import shendu
 import shendu.nn.functional as F
 from shendu.data import DataLoader, TensorDataset
-from shendu.lessons._plot import figure, save, start, table
+from shendu.lessons._plot import figure, lesson, save, start, table
 from shendu.optim import SGD
-
-SUMMARY = "梯度下降 batch vs stochastic vs mini-batch gradient descent: loss curves, wall time, paths"
 
 TRUE_W, TRUE_B, NOISE = 2.0, 1.0, 0.5
 START = (-1.0, -2.0)
@@ -73,6 +71,7 @@ def train(x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, lr: float 
     return {"path": np.array(path), "epoch_end": epoch_end, "seconds": seconds}
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("gd", out, quick, verbose)
     n = 100 if quick else 200

@@ -19,9 +19,7 @@ import numpy as np
 
 import shendu
 from shendu.autograd import numerical_grad
-from shendu.lessons._plot import figure, save, start, table
-
-SUMMARY = "数值微分 numerical derivatives, partial derivatives, the gradient field and the learning rate"
+from shendu.lessons._plot import figure, lesson, save, start, table
 
 POINT = (1.0, 2.0, 3.0)  # where the partial derivatives are taken
 START = (-3.0, 4.0)  # the course's starting point for gradient descent on x0² + x1²
@@ -84,6 +82,7 @@ def descend(f, start, lr: float, steps: int) -> np.ndarray:
     return np.array(path)
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("gradient", out, quick, verbose)
     steps = 20 if quick else 30  # the course uses 100 steps; 20 already shows everything

@@ -1,33 +1,31 @@
-"""损失函数 — loss functions: sum of squared errors and cross-entropy, on the course's example.
+"""损失函数 — loss functions: mean squared error and cross-entropy, on the course's example.
 
 A 10-class prediction y (softmax output) against the one-hot target t for class 2:
 
-    E = ½ Σₖ (yₖ − tₖ)²          (the course's "mean squared error": ½ × F.mse_loss(…, 'sum'))
-    E = −Σₖ tₖ log(yₖ + δ)       (cross-entropy; with one-hot t it is −log y_correct)
+    MSE = (1/n) Σₖ (yₖ − tₖ)²      (均方误差, the notes' definition: ``F.mse_loss``, n = 10 here)
+    E   = ½ Σₖ (yₖ − tₖ)²          (the backprop-friendly variant: ∂E/∂yₖ = yₖ − tₖ, no factor 2)
+    E   = −Σₖ tₖ log(yₖ + δ)       (交叉熵 cross-entropy; with one-hot t it is −log y_correct)
 
-The confident correct prediction gives 0.0975 and 0.51; the same numbers on the wrong class
-give 0.5975 and 2.30. Cross-entropy's curve −log y is steep where the prediction is bad, so its
-gradient is large exactly when the network is most wrong; squared error's stays bounded.
-δ = 1e-7 keeps log(0) from being −∞. ``F.cross_entropy`` on logits does log-softmax and NLL in
-one stable step (no δ needed).
+The confident correct prediction gives ½Σ = 0.0975 and cross-entropy 0.51; the same numbers on
+the wrong class give 0.5975 and 2.30. Cross-entropy's curve −log y is steep where the prediction
+is bad, so its gradient is large exactly when the network is most wrong; squared error's stays
+bounded. δ = 1e-7 keeps log(0) from being −∞.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
 import shendu
 import shendu.nn.functional as F
-from shendu.lessons._plot import figure, save, start, table
-
-SUMMARY = "损失函数 squared error and cross-entropy on the course's example, with their curves and gradients"
+from shendu.lessons._i18n import tr
+from shendu.lessons._plot import figure, grad_of, make_run, save, table
 
 TARGET = 2
 Y_RIGHT = [0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]  # most probability on class 2
 Y_WRONG = [0.1, 0.05, 0.1, 0.0, 0.05, 0.1, 0.0, 0.6, 0.0, 0.0]  # most probability on class 7
 DELTA = 1e-7
+PROBE = [0.01, 0.1, 0.5, 0.9]
 
 
 def one_hot(index: int, n: int = 10) -> np.ndarray:
@@ -36,8 +34,13 @@ def one_hot(index: int, n: int = 10) -> np.ndarray:
     return t
 
 
-def sum_squared_error(y, t) -> shendu.Tensor:
-    """½ Σ (y − t)², through the library's ``F.mse_loss`` with reduction='sum'."""
+def mean_squared_error(y, t) -> shendu.Tensor:
+    """MSE = (1/n) Σ (y − t)², the notes' 均方误差: ``F.mse_loss`` with its default reduction='mean'."""
+    return F.mse_loss(shendu.as_tensor(y), shendu.as_tensor(t))
+
+
+def half_sum_squared_error(y, t) -> shendu.Tensor:
+    """½ Σ (y − t)², through ``F.mse_loss`` with reduction='sum'; its gradient is simply y − t."""
     return 0.5 * F.mse_loss(shendu.as_tensor(y), shendu.as_tensor(t), reduction="sum")
 
 
@@ -47,110 +50,161 @@ def cross_entropy_of_probs(y, index: int) -> shendu.Tensor:
     return F.nll_loss(logp.reshape(1, -1), shendu.tensor([index]))
 
 
-def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
-    folder, say = start("loss", out, quick, verbose)
+def _curve(loss, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """loss(p) and its gradient d loss / dp by autograd, elementwise over p."""
+    pt = shendu.tensor(p, requires_grad=True)
+    values = loss(pt)
+    values.sum().backward()
+    return values.numpy().copy(), grad_of(pt)
+
+
+def compute(quick: bool = False) -> dict:
+    """The losses of the two predictions, the gradient of y − t, and the loss curves against y_correct."""
     t = one_hot(TARGET)
-    right, wrong = "right (y[2] = 0.6)", "wrong (y[7] = 0.6)"
-    cases = {right: Y_RIGHT, wrong: Y_WRONG}
-    sse = {k: sum_squared_error(np.array(y), t).item() for k, y in cases.items()}
-    ce = {k: cross_entropy_of_probs(np.array(y), TARGET).item() for k, y in cases.items()}
+    out: dict = {"n": len(t)}
+    for case, probs in (("right", Y_RIGHT), ("wrong", Y_WRONG)):
+        y = np.array(probs)
+        out[f"mse_{case}"] = mean_squared_error(y, t).item()
+        out[f"sse_{case}"] = half_sum_squared_error(y, t).item()
+        out[f"ce_{case}"] = cross_entropy_of_probs(y, TARGET).item()
+    yt = shendu.tensor(np.array(Y_RIGHT), requires_grad=True)
+    half_sum_squared_error(yt, t).backward()
+    out["half_sse_grad"] = grad_of(yt).tolist()  # y − t: why the ½ is there
     # The same loss from logits: softmax(log y) = y, so cross_entropy(log y) is −log y[2] again.
     logits = shendu.log(shendu.tensor(np.array(Y_RIGHT)) + DELTA).reshape(1, -1)
-    ce_logits = F.cross_entropy(logits, shendu.tensor([TARGET])).item()
-    say(
-        f"Target t = one-hot({TARGET}); predictions y (softmax outputs, each sums to 1):",
-        table(
-            ["prediction", "½Σ(y−t)²", "−Σ t·log(y+δ)"],
-            [[k, sse[k], ce[k]] for k in cases],
-            ".6f",
-        ),
-        f"   F.cross_entropy on logits log(y): {ce_logits:.4f} (log-softmax + NLL in one step)",
-        f"   The wrong prediction costs {sse[wrong] / sse[right]:.1f}× more squared error and "
-        f"{ce[wrong] / ce[right]:.1f}× more cross-entropy.",
-    )
+    out["ce_from_logits"] = F.cross_entropy(logits, shendu.tensor([TARGET])).item()
+    p = np.linspace(0.01, 1.0, 100)  # probability given to the correct class, steps of 0.01
+    ce_curve, ce_grad = _curve(lambda q: -shendu.log(q), p)
+    ones = shendu.ones(len(p), dtype=shendu.float64)
+    se_curve, se_grad = _curve(lambda q: 0.5 * F.mse_loss(q, ones, reduction="none"), p)
+    out.update(p=p.tolist(), ce_curve=ce_curve.tolist(), ce_grad=ce_grad.tolist())
+    out.update(se_curve=se_curve.tolist(), se_grad=se_grad.tolist())
+    out["ratio_sse"] = out["sse_wrong"] / out["sse_right"]
+    out["ratio_ce"] = out["ce_wrong"] / out["ce_right"]
+    return out
 
-    # Loss and its gradient as a function of the probability given to the correct class.
-    p = np.linspace(0.01, 1.0, 100)  # steps of 0.01
-    pt = shendu.tensor(p, requires_grad=True)
-    ce_curve = -shendu.log(pt)
-    ce_curve.sum().backward()
-    ce_grad = pt.grad.numpy().copy()
-    pt2 = shendu.tensor(p, requires_grad=True)
-    se_curve = 0.5 * F.mse_loss(pt2, shendu.ones(len(p), dtype=shendu.float64), reduction="none")
-    se_curve.sum().backward()
-    se_grad = pt2.grad.numpy().copy()
-    probe = [0.01, 0.1, 0.5, 0.9]
-    idx = [int(np.argmin(np.abs(p - q))) for q in probe]
-    say(
+
+def report(r: dict) -> list[str]:
+    rows = [
+        [tr("正确（y[2] = 0.6）", "right (y[2] = 0.6)"), r["mse_right"], r["sse_right"], r["ce_right"]],
+        [tr("错误（y[7] = 0.6）", "wrong (y[7] = 0.6)"), r["mse_wrong"], r["sse_wrong"], r["ce_wrong"]],
+    ]
+    p = np.array(r["p"])
+    idx = [int(np.argmin(np.abs(p - q))) for q in PROBE]
+    d_sse, d_ce = r["sse_wrong"] - r["sse_right"], r["ce_wrong"] - r["ce_right"]
+    bigger_ce = d_ce > d_sse
+    grad = ", ".join(f"{g:g}" for g in r["half_sse_grad"])
+    return [
+        tr(
+            f"损失函数：目标 t = one-hot({TARGET})（独热编码）；预测 y 是 softmax 的输出，和为 1。",
+            f"Loss functions: target t = one-hot({TARGET}); predictions y are softmax outputs (sum 1).",
+        ),
+        tr(
+            f"   均方误差 MSE = (1/n)Σ(y−t)²，n = {r['n']}；½Σ(y−t)² 是便于反向传播的写法；"
+            "交叉熵 E = −Σ t·log(y+δ)：",
+            f"   mean squared error MSE = (1/n)Σ(y−t)², n = {r['n']}; ½Σ(y−t)² is the backprop-friendly "
+            "variant; cross-entropy E = −Σ t·log(y+δ):",
+        ),
+        table([tr("预测", "prediction"), "MSE (1/n)Σ(y−t)²", "½Σ(y−t)²", "−Σ t·log(y+δ)"], rows, ".6f"),
+        tr(
+            f"   ½Σ 不是均值：它等于 n/2 × MSE = {r['n'] / 2:g} × MSE。"
+            f"½ 是为了让导数干净：∂E/∂y = y − t = ({grad})。",
+            f"   ½Σ is not a mean: it equals n/2 × MSE = {r['n'] / 2:g} × MSE. The ½ makes the derivative "
+            f"clean: ∂E/∂y = y − t = ({grad}).",
+        ),
+        tr(
+            f"   用 logits log(y) 调用 F.cross_entropy：{r['ce_from_logits']:.4f}"
+            "（log-softmax 与 NLL 一步完成）",
+            f"   F.cross_entropy on logits log(y): {r['ce_from_logits']:.4f} (log-softmax + NLL in one step)",
+        ),
+        tr(
+            f"   错误的预测使平方误差增大 {r['ratio_sse']:.1f} 倍，交叉熵增大 {r['ratio_ce']:.1f} 倍"
+            f"；绝对增量 {d_sse:.2f} 与 {d_ce:.2f}，"
+            f"{'交叉熵' if bigger_ce else '平方误差'}的增量更大。",
+            f"   The wrong prediction costs {r['ratio_sse']:.1f}× more squared error and "
+            f"{r['ratio_ce']:.1f}× more cross-entropy; in absolute terms +{d_sse:.2f} and +{d_ce:.2f}, "
+            f"{'cross-entropy' if bigger_ce else 'squared error'} grows more.",
+        ),
         "",
-        "Loss and its gradient (autograd) against the probability y given to the correct class:",
+        tr(
+            "损失及其梯度（自动微分）随正确类别概率 y 的变化：",
+            "Loss and its gradient (autograd) against the probability y given to the correct class:",
+        ),
         table(
-            ["y_correct", "−log y", "d/dy", "½(y−1)²", "d/dy"],
+            ["y", "−log y", "d/dy", "½(y−1)²", "d/dy"],
             [
-                [
-                    f"{p[i]:.2f}",
-                    float(ce_curve.numpy()[i]),
-                    float(ce_grad[i]),
-                    float(se_curve.numpy()[i]),
-                    float(se_grad[i]),
-                ]
+                [f"{p[i]:.2f}", r["ce_curve"][i], r["ce_grad"][i], r["se_curve"][i], r["se_grad"][i]]
                 for i in idx
             ],
             ".4f",
         ),
-        "   Cross-entropy pushes hardest (−1/y) when the network is most wrong;",
-        "   squared error's push (1 − y) never exceeds 1.",
-    )
+        tr(
+            f"   网络错得最厉害时（y = {p[idx[0]]:.2f}），交叉熵的梯度为 {r['ce_grad'][idx[0]]:.1f}，"
+            f"平方误差的只有 {r['se_grad'][idx[0]]:.2f}：交叉熵推得最用力（−1/y），"
+            "平方误差的推力 (1 − y) 不超过 1。",
+            f"   When the network is most wrong (y = {p[idx[0]]:.2f}) cross-entropy's gradient is "
+            f"{r['ce_grad'][idx[0]]:.1f}, squared error's only {r['se_grad'][idx[0]]:.2f}: "
+            "cross-entropy pushes hardest (−1/y); squared error's push (1 − y) never exceeds 1.",
+        ),
+    ]
 
-    pngs = []
+
+def draw(r: dict, folder) -> list[str]:
     fig, (a1, a2) = figure(1, 2, size=(10.5, 4.2))
     k = np.arange(10)
-    a1.bar(
-        k - 0.2,
-        Y_RIGHT,
-        width=0.4,
-        label=f"y right: SSE {sse['right (y[2] = 0.6)']:.4f}, CE {ce['right (y[2] = 0.6)']:.2f}",
+    for shift, y, case, word in (
+        (-0.2, Y_RIGHT, "right", tr("正确", "right")),
+        (0.2, Y_WRONG, "wrong", tr("错误", "wrong")),
+    ):
+        a1.bar(
+            k + shift,
+            y,
+            width=0.4,
+            label=f"y {word}: MSE {r[f'mse_{case}']:.4f}, ½Σ {r[f'sse_{case}']:.4f}, "
+            f"CE {r[f'ce_{case}']:.2f}",
+        )
+    a1.step(
+        k,
+        one_hot(TARGET),
+        where="mid",
+        color="k",
+        lw=1.2,
+        label=tr("目标 t = one-hot(2)", "target t = one-hot(2)"),
     )
-    a1.bar(
-        k + 0.2,
-        Y_WRONG,
-        width=0.4,
-        label=f"y wrong: SSE {sse['wrong (y[7] = 0.6)']:.4f}, CE {ce['wrong (y[7] = 0.6)']:.2f}",
-    )
-    a1.step(k, t, where="mid", color="k", lw=1.2, label="target t = one-hot(2)")
     a1.set(
-        title="Two predictions for the target class 2",
-        xlabel="class k",
-        ylabel="probability yₖ",
+        title=tr("目标类别为 2 的两个预测", "Two predictions for the target class 2"),
+        xlabel=tr("类别 k", "class k"),
+        ylabel=tr("概率 yₖ", "probability yₖ"),
         xticks=k,
         ylim=(0, 1.25),
     )
     a1.legend(fontsize=8, loc="upper right")
-    a2.plot(p, ce_curve.numpy(), lw=2, label="cross-entropy −log y")
-    a2.plot(p, se_curve.numpy(), lw=2, label="squared error ½(y − 1)²")
-    a2.plot(p, -ce_grad, lw=1.2, ls="--", label="|d/dy| of cross-entropy = 1/y")
-    a2.plot(p, -se_grad, lw=1.2, ls="--", label="|d/dy| of squared error = 1 − y")
+    p = np.array(r["p"])
+    a2.plot(p, r["ce_curve"], lw=2, label=tr("交叉熵 −log y", "cross-entropy −log y"))
+    a2.plot(p, r["se_curve"], lw=2, label=tr("平方误差 ½(y − 1)²", "squared error ½(y − 1)²"))
+    a2.plot(
+        p,
+        -np.array(r["ce_grad"]),
+        lw=1.2,
+        ls="--",
+        label=tr("交叉熵的 |d/dy| = 1/y", "|d/dy| of cross-entropy = 1/y"),
+    )
+    a2.plot(
+        p,
+        -np.array(r["se_grad"]),
+        lw=1.2,
+        ls="--",
+        label=tr("平方误差的 |d/dy| = 1 − y", "|d/dy| of squared error = 1 − y"),
+    )
     a2.set(
-        title="Loss against the correct class' probability",
-        xlabel="y (probability of the correct class)",
-        ylabel="loss / gradient magnitude",
+        title=tr("损失随正确类别概率的变化", "Loss against the correct class' probability"),
+        xlabel=tr("y（正确类别的概率）", "y (probability of the correct class)"),
+        ylabel=tr("损失 / 梯度大小", "loss / gradient magnitude"),
         ylim=(0, 5),
     )
     a2.legend(fontsize=8)
     a2.grid(True, alpha=0.3)
-    pngs.append(save(fig, folder, "losses.png"))
-    say.figures(pngs)
+    return [save(fig, folder, "losses.png")]
 
-    return {
-        "sse_right": sse["right (y[2] = 0.6)"],
-        "sse_wrong": sse["wrong (y[7] = 0.6)"],
-        "ce_right": ce["right (y[2] = 0.6)"],
-        "ce_wrong": ce["wrong (y[7] = 0.6)"],
-        "ce_from_logits": ce_logits,
-        "p": p.tolist(),
-        "ce_curve": ce_curve.numpy().tolist(),
-        "ce_grad": ce_grad.tolist(),
-        "se_curve": se_curve.numpy().tolist(),
-        "se_grad": se_grad.tolist(),
-        "pngs": pngs,
-    }
+
+run = make_run("loss", compute, report, draw)

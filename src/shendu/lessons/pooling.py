@@ -16,9 +16,7 @@ import numpy as np
 import shendu
 import shendu.nn.functional as F
 from shendu.data import load_dataset
-from shendu.lessons._plot import figure, matrix, save, start, table
-
-SUMMARY = "池化层 max and average pooling on the course's example; robustness to a one-pixel shift"
+from shendu.lessons._plot import figure, lesson, matrix, save, start, table
 
 COURSE_X = [[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]]
 
@@ -36,6 +34,7 @@ def relative_change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(((b - a) ** 2).sum(axes)) / np.sqrt((a**2).sum(axes))
 
 
+@lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("pooling", out, quick, verbose)
 
