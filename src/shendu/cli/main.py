@@ -7,13 +7,14 @@ import importlib
 import sys
 
 # Each subcommand lives in shendu/cli/<module>.py and provides register(subparsers).
-SUBCOMMANDS = ["train", "eval", "predict", "summary", "convert_torch", "lesson"]
+SUBCOMMANDS = ["train", "eval", "predict", "summary", "convert_torch", "lesson", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shendu",
-        description="shendu (深度): deep learning from scratch on NumPy — train, evaluate and explore networks.",
+        description="shendu (深度): deep learning from scratch on NumPy — "
+        "train, evaluate and explore networks.",
         epilog="Run 'shendu COMMAND --help' for the options of one command.",
     )
     from shendu import __version__
