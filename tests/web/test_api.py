@@ -256,6 +256,9 @@ def test_concurrent_requests_each_get_their_own_maps(app):
             layer["data"] for layer in alone[k]["layers"]
         ]
     assert len({a["label"] for a in alone}) >= 3  # the drawings really differ
+    import shendu
+
+    assert shendu.is_grad_enabled()  # the server's threads left the process-wide grad mode alone
 
 
 # ---- runs --------------------------------------------------------------------------------------
@@ -332,7 +335,7 @@ def test_lessons_are_listed_in_course_order(client):
 
     listed = client.get("/api/lessons").json()
     assert [item["name"] for item in listed] == lessons.available()
-    assert all(item["summary"] for item in listed)
+    assert all(item["summary"]["zh"] and item["summary"]["en"] and item["title"]["en"] for item in listed)
 
 
 def test_a_lesson_renders_on_demand_then_comes_from_the_cache(client):

@@ -220,6 +220,7 @@ def test_runs_page_follows_a_run_while_it_trains(browser, url, runs_root, shots)
         epochs(2)
         page.wait_for_selector("#epochs[data-epochs='2']", timeout=10_000)  # pushed by the server
         assert page.locator("#charts polyline").count() == 4  # loss and accuracy, training and validation
+        page.screenshot(path=shots / "runs-live.png", full_page=True)
         page.goto(url + f"/#runs/{RUN_NAME}")
         page.wait_for_selector("#charts svg")
         page.wait_for_function("() => document.querySelector('#run h2').textContent.startsWith('lenet-web')")

@@ -1,10 +1,11 @@
 """One trained run, ready to classify a picture and show what every conv and pooling layer computed.
 
-The model is loaded once and shared by all requests, read-only: its parameters are frozen
-(``requires_grad_(False)``, so no request builds a graph even while another thread toggles the
-process-wide grad mode) and forward hooks, registered once at load, append each watched layer's
-output to a list that belongs to the calling request alone (a :class:`contextvars.ContextVar`,
-so threads and asyncio tasks each see their own). Two requests never share mutable state.
+The model is loaded once and shared by all requests, read-only. Its parameters are frozen
+(``requires_grad_(False)``), so no request builds a graph and none needs the process-wide grad
+mode, which threads cannot share. Forward hooks, registered once at load, append each watched
+layer's output to a list that belongs to the calling request alone (a
+:class:`contextvars.ContextVar`: threads and asyncio tasks each see their own). Two requests
+never share mutable state.
 
 The picture goes through the reader of ``shendu predict`` (:mod:`shendu.web.images`) and the
 normalisation of ``shendu predict``, so the page shows exactly the 28×28 the model sees.
@@ -113,9 +114,11 @@ class Model:
         store: list[tuple[str, np.ndarray]] = []
         token = _capture.set(store)
         try:
-            with shendu.no_grad():
-                logits = self.net(shendu.from_numpy(x))
-                probs = F.softmax(logits.double(), dim=1).numpy()[0]
+            # no ``shendu.no_grad()`` here: grad mode is one process-wide flag, and threads entering
+            # and leaving it out of order would leave it off for everyone. With frozen parameters
+            # and an input that needs no gradient, no op records a graph anyway.
+            logits = self.net(shendu.from_numpy(x))
+            probs = F.softmax(logits.double(), dim=1).numpy()[0]
         finally:
             _capture.reset(token)
         if not np.all(np.isfinite(probs)):

@@ -34,11 +34,26 @@ class LessonFailed(RuntimeError):
     """The lesson's process failed; the message holds the end of its output."""
 
 
-def catalogue() -> list[dict[str, str]]:
-    """The lessons in course order: ``[{"name", "summary"}]``."""
+def catalogue() -> list[dict[str, Any]]:
+    """The lessons in course order: ``[{"name", "title": {lang: text}, "summary": {lang: text}}]``."""
     from shendu import lessons
 
-    return [{"name": n, "summary": lessons.get(n).SUMMARY} for n in lessons.available()]
+    names = lessons.available()
+    registry = getattr(lessons, "LESSONS", None)
+    if isinstance(registry, dict):  # titles and summaries in both languages
+        return [
+            {
+                "name": name,
+                "title": {lang: registry[name].title(lang) for lang in LANGS},
+                "summary": {lang: registry[name].summary(lang) for lang in LANGS},
+            }
+            for name in names
+        ]
+    # a course without the bilingual registry: one summary line per lesson module
+    return [
+        {"name": n, "title": dict.fromkeys(LANGS, n), "summary": dict.fromkeys(LANGS, lessons.get(n).SUMMARY)}
+        for n in names
+    ]
 
 
 def _source_hash() -> str:
@@ -61,18 +76,18 @@ class LessonBook:
 
     def __init__(self, cache_dir: str | Path | None = None) -> None:
         self.root = Path(cache_dir or default_cache()) / _source_hash()
-        self._catalogue: dict[str, dict[str, str]] | None = None
+        self._catalogue: dict[str, dict[str, Any]] | None = None
         self._jobs: dict[tuple[str, str], asyncio.Task] = {}
         self._started: dict[tuple[str, str], float] = {}
         self._gate: asyncio.Semaphore | None = None
 
     @property
-    def _lessons(self) -> dict[str, dict[str, str]]:
+    def _lessons(self) -> dict[str, dict[str, Any]]:
         if self._catalogue is None:  # importing every lesson takes seconds: only when first asked
             self._catalogue = {item["name"]: item for item in catalogue()}
         return self._catalogue
 
-    def list(self) -> list[dict[str, str]]:
+    def list(self) -> list[dict[str, Any]]:
         return list(self._lessons.values())
 
     def check(self, name: str, lang: str) -> None:

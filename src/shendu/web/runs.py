@@ -117,6 +117,7 @@ def details(name: str, path: Path) -> dict[str, Any]:
     """Everything the runs page shows about one run: config, epoch rows, evaluation results."""
     return {
         **summary(name, path),
+        "path": str(path),
         "config": _config(path),
         "history": read_history(path),
         "evaluations": evaluations(path),

@@ -5,12 +5,20 @@ import { t, getLang } from './i18n.js';
 
 let current = null;  // name of the lesson shown
 let ticket = 0;      // a newer request makes an older one's answer stale
+let catalogue = [];  // [{name, title: {zh, en}, summary: {zh, en}}], in course order
 
 export async function initLessons() {
-  const { body } = await getJSON('/api/lessons');
-  $('#lesson-list').replaceChildren(...body.map((l) => el('li', {},
+  catalogue = (await getJSON('/api/lessons')).body;
+  listLessons();
+}
+
+// the list in the page's language (called again when the language changes)
+export function listLessons() {
+  const lang = getLang();
+  $('#lesson-list').replaceChildren(...catalogue.map((l) => el('li', {},
     el('a', { href: `#lessons/${l.name}`, 'data-lesson': l.name },
-      el('span', { class: 'name', text: l.name }), el('span', { class: 'sub', text: l.summary })))));
+      el('span', { class: 'name', text: l.title[lang] === l.name ? l.name : `${l.title[lang]} · ${l.name}` }),
+      el('span', { class: 'sub', text: l.summary[lang] })))));
   markActive();
 }
 
@@ -24,13 +32,13 @@ export async function openLesson(name) {
   const mine = ++ticket;
   const box = $('#lesson');
   const lang = getLang();
-  box.replaceChildren(el('h2', { text: name }), el('p', { class: 'status', text: t('lessons.rendering', { s: 0 }) }));
+  box.replaceChildren(el('h2', { text: titleOf(name) }), el('p', { class: 'status', text: t('lessons.rendering', { s: 0 }) }));
   for (;;) {
     let res;
     try {
       res = await getJSON(`/api/lessons/${encodeURIComponent(name)}?lang=${lang}`);
     } catch (err) {
-      if (mine === ticket) box.replaceChildren(el('h2', { text: name }), el('p', { class: 'error', text: err.message }));
+      if (mine === ticket) box.replaceChildren(el('h2', { text: titleOf(name) }), el('p', { class: 'error', text: err.message }));
       return;
     }
     if (mine !== ticket) return;
@@ -47,11 +55,17 @@ function show(lesson) {
     el('img', { src: `/api/lessons/${encodeURIComponent(lesson.name)}/files/${encodeURIComponent(f)}${q}`, alt: f, loading: 'lazy' }),
     el('figcaption', { class: 'small', text: f })));
   $('#lesson').replaceChildren(
-    el('h2', { text: lesson.name }),
+    el('h2', { text: titleOf(lesson.name) }),
     el('p', { class: 'small', text: t('lessons.took', { s: lesson.seconds }) }),
     el('pre', { class: 'lesson-text', text: lesson.text }),
     el('h3', { text: `${t('lessons.figures')} (${lesson.figures.length})` }),
     el('div', { class: 'figures' }, ...figures));
+}
+
+function titleOf(name) {
+  const l = catalogue.find((item) => item.name === name);
+  const title = l ? l.title[getLang()] : name;
+  return title === name ? name : `${title} · ${name}`;
 }
 
 export function lessonShown() { return current; }

@@ -125,7 +125,7 @@ function evaluations(run) {
   }
   if (!run.evaluations.length) {
     const data = run.data === 'mnist-5k' ? 'mnist' : run.data;
-    box.append(el('p', { class: 'small', text: t('runs.noeval') }), el('pre', { text: `shendu eval runs/${run.name} --data ${data} --split test` }));
+    box.append(el('p', { class: 'small', text: t('runs.noeval') }), el('pre', { text: `shendu eval ${run.path} --data ${data} --split test` }));
   }
   return box;
 }
