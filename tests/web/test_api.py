@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shendu.lessons import available
 from shendu.training.images import load_image
 from tests.web.conftest import RUN_NAME, draw_png, live_server, png_of
 
@@ -180,7 +181,10 @@ def test_bad_input_is_a_clear_error_and_the_server_keeps_serving(client, name):
         (f"/api/runs/{RUN_NAME}/files/config.json", "has no figure"),
         (f"/api/runs/{RUN_NAME}/files/..%2F..%2Fetc%2Fpasswd", "nothing at"),
         ("/api/nothing", "nothing at /api/nothing"),
-        ("/api/lessons/no-such-lesson", "no lesson named 'no-such-lesson'; lessons: gates"),
+        (
+            "/api/lessons/no-such-lesson",
+            "no lesson named 'no-such-lesson'; lessons: " + ", ".join(available()),
+        ),
         ("/api/lessons/gates/files/nothing.png?lang=en", "has no figure"),
     ],
 )
