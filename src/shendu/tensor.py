@@ -21,6 +21,7 @@ import numpy as np
 from shendu import random as _random
 from shendu.autograd.engine import backward as run_backward
 from shendu.autograd.grad_mode import is_grad_enabled
+from shendu.autograd.hooks import RemovableHandle
 
 if TYPE_CHECKING:
     from shendu.autograd.function import Function
@@ -70,8 +71,19 @@ class Tensor:
     """
 
     # _version counts in-place changes, so backward can refuse values that changed after being saved.
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "__weakref__")
+    # _post_accumulate_grad_hooks: set on the first hook only (read with getattr, default None).
+    __slots__ = (
+        "_data",
+        "grad",
+        "requires_grad",
+        "_ctx",
+        "_retains_grad",
+        "_version",
+        "_post_accumulate_grad_hooks",
+        "__weakref__",
+    )
     _data: np.ndarray
+    _post_accumulate_grad_hooks: dict[int, Callable[[Tensor], None]]
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> None:
@@ -225,6 +237,31 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(self)`` in every backward once this leaf's ``.grad`` holds all its
+        gradient (after the last contribution is added), as PyTorch's hook of the same name.
+        DistributedDataParallel uses it to start averaging a gradient while backward goes on.
+
+        >>> import shendu
+        >>> w = shendu.ones(2, requires_grad=True)
+        >>> seen = []
+        >>> h = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+        >>> (w * w + w).sum().backward()  # two paths into w: the hook runs once, with their sum
+        >>> seen
+        [[3.0, 3.0]]
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._ctx is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = getattr(self, "_post_accumulate_grad_hooks", None)
+        if hooks is None:
+            hooks = {}
+            self._post_accumulate_grad_hooks = hooks
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def backward(self, gradient: Any = None, retain_graph: builtins.bool = False) -> None:
         """Compute d self / d leaf for every leaf and add it to ``leaf.grad``.

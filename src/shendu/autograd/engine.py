@@ -68,12 +68,45 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
         leaf.grad._data = leaf.grad._data + g  # _data: the slot behind .data (hot path)
 
 
+def _hooked_leaves(order: list[Function]) -> dict[int, list]:
+    """``{id(leaf): [leaf, edges]}`` for the leaves with post-accumulate hooks: ``edges`` counts
+    the graph's edges into the leaf, so the hooks run after its last contribution."""
+    hooked: dict[int, list] = {}
+    for fn in order:
+        for p in fn.parents or ():
+            if (
+                p is not None
+                and not isinstance(p, Function)
+                and getattr(p, "_post_accumulate_grad_hooks", None)
+            ):
+                entry = hooked.setdefault(id(p), [p, 0])
+                entry[1] += 1
+    return hooked
+
+
+def _edge_done(hooked: dict[int, list], leaf: Tensor) -> None:
+    entry = hooked.get(id(leaf))
+    if entry is None:
+        return
+    entry[1] -= 1
+    if entry[1] == 0 and leaf.grad is not None:
+        _run_post_accumulate_hooks(leaf)
+
+
+def _run_post_accumulate_hooks(leaf: Tensor) -> None:
+    hooks = getattr(leaf, "_post_accumulate_grad_hooks", None)
+    for hook in list(hooks.values()) if hooks else ():
+        hook(leaf)
+
+
 def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> None:
     """Propagate ``gradient`` (d out / d root) to every leaf that requires grad."""
     if root._ctx is None:
         _accumulate_leaf(root, gradient)
+        _run_post_accumulate_hooks(root)
         return
     order = _topological_order(root._ctx)
+    hooked = _hooked_leaves(order)
     grads: dict[int, np.ndarray] = {id(root._ctx): gradient}
     for fn in order:
         gy = grads.pop(id(fn))
@@ -88,7 +121,11 @@ def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> 
         for parent, gx, shape, dtype in zip(
             fn.parents or (), gxs, fn.input_shapes, fn.input_dtypes, strict=False
         ):
-            if parent is None or gx is None:
+            if parent is None:
+                continue
+            if gx is None:
+                if hooked and not isinstance(parent, Function):
+                    _edge_done(hooked, parent)
                 continue
             gx = unbroadcast(np.asarray(gx), shape)
             if gx.dtype != dtype:
@@ -99,5 +136,7 @@ def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> 
                 grads[key] = grads[key] + gx if key in grads else gx
             else:
                 _accumulate_leaf(parent, gx)
+                if hooked:
+                    _edge_done(hooked, parent)
         if not retain_graph:
             fn.release()

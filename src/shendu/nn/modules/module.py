@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
+from shendu.autograd.hooks import RemovableHandle
 from shendu.nn.parameter import Parameter
 from shendu.tensor import Tensor
 
@@ -58,25 +59,6 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
         return super().__repr__()
 
     __str__ = __repr__
-
-
-class RemovableHandle:
-    """Returned by ``register_*_hook``; ``handle.remove()`` unregisters the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, hooks: dict) -> None:
-        self.hooks = hooks
-        self.id = next(RemovableHandle._next_id)
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
 
 
 def _addindent(s: str, num_spaces: int) -> str:
