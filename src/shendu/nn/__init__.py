@@ -14,4 +14,6 @@ from shendu.nn.modules import *  # noqa: F403
 from shendu.nn.modules import __all__ as _modules_all
 from shendu.nn.parameter import Parameter
 
-__all__ = ["Parameter", "functional", "init", *_modules_all]
+__all__ = ["Parameter", "functional", "init", "parallel", *_modules_all]
+
+from shendu.nn import parallel

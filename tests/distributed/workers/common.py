@@ -1,0 +1,72 @@
+"""What the DDP workers and the tests that check them share: models, data, one training loop.
+
+A rank trains on its DistributedSampler shard in batches of ``B``; the reference trains one
+process on the same epoch order in batches of ``R·B`` (each the union of the ranks' batches).
+"""
+
+import numpy as np
+
+import shendu
+from shendu import nn
+from shendu.data.distributed import DistributedSampler
+from shendu.models.lenet import lenet
+from shendu.nn import functional as F
+
+KINDS = ("mlp", "lenet", "bn")
+SEED = 7
+
+
+def build(kind: str, dtype) -> nn.Module:
+    if kind == "mlp":
+        model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    elif kind == "lenet":
+        model = lenet(input_size=16)
+    elif kind == "bn":  # BatchNorm after a convolution and after a Linear
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 3),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(4 * 7 * 7, 16),
+            nn.BatchNorm1d(16),
+            nn.ReLU(),
+            nn.Linear(16, 10),
+        )
+    else:
+        raise ValueError(kind)
+    return model.to(dtype)
+
+
+def data(kind: str, dtype, n: int = 48):
+    rng = np.random.default_rng(0)
+    side = 8 if kind == "mlp" else 16
+    x = rng.standard_normal((n, 1, side, side)).astype(dtype)
+    y = rng.integers(0, 10, n)
+    return x, y
+
+
+def optimizer(model: nn.Module):
+    return shendu.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3)
+
+
+def shard_batches(n: int, replicas: int, rank: int, batch: int, epochs: int):
+    """Index arrays of rank ``rank``'s batches, epoch after epoch."""
+    sampler = DistributedSampler(range(n), replicas, rank, shuffle=True, seed=SEED)
+    for epoch in range(epochs):
+        sampler.set_epoch(epoch)
+        idx = sampler.indices()
+        for start in range(0, len(idx), batch):
+            yield idx[start : start + batch]
+
+
+def step(model, opt, x, y) -> float:
+    opt.zero_grad()
+    loss = F.cross_entropy(model(shendu.from_numpy(x)), shendu.from_numpy(y))
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def state(model: nn.Module) -> dict:
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}

@@ -1,0 +1,38 @@
+"""Run under mpiexec: train each test model with DDP at per-rank batch B; save the weights.
+
+argv: OUT_DIR BATCH EPOCHS KIND:DTYPE ...  Writes OUT_DIR/KIND-DTYPE-initial.npz (rank 0's weights
+after DDP's broadcast) and OUT_DIR/KIND-DTYPE-rankR.npz (the weights after training).
+"""
+
+import sys
+
+import numpy as np
+
+
+def main(out: str, batch: int, epochs: int, jobs: list[str]) -> None:
+    import common
+
+    import shendu
+    import shendu.distributed as dist
+    from shendu.nn.parallel import DistributedDataParallel as DDP
+
+    dist.init_process_group(backend="mpi", timeout=60)
+    rank, world = dist.get_rank(), dist.get_world_size()
+    for job in jobs:
+        kind, dtype = job.split(":")
+        shendu.manual_seed(100 + rank)  # different initial weights on each rank: DDP must broadcast rank 0's
+        model = common.build(kind, np.dtype(dtype))
+        ddp = DDP(model, bucket_cap_mb=0.05)  # small buckets: several all-reduces per step
+        assert all(k.startswith("module.") for k in ddp.state_dict())
+        if rank == 0:
+            np.savez(f"{out}/{kind}-{dtype}-initial.npz", **common.state(model))
+        opt = common.optimizer(ddp)
+        x, y = common.data(kind, np.dtype(dtype))
+        for idx in common.shard_batches(len(x), world, rank, batch, epochs):
+            common.step(ddp, opt, x[idx], y[idx])
+        np.savez(f"{out}/{kind}-{dtype}-rank{rank}.npz", **common.state(ddp.module))
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
