@@ -24,6 +24,7 @@ flushed to disk (fsync), and the temporary file then replaces the target in one 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -33,7 +34,14 @@ import numpy as np
 
 from shendu.tensor import Tensor
 
-__all__ = ["save", "load", "load_with_metadata"]
+__all__ = [
+    "save",
+    "load",
+    "load_with_metadata",
+    "atomic_write",
+    "flatten_state_dict",
+    "unflatten_state_dict",
+]
 
 PathLike = str | os.PathLike
 
@@ -79,7 +87,8 @@ def save(state_dict: Mapping[str, Any], path: PathLike, metadata: Mapping[str, s
 
     if not isinstance(state_dict, Mapping):
         raise TypeError(
-            f"save: expected a dict of name -> tensor (e.g. model.state_dict()), got {type(state_dict).__name__}"
+            "save: expected a dict of name -> tensor (e.g. model.state_dict()), "
+            f"got {type(state_dict).__name__}"
         )
     arrays = {}
     for key, value in state_dict.items():
@@ -97,8 +106,13 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: directory {directory!r} does not exist (cannot write {path!r})")
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", path)
     mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    except OSError as err:  # read-only folder, no permission, disk full: name the file, not a temp name
+        raise type(err)(err.errno, err.strerror, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -106,9 +120,11 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, mode)  # mkstemp creates the file private (0600)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.errno is not None:
+            raise type(err)(err.errno, err.strerror, path) from None
         raise
     # Make the rename itself durable (best effort: not every platform can open a directory).
     with contextlib.suppress(OSError):
@@ -135,7 +151,8 @@ def _read_header(path: str) -> dict:
             raise _not_safetensors(
                 path,
                 "it is a zip archive, probably a PyTorch checkpoint written by torch.save; shendu never "
-                "unpickles files (that can run code): load it with torch and save its state_dict as safetensors",
+                "unpickles files (that can run code): load it with torch and save its state_dict as "
+                "safetensors",
             )
         # A pickle starts with 0x80 (PROTO), but so does a safetensors file whose header length is
         # 128 mod 256: only the '{' opening the JSON header after the 8 length bytes tells them apart.
@@ -194,3 +211,99 @@ def load_with_metadata(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str,
 def load(path: PathLike) -> dict[str, np.ndarray]:
     """The tensors of a safetensors file as ``{name: ndarray}``, ready for ``load_state_dict``."""
     return load_with_metadata(path)[0]
+
+
+# ---- nested state in safetensors: arrays by key path, the rest as JSON ------------------------
+_ARRAY, _TUPLE, _ITEMS = "__array__", "__tuple__", "__items__"
+
+
+def flatten_state_dict(state: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], Any]:
+    """Split nested state (dicts, lists, tuples of arrays, Tensors and plain scalars/strings) into
+    ``{prefix + key path: ndarray}`` and a JSON-able skeleton that refers to each array by its name.
+
+    An optimiser's ``state_dict()`` ``{"state": {0: {"exp_avg": a}}, ...}`` gives the array
+    ``"state.0.exp_avg"``; tuples and non-string dict keys are recorded so
+    :func:`unflatten_state_dict` returns exactly the same structure (int keys stay ints, ``betas``
+    stays a tuple, a 0-d array stays 0-d). Anything else (an arbitrary object) is a ``TypeError``:
+    it could only be stored with pickle, which shendu never uses.
+
+    >>> sd = {"state": {0: {"step": 2, "exp_avg": np.ones(3, np.float32)}},
+    ...       "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0]}]}
+    >>> arrays, meta = flatten_state_dict(sd, prefix="optimizer.")
+    >>> sorted(arrays)
+    ['optimizer.state.0.exp_avg']
+    >>> back = unflatten_state_dict(arrays, meta, prefix="optimizer.")
+    >>> back["state"][0]["step"], back["param_groups"][0]["betas"]
+    (2, (0.9, 0.999))
+    """
+    arrays: dict[str, np.ndarray] = {}
+
+    def walk(value: Any, path: str) -> Any:
+        if isinstance(value, Tensor):
+            value = value.data
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "biuf":
+                raise TypeError(f"{path or 'state'}: arrays of dtype {value.dtype} cannot be stored")
+            name = prefix + path
+            if name in arrays:
+                raise ValueError(f"two entries of the state share the name {name!r} (a key holds a '.')")
+            arrays[name] = value if value.flags.c_contiguous else value.copy(order="C")
+            return {_ARRAY: path}
+        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+            return value.item()
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, (list, tuple)):
+            items = [walk(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
+            return {_TUPLE: items} if isinstance(value, tuple) else items
+        if isinstance(value, dict):
+            sub = {k: walk(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+            if all(isinstance(k, str) and not k.startswith("__") for k in value):
+                return sub
+            if not all(isinstance(k, (str, int)) and not isinstance(k, bool) for k in value):
+                raise TypeError(f"{path or 'state'}: dict keys must be strings or integers")
+            return {_ITEMS: [[k, v] for k, v in sub.items()]}
+        raise TypeError(
+            f"{path or 'state'}: cannot store a value of type {type(value).__name__} as JSON metadata or an "
+            "array (only dicts, lists, tuples, numbers, strings, None, arrays and Tensors: no pickle)"
+        )
+
+    meta = walk(state, "")
+    json.dumps(meta)  # fail here, not when the file is written
+    return arrays, meta
+
+
+def unflatten_state_dict(arrays: Mapping[str, np.ndarray], metadata: Any, prefix: str = "") -> Any:
+    """The inverse of :func:`flatten_state_dict` (``metadata`` may be its JSON text).
+
+    A skeleton that names an array missing from ``arrays`` is a ``KeyError`` naming it (a file
+    that lost tensors); anything not written by :func:`flatten_state_dict` is a ``ValueError``.
+    """
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"the state's metadata is not valid JSON ({err})") from None
+
+    def build(node: Any) -> Any:
+        if isinstance(node, list):
+            return [build(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if _ARRAY in node:
+            name = prefix + str(node[_ARRAY])
+            if name not in arrays:
+                raise KeyError(f"the tensor {name!r} is missing")
+            return np.asarray(arrays[name])
+        if _TUPLE in node:
+            if not isinstance(node[_TUPLE], list):
+                raise ValueError(f"malformed state metadata: {_TUPLE} holds {type(node[_TUPLE]).__name__}")
+            return tuple(build(v) for v in node[_TUPLE])
+        if _ITEMS in node:
+            pairs = node[_ITEMS]
+            if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise ValueError(f"malformed state metadata: {_ITEMS} must be [key, value] pairs")
+            return {k if isinstance(k, (str, int)) else str(k): build(v) for k, v in pairs}
+        return {k: build(v) for k, v in node.items()}
+
+    return build(metadata)

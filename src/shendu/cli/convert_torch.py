@@ -24,8 +24,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         arrays = convert_torch(args.input, args.output)
     except (ImportError, FileNotFoundError, ValueError) as err:
-        print(f"shendu convert-torch: {err}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 1
+    # other OSErrors (a read-only folder, a full disk) are reported by shendu.cli.main, exit code 5
     n = sum(int(a.size) for a in arrays.values())
     print(f"wrote {args.output}: {len(arrays)} tensors, {n:,} values")
     return 0

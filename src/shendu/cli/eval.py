@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model", metavar="NAME", help="network name, needed for a weights file without config.json"
     )
     p.add_argument(
-        "--batch-size", type=int, default=500, metavar="B", help="images per forward pass (default: 500)"
+        "--batch-size",
+        type=_positive,
+        default=500,
+        metavar="B",
+        help="images per forward pass (default: 500)",
     )
     p.add_argument(
         "--out", metavar="DIR", help="folder for the confusion-matrix PNG (default: the run directory)"
@@ -51,8 +56,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _err(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def finite_or_none(value: Any) -> Any:
+    """JSON has no NaN or infinity: undefined numbers become ``null`` (recursively)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
+def check_finite(outputs: np.ndarray, weights: Path) -> None:
+    """Non-finite model outputs are an error (never a NaN accuracy reported as success)."""
+    from shendu.training.rundir import RunError
+
+    bad = ~np.isfinite(outputs).all(axis=tuple(range(1, outputs.ndim)))
+    if bad.any():
+        raise RunError(
+            f"the model of {weights} gives NaN or infinite outputs for {int(bad.sum())} of {len(bad)} "
+            f"inputs (its weights or the inputs are broken); train it again"
+        )
 
 
 def check_compatible(config: dict[str, Any], dataset, data: str) -> None:
@@ -106,20 +140,21 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     )
     norm = config.get("normalize")
     if norm is None:
-        norm = rundir.normalisation_of(dataset.images)
+        norm = T.Normalize.stats(dataset.images)
         print(
             f"note: no config.json with the training normalisation; using {data}'s own mean and std",
             file=sys.stderr,
         )
     loader = DataLoader(dataset, batch_size=args.batch_size, transform=T.Normalize(norm["mean"], norm["std"]))
     logits, labels = predict(model, loader)
+    check_finite(logits, weights)
     pred = logits.argmax(axis=1)
     with shendu.no_grad():
         loss = F.cross_entropy(shendu.from_numpy(logits.astype(np.float64)), shendu.from_numpy(labels)).item()
     k = dataset.num_classes
     classes = list(dataset.classes)
     p, r, f = (
-        fn(labels, pred, average=None, num_classes=k)
+        np.asarray(fn(labels, pred, average=None, num_classes=k))
         for fn in (metrics.precision, metrics.recall, metrics.f1_score)
     )
     support = np.bincount(labels, minlength=k)
@@ -127,7 +162,7 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     out_dir = (
         Path(args.out) if args.out else (Path(args.target) if Path(args.target).is_dir() else weights.parent)
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
+    rundir.make_dirs(out_dir)
     png = plot_confusion_matrix(
         cm, classes, out_dir / f"confusion-{data}-{split}.png", title=f"{config['model']} on {data} {split}"
     )
@@ -159,7 +194,8 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
 def _table(result: dict[str, Any]) -> str:
     width = max(8, *(len(c) for c in result["per_class"]))
     lines = [
-        f"{result['model']} ({result['weights']}) on {result['data']} {result['split']}: {result['n']} images",
+        f"{result['model']} ({result['weights']}) on {result['data']} {result['split']}: "
+        f"{result['n']} images",
         f"accuracy {result['accuracy']:.2%}   loss {result['loss']:.4f}   macro F1 {result['macro_f1']:.4f}",
         "",
         f"{'class':<{width}}  precision  recall      F1  support",
@@ -177,12 +213,7 @@ def _table(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shendu.training.rundir import RunError
-
-    try:
-        result = evaluate_run(args)
-    except (RunError, FileNotFoundError, ValueError, OSError) as err:
-        _err(str(err))
-        return 1
-    print(json.dumps(result) if args.json else _table(result))
+    """Errors are raised and reported by ``shendu.cli.main`` (one line, exit code 1)."""
+    result = finite_or_none(evaluate_run(args))
+    print(json.dumps(result, allow_nan=False) if args.json else _table(result))
     return 0

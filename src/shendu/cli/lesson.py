@@ -55,5 +55,23 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"shendu lesson: {err}", file=sys.stderr)
         return 2
+    if args.out is not None:
+        _check_out(args.out)
     lessons.run_lesson(args.name, lang=lang, out_dir=args.out, full=args.full, verbose=True)
     return 0
+
+
+def _check_out(out: str) -> None:
+    """``--out`` must be (or become) a folder this process can write in: one clear error otherwise."""
+    import os
+    from pathlib import Path
+
+    from shendu.cli.errors import EXIT_USAGE, CLIError
+    from shendu.training.rundir import RunError, make_dirs
+
+    try:
+        make_dirs(Path(out))
+    except RunError as err:
+        raise CLIError(f"--out: {err}", EXIT_USAGE) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise CLIError(f"--out: no permission to write in {out}; choose another folder", EXIT_USAGE)

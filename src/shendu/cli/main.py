@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; every failure is one ``error:`` line and an exit code (shendu.cli.errors)."""
+    from shendu.cli import errors
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -42,7 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
-        return 130
+        return errors.EXIT_INTERRUPTED
+    except Exception as err:  # noqa: BLE001 - the one place that turns exceptions into messages
+        if errors.debug():
+            raise
+        message, code = errors.classify(err)
+        print(f"error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 
+MAX_MEGAPIXELS = 50.0
+
 EXAMPLES = """\
 examples:
   shendu predict runs/lenet-mnist-5k my_digit.png photo_of_a_7.jpg
@@ -14,7 +16,8 @@ examples:
 
 Digit pictures are prepared like MNIST's own: grey, dark ink on light paper is inverted, cropped to
 the digit, scaled so its longer side is 20 pixels and centred by its centre of mass in 28×28.
-A file that cannot be read gets an error line; the other images are still predicted (exit code 1).
+A file that cannot be read (or is larger than --max-pixels) gets an error line; the other images are
+still predicted (exit code 1).
 """
 
 
@@ -38,46 +41,66 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model", metavar="NAME", help="network name, needed for a weights file without config.json"
     )
     p.add_argument(
-        "--top", type=int, default=3, metavar="K", help="how many classes to show per image (default: 3)"
+        "--top",
+        type=_at_least_one,
+        default=3,
+        metavar="K",
+        help="how many classes to show per image, at least 1 (default: 3)",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=float,
+        default=MAX_MEGAPIXELS,
+        metavar="MP",
+        help="refuse images larger than this many megapixels before decoding them "
+        f"(default: {MAX_MEGAPIXELS:g})",
     )
     p.set_defaults(func=run)
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
+    """Each image gets a line: its top classes, or its own error (the other images go on).
+    Exit code 0 when every image was predicted, 1 when one or more could not be."""
     import shendu
     import shendu.nn.functional as F
     from shendu.training.images import ImageError, load_image
-    from shendu.training.rundir import RunError, load_model
+    from shendu.training.rundir import load_model
 
-    try:
-        model, config = load_model(args.target, args.model)
-    except (RunError, FileNotFoundError, ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    if not args.max_pixels > 0:
+        raise ValueError(f"--max-pixels must be positive, got {args.max_pixels}")
+    model, config = load_model(args.target, args.model)
     shape = tuple(config.get("input_shape") or (1, 28, 28))
     classes = config.get("classes") or [str(i) for i in range(int(config.get("num_classes") or 10))]
     norm = config.get("normalize") or {"mean": [0.0] * shape[0], "std": [1.0] * shape[0]}
     mean = np.asarray(norm["mean"], np.float32).reshape(-1, 1, 1)
     std = np.asarray(norm["std"], np.float32).reshape(-1, 1, 1)
-
-    images, names, failed = [], [], 0
-    for path in args.images:  # one file at a time: each may fail on its own
+    digit_style = config.get("digit_style", shape[0] == 1)
+    k = min(args.top, len(classes))
+    failed = 0
+    for path in args.images:  # one file at a time: each may fail on its own, memory stays bounded
         try:
-            images.append(
-                (load_image(path, shape, digit_style=config.get("digit_style", shape[0] == 1)) - mean) / std
-            )
-            names.append(path)
+            image = load_image(path, shape, digit_style=digit_style, max_pixels=int(args.max_pixels * 1e6))
+            with shendu.no_grad():
+                logits = model(shendu.from_numpy(((image - mean) / std)[None].astype(np.float32)))
+                p = F.softmax(logits.double(), dim=1).numpy()[0]
+            if not np.isfinite(p).all():
+                raise ImageError("the model's output is NaN or infinite for this image")
         except ImageError as err:
             print(f"{path}: error: {err}", file=sys.stderr)
             failed += 1
-    if images:
-        with shendu.no_grad():
-            logits = model(shendu.from_numpy(np.stack(images).astype(np.float32)))
-            probs = F.softmax(logits.double(), dim=1).numpy()
-        k = max(1, min(args.top, len(classes)))
-        for name, p in zip(names, probs, strict=True):
-            top = np.argsort(-p, kind="stable")[:k]
-            print(f"{name}: " + "  ".join(f"{classes[i]} {p[i]:.1%}" for i in top))
+            continue
+        top = np.argsort(-p, kind="stable")[:k]
+        print(f"{path}: " + "  ".join(f"{classes[i]} {p[i]:.1%}" for i in top))
     if failed:
-        print(f"{failed} of {len(args.images)} file(s) could not be read", file=sys.stderr)
+        print(f"{failed} of {len(args.images)} file(s) could not be predicted", file=sys.stderr)
     return 1 if failed else 0

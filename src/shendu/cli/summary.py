@@ -17,11 +17,35 @@ def parse_input(text: str) -> tuple[int, int, int]:
     if len(sizes) != 3:
         # '28x28' would otherwise build a 28-channel network and fail deep inside its first layer
         raise argparse.ArgumentTypeError(
-            f"--input needs three sizes, channels x height x width (such as 1x28x28), got {len(sizes)}: {text!r}"
+            "--input needs three sizes, channels x height x width (such as 1x28x28), "
+            f"got {len(sizes)}: {text!r}"
         )
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"--input sizes must be positive, got {text!r}")
     return sizes
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _weights_bytes(name: str, kwargs: dict, size: tuple[int, int, int]) -> float:
+    """Weights of ``name`` built for ``size``, extrapolated from builds at 64 and 128 pixels: an MLP's
+    first layer grows with the image's area, a convolutional network's weights do not."""
+    from shendu.models import get_model
+
+    counts = []
+    for side in (64, 128):
+        net = get_model(name, **{**kwargs, "input_size": side})
+        counts.append(sum(p.data.nbytes for p in net.parameters()))
+    per_area = (counts[1] - counts[0]) / (128 * 128 - 64 * 64)
+    return counts[0] + per_area * (size[1] * size[2] - 64 * 64)
 
 
 def register(subparsers) -> None:
@@ -39,8 +63,17 @@ def register(subparsers) -> None:
         metavar="CxHxW",
         help="input size without the batch (default: 1x28x28 for mlp/lenet/lenet5, else 3x224x224)",
     )
-    p.add_argument("--num-classes", type=int, default=None, help="number of classes (default: the model's)")
-    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument(
+        "--num-classes", type=_positive, default=None, help="number of classes (default: the model's)"
+    )
+    p.add_argument("--batch-size", type=_positive, default=1)
+    p.add_argument(
+        "--max-memory",
+        type=float,
+        default=2.0,
+        metavar="GB",
+        help="refuse inputs whose forward pass would need more memory than this (default: 2)",
+    )
     p.add_argument("--small-input", action="store_true", help="the 28×28/32×32 form of an ImageNet network")
     p.add_argument("--list", action="store_true", help="list the model names and exit")
     p.set_defaults(func=run)
@@ -64,9 +97,25 @@ def run(args: argparse.Namespace) -> int:
         kwargs["small_input"] = True
     if args.num_classes is not None:
         kwargs["num_classes"] = args.num_classes
+    limit = int(args.max_memory * 1024**3)
+    if max(size[1:]) > 64 and _weights_bytes(args.model, kwargs, size) > limit:
+        print(
+            f"shendu summary: {args.model} for input {'x'.join(map(str, size))} would hold about "
+            f"{_weights_bytes(args.model, kwargs, size) / 1024**3:.1f} GB of weights, more than "
+            f"--max-memory {args.max_memory:g} GB; use a smaller input",
+            file=sys.stderr,
+        )
+        return 2
     try:
         model = get_model(args.model, **kwargs)
-        table = summary(model, size, batch_size=args.batch_size)
+        table = summary(model, size, batch_size=args.batch_size, max_bytes=limit)
+    except MemoryError:  # the weights alone (an MLP's first layer grows with the image's area)
+        print(
+            f"shendu summary: {args.model} for input {'x'.join(map(str, size))} does not fit in memory; "
+            f"use a smaller input",
+            file=sys.stderr,
+        )
+        return 2
     except ValueError as err:  # an input the network cannot take (too small, wrong channels): say why
         print(f"shendu summary: {args.model} on input {'x'.join(map(str, size))}: {err}", file=sys.stderr)
         return 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 import time
@@ -35,9 +34,9 @@ LEARNING_RATES = {
 OPTIMIZERS = tuple(LEARNING_RATES)
 # digits: rotations up to ±10°, shifts up to ±7% of the side (±2 pixels on 28), zoom 0.9–1.1.
 # Measured on mnist-5k -> MNIST test: ±2 px beat ±2.8 px (98.4% vs 98.0%, 20 epochs, seed 0).
-DIGIT_AUGMENT = {"degrees": 10.0, "translate": (0.07, 0.07), "scale": (0.9, 1.1)}
+DIGIT_AUGMENT: dict[str, Any] = {"degrees": 10.0, "translate": (0.07, 0.07), "scale": (0.9, 1.1)}
 VAL_FRACTION = 0.1  # held out of 'train' for data sets without a validation split
-# options that must match the original run when resuming
+# options that must match the original run when resuming (``epochs`` may grow: the run is extended)
 RUN_OPTIONS = ("model", "data", "epochs", "batch_size", "optimizer", "lr", "seed", "augment")
 
 EXAMPLES = """\
@@ -47,6 +46,7 @@ examples:
   shendu train lenet --data mnist --data-dir ~/data/mnist --epochs 3
   shendu train --optimizer sgd --lr 0.1 --out runs/sgd
   shendu train --out runs/sgd --resume  # continue an interrupted run (same result as never stopping)
+  shendu train --out runs/sgd --resume --epochs 20   # 5 more epochs after a finished 15-epoch run
 
 then:
   shendu eval runs/lenet-mnist-5k --data mnist --split test
@@ -142,7 +142,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run in the run directory from its checkpoint, with its options",
+        help="continue the run in the run directory from its checkpoint, with its options; with a larger "
+        "--epochs, extend it (the added epochs follow a new cosine from the initial learning rate)",
     )
     p.add_argument(
         "--augment",
@@ -163,33 +164,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _err(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-
-
 # ---- options ------------------------------------------------------------------------------
-def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], Path, dict[str, Any] | None]:
-    """Options from the command line, else the resumed run's config, else DEFAULTS."""
-    from shendu.training import rundir
+def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], Any, dict[str, Any] | None]:
+    """(options, run directory, the resumed run's config or None): the command line, else the
+    resumed run's options, else DEFAULTS. ``--resume`` accepts a larger ``--epochs`` (extension)."""
+    from shendu.training.rundir import RunDir, RunError
 
     given = {k: getattr(args, k) for k in RUN_OPTIONS if getattr(args, k) is not None}
     model = given.get("model", DEFAULTS["model"])
     data = given.get("data", DEFAULTS["data"])
-    out = Path(args.out) if args.out else Path("runs") / f"{model}-{data}"
+    run = RunDir(args.out if args.out else Path("runs") / f"{model}-{data}")
     previous = None
     if args.resume:
-        previous = rundir.read_config(out)
+        previous = run.read_config()
+        old = previous.get("options")
+        if not isinstance(old, dict) or not isinstance(old.get("epochs"), int):
+            raise RunError(f"{run.config} has no 'options' of 'shendu train': it cannot be resumed by it")
         mismatch = [
-            f"--{k.replace('_', '-')} {v} (the run used {previous['options'].get(k)})"
+            f"--{k.replace('_', '-')} {v} (the run used {old.get(k)})"
             for k, v in given.items()
-            if previous["options"].get(k) != v
+            if k != "epochs" and old.get(k) != v
         ]
         if mismatch:
-            raise rundir.RunError(
+            raise RunError(
                 "--resume continues the run with its own options; these differ: " + "; ".join(mismatch)
             )
-        opts = dict(previous["options"])
-        opts["data_dir"] = previous.get("data_info", {}).get("data_dir")
+        opts = dict(old)
+        if given.get("epochs", old["epochs"]) < old["epochs"]:
+            raise RunError(
+                f"--resume --epochs {given['epochs']}: the run already planned {old['epochs']} epochs; "
+                f"--epochs can only extend it"
+            )
+        opts["epochs"] = given.get("epochs", old["epochs"])
+        opts["data_dir"] = (previous.get("data_info") or {}).get("data_dir")
     else:
         opts = {**DEFAULTS, **given}
         if opts["lr"] is None:
@@ -197,7 +204,14 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], Path, dict[str, 
     if args.data_dir is not None:
         opts["data_dir"] = args.data_dir
     opts.setdefault("data_dir", None)
-    return opts, out, previous
+    return opts, run, previous
+
+
+def _lr_cycles(opts: dict[str, Any], previous: dict[str, Any] | None) -> list[int]:
+    """Cosine cycles of the schedule: one over all epochs, plus one per extension of the run."""
+    cycles = list(previous.get("lr_cycles") or [previous["options"]["epochs"]]) if previous else []
+    added = opts["epochs"] - sum(cycles)
+    return cycles + [added] if added > 0 else cycles
 
 
 # ---- data ---------------------------------------------------------------------------------
@@ -211,13 +225,10 @@ def _datasets(name: str, data_dir: str | None):
         return train, load_dataset(name, "val", data_dir=data_dir), "the data set's val split"
     # no validation split: hold one out of 'train', the same for every seed
     keep, held = stratified_split(train.labels, VAL_FRACTION, seed=0)
-    part = lambda idx, split: ArrayDataset(
-        train.images[idx],
-        train.labels[idx],
-        train.classes,  # noqa: E731
-        name=train.name,
-        split=split,
-    )
+
+    def part(idx, split):
+        return ArrayDataset(train.images[idx], train.labels[idx], train.classes, name=train.name, split=split)
+
     return part(keep, "train"), part(held, "val"), f"{VAL_FRACTION:.0%} of train held out"
 
 
@@ -250,44 +261,97 @@ def _loaders(opts: dict[str, Any], train, val, norm: dict[str, list[float]]):
     return train_loader, val_loader, augment, train_tf
 
 
+# ---- model --------------------------------------------------------------------------------
+def _network(opts: dict[str, Any], train, cycles: list[int]):
+    """(model, optimizer, scheduler), seeded by ``opts['seed']``."""
+    import shendu
+    from shendu.models import get_model
+    from shendu.training.rundir import RunError
+    from shendu.training.schedule import CosineCycles
+
+    shape = tuple(int(s) for s in train.images.shape[1:])
+    shendu.manual_seed(opts["seed"])
+    try:
+        model = get_model(
+            opts["model"], num_classes=train.num_classes, in_channels=shape[0], input_size=shape[1]
+        )
+    except ValueError as err:  # e.g. LeNet's convolutions on the 8×8 digits
+        raise RunError(
+            f"{err} ({opts['data']} has images of shape {shape} (C, H, W); 'mlp' takes any size)"
+        ) from None
+    optimizer = _optimizer(opts["optimizer"], model.parameters(), opts["lr"])
+    return model, optimizer, CosineCycles(optimizer, cycles)
+
+
+def _optimizer(name: str, params, lr: float):
+    from shendu import optim
+
+    params = list(params)
+    if name == "sgd":
+        return optim.SGD(params, lr=lr)
+    if name == "momentum":
+        return optim.SGD(params, lr=lr, momentum=0.9)
+    return {"adagrad": optim.Adagrad, "rmsprop": optim.RMSprop, "adam": optim.Adam, "adamw": optim.AdamW}[
+        name
+    ](params, lr=lr)
+
+
+def _config(opts: dict[str, Any], run, data: dict[str, Any], optimizer, cycles: list[int]) -> dict[str, Any]:
+    """config.json: what eval/predict need to rebuild the model and its input, and the run's options."""
+    import shendu
+
+    train = data["train"]
+    return {
+        "model": opts["model"],
+        "num_classes": train.num_classes,
+        "classes": list(train.classes),
+        "input_shape": list(train.images.shape[1:]),
+        "normalize": data["normalize"],
+        "data": opts["data"],
+        "digit_style": opts["data"] in ("mnist-5k", "mnist", "digits"),
+        "options": {k: opts[k] for k in RUN_OPTIONS} | {"augment": data["augment"]},
+        "data_info": {
+            "train": len(train),
+            "val": len(data["val"]),
+            "val_source": data["val_source"],
+            "data_dir": opts["data_dir"],
+            "train_transform": data["train_transform"],
+        },
+        "optimizer": repr(optimizer).replace("\n", " "),
+        "scheduler": f"CosineCycles(cycles={cycles}): half cosines from lr to 0; an extension restarts at lr",
+        "lr_cycles": cycles,
+        "shendu_version": shendu.__version__,
+        "resume_command": _resume_command(opts, run.path),
+    }
+
+
 # ---- the command ----------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
-    from shendu.training import rundir
-
-    try:
-        opts, out, previous = _resolve(args)
-    except rundir.RunError as err:
-        _err(str(err))
-        return 2
+    """Exit codes (docs/training.md): 0 done, 1 bad input, 2 usage, 3 diverged, 4 folder in use,
+    5 cannot write (disk full: --resume continues), 130 interrupted."""
+    from shendu.cli.errors import EXIT_USAGE, CLIError
     from shendu.models import list_models
+    from shendu.training.rundir import RunError, RunInUse
 
-    if opts["model"] not in list_models():  # before the data loads, which takes a while
-        _err(f"unknown model {opts['model']!r}; known models: {', '.join(list_models())}")
-        return 2
-    problem = _unwritable(out)
-    if problem:
-        _err(f"cannot write the run directory {out}: {problem}")
-        return 2
     try:
-        with _blas_threads(args.threads), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            # NumPy's overflow warnings are silenced: the trainer itself stops on a NaN or
-            # infinite loss with a message that says what happened and what to do
-            return _train(opts, out, previous, progress=not args.no_progress)
-    except (rundir.RunError, ValueError, OSError) as err:
-        _err(str(err))
-        return 1
-
-
-def _unwritable(out: Path) -> str | None:
-    """Why ``out`` cannot become a run directory (checked before the slow data loading), or None."""
-    path = out.absolute()
-    while not os.path.exists(path):  # os.path: False (not an exception) for unreadable paths too
-        path = path.parent
-    if not os.path.isdir(path):
-        return f"{path} is a file, not a folder"
-    if not os.access(path, os.W_OK | os.X_OK):
-        return f"no permission to write in {path}"
-    return None
+        opts, run_dir, previous = _resolve(args)
+    except RunError as err:
+        raise CLIError(str(err), EXIT_USAGE) from None
+    if opts["model"] not in list_models():  # before the data loads, which takes a while
+        raise CLIError(
+            f"unknown model {opts['model']!r}; known models: {', '.join(list_models())}", EXIT_USAGE
+        )
+    try:
+        run_dir.lock()  # before the data loads: a second run into the folder stops at once
+    except RunInUse:
+        raise
+    except RunError as err:  # --out below a file, in /proc, in a read-only folder
+        raise CLIError(str(err), EXIT_USAGE) from None
+    with run_dir, _blas_threads(args.threads):
+        # NumPy's overflow warnings are silenced: the trainer itself stops on a NaN or infinite
+        # loss with a message that says what happened and what to do
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return _train(opts, run_dir, previous, progress=not args.no_progress)
 
 
 def _blas_threads(n: int):
@@ -305,67 +369,32 @@ def _blas_threads(n: int):
     return threadpool_limits(limits=n, user_api="blas")
 
 
-def _train(opts: dict[str, Any], out: Path, previous: dict[str, Any] | None, progress: bool) -> int:
-    import shendu
-    from shendu import optim
-    from shendu.models import get_model
-    from shendu.training import Trainer, TrainingDiverged, TrainingInterrupted, rundir
+def _load_data(opts: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    from shendu.data.transforms import Normalize
+
+    train, val, val_source = _datasets(opts["data"], opts["data_dir"])
+    norm = previous["normalize"] if previous else Normalize.stats(train.images)
+    train_loader, val_loader, augment, train_tf = _loaders(opts, train, val, norm)
+    return {
+        "train": train,
+        "val": val,
+        "val_source": val_source,
+        "normalize": norm,
+        "augment": augment,
+        "train_transform": repr(train_tf),
+        "loaders": (train_loader, val_loader),
+    }
+
+
+def _train(opts: dict[str, Any], run, previous: dict[str, Any] | None, progress: bool) -> int:
+    from shendu.cli.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_IO, CLIError
+    from shendu.training import Trainer, TrainingDiverged, TrainingInterrupted
 
     started = time.perf_counter()
-    train, val, val_source = _datasets(opts["data"], opts["data_dir"])
-    shape = tuple(int(s) for s in train.images.shape[1:])
-    norm = previous["normalize"] if previous else rundir.normalisation_of(train.images)
-    train_loader, val_loader, augment, train_tf = _loaders(opts, train, val, norm)
-
-    shendu.manual_seed(opts["seed"])
-    try:
-        model = get_model(
-            opts["model"], num_classes=train.num_classes, in_channels=shape[0], input_size=shape[1]
-        )
-    except ValueError as err:  # e.g. LeNet's convolutions on the 8×8 digits
-        raise rundir.RunError(
-            f"{err} ({opts['data']} has images of shape {shape} (C, H, W); 'mlp' takes any size)"
-        ) from None
-    optimizer = _optimizer(opts["optimizer"], model.parameters(), opts["lr"])
-    scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=opts["epochs"])
-
-    resume_cmd = "shendu train --out " + shlex.quote(str(out)) + " --resume"
-    if opts["data_dir"]:
-        resume_cmd += " --data-dir " + shlex.quote(str(opts["data_dir"]))
-    config = {
-        "model": opts["model"],
-        "num_classes": train.num_classes,
-        "classes": list(train.classes),
-        "input_shape": list(shape),
-        "normalize": norm,
-        "data": opts["data"],
-        "digit_style": opts["data"] in ("mnist-5k", "mnist", "digits"),
-        "options": {k: opts[k] for k in RUN_OPTIONS} | {"augment": augment},
-        "data_info": {
-            "train": len(train),
-            "val": len(val),
-            "val_source": val_source,
-            "data_dir": opts["data_dir"],
-            "train_transform": repr(train_tf),
-        },
-        "optimizer": repr(optimizer).replace("\n", " "),
-        "scheduler": "CosineAnnealingLR(T_max=epochs)",
-        "shendu_version": shendu.__version__,
-        "resume_command": resume_cmd,
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    checkpoint = out / rundir.CHECKPOINT
-    if previous is None and checkpoint.exists():
-        # the new config.json replaces the old one, so the old run's files no longer match it
-        # (a resume or an eval would mix two runs): remove them now, not when epoch 1 ends
-        for name in (rundir.CHECKPOINT, rundir.WEIGHTS, rundir.HISTORY, rundir.CURVES):
-            (out / name).unlink(missing_ok=True)
-        print(
-            f"note: {out} held an earlier run; starting over (its weights and checkpoint are removed; "
-            f"use another --out to keep a run)",
-            file=sys.stderr,
-        )
-
+    data = _load_data(opts, previous)
+    cycles = _lr_cycles(opts, previous)
+    model, optimizer, scheduler = _network(opts, data["train"], cycles)
+    train_loader, val_loader = data["loaders"]
     trainer = Trainer(
         model,
         optimizer,
@@ -373,46 +402,59 @@ def _train(opts: dict[str, Any], out: Path, previous: dict[str, Any] | None, pro
         val_loader=val_loader,
         epochs=opts["epochs"],
         scheduler=scheduler,
-        out_dir=out,
+        out_dir=run,
         progress=progress,
+        config=_config(opts, run, data, optimizer, cycles),
     )
-    if previous is not None:
-        if not checkpoint.is_file():
-            raise rundir.RunError(
-                f"{out} has no {rundir.CHECKPOINT} to resume from (no epoch finished): "
-                f"start again without --resume"
-            )
-        done = trainer.load_checkpoint(checkpoint)
-        if done >= opts["epochs"]:
-            print(
-                f"{out} already finished all {opts['epochs']} epochs: nothing to resume "
-                f"(its files are unchanged)",
-                file=sys.stderr,
-            )
-            return 0
-        if progress:
-            print(f"resuming {out} after epoch {done} of {opts['epochs']}", file=sys.stderr)
-    elif progress:
+    if progress and previous is None:
+        _announce(opts, data)
+    try:
+        history = trainer.fit(resume=previous is not None)
+    except TrainingInterrupted as stop:
+        if stop.checkpoint:
+            again = f"to resume: {_resume_command(opts, run.path)}"
+        else:  # nothing to resume from: --resume would only say so
+            again = f"to start again: {_restart_command(opts, run.path)}"
+        raise CLIError(f"{stop}; {again}", EXIT_INTERRUPTED) from None
+    except TrainingDiverged as err:
+        raise CLIError(str(err), EXIT_DIVERGED) from None
+    except OSError as err:
+        if err.errno is None:
+            raise
+        from shendu.cli.errors import describe_os_error
+
+        raise CLIError(
+            f"{describe_os_error(err)}; the last completed epoch is kept: free space (or fix the folder) and "
+            f"continue with: {_resume_command(opts, run.path)}",
+            EXIT_IO,
+        ) from None
+    if previous is not None and trainer.resumed_from >= opts["epochs"]:
+        fixed = f" (repaired: {', '.join(trainer.repaired)})" if trainer.repaired else ""
         print(
-            f"training {opts['model']} on {opts['data']} ({len(train)} images, validation {len(val)}: "
-            f"{val_source}) for {_epochs(opts['epochs'])}; {opts['optimizer']} lr {opts['lr']}, batch "
-            f"{opts['batch_size']}, augment {'on' if augment else 'off'}, seed {opts['seed']}",
+            f"{run.path} already finished all {opts['epochs']} epochs: nothing to resume; its files match "
+            f"the checkpoint{fixed}. To train more, add --epochs N (N > {opts['epochs']}).",
             file=sys.stderr,
         )
-    rundir.write_config(out, config)
-    try:
-        history = trainer.fit()
-    except TrainingInterrupted as stop:
-        if stop.checkpoint is not None:
-            print(f"\n{stop}\nto resume: {resume_cmd}", file=sys.stderr)
-        else:  # nothing to resume from: --resume would only say so
-            print(f"\n{stop}\nto start again: {_restart_command(opts, out)}", file=sys.stderr)
-        return 130
-    except TrainingDiverged as err:
-        print(f"\nerror: {err}", file=sys.stderr)
-        return 3
-    _summary(history, out, opts, time.perf_counter() - started)
+        return 0
+    _summary(history, run.path, opts, time.perf_counter() - started)
     return 0
+
+
+def _announce(opts: dict[str, Any], data: dict[str, Any]) -> None:
+    print(
+        f"training {opts['model']} on {opts['data']} ({len(data['train'])} images, validation "
+        f"{len(data['val'])}: {data['val_source']}) for {_epochs(opts['epochs'])}; {opts['optimizer']} "
+        f"lr {opts['lr']}, batch {opts['batch_size']}, augment {'on' if data['augment'] else 'off'}, "
+        f"seed {opts['seed']}",
+        file=sys.stderr,
+    )
+
+
+def _resume_command(opts: dict[str, Any], out: Path) -> str:
+    words = ["shendu", "train", "--out", str(out), "--resume"]
+    if opts["data_dir"]:
+        words += ["--data-dir", str(opts["data_dir"])]
+    return shlex.join(words)
 
 
 def _restart_command(opts: dict[str, Any], out: Path) -> str:
@@ -425,19 +467,6 @@ def _restart_command(opts: dict[str, Any], out: Path) -> str:
     if opts["data_dir"]:
         words += ["--data-dir", str(opts["data_dir"])]
     return shlex.join(words + ["--out", str(out)])
-
-
-def _optimizer(name: str, params, lr: float):
-    from shendu import optim
-
-    params = list(params)
-    if name == "sgd":
-        return optim.SGD(params, lr=lr)
-    if name == "momentum":
-        return optim.SGD(params, lr=lr, momentum=0.9)
-    return {"adagrad": optim.Adagrad, "rmsprop": optim.RMSprop, "adam": optim.Adam, "adamw": optim.AdamW}[
-        name
-    ](params, lr=lr)
 
 
 def _epochs(n: int) -> str:

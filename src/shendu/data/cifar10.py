@@ -123,4 +123,4 @@ class CIFAR10(ArrayDataset):
         except DownloadError as e:
             raise DatasetNotFoundError(
                 f"CIFAR-10: missing {ARCHIVE} in {where}, and the download failed:\n{e}"
-            )
+            ) from None

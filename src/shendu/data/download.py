@@ -3,7 +3,8 @@
 The bytes stream into a temporary file beside the target (same directory, so the final
 ``os.replace`` is an atomic rename on the same file system); only a transfer whose length
 matches ``Content-Length`` and whose md5/sha256 matches the published value is renamed into
-place. Any failure leaves no partial file behind and moves on to the next mirror.
+place. Any failure leaves no partial file behind and moves on to the next mirror; when every mirror
+fails, the folders the download created are removed again (an offline first run leaves nothing).
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ def download(
     if not urls:
         raise ValueError("download: no URL given")
     target = Path(path)
+    created = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     failures = []
     for url in urls:
@@ -138,6 +140,11 @@ def download(
             return target
         except (OSError, http.client.HTTPException, ValueError) as e:
             failures.append(f"  {url}: {_describe(e)}")
+    for folder in created:  # deepest first: leave no empty folder behind a failed download
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (another file arrived meanwhile): keep it
+            break
     raise DownloadError(
         f"could not download {target.name} from any mirror:\n"
         + "\n".join(failures)

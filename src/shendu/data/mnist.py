@@ -45,8 +45,8 @@ class _IDXImageDataset(ArrayDataset):
         dirs = candidate_dirs(self.dataset_name, data_dir)
         paths = self._locate(dirs, split, download)
         (img_name, _, img_md5), (lbl_name, _, lbl_md5) = self.resources[split]
-        images = self._read(paths[0], img_md5 if verify else None)
-        labels = self._read(paths[1], lbl_md5 if verify else None)
+        images = self._read(paths[0], img_md5 if verify else None, img_name)
+        labels = self._read(paths[1], lbl_md5 if verify else None, lbl_name)
         images, labels = self._check(images, labels, paths)
         super().__init__(images, labels, classes=self.default_classes, name=self.dataset_name, split=split)
         self.files = paths
@@ -88,11 +88,17 @@ class _IDXImageDataset(ArrayDataset):
         ]
 
     # ---- reading and checking -----------------------------------------------------
-    @staticmethod
-    def _read(path: Path, raw_md5: str | None) -> np.ndarray:
+    def _read(self, path: Path, raw_md5: str | None, name: str) -> np.ndarray:
         data = read_bytes_maybe_gzip(path)
         if raw_md5 is not None:
             actual = hashlib.md5(data).hexdigest()
+            other = _known_file(actual)
+            if actual != raw_md5 and other is not None:  # a genuine file of another data set
+                raise ValueError(
+                    f"{path} is {other[0]}'s {other[1]}, not {self.title}'s {name}: the folder holds "
+                    f"another data set. Point --data-dir (data_dir) at a folder with {self.title}'s files, "
+                    f"or ask for --data {other[2]}."
+                )
             if actual != raw_md5:
                 raise ValueError(
                     f"{path}: content md5 {actual} differs from the official file's {raw_md5} "
@@ -209,3 +215,13 @@ class FashionMNIST(_IDXImageDataset):
         "Bag",
         "Ankle boot",
     )
+
+
+def _known_file(raw_md5: str) -> tuple[str, str, str] | None:
+    """(data set title, file name, data set name) of an official file with this content md5."""
+    for cls in (MNIST, FashionMNIST):
+        for files in cls.resources.values():
+            for name, _, md5 in files:
+                if md5 == raw_md5:
+                    return cls.title, name, cls.dataset_name
+    return None

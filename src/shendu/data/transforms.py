@@ -107,6 +107,16 @@ class Normalize(Transform):
         std = self.std.astype(x.dtype).reshape(1, -1, 1, 1)
         return (x - mean) / std
 
+    @staticmethod
+    def stats(images: np.ndarray) -> dict[str, list[float]]:
+        """Per-channel mean and standard deviation of ``images: (N, C, H, W)`` (rounded to 6 digits),
+        as ``Normalize(**Normalize.stats(train_images))`` takes them."""
+        x = np.asarray(images).astype(np.float64, copy=False)
+        return {
+            "mean": x.mean(axis=(0, 2, 3)).round(6).tolist(),
+            "std": x.std(axis=(0, 2, 3)).round(6).tolist(),
+        }
+
 
 class Pad(Transform):
     """Pad the borders with ``fill``: ``padding`` is an int (all sides), ``(left/right, top/bottom)``

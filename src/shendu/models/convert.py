@@ -12,6 +12,8 @@ import numpy as np
 
 __all__ = ["convert_torch", "torch_state_dict_to_numpy"]
 
+_PLAIN_DTYPES = {f"torch.{t}" for t in ("bool", "uint8", "int8", "int16", "int32", "int64")}
+
 
 def torch_state_dict_to_numpy(state: Any) -> dict[str, np.ndarray]:
     """``{key: ndarray}`` from a torch state dict (tensors moved to the CPU and copied).
@@ -24,13 +26,19 @@ def torch_state_dict_to_numpy(state: Any) -> dict[str, np.ndarray]:
             break
     if not isinstance(state, dict):
         raise ValueError(
-            f"convert_torch: expected a state dict (a mapping of names to tensors), got {type(state).__name__}"
+            "convert_torch: expected a state dict (a mapping of names to tensors), "
+            f"got {type(state).__name__}"
         )
     arrays: dict[str, np.ndarray] = {}
     for key, value in state.items():
         if not hasattr(value, "detach"):
             raise ValueError(f"convert_torch: entry {key!r} is a {type(value).__name__}, not a tensor")
         value = value.detach().cpu()
+        if value.is_complex() or not (value.is_floating_point() or str(value.dtype) in _PLAIN_DTYPES):
+            raise ValueError(
+                f"convert_torch: entry {key!r} has dtype {str(value.dtype).replace('torch.', '')}, which "
+                f"safetensors (and shendu's layers) cannot hold: only real numbers and booleans"
+            )
         if str(value.dtype) == "torch.bfloat16":  # NumPy has no bfloat16
             value = value.float()
         # np.array, not np.ascontiguousarray: the latter turns 0-d num_batches_tracked into shape (1,).
@@ -56,11 +64,44 @@ def convert_torch(in_path: str | os.PathLike, out_path: str | os.PathLike) -> di
     from shendu.serialization import save
 
     in_path, out_path = os.fspath(in_path), os.fspath(out_path)
-    if not os.path.exists(in_path):
+    if not os.path.isfile(in_path):
         raise FileNotFoundError(f"convert_torch: no such file {in_path!r}")
-    state = torch.load(in_path, map_location="cpu", weights_only=True)
+    if os.path.isdir(out_path):
+        raise ValueError(
+            f"convert_torch: the output {out_path!r} is a folder; give a file name ending .safetensors"
+        )
+    state = _load_refusing_code(torch, in_path)
     arrays = torch_state_dict_to_numpy(state)
     save(
         arrays, out_path, metadata={"converted_from": os.path.basename(in_path), "format": "torch state_dict"}
     )
     return arrays
+
+
+def _load_refusing_code(torch, path: str) -> Any:
+    """``torch.load(weights_only=True)`` with shendu's own one-line reasons.
+
+    PyTorch's messages for a refused file suggest retrying with ``weights_only=False``: that would
+    run whatever code the file holds, so they are never passed on.
+    """
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"convert_torch: {path!r} is empty")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except MemoryError:
+        raise ValueError(f"convert_torch: {path!r} is too large to load in memory") from None
+    except Exception as err:  # noqa: BLE001 - torch raises many kinds; all mean "not a usable state dict"
+        if (
+            "weights_only" in str(err)
+            or "Unsupported global" in str(err)
+            or "Unsupported operand" in str(err)
+        ):
+            raise ValueError(
+                f"convert_torch: {path!r} holds Python objects besides tensors and plain containers; "
+                f"loading them could run code, so shendu refuses the file. Save model.state_dict() alone "
+                f"with torch.save, then convert that"
+            ) from None
+        raise ValueError(
+            f"convert_torch: {path!r} is not a readable PyTorch file (empty, truncated, or another "
+            f"format: {type(err).__name__})"
+        ) from None

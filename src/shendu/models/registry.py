@@ -68,7 +68,13 @@ def get_model(name: str, **kwargs: Any) -> nn.Module:
     unknown = [k for k in args if k not in params and not takes_any]
     if unknown:
         raise TypeError(f"get_model({name!r}): unexpected option(s) {unknown}; it takes {list(params)}")
-    return builder(**args)
+    model = builder(**args)
+    # what Trainer(out_dir=...) records in config.json, so `shendu eval` can rebuild the network
+    model.zoo_config = {
+        "model": name,
+        **{k: v for k, v in args.items() if isinstance(v, (int, float, str, bool))},
+    }
+    return model
 
 
 def _register_zoo() -> None:

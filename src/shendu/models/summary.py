@@ -2,7 +2,10 @@
 parameters and multiply-adds — what torchinfo prints for PyTorch.
 
 It runs one forward pass on a random input under ``shendu.no_grad()`` in eval mode,
-with a forward hook on every submodule recording what each call returned.
+with a forward hook on every submodule recording what each call returned. An input larger than
+:data:`PROBE_SIDE` on a side is first tried at that side, and the memory the real pass would take is
+extrapolated (activations grow with the image's area); above ``max_bytes`` (default
+:data:`MAX_BYTES`) :func:`summary` refuses with the estimate instead of allocating it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,16 @@ import numpy as np
 import shendu
 from shendu import nn
 
-__all__ = ["LayerInfo", "Summary", "summary", "layer_mult_adds"]
+__all__ = ["LayerInfo", "Summary", "summary", "layer_mult_adds", "SummaryTooLarge", "MAX_BYTES"]
+
+#: memory a summary's forward pass may use (input + activations + parameters), in bytes
+MAX_BYTES = 2 * 1024**3
+#: inputs larger than this on a side are first measured at this side
+PROBE_SIDE = 64
+
+
+class SummaryTooLarge(ValueError):
+    """The forward pass of a summary would need more memory than allowed; the message says how much."""
 
 
 @dataclass
@@ -91,7 +103,8 @@ class Summary:
             f"Input size (MB): {self.input_bytes / mb:.2f}",
             f"Forward pass size (MB): {self.forward_bytes / mb:.2f}",
             f"Params size (MB): {self.params_bytes / mb:.2f}",
-            f"Estimated total size (MB): {(self.input_bytes + self.forward_bytes + self.params_bytes) / mb:.2f}",
+            "Estimated total size (MB): "
+            f"{(self.input_bytes + self.forward_bytes + self.params_bytes) / mb:.2f}",
             bar,
         ]
         return "\n".join(out)
@@ -121,8 +134,16 @@ def layer_mult_adds(module: nn.Module, output: Any) -> int:
     return 0
 
 
-def summary(model: nn.Module, input_size: Sequence[int] = (1, 28, 28), batch_size: int = 1) -> Summary:
+def summary(
+    model: nn.Module,
+    input_size: Sequence[int] = (1, 28, 28),
+    batch_size: int = 1,
+    max_bytes: int | None = None,
+) -> Summary:
     """Run ``model`` once on a random batch ``(batch_size, *input_size)`` and tabulate every submodule call.
+
+    Raises :class:`SummaryTooLarge` when the pass would take more than ``max_bytes`` (default
+    :data:`MAX_BYTES`), estimated from a pass on a smaller image first.
 
     >>> from shendu.models import lenet
     >>> s = summary(lenet(), (1, 28, 28))
@@ -137,6 +158,37 @@ def summary(model: nn.Module, input_size: Sequence[int] = (1, 28, 28), batch_siz
             f"summary: input_size must be positive sizes without the batch, such as (3, 224, 224), "
             f"and batch_size ≥ 1; got {input_size} and {batch_size}"
         )
+    _check_memory(model, input_size, batch_size, MAX_BYTES if max_bytes is None else max_bytes)
+    return _run(model, input_size, batch_size)
+
+
+def _check_memory(model: nn.Module, input_size: tuple[int, ...], batch_size: int, limit: int) -> None:
+    """Refuse, before allocating it, a pass whose estimated memory is above ``limit`` bytes."""
+    params = sum(p.data.nbytes for p in model.parameters())
+    input_bytes = 4 * batch_size * int(np.prod(input_size))
+    spatial = input_size[1:]
+    if not spatial or max(spatial) <= PROBE_SIDE:
+        estimate = params + input_bytes * 64 if input_bytes * 64 > limit else 0
+    else:
+        probe = (input_size[0], *(min(s, PROBE_SIDE) for s in spatial))
+        scale = float(np.prod(spatial)) / float(np.prod(probe[1:]))
+        try:
+            small = _run(model, probe, 1)
+        except (ValueError, RuntimeError, TypeError):  # a network made for one input size only
+            small = None
+        if small is None:
+            estimate = params + input_bytes * 64 if input_bytes * 64 > limit else 0
+        else:
+            estimate = params + int(batch_size * scale * (small.input_bytes + small.forward_bytes))
+    if estimate > limit:
+        raise SummaryTooLarge(
+            f"a forward pass on input {batch_size}x{'x'.join(map(str, input_size))} needs about "
+            f"{estimate / 1024**3:.1f} GB, more than the limit of {limit / 1024**3:.1f} GB; "
+            "use a smaller input"
+        )
+
+
+def _run(model: nn.Module, input_size: tuple[int, ...], batch_size: int) -> Summary:
     names = {id(m): n for n, m in model.named_modules() if n}
     counted: set[int] = set()
     calls: list[LayerInfo] = []

@@ -23,7 +23,8 @@ from shendu.optim import lr_scheduler
 from shendu.optim.adagrad import Adagrad
 from shendu.optim.adam import Adam
 from shendu.optim.adamw import AdamW
-from shendu.optim.optimizer import Optimizer, flatten_state_dict, unflatten_state_dict
+from shendu.optim.optimizer import Optimizer
+from shendu.serialization import flatten_state_dict, unflatten_state_dict  # kept here for old imports
 from shendu.optim.rmsprop import RMSprop
 from shendu.optim.sgd import SGD
 

@@ -8,15 +8,14 @@ without recording a graph. Per-parameter memory (momentum, running averages) liv
 
 ``state_dict()`` has PyTorch's structure: ``{'state': {index: {...}}, 'param_groups': [{...,
 'params': [indices]}]}`` with every state array a NumPy array, so a checkpoint can store it in
-safetensors: :func:`flatten_state_dict` splits it into named arrays plus JSON-able metadata and
-:func:`unflatten_state_dict` puts it back together — no pickle anywhere.
+safetensors: :func:`shendu.serialization.flatten_state_dict` splits it into named arrays plus
+JSON-able metadata and :func:`~shendu.serialization.unflatten_state_dict` puts it back together —
+no pickle anywhere.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import numbers
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
@@ -260,92 +259,3 @@ def _restore_value(name: str, value: Any, p: Tensor) -> Any:
             return value.astype(p.dtype, copy=True)
         return value.copy()
     return copy.deepcopy(value)
-
-
-# ---- safetensors-friendly form -------------------------------------------------------------
-
-
-def flatten_state_dict(
-    state_dict: dict[str, Any], prefix: str = ""
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Split an optimiser ``state_dict`` into named arrays and JSON-able metadata.
-
-    Arrays go to ``{prefix + "state.<i>.<name>": ndarray}``; everything else (hyper-parameters,
-    the ``params`` index lists, step counters) goes to the metadata dict, so a checkpoint can
-    write ``safetensors.numpy.save_file(arrays, path, metadata={"optimizer": json.dumps(meta)})``.
-
-    >>> import numpy as np
-    >>> sd = {"state": {0: {"step": 2, "exp_avg": np.ones(3, np.float32)}},
-    ...       "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0]}]}
-    >>> arrays, meta = flatten_state_dict(sd)
-    >>> sorted(arrays), meta["state"]
-    (['state.0.exp_avg'], {'0': {'step': 2}})
-    >>> back = unflatten_state_dict(arrays, meta)
-    >>> back["state"][0]["step"], back["param_groups"][0]["betas"]
-    (2, (0.9, 0.999))
-    """
-    arrays: dict[str, np.ndarray] = {}
-    scalars: dict[str, dict[str, Any]] = {}
-    for index, pstate in state_dict["state"].items():
-        for name, value in pstate.items():
-            if "." in name:
-                raise ValueError(f"state name {name!r} must not contain '.'")
-            if isinstance(value, np.ndarray):
-                # not np.ascontiguousarray: it turns 0-d arrays into 1-d ones
-                arrays[f"{prefix}state.{int(index)}.{name}"] = (
-                    value if value.flags.c_contiguous else value.copy()
-                )
-            else:
-                scalars.setdefault(str(int(index)), {})[name] = _jsonable(value, f"state[{index}][{name!r}]")
-    groups = [
-        {k: _jsonable(v, f"param_groups[{i}][{k!r}]") for k, v in group.items()}
-        for i, group in enumerate(state_dict["param_groups"])
-    ]
-    # parameters whose state holds only arrays still need to be listed, so record every index
-    meta = {
-        "state": scalars,
-        "state_keys": sorted(int(i) for i in state_dict["state"]),
-        "param_groups": groups,
-    }
-    json.dumps(meta)  # fail here, not at save time, if something is not JSON-able
-    return arrays, meta
-
-
-def unflatten_state_dict(
-    arrays: dict[str, np.ndarray], metadata: dict[str, Any] | str, prefix: str = ""
-) -> dict[str, Any]:
-    """The inverse of :func:`flatten_state_dict` (``metadata`` may be the JSON string)."""
-    if isinstance(metadata, str):
-        metadata = json.loads(metadata)
-    state: dict[int, dict[str, Any]] = {int(i): {} for i in metadata.get("state_keys", [])}
-    for index, scalars in metadata["state"].items():
-        state.setdefault(int(index), {}).update(scalars)
-    head = prefix + "state."
-    for key, value in arrays.items():
-        if not key.startswith(head):
-            continue
-        index, _, name = key[len(head) :].partition(".")
-        if not index.isdigit() or not name:
-            raise ValueError(f"unexpected optimizer array name {key!r}, expected '{head}<index>.<name>'")
-        state.setdefault(int(index), {})[name] = np.asarray(value)
-    groups = [{k: _from_json(k, v) for k, v in group.items()} for group in metadata["param_groups"]]
-    return {"state": dict(sorted(state.items())), "param_groups": groups}
-
-
-def _jsonable(value: Any, where: str) -> Any:
-    if isinstance(value, (bool, str)) or value is None:
-        return value
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        return value.item()
-    if isinstance(value, numbers.Number) and not isinstance(value, complex):
-        return value.item() if isinstance(value, np.generic) else value
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v, where) for v in value]
-    raise TypeError(f"{where}: cannot store a value of type {type(value).__name__} as JSON metadata")
-
-
-def _from_json(key: str, value: Any) -> Any:
-    # JSON has no tuples; hyper-parameters given as pairs (betas, etas) are tuples in PyTorch
-    if isinstance(value, list) and key not in ("params", "param_names"):
-        return tuple(value)
-    return value

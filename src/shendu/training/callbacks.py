@@ -4,14 +4,15 @@ A callback overrides some of ``on_train_begin(trainer)``, ``on_epoch_end(trainer
 ``on_train_end(trainer)``; ``row`` is the epoch's :class:`~shendu.training.History` row. Setting
 ``trainer.stop_training = True`` ends the run after the current epoch. A callback with state that
 must survive a resume (early stopping's best value and patience count) returns it from
-``state_dict()`` and takes it back in ``load_state_dict()``; it is stored in the checkpoint.
+``state_dict()`` and takes it back in ``load_state_dict()``; it is stored in the checkpoint and may
+nest dicts, lists, tuples, numbers, strings, None, NumPy arrays and Tensors (arrays are stored as
+tensors of the checkpoint, the rest as JSON). Checkpoints themselves are the Trainer's job
+(``Trainer(out_dir=..., checkpoint_every=...)``), not a callback's.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -98,26 +99,3 @@ class EarlyStopping(Callback):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best, self.wait, self.stopped_epoch = state["best"], state["wait"], state["stopped_epoch"]
-
-
-class Checkpoint(Callback):
-    """Save a resumable checkpoint after every ``every`` epochs (atomically).
-
-    ``path`` gets the full checkpoint (see :mod:`shendu.training.checkpoint`); ``weights_path``, if
-    given, the model's weights alone. The trainer runs checkpoint callbacks after all others, so
-    the saved state includes what the others decided this epoch.
-    """
-
-    def __init__(
-        self, path: str | os.PathLike, weights_path: str | os.PathLike | None = None, every: int = 1
-    ) -> None:
-        self.path = Path(path)
-        self.weights_path = Path(weights_path) if weights_path is not None else None
-        self.every = int(every)
-
-    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
-        last = trainer.stop_training or row["epoch"] == trainer.epochs
-        if row["epoch"] % self.every == 0 or last:
-            trainer.save_checkpoint(self.path)
-            if self.weights_path is not None:
-                trainer.save_weights(self.weights_path)

@@ -8,9 +8,10 @@ of shendu's random generator, the data loaders' epoch, the history so far and th
 Layout of ``checkpoint.safetensors`` (never pickle: loading a checkpoint cannot run code):
 
 - tensors ``model.<name>``: the model's ``state_dict()``;
-- tensors ``optimizer.state.<i>.<name>``: the optimiser's state arrays (``flatten_state_dict``);
+- tensors ``optimizer.state.<i>.<name>``: the optimiser's state arrays, and ``callbacks.<i>.<...>``
+  the arrays of callbacks' states (both through :func:`shendu.serialization.flatten_state_dict`);
 - string metadata (JSON): ``format``, ``epoch``, ``optimizer`` (class and hyper-parameters),
-  ``scheduler``, ``rng_state``, ``loaders``, ``history``, ``callbacks``.
+  ``scheduler``, ``rng_state``, ``loaders``, ``history``, ``callbacks``, ``extra``.
 
 Files are written atomically (a temporary file, then a rename), so a crash while saving leaves the
 previous checkpoint intact.
@@ -29,11 +30,16 @@ import numpy as np
 from shendu import random as _random
 from shendu import serialization
 from shendu.tensor import Tensor
-from shendu.optim.optimizer import flatten_state_dict, unflatten_state_dict
+from shendu.serialization import flatten_state_dict, unflatten_state_dict
 
-FORMAT = "shendu.checkpoint/1"
+FORMAT = "shendu.checkpoint/2"
 _MODEL = "model."
 _OPTIM = "optimizer."
+_CALLBACKS = "callbacks."
+
+
+class CheckpointError(ValueError):
+    """A file that is not a complete shendu training checkpoint; the message names it."""
 
 
 @dataclass
@@ -52,7 +58,8 @@ class CheckpointState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _arrays(state_dict: dict[str, Any]) -> dict[str, np.ndarray]:
+def state_arrays(state_dict: dict[str, Any]) -> dict[str, np.ndarray]:
+    """``{name: ndarray}`` of a ``state_dict()`` whose values are Tensors or arrays."""
     return {k: v.data if isinstance(v, Tensor) else np.asarray(v) for k, v in state_dict.items()}
 
 
@@ -71,18 +78,21 @@ def save_checkpoint(
     """Write a checkpoint of the state after ``epoch`` completed epochs (atomically).
 
     Captures shendu's global random generator as it is now, so call it at the epoch boundary.
+    ``callbacks`` maps names to any nested state of dicts, lists, numbers, strings, arrays and Tensors.
     """
-    tensors = {_MODEL + k: v for k, v in _arrays(model.state_dict()).items()}
+    tensors = {_MODEL + k: v for k, v in state_arrays(model.state_dict()).items()}
     meta: dict[str, str] = {"format": FORMAT, "epoch": str(int(epoch)), "rng_state": _random.get_rng_state()}
     if optimizer is not None:
         arrays, opt_meta = flatten_state_dict(optimizer.state_dict(), prefix=_OPTIM)
         tensors.update(arrays)
-        meta["optimizer"] = json.dumps({"class": type(optimizer).__name__, **opt_meta})
+        meta["optimizer"] = json.dumps({"class": type(optimizer).__name__, "state": opt_meta})
     if scheduler is not None:
         meta["scheduler"] = json.dumps({"class": type(scheduler).__name__, "state": scheduler.state_dict()})
+    arrays, cb_meta = flatten_state_dict(callbacks or {}, prefix=_CALLBACKS)
+    tensors.update(arrays)
+    meta["callbacks"] = json.dumps(cb_meta)
     meta["loaders"] = json.dumps(loaders or {})
     meta["history"] = json.dumps(history or [])
-    meta["callbacks"] = json.dumps(callbacks or {})
     meta["extra"] = json.dumps(extra or {})
     serialization.save(tensors, path, metadata=meta)
 
@@ -93,36 +103,66 @@ def model_state(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def load_checkpoint(path: str | os.PathLike) -> CheckpointState:
-    """Read a checkpoint written by :func:`save_checkpoint`; clear errors for other files."""
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Raises ``FileNotFoundError`` for a missing file and :class:`CheckpointError` (a ``ValueError``
+    naming the file and the part that is wrong) for anything else: another format, corrupt
+    metadata, missing optimiser tensors.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    tensors, meta = serialization.load_with_metadata(path)
+    try:
+        tensors, meta = serialization.load_with_metadata(path)
+    except ValueError as err:
+        raise CheckpointError(str(err)) from None
     meta = meta or {}
     if meta.get("format") != FORMAT:
-        raise ValueError(
+        raise CheckpointError(
             f"{path} is not a shendu training checkpoint (metadata format={meta.get('format')!r}, "
             f"expected {FORMAT!r}); a weights-only file such as model.safetensors cannot resume a run"
         )
-    model = model_state(tensors)
+    try:
+        return _decode(tensors, meta)
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as err:
+        what = err.args[0] if isinstance(err, KeyError) and err.args else err
+        raise CheckpointError(
+            f"{path} is damaged: {what} (its metadata or tensors are not what shendu wrote); "
+            f"start the run again without --resume, or restore the file"
+        ) from None
+
+
+def _json(meta: dict[str, str], key: str, default: str) -> Any:
+    try:
+        return json.loads(meta.get(key, default))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"metadata {key!r} is not valid JSON ({err})") from None
+
+
+def _decode(tensors: dict[str, np.ndarray], meta: dict[str, str]) -> CheckpointState:
     optimizer = optimizer_class = None
     if "optimizer" in meta:
-        opt_meta = json.loads(meta["optimizer"])
-        optimizer_class = opt_meta.pop("class", None)
-        opt_arrays = {k: v for k, v in tensors.items() if k.startswith(_OPTIM)}
-        optimizer = unflatten_state_dict(opt_arrays, opt_meta, prefix=_OPTIM)
-    scheduler = json.loads(meta["scheduler"])["state"] if "scheduler" in meta else None
+        opt_meta = _json(meta, "optimizer", "{}")
+        optimizer_class = opt_meta["class"]
+        optimizer = unflatten_state_dict(tensors, opt_meta["state"], prefix=_OPTIM)
+        if not isinstance(optimizer, dict) or not {"state", "param_groups"} <= optimizer.keys():
+            raise ValueError("the optimiser state lacks 'state' or 'param_groups'")
+    scheduler = _json(meta, "scheduler", "null")
+    callbacks = unflatten_state_dict(tensors, _json(meta, "callbacks", "{}"), prefix=_CALLBACKS)
+    history = _json(meta, "history", "[]")
+    if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
+        raise ValueError("metadata 'history' is not a list of epoch rows")
     return CheckpointState(
         epoch=int(meta["epoch"]),
-        model=model,
+        model=model_state(tensors),
         optimizer=optimizer,
         optimizer_class=optimizer_class,
-        scheduler=scheduler,
+        scheduler=scheduler["state"] if scheduler is not None else None,
         rng_state=meta.get("rng_state"),
-        loaders=json.loads(meta.get("loaders", "{}")),
-        history=json.loads(meta.get("history", "[]")),
-        callbacks=json.loads(meta.get("callbacks", "{}")),
-        extra=json.loads(meta.get("extra", "{}")),
+        loaders=dict(_json(meta, "loaders", "{}")),
+        history=history,
+        callbacks=dict(callbacks),
+        extra=dict(_json(meta, "extra", "{}")),
     )
 
 
@@ -131,9 +171,9 @@ def restore_checkpoint(state: CheckpointState, *, model, optimizer=None, schedul
     model.load_state_dict(state.model)
     if optimizer is not None:
         if state.optimizer is None:
-            raise ValueError("the checkpoint holds no optimiser state")
+            raise CheckpointError("the checkpoint holds no optimiser state")
         if state.optimizer_class and state.optimizer_class != type(optimizer).__name__:
-            raise ValueError(
+            raise CheckpointError(
                 f"the checkpoint was written by a {state.optimizer_class} optimiser, "
                 f"but this run uses {type(optimizer).__name__}"
             )
@@ -146,4 +186,4 @@ def restore_checkpoint(state: CheckpointState, *, model, optimizer=None, schedul
 
 def save_weights(path: str | os.PathLike, model, metadata: dict[str, str] | None = None) -> None:
     """Write the model's ``state_dict()`` alone (``model.safetensors``), atomically."""
-    serialization.save(_arrays(model.state_dict()), path, metadata=metadata)
+    serialization.save(state_arrays(model.state_dict()), path, metadata=metadata)

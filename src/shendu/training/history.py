@@ -8,10 +8,17 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from shendu.serialization import atomic_write
+from shendu import serialization
 
 #: The columns every epoch row has (``val_*`` are ``None`` without a validation loader).
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_s")
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars in a row (a user metric's result) as Python numbers."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"history rows hold numbers, strings and None, not {type(value).__name__}")
 
 
 class History:
@@ -64,11 +71,20 @@ class History:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write ``{"epochs": rows}`` as JSON (atomically: a temporary file, then a rename)."""
-        atomic_write(path, (json.dumps({"epochs": self.rows}, indent=2) + "\n").encode())
+        text = json.dumps({"epochs": self.rows}, indent=2, default=_plain)
+        serialization.atomic_write(path, (text + "\n").encode())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> History:
-        return cls(json.loads(Path(path).read_text())["epochs"])
+        """Read ``history.json``; a ``ValueError`` naming the file when it is not one."""
+        try:
+            data = json.loads(Path(path).read_bytes())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{path} is not valid JSON ({err})") from None
+        rows = data.get("epochs") if isinstance(data, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ValueError(f'{path} is not a history file (expected {{"epochs": [rows]}})')
+        return cls(rows)
 
     def __repr__(self) -> str:
         return f"History({len(self)} epochs)"

@@ -3,41 +3,31 @@
 MNIST's own preprocessing (LeCun et al.): the digit is white on black, its bounding box is scaled
 so the longer side is 20 pixels (keeping the aspect ratio, with anti-aliasing), and the 20×20 box
 is placed in a 28×28 field so that its centre of mass sits at the centre. :func:`mnist_like` does
-the same to any picture; :func:`load_image` reads a file with Pillow and prepares it for a model's
-input shape.
+the same to any picture.
+
+:func:`read_image` is the one way shendu reads an image file (``shendu predict``, the web demo):
+it takes only regular files (a FIFO or device would hang), refuses images above ``max_pixels``
+before decoding them (default 50 megapixels), decodes large JPEGs at a reduced scale (Pillow's
+``draft``) and shrinks other large images with ``reduce`` before any float conversion, reads
+8-bit, 16-bit and floating-point pixels at their true scale (NaN pixels count as 0), and raises
+:class:`ImageError` — and nothing else — for any file it cannot use.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+#: default limit of :func:`read_image`, in pixels (width × height)
+MAX_PIXELS = 50_000_000
+
 
 class ImageError(ValueError):
-    """A file that cannot be read as an image, or that holds no digit."""
-
-
-def _to_grey(img) -> np.ndarray:
-    """Pillow image -> (H, W) float32 in [0, 1]; transparent pixels count as background.
-
-    A transparent background becomes the opposite of the ink: white behind a dark pen, black
-    behind a light one, so a digit drawn in white on a transparent canvas is not lost.
-    """
-    if img.mode in ("RGBA", "LA", "PA", "P"):
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
-        alpha = rgba[..., 3]
-        grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's "L"
-        ink = float((grey * alpha).sum() / alpha.sum()) if alpha.sum() > 0 else 0.0
-        background = 0.0 if ink > 0.5 else 1.0
-        return grey * alpha + background * (1.0 - alpha)
-    if img.mode in ("I", "F") or img.mode.startswith("I;"):
-        # 16- and 32-bit grey: scale by the brightest pixel, as Pillow's "L" would clip at 255
-        arr = np.asarray(img, dtype=np.float32)
-        peak = float(arr.max())
-        return arr / peak if peak > 0 else arr
-    return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    """A file that cannot be used as an image (unreadable, too large, not a regular file, blank)."""
 
 
 def _resize(arr: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -90,41 +80,167 @@ def mnist_like(grey: np.ndarray, box: int = 20, size: int = 28, threshold: float
     return out
 
 
-def load_image(
-    path: str | os.PathLike, input_shape: tuple[int, int, int], digit_style: bool = True
-) -> np.ndarray:
-    """Read ``path`` with Pillow and return a ``(C, H, W)`` float32 image in [0, 1] for a model.
-
-    One channel and ``digit_style``: :func:`mnist_like` (scaled so the box is 20/28 of the side).
-    One channel otherwise: grey, resized to ``H × W``. Three channels: RGB, resized.
-    Raises :class:`ImageError` for files Pillow cannot read.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    path = Path(path)
-    c, h, w = input_shape
+def _open_regular(path: Path):
+    """A binary file object for ``path``, only if it is a regular file (opened without blocking)."""
     try:
-        with Image.open(path) as img:
-            img.load()
-            if c == 1:
-                grey = _to_grey(img)
-                if not digit_style:
-                    return _resize(grey, h, w)[None]
-                if h == w:  # the digit box keeps MNIST's proportion 20/28 of the side
-                    return mnist_like(grey, box=max(1, round(20 * h / 28)), size=h)[None]
-                return _resize(mnist_like(grey), h, w)[None]
-            if c == 3:
-                rgb = (
-                    np.asarray(img.convert("RGB").resize((w, h), Image.Resampling.BILINEAR), np.float32)
-                    / 255.0
-                )
-                return rgb.transpose(2, 0, 1).copy()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise ImageError("no such file") from None
     except IsADirectoryError:
-        raise ImageError("is a directory, not an image") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        if path.is_file() and path.stat().st_size == 0:
-            raise ImageError("the file is empty") from None
-        raise ImageError(f"not a readable image ({type(err).__name__}: {err})") from None
-    raise ImageError(f"cannot prepare images for a model with {c} input channels")
+        raise ImageError("is a folder, not an image") from None
+    except OSError as err:
+        raise ImageError(f"cannot open it ({err.strerror or err})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a pipe, device or socket"
+        raise ImageError(f"is {kind}, not a regular image file")
+    if info.st_size == 0:
+        os.close(fd)
+        raise ImageError("the file is empty")
+    return os.fdopen(fd, "rb")
+
+
+def _scaled_pixels(img) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pillow image -> (pixels (H, W, 1 or 3) float32 in [0, 1], alpha (H, W) or None), at the true
+    scale of its mode: 8-bit / 255, 16-bit / 65535, floats as they are if in [0, 1] (else min-max)."""
+    mode = img.mode
+    if mode.startswith("I;16") or mode == "I":
+        arr = np.asarray(img).astype(np.float32)
+        if mode == "I" and (arr.min(initial=0) < 0 or arr.max(initial=0) > 65535):
+            return _min_max(arr)[..., None], None
+        return (arr / 65535.0)[..., None], None
+    if mode == "F":
+        return _min_max(np.asarray(img, dtype=np.float32), keep_unit=True)[..., None], None
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    if mode in ("L", "1", "LA", "La") or (mode == "P" and not _is_colour_palette(img)):
+        target = "LA" if has_alpha else "L"
+    else:
+        target = "RGBA" if has_alpha else "RGB"
+    arr = np.asarray(img.convert(target), dtype=np.float32) / 255.0
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if has_alpha:
+        return arr[..., :-1], arr[..., -1]
+    return arr, None
+
+
+def _is_colour_palette(img) -> bool:
+    palette = img.getpalette() or []
+    rgb = np.asarray(palette[: 3 * 256], dtype=np.int32).reshape(-1, 3) if palette else np.zeros((0, 3))
+    return bool(len(rgb)) and not bool((rgb == rgb[:, :1]).all())
+
+
+def _min_max(arr: np.ndarray, keep_unit: bool = False) -> np.ndarray:
+    """Floating pixels -> [0, 1]: NaN and infinities become 0; values already in [0, 1] stay."""
+    finite = np.isfinite(arr)
+    if not finite.any():
+        raise ImageError("no pixel of the image has a finite value (all NaN or infinite)")
+    arr = np.where(finite, arr, 0.0).astype(np.float32)
+    low, high = float(arr[finite].min()), float(arr[finite].max())
+    if keep_unit and low >= 0.0 and high <= 1.0:
+        return arr
+    return (arr - low) / (high - low) if high > low else np.zeros_like(arr)
+
+
+def _grey(pixels: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """(H, W) grey in [0, 1]; transparent pixels count as background, the opposite of the ink
+    (white behind a dark pen, black behind a light one), so a digit drawn on a transparent canvas
+    is not lost."""
+    grey = pixels[..., 0] if pixels.shape[-1] == 1 else pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+    if alpha is None:
+        return grey
+    ink = float((grey * alpha).sum() / alpha.sum()) if alpha.sum() > 0 else 0.0
+    background = 0.0 if ink > 0.5 else 1.0  # ITU-R 601 weights above, as Pillow's "L"
+    return grey * alpha + background * (1.0 - alpha)
+
+
+def _resize_float(arr: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize an (H, W) float image without quantising it (Pillow mode "F", bilinear)."""
+    from PIL import Image
+
+    if arr.shape == (height, width):
+        return arr.astype(np.float32, copy=False)
+    out = Image.fromarray(np.ascontiguousarray(arr, dtype=np.float32), mode="F")
+    return np.asarray(out.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def _shrink(img, height: int, width: int, digit_style: bool):
+    """Decode a large image at a reduced scale: JPEG's DCT scaling (``draft``) before decoding,
+    an integer box ``reduce`` after it. A digit keeps 8× the model's side, a photo 2×."""
+    keep = 8 if digit_style else 2
+    want = (max(width * keep, 64), max(height * keep, 64))
+    if img.format == "JPEG" and img.mode in ("L", "RGB", "CMYK", "YCbCr"):
+        img.draft(img.mode if img.mode != "CMYK" else "RGB", want)
+    img.load()
+    factor = min(img.width // want[0], img.height // want[1])
+    if factor >= 2 and img.mode in ("L", "LA", "RGB", "RGBA", "I", "F", "CMYK", "RGBa", "La"):
+        img = img.reduce(factor)
+    return img
+
+
+def read_image(
+    path: str | os.PathLike,
+    channels: int,
+    size: int | tuple[int, int],
+    *,
+    digit_style: bool = False,
+    max_pixels: int = MAX_PIXELS,
+) -> np.ndarray:
+    """Read an image file and prepare it for a model: ``(channels, H, W)`` float32 in [0, 1].
+
+    ``channels`` is 1 (grey) or 3 (RGB); ``size`` is ``H`` (square) or ``(H, W)``. With
+    ``digit_style`` a one-channel image is prepared as MNIST's digits were (:func:`mnist_like`).
+    Raises :class:`ImageError`, and no other exception, for a file that is missing, not a regular
+    file, empty, not an image, damaged, larger than ``max_pixels`` pixels, or blank (digit style).
+    """
+    from PIL import Image
+
+    height, width = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    if channels not in (1, 3):
+        raise ImageError(f"cannot prepare images for a model with {channels} input channels (1 or 3)")
+    with _open_regular(Path(path)) as f:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(f) as img:
+                    if img.width * img.height > max_pixels:
+                        raise ImageError(
+                            f"the image has {img.width}×{img.height} = {img.width * img.height / 1e6:.1f} "
+                            f"megapixels, above the limit of {max_pixels / 1e6:g}: shrink it first"
+                        )
+                    img = _shrink(img, height, width, digit_style and channels == 1)
+                    pixels, alpha = _scaled_pixels(img)
+        except ImageError:
+            raise
+        except Image.DecompressionBombError:
+            raise ImageError(
+                f"the image is larger than Pillow's limit of {Image.MAX_IMAGE_PIXELS} pixels"
+            ) from None
+        except MemoryError:
+            raise ImageError("the image is too large to decode in this machine's memory") from None
+        except Exception as err:  # Pillow raises many kinds for damaged files: all mean "unreadable"
+            raise ImageError(f"not a readable image ({type(err).__name__}: {err})") from None
+    if channels == 1:
+        grey = _grey(pixels, alpha)
+        if not digit_style:
+            return _resize_float(grey, height, width)[None]
+        if height == width:  # the digit box keeps MNIST's proportion 20/28 of the side
+            return mnist_like(grey, box=max(1, round(20 * height / 28)), size=height)[None]
+        return _resize_float(mnist_like(grey), height, width)[None]
+    if alpha is not None:  # a photo's transparent parts: white
+        pixels = pixels * alpha[..., None] + (1.0 - alpha[..., None])
+    if pixels.shape[-1] == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+    return np.stack([_resize_float(pixels[..., c], height, width) for c in range(3)]).clip(0.0, 1.0)
+
+
+def load_image(
+    path: str | os.PathLike,
+    input_shape: tuple[int, int, int],
+    digit_style: bool = True,
+    max_pixels: int = MAX_PIXELS,
+) -> np.ndarray:
+    """:func:`read_image` for a model's ``input_shape (C, H, W)``: a ``(C, H, W)`` float32 image."""
+    c, h, w = input_shape
+    return read_image(path, c, (h, w), digit_style=digit_style, max_pixels=max_pixels)

@@ -5,12 +5,14 @@ Labels are in English so the figures render without a CJK font.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from shendu import serialization
 from shendu.training.history import History
 
 
@@ -23,23 +25,58 @@ def _pyplot():
     return plt
 
 
+def save_figure(fig, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
+    """Render ``fig`` as PNG in memory and write it through the atomic writer (never half a file)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, metadata=metadata)
+    serialization.atomic_write(path, buffer.getvalue())
+    return Path(path)
+
+
+#: PNG text key of curves.png holding the number of epochs drawn (checked by tests and resume)
+EPOCHS_KEY = "shendu-epochs"
+
+
+def _metric_columns(h: History) -> list[str]:
+    """The metrics the rows hold values for (``acc`` for accuracy), in their order."""
+    names: list[str] = []
+    for row in h:
+        for key, value in row.items():
+            name = (
+                key[len("train_") :]
+                if key.startswith("train_")
+                else key[len("val_") :]
+                if key.startswith("val_")
+                else None
+            )
+            if name and name != "loss" and value is not None and name not in names:
+                names.append(name)
+    return names
+
+
 def plot_history(history: History | list[dict], path: str | os.PathLike) -> Path:
-    """Loss and accuracy per epoch, training beside validation, in two panels -> PNG at ``path``.
+    """Loss and each metric per epoch (accuracy for classes), training beside validation -> PNG at ``path``.
 
     A validation curve that turns up while the training curve keeps falling shows over-fitting;
-    both curves high and flat show under-fitting.
+    both curves high and flat show under-fitting. The PNG records the number of epochs drawn
+    under the text key :data:`EPOCHS_KEY`.
     """
     h = history if isinstance(history, History) else History(history)
     plt = _pyplot()
     epochs = h["epoch"]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    panels = (
-        (ax_loss, "loss", "Loss", "cross-entropy loss (mean per image)", 1.0),
-        (ax_acc, "acc", "Accuracy", "accuracy (%)", 100.0),
+    metrics = _metric_columns(h)
+    fig, axes = plt.subplots(
+        1, 1 + len(metrics), figsize=(5 * (1 + len(metrics)), 4), constrained_layout=True
     )
+    axes = list(np.atleast_1d(axes))
+    panels = [(axes[0], "loss", "Loss", "loss (mean per sample)", 1.0)]
+    for ax, name in zip(axes[1:], metrics, strict=True):
+        panels.append(
+            (ax, name, "Accuracy", "accuracy (%)", 100.0) if name == "acc" else (ax, name, name, name, 1.0)
+        )
     for ax, key, title, ylabel, scale in panels:
         for split, style in (("train", "o-"), ("val", "s--")):
-            values = h[f"{split}_{key}"]
+            values = [r.get(f"{split}_{key}") for r in h]
             if all(v is None for v in values):
                 continue
             ys = [np.nan if v is None else v * scale for v in values]
@@ -51,10 +88,10 @@ def plot_history(history: History | list[dict], path: str | os.PathLike) -> Path
         ax.legend()
         if len(epochs) <= 20:
             ax.set_xticks(epochs)
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    try:
+        return save_figure(fig, path, metadata={EPOCHS_KEY: str(len(h))})
+    finally:
+        plt.close(fig)
 
 
 def plot_confusion_matrix(
@@ -94,7 +131,7 @@ def plot_confusion_matrix(
                     fontsize=8,
                     color="white" if cm[i, j] > threshold else "black",
                 )
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    try:
+        return save_figure(fig, path)
+    finally:
+        plt.close(fig)

@@ -9,7 +9,12 @@ One epoch, for each mini-batch ``(x, y)`` of the training loader::
     optimizer.step()                  # e.g. w <- w - lr * grad for plain SGD
 
 then the validation pass (no gradients, ``model.eval()``), ``scheduler.step()`` once, one
-:class:`~shendu.training.History` row, and the callbacks (early stopping, checkpoints).
+:class:`~shendu.training.History` row, the callbacks (early stopping), and — with ``out_dir`` —
+the epoch's files, committed in the order :mod:`shendu.training.rundir` fixes.
+
+Other batches (``(x, y, w)``, dicts) go through ``step_fn(model, batch) -> (loss, outputs, targets)``.
+Metrics follow the task: accuracy for class labels (integer targets of shape ``(N,)`` and outputs
+``(N, C)``), nothing but the loss otherwise (a regression), or the ``metrics`` given.
 
 Stops that are not the end of the plan raise: :class:`TrainingDiverged` when a loss becomes NaN or
 infinite (the last good checkpoint is left as it was), :class:`TrainingInterrupted` on Ctrl-C (the
@@ -23,16 +28,17 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, Sized
 
 import numpy as np
 from tqdm import tqdm
 
 from shendu.autograd.grad_mode import no_grad
 from shendu.tensor import Tensor
-from shendu.training.callbacks import Callback, Checkpoint
+from shendu.training.callbacks import Callback
 from shendu.training.checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint, save_weights
 from shendu.training.history import History
+from shendu.training.rundir import RunDir, RunError, new_run_id
 
 
 class TrainingDiverged(RuntimeError):
@@ -58,8 +64,54 @@ def _default_loss() -> Callable:
     return F.cross_entropy
 
 
-def _count_correct(logits: Tensor, y: Tensor) -> int:
-    return int((logits.data.argmax(axis=1) == y.data).sum())
+def _array(value: Any) -> np.ndarray:
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
+def accuracy(outputs: np.ndarray, targets: np.ndarray) -> float:
+    """Fraction of rows whose largest output is at the target class: mean(argmax(outputs) == targets)."""
+    return float((outputs.argmax(axis=1) == targets).mean())
+
+
+#: built-in metrics by name: (column suffix in the history, function of (outputs, targets) arrays)
+METRICS: dict[str, tuple[str, Callable[[np.ndarray, np.ndarray], float]]] = {"accuracy": ("acc", accuracy)}
+
+
+def _is_classification(outputs: np.ndarray, targets: np.ndarray | None) -> bool:
+    """Class labels: integer targets (N,) beside outputs (N, C) with C > 1."""
+    return (
+        targets is not None
+        and targets.dtype.kind in "iu"
+        and targets.ndim == 1
+        and outputs.ndim == 2
+        and outputs.shape[0] == targets.shape[0]
+        and outputs.shape[1] > 1
+    )
+
+
+def _metric_table(metrics: Any) -> dict[str, tuple[str, Callable]] | None:
+    """``metrics`` argument -> {name: (column suffix, fn)}; None means "decide from the first batch"."""
+    if isinstance(metrics, str) and metrics == "auto":
+        return None
+    if metrics is None:
+        return {}
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    items = metrics.items() if isinstance(metrics, dict) else ((m, m) for m in metrics)
+    table = {}
+    for name, fn in items:
+        if isinstance(fn, str):
+            if fn not in METRICS:
+                raise ValueError(
+                    f"Trainer: unknown metric {fn!r}; known: {', '.join(METRICS)} (or a function)"
+                )
+            table[fn if isinstance(name, str) else name] = METRICS[fn]
+        elif callable(fn):
+            label = name if isinstance(name, str) else getattr(fn, "__name__", "metric")
+            table[label] = (label, fn)
+        else:
+            raise TypeError(f"Trainer: a metric must be a name or a function, got {type(fn).__name__}")
+    return table
 
 
 # tqdm's default without its batches/s: images per second in the postfix says the same
@@ -103,19 +155,31 @@ class Trainer:
     """Train ``model`` with ``optimizer`` on ``train_loader`` for ``epochs`` epochs.
 
     Args:
-        model: a :class:`shendu.nn.Module` mapping ``x: (N, ...)`` to logits ``(N, num_classes)``.
+        model: a :class:`shendu.nn.Module` mapping inputs to outputs (logits ``(N, C)`` for classes).
         optimizer: a :mod:`shendu.optim` optimiser over ``model.parameters()``.
-        train_loader: yields ``(x, y)`` batches; a :class:`~shendu.data.DataLoader` is told its epoch
-            (``set_epoch``) before each epoch, so shuffling and augmentation depend only on
-            ``(seed, epoch)`` and a resumed run sees the same batches.
-        loss_fn: ``loss_fn(logits, y) -> scalar Tensor``; default ``F.cross_entropy``.
-        val_loader: evaluated after every epoch (``val_loss``, ``val_acc``).
+        train_loader: yields batches, ``(x, y)`` unless ``step_fn`` says otherwise; a
+            :class:`~shendu.data.DataLoader` is told its epoch (``set_epoch``) before each epoch, so
+            shuffling and augmentation depend only on ``(seed, epoch)`` and a resumed run sees the
+            same batches.
+        loss_fn: ``loss_fn(outputs, y) -> scalar Tensor``; default ``F.cross_entropy``.
+        val_loader: evaluated after every epoch (``val_loss`` and the metrics).
         epochs: total number of epochs (a resumed run counts the ones already done).
         scheduler: a learning-rate scheduler, stepped once per epoch.
         callbacks: :class:`~shendu.training.callbacks.Callback` objects.
-        out_dir: if given, ``checkpoint.safetensors``, ``model.safetensors`` and ``history.json`` are
-            written there after every epoch, and ``curves.png`` at the end.
+        out_dir: a run directory (:mod:`shendu.training.rundir`): locked while ``fit`` runs; after every
+            ``checkpoint_every`` epochs ``model.safetensors``, ``history.json`` and then
+            ``checkpoint.safetensors`` are written there, ``config.json`` before the first, and
+            ``curves.png`` at the end. ``shendu eval`` and ``shendu predict`` read the folder.
         progress: show a tqdm bar per epoch (only on a terminal) and print one line per epoch.
+        metrics: ``"auto"`` (accuracy for class labels, none for other targets), ``None`` (loss
+            only), names of built-in metrics (``"accuracy"``), or ``{name: fn(outputs, targets)}``
+            on NumPy arrays returning a batch mean. History columns are ``train_<name>`` and
+            ``val_<name>`` (``acc`` for accuracy).
+        step_fn: ``step_fn(model, batch) -> (loss, outputs, targets)`` for batches other than
+            ``(x, y)`` (``(x, y, w)`` with a weighted loss, dicts); ``targets`` may be None (no metrics).
+        checkpoint_every: epochs between checkpoints (the last epoch is always checkpointed).
+        config: what ``config.json`` records (``{"model": zoo name, "model_options": {...}, ...}``);
+            by default it is filled from a zoo model's name and the first batch's shapes.
 
     >>> import numpy as np, shendu
     >>> from shendu import nn, optim
@@ -143,11 +207,19 @@ class Trainer:
         epochs: int = 10,
         scheduler=None,
         callbacks: Sequence[Callback] = (),
-        out_dir: str | os.PathLike | None = None,
+        out_dir: str | os.PathLike | RunDir | None = None,
         progress: bool = True,
+        metrics: Any = "auto",
+        step_fn: Callable | None = None,
+        checkpoint_every: int = 1,
+        config: dict[str, Any] | None = None,
     ) -> None:
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"Trainer: epochs must be a positive integer, got {epochs!r}")
+        if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+            raise ValueError(
+                f"Trainer: checkpoint_every must be a positive integer, got {checkpoint_every!r}"
+            )
         self.model = model
         self.optimizer = optimizer
         self.train_loader = train_loader
@@ -156,29 +228,37 @@ class Trainer:
         self.epochs = epochs
         self.scheduler = scheduler
         self.progress = progress
-        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.step_fn = step_fn
+        self.metrics = _metric_table(metrics)
+        self.checkpoint_every = checkpoint_every
+        self.config = dict(config) if config is not None else None
+        self.run = (
+            out_dir if isinstance(out_dir, RunDir) else RunDir(out_dir) if out_dir is not None else None
+        )
         self.callbacks: list[Callback] = list(callbacks)
-        if self.out_dir is not None and not any(isinstance(c, Checkpoint) for c in self.callbacks):
-            self.callbacks.append(Checkpoint(self.checkpoint_path, self.out_dir / "model.safetensors"))
-        # checkpoints last: what they save includes the other callbacks' decisions for the epoch
-        self.callbacks.sort(key=lambda c: isinstance(c, Checkpoint))
-        if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
         self.history = History()
         self.completed_epochs = 0
         self.checkpointed_epoch: int | None = None  # epochs held by the last checkpoint written
         self.stop_training = False
+        self.run_id: str | None = None
+        self.repaired: list[str] = []  # files a resume rewrote to match the checkpoint
+        self.resumed_from: int | None = None  # epochs the resumed checkpoint held
+        self._config_written = False
+        self._shapes: dict[str, Any] = {}
 
     # ---- paths -----------------------------------------------------------------------
     @property
+    def out_dir(self) -> Path | None:
+        return self.run.path if self.run is not None else None
+
+    @property
     def checkpoint_path(self) -> Path | None:
-        return self.out_dir / "checkpoint.safetensors" if self.out_dir is not None else None
+        return self.run.checkpoint if self.run is not None else None
 
     def _last_checkpoint(self) -> Path | None:
-        if self.checkpointed_epoch is None:  # a file from an earlier run is not this run's
+        if self.checkpointed_epoch is None or self.run is None:  # an earlier run's file is not ours
             return None
-        paths = [c.path for c in self.callbacks if isinstance(c, Checkpoint)]
-        return next((p for p in paths if p.is_file()), None)
+        return self.run.checkpoint if self.run.checkpoint.is_file() else None
 
     # ---- saving and resuming ---------------------------------------------------------
     def _loader_state(self) -> dict[str, Any]:
@@ -199,11 +279,15 @@ class Trainer:
             loaders=self._loader_state(),
             history=self.history.to_list(),
             callbacks={str(i): c.state_dict() for i, c in enumerate(self.callbacks)},
+            extra={"run_id": self.run_id},
         )
         self.checkpointed_epoch = self.completed_epochs
 
     def save_weights(self, path: str | os.PathLike) -> None:
-        save_weights(path, self.model)
+        save_weights(path, self.model, metadata=self._tags())
+
+    def _tags(self) -> dict[str, str]:
+        return {"run_id": self.run_id or "", "epoch": str(self.completed_epochs)}
 
     def load_checkpoint(self, path: str | os.PathLike) -> int:
         """Restore model, optimiser, scheduler, RNG, history and callbacks; returns completed epochs."""
@@ -221,32 +305,103 @@ class Trainer:
             if str(i) in state.callbacks:
                 c.load_state_dict(state.callbacks[str(i)])
         self.completed_epochs = self.checkpointed_epoch = state.epoch
+        self.run_id = state.extra.get("run_id") or self.run_id
         return state.epoch
+
+    def _start(self, resume: str | os.PathLike | bool | None) -> None:
+        """Take the run directory and bring it to a consistent state before the first epoch."""
+        run = self.run
+        if run is not None:
+            run.lock()
+            run.remove_temp_files()
+        if not resume:
+            self.run_id = new_run_id()
+            if run is not None:
+                run.clear()  # an earlier run's files would otherwise sit beside this run's
+                if self.config is not None:
+                    self._write_config()
+            return
+        path = self.checkpoint_path if resume is True else Path(resume)
+        if path is None:
+            raise ValueError("fit(resume=True) needs out_dir (or pass the checkpoint path)")
+        if not path.is_file():
+            raise RunError(f"no checkpoint to resume from at {path} (no epoch finished): start again")
+        self.load_checkpoint(path)
+        if run is not None and path == run.checkpoint:
+            stored = run.read_config().get("run_id") if run.config.is_file() else None
+            if stored and self.run_id and stored != self.run_id:
+                raise RunError(
+                    f"{run.checkpoint} belongs to another run than {run.config}: the folder mixes two "
+                    f"runs; start again without --resume"
+                )
+            self.run_id = self.run_id or stored or new_run_id()
+            if self.config is not None:
+                self._write_config()
+            self.repaired = run.repair(self.model, self.history.to_list(), self._tags())
+        self.resumed_from = self.completed_epochs
+        if self.progress and self.completed_epochs < self.epochs:
+            fixed = f" (rewrote {', '.join(self.repaired)} to match it)" if self.repaired else ""
+            self._log(f"resuming from {path} after epoch {self.completed_epochs} of {self.epochs}{fixed}")
+
+    def _write_config(self) -> None:
+        assert self.run is not None
+        config = dict(self.config or {})
+        config.update({k: v for k, v in self._shapes.items() if config.get(k) is None})
+        config["run_id"] = self.run_id
+        self.run.write_config(config)
+        self._config_written = True
+
+    def _default_config(self) -> dict[str, Any]:
+        """What a run made from Python records: the zoo model's name and options, if it is one."""
+        built = getattr(self.model, "zoo_config", None) or {}
+        options = {
+            k: v for k, v in built.items() if k not in ("model", "num_classes", "in_channels", "input_size")
+        }
+        return {
+            "model": built.get("model"),
+            "model_class": type(self.model).__name__,
+            "model_options": options,
+            "epochs": self.epochs,
+            "optimizer": repr(self.optimizer).replace("\n", " "),
+            "scheduler": type(self.scheduler).__name__ if self.scheduler is not None else None,
+        }
+
+    def _commit(self) -> None:
+        """The epoch's files: config (once), weights, history, then the checkpoint (the commit point)."""
+        assert self.run is not None
+        if not self._config_written:
+            if self.config is None:
+                self.config = self._default_config()
+            self._write_config()
+        self.run.commit_epoch(self.model, self.history.to_list(), self.save_checkpoint, self._tags())
 
     # ---- the loop ----------------------------------------------------------------------
     def fit(self, resume: str | os.PathLike | bool | None = None) -> History:
         """Train for the remaining epochs; returns the :class:`History` of the whole run.
 
         ``resume``: a checkpoint path (or True for ``out_dir/checkpoint.safetensors``) to continue
-        from; the result is bit-for-bit the run that was never interrupted.
+        from; the result is bit-for-bit the run that was never interrupted. Resuming into
+        ``out_dir`` also rewrites weights and history where a kill left them out of step with the
+        checkpoint (listed in ``self.repaired``).
         """
-        if resume:
-            path = self.checkpoint_path if resume is True else Path(resume)
-            if path is None:
-                raise ValueError("fit(resume=True) needs out_dir (or pass the checkpoint path)")
-            self.load_checkpoint(path)
-        self.stop_training = False
-        for c in self.callbacks:
-            c.on_train_begin(self)
+        owner = self.run is not None and not self.run.locked  # release only a lock taken here
         try:
-            while self.completed_epochs < self.epochs and not self.stop_training:
-                self._run_epoch(self.completed_epochs + 1)
-        except KeyboardInterrupt:
-            raise self._interrupted() from None
+            self._start(resume)
+            self.stop_training = False
+            for c in self.callbacks:
+                c.on_train_begin(self)
+            try:
+                while self.completed_epochs < self.epochs and not self.stop_training:
+                    self._run_epoch(self.completed_epochs + 1)
+            except KeyboardInterrupt:
+                raise self._interrupted() from None
+            finally:
+                self._write_summary_files()
+            for c in self.callbacks:
+                c.on_train_end(self)
         finally:
-            self._write_summary_files()
-        for c in self.callbacks:
-            c.on_train_end(self)
+            if owner and self.run is not None:
+                self.run.unlock()
         return self.history
 
     def _interrupted(self) -> TrainingInterrupted:
@@ -262,20 +417,18 @@ class Trainer:
 
     def _run_epoch(self, epoch: int) -> None:
         start = time.perf_counter()
-        train_loss, train_acc, n, train_seconds = self._train_epoch(epoch)
-        row: dict[str, Any] = {
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "train_acc": train_acc,
-            "val_loss": None,
-            "val_acc": None,
-            "lr": self._lr(),
-        }
+        train, n, train_seconds = self._train_epoch(epoch)
+        row: dict[str, Any] = {"epoch": epoch, **{f"train_{k}": v for k, v in train.items()}}
+        row.setdefault("train_acc", None)
+        row.update({"val_loss": None, "val_acc": None})
         if self.val_loader is not None:
             val = self.evaluate(self.val_loader)
-            row["val_loss"], row["val_acc"] = val["loss"], val["accuracy"]
             if not math.isfinite(val["loss"]):
                 raise self._diverged(epoch, 0, val["loss"], "validation loss")
+            for name, (column, _) in (self.metrics or {}).items():
+                row[f"val_{column}"] = val[name]
+            row["val_loss"] = val["loss"]
+        row["lr"] = self._lr()
         if self.scheduler is not None:
             self.scheduler.step()
         row["seconds"] = time.perf_counter() - start
@@ -286,18 +439,56 @@ class Trainer:
             self._log(self._epoch_line(row))
         for c in self.callbacks:
             c.on_epoch_end(self, row)
-        if self.out_dir is not None:
-            self.history.save(self.out_dir / "history.json")
+        if self.run is not None:
+            last = self.stop_training or epoch == self.epochs
+            if epoch % self.checkpoint_every == 0 or last:
+                self._commit()
+            else:
+                self.history.save(self.run.history)
 
-    def _train_epoch(self, epoch: int) -> tuple[float, float, int, float]:
-        """One pass over the training loader: (mean loss, accuracy, images, seconds)."""
+    def _step(self, batch: Any) -> tuple[Tensor, Any, Any]:
+        """(loss, outputs, targets) of one batch: ``step_fn`` or the plain ``(x, y)`` path."""
+        if self.step_fn is not None:
+            result = self.step_fn(self.model, batch)
+            if not (isinstance(result, tuple) and len(result) == 3):
+                raise TypeError("Trainer: step_fn must return (loss, outputs, targets)")
+            return result
+        if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+            got = (
+                f"a dict with keys {list(batch)}"
+                if isinstance(batch, dict)
+                else (f"{len(batch)} items" if isinstance(batch, (tuple, list)) else type(batch).__name__)
+            )
+            raise TypeError(
+                f"Trainer: a batch must be (inputs, targets), got {got}; for other batches pass "
+                f"step_fn=lambda model, batch: (loss, outputs, targets)"
+            )
+        x, y = batch
+        outputs = self.model(x)
+        return self.loss_fn(outputs, y), outputs, y
+
+    def _measure(self, outputs: Any, targets: Any) -> dict[str, float]:
+        """Batch values of the metrics (chosen from the first batch when ``metrics="auto"``)."""
+        out = _array(outputs)
+        tgt = _array(targets) if targets is not None else None
+        if "num_classes" not in self._shapes:
+            self._shapes["num_classes"] = int(out.shape[1]) if out.ndim == 2 else None
+        if self.metrics is None:
+            self.metrics = {"accuracy": METRICS["accuracy"]} if _is_classification(out, tgt) else {}
+        if tgt is None:
+            return {}
+        return {name: float(fn(out, tgt)) for name, (_, fn) in self.metrics.items()}
+
+    def _train_epoch(self, epoch: int) -> tuple[dict[str, float], int, float]:
+        """One pass over the training loader: ({"loss": mean, column: metric}, samples, seconds)."""
         loader = self.train_loader
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(epoch - 1)  # order and augmentation depend on (seed, epoch) alone
         self.model.train()
-        total_loss, correct, seen = 0.0, 0, 0
+        sums: dict[str, float] = {}
+        seen = 0
         start = time.perf_counter()
-        n_batches = len(loader) if hasattr(loader, "__len__") else None
+        n_batches = len(loader) if isinstance(loader, Sized) else None
         bar = tqdm(
             total=n_batches,
             desc=f"epoch {epoch}/{self.epochs}",
@@ -309,34 +500,36 @@ class Trainer:
             **_bar_width(),
         )
         try:
-            for batch, (x, y) in enumerate(loader, start=1):
-                logits = self.model(x)
-                loss = self.loss_fn(logits, y)
+            for batch_no, batch in enumerate(loader, start=1):
+                if "input_shape" not in self._shapes and isinstance(batch, (tuple, list)) and batch:
+                    shape = getattr(batch[0], "shape", None)
+                    self._shapes["input_shape"] = list(shape[1:]) if shape is not None else None
+                loss, outputs, targets = self._step(batch)
                 value = float(loss.item())
                 if not math.isfinite(value):
-                    raise self._diverged(epoch, batch, value, "training loss")
+                    raise self._diverged(epoch, batch_no, value, "training loss")
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
-                size = int(y.shape[0])
-                total_loss += value * size
-                correct += _count_correct(logits, y)
+                size = int(_array(outputs).shape[0]) if np.ndim(_array(outputs)) else 1
+                values = {"loss": value, **self._measure(outputs, targets)}
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v * size
                 seen += size
                 elapsed = time.perf_counter() - start
                 bar.update(1)
-                bar.set_postfix(
-                    {
-                        "loss": f"{total_loss / seen:.4f}",
-                        "acc": f"{correct / seen:.3f}",
-                        "img/s": f"{seen / elapsed:.0f}" if elapsed > 0 else "-",
-                    },
-                    refresh=False,
-                )
+                shown = {"loss": f"{sums['loss'] / seen:.4f}"}
+                if "accuracy" in sums:
+                    shown["acc"] = f"{sums['accuracy'] / seen:.3f}"
+                shown["img/s"] = f"{seen / elapsed:.0f}" if elapsed > 0 else "-"
+                bar.set_postfix(shown, refresh=False)
         finally:
             bar.close()
         if seen == 0:
             raise ValueError("Trainer: the training loader yielded no batches")
-        return total_loss / seen, correct / seen, seen, time.perf_counter() - start
+        columns = {"loss": "loss", **{name: col for name, (col, _) in (self.metrics or {}).items()}}
+        means = {columns[k]: v / seen for k, v in sums.items()}
+        return means, seen, time.perf_counter() - start
 
     def _diverged(self, epoch: int, batch: int, value: float, what: str) -> TrainingDiverged:
         ckpt = self._last_checkpoint()
@@ -356,26 +549,28 @@ class Trainer:
         )
 
     def evaluate(self, loader: Iterable) -> dict[str, float]:
-        """Mean loss and accuracy of the model on ``loader`` (eval mode, no gradients).
+        """Mean loss and metrics of the model on ``loader`` (eval mode, no gradients).
 
-        Returns ``{"loss": ..., "accuracy": ..., "n": ...}``.
+        Returns ``{"loss": ..., "n": ...}`` plus one entry per metric (``"accuracy"`` for classes).
         """
         was_training = getattr(self.model, "training", False)
         self.model.eval()
-        total_loss, correct, seen = 0.0, 0, 0
+        sums: dict[str, float] = {}
+        seen = 0
         try:
             with no_grad():
-                for x, y in loader:
-                    logits = self.model(x)
-                    size = int(y.shape[0])
-                    total_loss += float(self.loss_fn(logits, y).item()) * size
-                    correct += _count_correct(logits, y)
+                for batch in loader:
+                    loss, outputs, targets = self._step(batch)
+                    size = int(_array(outputs).shape[0]) if np.ndim(_array(outputs)) else 1
+                    values = {"loss": float(loss.item()), **self._measure(outputs, targets)}
+                    for k, v in values.items():
+                        sums[k] = sums.get(k, 0.0) + v * size
                     seen += size
         finally:
             self.model.train(was_training)
         if seen == 0:
             raise ValueError("evaluate: the loader yielded no batches")
-        return {"loss": total_loss / seen, "accuracy": correct / seen, "n": seen}
+        return {**{k: v / seen for k, v in sums.items()}, "n": seen}
 
     # ---- reporting ---------------------------------------------------------------------
     def _lr(self) -> float | None:
@@ -383,24 +578,31 @@ class Trainer:
         return float(groups[0]["lr"]) if groups else None
 
     def _epoch_line(self, row: dict[str, Any]) -> str:
-        line = (
-            f"epoch {row['epoch']:>{len(str(self.epochs))}}/{self.epochs}  "
-            f"loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}"
+        line = f"epoch {row['epoch']:>{len(str(self.epochs))}}/{self.epochs}  loss {row['train_loss']:.4f}"
+        columns = [col for _, (col, _) in (self.metrics or {}).items()]
+        line += "".join(
+            f"  {c} {row[f'train_{c}']:.4f}" for c in columns if row.get(f"train_{c}") is not None
         )
         if row["val_loss"] is not None:
-            line += f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_acc']:.4f}"
+            line += f"  val_loss {row['val_loss']:.4f}"
+            line += "".join(
+                f"  val_{c} {row[f'val_{c}']:.4f}" for c in columns if row.get(f"val_{c}") is not None
+            )
         return line + f"  {row['seconds']:.1f}s  {row['images_per_s']:.0f} img/s"
 
     def _log(self, message: str) -> None:
         tqdm.write(message, file=sys.stderr)
 
     def _write_summary_files(self) -> None:
-        if self.out_dir is None or not len(self.history):
+        """history.json and curves.png of the whole run (left as they are when already current)."""
+        if self.run is None or not len(self.history):
             return
-        self.history.save(self.out_dir / "history.json")
+        if self.completed_epochs == self.resumed_from and self.run.curves_current(len(self.history)):
+            return  # a resume with nothing left to train: the files were checked and repaired
+        self.history.save(self.run.history)
         from shendu.training.plots import plot_history
 
         try:
-            plot_history(self.history, self.out_dir / "curves.png")
+            plot_history(self.history, self.run.curves)
         except Exception as err:  # a figure must not hide why training stopped
-            self._log(f"warning: could not draw curves.png: {err}")
+            self._log(f"warning: could not draw {self.run.curves}: {err}")

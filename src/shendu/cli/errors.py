@@ -1,0 +1,91 @@
+"""How the ``shendu`` command fails: one line on stderr (what, which file, what to do) and an exit code.
+
+Exit codes (also in docs/training.md):
+
+== =====================================================================================
+0  success
+1  a bad input: a file that cannot be read or used (weights, config, image, data set), or
+   an image among several that could not be predicted (the others are still printed)
+2  a usage error: an unknown option value, model or data set, options that contradict a run
+3  training diverged (NaN or infinite loss); the last good checkpoint is kept
+4  the run directory is in use by another training run (its PID is named)
+5  a file could not be written (disk full, read-only folder, no permission); ``--resume`` continues
+70 an internal error (a bug in shendu: please report it with ``SHENDU_DEBUG=1``'s traceback)
+130 interrupted (Ctrl-C)
+== =====================================================================================
+
+A Python traceback never reaches the user; ``SHENDU_DEBUG=1`` shows it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_DIVERGED = 3
+EXIT_IN_USE = 4
+EXIT_IO = 5
+EXIT_BUG = 70
+EXIT_INTERRUPTED = 130
+
+DEBUG_VAR = "SHENDU_DEBUG"
+
+
+class CLIError(Exception):
+    """A failure a subcommand explains itself: ``message`` is printed as ``error: message``."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def debug() -> bool:
+    return os.environ.get(DEBUG_VAR, "") not in ("", "0")
+
+
+_WRITE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG}
+
+
+def describe_os_error(err: OSError) -> str:
+    """``[Errno 28] No space left on device`` -> ``no space left on the disk for FILE``."""
+    name = f" {err.filename}" if err.filename else ""
+    if err.errno == errno.ENOSPC or err.errno == errno.EDQUOT:
+        return f"no space left on the disk while writing{name}"
+    if err.errno == errno.EROFS:
+        return f"cannot write{name}: the file system is read-only"
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return f"no permission to use{name}"
+    if err.errno == errno.ENOENT:
+        return f"no such file or folder{name}"
+    if err.errno == errno.EISDIR:
+        return f"{name.strip()} is a folder, not a file"
+    if err.errno == errno.ENOTDIR:
+        return f"a part of the path{name} is a file, not a folder"
+    return f"{err.strerror or err}{':' + name if name else ''}"
+
+
+def classify(err: BaseException) -> tuple[str, int]:
+    """(one-line message, exit code) for an exception that ended a subcommand."""
+    from shendu.training.rundir import RunError, RunInUse
+
+    if isinstance(err, CLIError):
+        return str(err), err.code
+    if isinstance(err, RunInUse):
+        return str(err), EXIT_IN_USE
+    if isinstance(err, MemoryError):
+        return (
+            "out of memory: the input is too large for this machine (try a smaller batch or image)",
+            EXIT_FAILED,
+        )
+    if isinstance(err, OSError) and err.errno is not None:  # raised by the OS: errno, strerror, file
+        return describe_os_error(err), EXIT_IO if err.errno in _WRITE_ERRORS else EXIT_FAILED
+    if isinstance(err, (RunError, ValueError, OSError)):
+        return str(err), EXIT_FAILED
+    return (
+        f"internal error ({type(err).__name__}: {err}); please report it with the traceback that "
+        f"{DEBUG_VAR}=1 shows",
+        EXIT_BUG,
+    )
