@@ -288,3 +288,107 @@ def test_progress_bar_shows_on_a_terminal_of_unknown_size(monkeypatch):
         os.close(slave)
         os.close(master)
     assert "epoch 1/1:   0%|" in shown and "| 0/2 [" in shown
+
+
+# ---- issue 12: a Trainer that does not assume classification ---------------------------------
+def _regression_loader(with_weights: bool = False):
+    from shendu.data import TensorDataset
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (x @ np.array([[1.0], [-2.0], [0.5]], np.float32)).astype(np.float32)
+    arrays = (x, y, rng.uniform(0.5, 1.5, size=(64, 1)).astype(np.float32)) if with_weights else (x, y)
+    return DataLoader(TensorDataset(*arrays), batch_size=16, shuffle=True, seed=0)
+
+
+def test_mse_regression_reports_no_accuracy(tmp_path):
+    model = nn.Linear(3, 1)
+    t = Trainer(
+        model,
+        optim.SGD(model.parameters(), lr=0.1),
+        _regression_loader(),
+        val_loader=_regression_loader(),
+        loss_fn=F.mse_loss,
+        epochs=3,
+        progress=False,
+        out_dir=tmp_path,
+    )
+    history = t.fit()
+    assert history["train_acc"] == [None] * 3 and history["val_acc"] == [None] * 3
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert "acc" not in t._epoch_line(history.rows[-1])
+    assert (tmp_path / "curves.png").is_file()
+
+
+def test_metrics_argument_and_weighted_batches_through_step_fn():
+    model = nn.Linear(3, 1)
+
+    def weighted_step(model, batch):
+        x, y, w = batch
+        out = model(x)
+        return ((out - y) ** 2 * w).mean(), out, y
+
+    def mae(outputs, targets):
+        return float(np.abs(outputs - targets).mean())
+
+    t = Trainer(
+        model,
+        optim.SGD(model.parameters(), lr=0.1),
+        _regression_loader(with_weights=True),
+        val_loader=_regression_loader(with_weights=True),
+        step_fn=weighted_step,
+        metrics={"mae": mae},
+        epochs=2,
+        progress=False,
+    )
+    history = t.fit()
+    assert len(history["train_mae"]) == 2 and history["val_mae"][-1] == pytest.approx(t.evaluate(t.val_loader)["mae"])
+    with pytest.raises(TypeError, match="step_fn"):
+        Trainer(model, optim.SGD(model.parameters(), lr=0.1), _regression_loader(True), progress=False).fit()
+
+
+def test_callback_state_may_hold_arrays_and_tensors(tmp_path):
+    class Keeper(Callback):
+        def __init__(self):
+            self.seen = []
+            self.best = None
+
+        def on_epoch_end(self, trainer, row):
+            self.seen.append(row["epoch"])
+            self.best = shendu.tensor(np.full(3, row["epoch"], np.float32))
+
+        def state_dict(self):
+            return {"seen": tuple(self.seen), "best": self.best, "table": {1: np.eye(2)}}
+
+        def load_state_dict(self, state):
+            self.seen, self.best, self.table = list(state["seen"]), state["best"], state["table"]
+
+    make_trainer(tmp_path, epochs=1, callbacks=[Keeper()]).fit()
+    again = Keeper()
+    t = make_trainer(tmp_path, epochs=2, callbacks=[again])
+    t.fit(resume=True)
+    assert again.seen == [1, 2] and np.array_equal(again.table[1], np.eye(2))
+    assert isinstance(again.best, shendu.Tensor)
+
+
+def test_a_run_made_from_python_can_be_evaluated_by_the_command(tmp_path, capsys):
+    from shendu.cli.main import main
+    from shendu.data import load_dataset
+    from shendu.models import get_model
+
+    train = load_dataset("digits", "train")
+    shendu.manual_seed(0)
+    model = get_model("mlp", num_classes=10, in_channels=1, input_size=8)
+    t = Trainer(
+        model,
+        optim.Adam(model.parameters(), lr=0.01),
+        DataLoader(train, batch_size=128, shuffle=True, seed=0),
+        epochs=1,
+        progress=False,
+        out_dir=tmp_path / "py",
+    )
+    t.fit()
+    config = json.loads((tmp_path / "py" / "config.json").read_text())
+    assert config["model"] == "mlp" and config["input_shape"] == [1, 8, 8] and config["num_classes"] == 10
+    assert main(["eval", str(tmp_path / "py"), "--data", "digits", "--split", "test", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] > 0.3

@@ -151,6 +151,20 @@ def predict(model, loader: Iterable) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(outs), np.concatenate(labels)
 
 
+def _normalization(loader: Any, channels: int) -> dict[str, list[float]]:
+    """The loader's ``Normalize`` (alone or last in a ``Compose``), else the identity: what
+    ``shendu predict`` must apply to an image before the model sees it."""
+    from shendu.data.transforms import Compose, Normalize
+
+    t = getattr(loader, "transform", None)
+    if isinstance(t, Compose):
+        t = next((u for u in reversed(t.transforms) if isinstance(u, Normalize)), None)
+    if isinstance(t, Normalize):
+        mean, std = (np.broadcast_to(v, (channels,)).tolist() for v in (t.mean, t.std))
+        return {"mean": mean, "std": std}
+    return {"mean": [0.0] * channels, "std": [1.0] * channels}
+
+
 class Trainer:
     """Train ``model`` with ``optimizer`` on ``train_loader`` for ``epochs`` epochs.
 
@@ -347,6 +361,8 @@ class Trainer:
         assert self.run is not None
         config = dict(self.config or {})
         config.update({k: v for k, v in self._shapes.items() if config.get(k) is None})
+        if config.get("normalize") is None and config.get("input_shape"):
+            config["normalize"] = _normalization(self.train_loader, int(config["input_shape"][0]))
         config["run_id"] = self.run_id
         self.run.write_config(config)
         self._config_written = True
