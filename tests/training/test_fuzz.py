@@ -22,7 +22,7 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 LONG = os.environ.get("SHENDU_LONG_TESTS", "") not in ("", "0")
 EXAMPLES = 500 if LONG else 30
 
-SCRIPT = r'''
+SCRIPT = r"""
 import gzip, io, json, os, resource, sys, tempfile
 from pathlib import Path
 
@@ -55,8 +55,9 @@ def base_files():
         return (folder / "c.safetensors").read_bytes()
     if fmt == "config":
         (folder / "model.safetensors").write_bytes(b"")
-        return json.dumps({"model": "mlp", "num_classes": 10, "input_shape": [1, 8, 8],
-                           "normalize": {"mean": [0.5], "std": [0.2]}, "classes": list("0123456789")}).encode()
+        norm = {"mean": [0.5], "std": [0.2]}
+        config = {"model": "mlp", "num_classes": 10, "input_shape": [1, 8, 8], "normalize": norm}
+        return json.dumps({**config, "classes": list("0123456789")}).encode()
     if fmt in ("png", "png16", "jpeg", "tiff"):
         buf = io.BytesIO()
         if fmt == "png16":
@@ -64,7 +65,8 @@ def base_files():
         elif fmt == "tiff":
             Image.fromarray(np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8), mode="F").save(buf, "TIFF")
         else:
-            Image.fromarray(np.arange(192, dtype=np.uint8).reshape(8, 8, 3)).save(buf, "PNG" if fmt == "png" else "JPEG")
+            rgb = Image.fromarray(np.arange(192, dtype=np.uint8).reshape(8, 8, 3))
+            rgb.save(buf, "PNG" if fmt == "png" else "JPEG")
         return buf.getvalue()
     if fmt == "pth":
         import torch
@@ -116,7 +118,7 @@ def fuzz(edits, cut, extra, grow):
 
 fuzz()
 print("OK", fmt)
-'''
+"""
 
 
 @pytest.mark.parametrize(

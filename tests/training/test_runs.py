@@ -230,7 +230,11 @@ def test_7_lesson_out_that_is_a_file(tmp_path, capsys):
 
 def test_7_config_json_that_is_a_list(copy, capsys):
     (copy / "config.json").write_text("[1, 2]")
-    for argv in (["eval", str(copy)], ["predict", str(copy), "x.png"], ["train", "--out", str(copy), "--resume"]):
+    for argv in (
+        ["eval", str(copy)],
+        ["predict", str(copy), "x.png"],
+        ["train", "--out", str(copy), "--resume"],
+    ):
         assert main(argv) != 0
         assert "JSON list" in _one_error_line(capsys.readouterr().err)
 

@@ -342,7 +342,8 @@ def test_metrics_argument_and_weighted_batches_through_step_fn():
         progress=False,
     )
     history = t.fit()
-    assert len(history["train_mae"]) == 2 and history["val_mae"][-1] == pytest.approx(t.evaluate(t.val_loader)["mae"])
+    assert len(history["train_mae"]) == 2
+    assert history["val_mae"][-1] == pytest.approx(t.evaluate(t.val_loader)["mae"])
     with pytest.raises(TypeError, match="step_fn"):
         Trainer(model, optim.SGD(model.parameters(), lr=0.1), _regression_loader(True), progress=False).fit()
 
