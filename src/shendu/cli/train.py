@@ -176,6 +176,11 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], Any, dict[str, A
     run = RunDir(args.out if args.out else Path("runs") / f"{model}-{data}")
     previous = None
     if args.resume:
+        if not run.config.is_file() and not run.checkpoint.is_file():
+            raise RunError(
+                f"nothing to resume in {run.path}: it holds no run (none was started there, or it was "
+                f"stopped before its first file); start again without --resume"
+            )
         previous = run.read_config()
         old = previous.get("options")
         if not isinstance(old, dict) or not isinstance(old.get("epochs"), int):
