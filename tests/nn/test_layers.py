@@ -405,7 +405,6 @@ def test_pooling_wrong_rank_message():
         (lambda: nn.Conv2d(3, 8, 3, groups=2), "in_channels .3. must be divisible by groups .2."),
         (lambda: nn.Conv2d(4, 6, 3, groups=4), "out_channels .6. must be divisible by groups .4."),
         (lambda: nn.Conv2d(0, 8, 3), "in_channels"),
-        (lambda: nn.Conv2d(3, 8, 4, padding="same"), "odd kernel"),
         (lambda: nn.Conv2d(3, 8, 3, stride=2, padding="same"), "strided"),
         (lambda: nn.Conv1d(3, 8, -1), "kernel_size"),
         (lambda: nn.MaxPool2d(0), "kernel_size"),

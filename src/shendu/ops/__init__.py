@@ -19,6 +19,7 @@ from shendu.ops.shape import (
     squeeze,
     transpose,
     unsqueeze,
+    zero_size,
 )
 
 from shendu.ops.tensor_methods import install_methods
@@ -69,4 +70,5 @@ __all__ = [
     "concatenate",
     "stack",
     "pad",
+    "zero_size",
 ]

@@ -106,7 +106,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         raise ValueError(
             f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a tensor of shape {x.shape}"
         )
-    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1 :])
+    merged = int(np.prod(x.shape[s : e + 1]))  # not -1, which an empty tensor cannot resolve
+    return reshape(x, x.shape[:s] + (merged,) + x.shape[e + 1 :])
 
 
 def squeeze(x: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
@@ -151,3 +152,25 @@ def expand(x: Tensor, *shape) -> Tensor:
 
 
 broadcast_to = expand
+
+
+class ZeroSize(Function):
+    """y = an array of ``shape`` with no elements, computed from the inputs (a layer given an
+    empty batch);  every input's gradient is zero, since no output element depends on it."""
+
+    def forward(self, *xs, shape):
+        return np.zeros(shape, dtype=next(x.dtype for x in xs if x is not None))
+
+    def backward(self, gy):
+        return tuple(
+            None if shape is None or dtype is None else np.zeros(shape, dtype=dtype)
+            for shape, dtype in zip(self.input_shapes, self.input_dtypes, strict=True)
+        )
+
+
+def zero_size(shape: tuple[int, ...], *inputs: Tensor | None) -> Tensor:
+    """An empty result of ``shape`` (one size is 0) that stays in the graph of ``inputs``, so
+    backward through a layer given an empty batch gives zero gradients, as in PyTorch."""
+    if 0 not in shape:
+        raise ValueError(f"zero_size: shape {shape} has elements")
+    return ZeroSize.apply(*inputs, shape=tuple(shape))

@@ -14,9 +14,11 @@ import numpy as np
 from shendu import ops
 from shendu.autograd.function import Function
 from shendu.nn.functional._geometry import (
-    check_non_negative,
     check_positive,
+    conv_padding,
+    non_negative,
     ntuple,
+    positive,
     sliding_output_size,
     window_span,
 )
@@ -108,11 +110,12 @@ def conv_output_size(
         )
     ndim = next(iter(lengths.values()), 0)
     n = ndim or 1
-    h, k, s, p, d = (ntuple(v, n, "conv_output_size", a) for v, a in zip(sizes, names, strict=True))
-    check_positive(k, "conv_output_size", "kernel_size")
-    check_positive(s, "conv_output_size", "stride")
-    check_positive(d, "conv_output_size", "dilation")
-    check_non_negative(p, "conv_output_size", "padding")
+    name = "conv_output_size"
+    h = ntuple(in_size, n, name, "in_size")
+    k = positive(kernel_size, n, name, "kernel_size")
+    s = positive(stride, n, name, "stride")
+    d = positive(dilation, n, name, "dilation")
+    p = non_negative(padding, n, name, "padding")
     out = tuple(sliding_output_size(*args) for args in zip(h, k, s, (2 * pi for pi in p), d, strict=True))
     if any(o <= 0 for o in out):
         raise ValueError(
@@ -127,28 +130,6 @@ def conv_output_size(
 
 def _shape_str(dims: Sequence) -> str:
     return "(" + ", ".join(str(d) for d in dims) + ")"
-
-
-def _resolve_padding(padding, kernel: tuple[int, ...], stride, dilation, name: str) -> tuple[int, ...]:
-    """Padding per axis as (before, after) pairs flattened; 'valid' = 0, 'same' keeps the size."""
-    nd = len(kernel)
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0,) * (2 * nd)
-        if padding != "same":
-            raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
-        if any(s != 1 for s in stride):
-            raise ValueError(
-                f"{name}: padding='same' is not supported for strided convolutions (stride {stride})"
-            )
-        out = []
-        for k, d in zip(kernel, dilation, strict=True):
-            total = window_span(k, d) - 1
-            out += [total // 2, total - total // 2]  # the extra pixel, if any, goes after (as PyTorch)
-        return tuple(out)
-    p = ntuple(padding, nd, name, "padding")
-    check_non_negative(p, name, "padding")
-    return tuple(v for pi in p for v in (pi, pi))
 
 
 def _check_conv(name: str, x: Tensor, w: Tensor, b: Tensor | None, groups: int, nd: int) -> None:
@@ -182,7 +163,8 @@ def _check_conv(name: str, x: Tensor, w: Tensor, b: Tensor | None, groups: int, 
         batch = ("N",) if x.ndim == nd + 2 else ()
         g = f" and groups={groups}" if groups > 1 else ""
         raise ValueError(
-            f"{name} expects input {_shape_str((*batch, *expect))} for weight {tuple(w.shape)}{g}, got {x.shape}"
+            f"{name} expects input {_shape_str((*batch, *expect))} for weight {tuple(w.shape)}{g}, "
+            f"got {x.shape}"
         )
     if b is not None and b.shape != (w.shape[0],):
         raise ValueError(f"{name} expects bias of shape ({w.shape[0]},) for weight {w.shape}, got {b.shape}")
@@ -196,12 +178,10 @@ def _conv(name, input, weight, bias, stride, padding, dilation, groups, nd: int)
     b = None if bias is None else as_tensor(bias)
     _check_conv(name, x, w, b, groups, nd)
     kernel = tuple(w.shape[2:])
-    s = ntuple(stride, nd, name, "stride")
-    d = ntuple(dilation, nd, name, "dilation")
-    check_positive(s, name, "stride")
-    check_positive(d, name, "dilation")
+    s = positive(stride, nd, name, "stride")
+    d = positive(dilation, nd, name, "dilation")
     check_positive(kernel, name, "kernel size")
-    p = _resolve_padding(padding, kernel, s, d, name)
+    p = conv_padding(padding, kernel, s, d, name)
     in_spatial = x.shape[-nd:]
     padded = tuple(h + p[2 * i] + p[2 * i + 1] for i, h in enumerate(in_spatial))
     span = tuple(window_span(k, di) for k, di in zip(kernel, d, strict=True))
@@ -218,8 +198,15 @@ def _conv(name, input, weight, bias, stride, padding, dilation, groups, nd: int)
         x = ops.unsqueeze(x, 2)
         w = ops.unsqueeze(w, 2)
         s, d, p = (1, *s), (1, *d), (0, 0, *p)
-    args = (x, w) if b is None else (x, w, b)
-    y = Conv2d.apply(*args, stride=s, padding=p, dilation=d, groups=int(groups))
+    if x.shape[0] == 0:  # an empty batch: an empty result, still in the graph (zero gradients)
+        out = tuple(
+            sliding_output_size(h, k, si, 0, di)
+            for h, k, si, di in zip(padded, kernel, s[-nd:], d[-nd:], strict=True)
+        )
+        y = ops.zero_size((0, w.shape[0], *([1] if nd == 1 else []), *out), x, w, b)
+    else:
+        args = (x, w) if b is None else (x, w, b)
+        y = Conv2d.apply(*args, stride=s, padding=p, dilation=d, groups=int(groups))
     if nd == 1:
         y = ops.squeeze(y, 2)
     return ops.squeeze(y, 0) if unbatched else y

@@ -20,7 +20,7 @@ import numpy as np
 from shendu import ops
 from shendu.autograd import grad_mode
 from shendu.autograd.function import Function
-from shendu.nn.functional._geometry import check_non_negative, check_positive, ntuple, window_span
+from shendu.nn.functional._geometry import adaptive_output_size, pool_window, window_span
 from shendu.tensor import Tensor, as_tensor
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "max_pool1d", "avg_pool1d"]
@@ -337,20 +337,7 @@ def _pool_args(name, x, kernel_size, stride, padding, dilation, ceil_mode, nd):
         raise ValueError(f"{name} expects a {nd + 1}-D or {nd + 2}-D {spatial} input, got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"{name} expects a float input, got dtype {x.dtype}")
-    k = ntuple(kernel_size, nd, name, "kernel_size")
-    s = (
-        k
-        if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
-        else ntuple(stride, nd, name, "stride")
-    )
-    p = ntuple(padding, nd, name, "padding")
-    d = ntuple(dilation, nd, name, "dilation")
-    check_positive(k, name, "kernel_size")
-    check_positive(s, name, "stride")
-    check_positive(d, name, "dilation")
-    check_non_negative(p, name, "padding")
-    if any(pi > ki // 2 for pi, ki in zip(p, k, strict=True)):
-        raise ValueError(f"{name}: padding {p} must be at most half the kernel size {k}")
+    k, s, p, d = pool_window(name, nd, kernel_size, stride, padding, dilation)
     in_spatial = x.shape[-nd:]
     out = tuple(pool_output_size(*a, ceil_mode) for a in zip(in_spatial, k, s, p, d, strict=True))
     if any(o <= 0 for o in out):
@@ -507,11 +494,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | None | Sequence[int | 
         raise ValueError(f"{name} expects a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"{name} expects a float input, got dtype {x.dtype}")
-    sizes = output_size if isinstance(output_size, (list, tuple)) else (output_size, output_size)
-    if len(sizes) != 2:
-        raise ValueError(f"{name}: output_size must be an int or a pair, got {output_size!r}")
+    sizes = adaptive_output_size(output_size, 2, name)
     out = tuple(int(h if o is None else o) for o, h in zip(sizes, x.shape[-2:], strict=True))
-    check_positive(out, name, "output_size")
     if any(h == 0 for h in x.shape[-2:]):
         raise ValueError(f"{name}: input of shape {x.shape} is empty")
     unbatched = x.ndim == 3

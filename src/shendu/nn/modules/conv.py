@@ -15,17 +15,10 @@ import numpy as np
 from shendu.nn import functional as F
 from shendu.nn import init
 from shendu.nn.modules.module import Module
-from shendu.nn.modules.utils import _pair, _single, input_error
+from shendu.nn.functional._geometry import conv_padding, non_negative, positive
+from shendu.nn.modules.utils import input_error
 from shendu.nn.parameter import Parameter
 from shendu.tensor import DEFAULT_FLOAT, Tensor
-
-
-def _positive(name: str, layer: str, values: tuple, minimum: int = 1) -> None:
-    if any(not isinstance(v, (int, np.integer)) or v < minimum for v in values):
-        bound = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(
-            f"{layer}: {name} must be {bound} integers, got {values if len(values) > 1 else values[0]}"
-        )
 
 
 class _ConvNd(Module):
@@ -48,11 +41,9 @@ class _ConvNd(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        name = type(self).__name__
-        ntuple = _pair if self._nd == 2 else _single
-        _positive("in_channels", name, (in_channels,))
-        _positive("out_channels", name, (out_channels,))
-        _positive("groups", name, (groups,))
+        name, nd = type(self).__name__, self._nd
+        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            positive(value, 1, name, arg)
         if in_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
         if out_channels % groups:
@@ -60,19 +51,14 @@ class _ConvNd(Module):
         if padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
-        self.kernel_size = ntuple(kernel_size)
-        self.stride = ntuple(stride)
-        self.dilation = ntuple(dilation)
-        _positive("kernel_size", name, self.kernel_size)
-        _positive("stride", name, self.stride)
-        _positive("dilation", name, self.dilation)
-        if isinstance(padding, str):
-            self.padding = padding
-            self._padding = self._string_padding(padding)
-        else:
-            self.padding = ntuple(padding)
-            _positive("padding", name, self.padding, minimum=0)
-            self._padding = self.padding
+        self.kernel_size = positive(kernel_size, nd, name, "kernel_size")
+        self.stride = positive(stride, nd, name, "stride")
+        self.dilation = positive(dilation, nd, name, "dilation")
+        # Checked now (as PyTorch: 'same' with a stride fails here), resolved by F.conv2d per call.
+        conv_padding(padding, self.kernel_size, self.stride, self.dilation, name)
+        self.padding: str | tuple[int, ...] = (
+            padding if isinstance(padding, str) else non_negative(padding, nd, name, "padding")
+        )
         self.output_padding = (0,) * self._nd
         self.transposed = False
         self.padding_mode = padding_mode
@@ -84,23 +70,6 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
-
-    def _string_padding(self, padding: str) -> tuple[int, ...]:
-        """'valid' is no padding; 'same' keeps the size (stride 1, padding D·(K − 1)/2 each side)."""
-        name = type(self).__name__
-        if padding == "valid":
-            return (0,) * self._nd
-        if padding != "same":
-            raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
-        if any(s != 1 for s in self.stride):
-            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
-        total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=True)]
-        if any(t % 2 for t in total):
-            raise ValueError(
-                f"{name}: padding='same' with an even kernel needs uneven padding, which shendu does not "
-                f"support; use an odd kernel_size (got {self.kernel_size})"
-            )
-        return tuple(t // 2 for t in total)
 
     def reset_parameters(self) -> None:
         """PyTorch's default: weight and bias uniform in ±1/√fan_in, fan_in = in_channels/groups · ∏kernel."""
@@ -156,7 +125,7 @@ class Conv2d(_ConvNd):
     _spatial = "H, W"
 
     def _conv(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight, self.bias, self.stride, self._padding, self.dilation, self.groups)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):
@@ -174,4 +143,4 @@ class Conv1d(_ConvNd):
     _spatial = "L"
 
     def _conv(self, x: Tensor) -> Tensor:
-        return F.conv1d(x, self.weight, self.bias, self.stride, self._padding, self.dilation, self.groups)
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

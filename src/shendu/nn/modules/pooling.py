@@ -10,28 +10,9 @@ from typing import Any
 
 from shendu.nn import functional as F
 from shendu.nn.modules.module import Module
-from shendu.nn.modules.utils import _pair, _single, input_error
+from shendu.nn.functional._geometry import _single, adaptive_output_size, pool_window
+from shendu.nn.modules.utils import input_error
 from shendu.tensor import Tensor
-
-
-def _check_window(
-    layer: str, nd: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1
-) -> None:
-    """kernel/stride/dilation > 0, 0 <= padding <= effective kernel / 2 (PyTorch's rule)."""
-    tup = _pair if nd == 2 else _single
-    k, s, p, d = tup(kernel_size), tup(stride), tup(padding), tup(dilation)
-    for name, values, low in (("kernel_size", k, 1), ("stride", s, 1), ("dilation", d, 1), ("padding", p, 0)):
-        if any(not isinstance(v, int) or v < low for v in values):
-            bound = "positive" if low else "non-negative"
-            raise ValueError(
-                f"{layer}: {name} must be {bound} integers, got {values if nd > 1 else values[0]}"
-            )
-    for ki, pi, di in zip(k, p, d, strict=True):
-        if pi > (di * (ki - 1) + 1) // 2:
-            raise ValueError(
-                f"{layer}: padding should be at most half of the effective kernel size, got padding={padding} "
-                f"for kernel_size={kernel_size}"
-            )
 
 
 class _PoolNd(Module):
@@ -40,10 +21,11 @@ class _PoolNd(Module):
     _nd: int
     _spatial: str
 
-    def _pool(self, x: Tensor) -> Tensor:  # pragma: no cover
+    def _pool(self, x: Tensor) -> Any:  # pragma: no cover
         raise NotImplementedError
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Any:
+        """The pooled tensor (and the indices, for max pooling with ``return_indices=True``)."""
         nd = self._nd
         if input.ndim not in (nd + 1, nd + 2):
             raise input_error(self, f"(N, C, {self._spatial}) or (C, {self._spatial})", input.shape)
@@ -69,7 +51,7 @@ class _MaxPoolNd(_PoolNd):
         self.dilation = dilation
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
-        _check_window(type(self).__name__, self._nd, self.kernel_size, self.stride, padding, dilation)
+        pool_window(type(self).__name__, self._nd, self.kernel_size, self.stride, padding, dilation)
 
     def _options(self) -> dict:
         extra: dict = {}
@@ -104,7 +86,7 @@ class MaxPool2d(_MaxPoolNd):
     _nd = 2
     _spatial = "H, W"
 
-    def _pool(self, x: Tensor) -> Tensor:
+    def _pool(self, x: Tensor) -> Any:
         return F.max_pool2d(
             x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode, **self._options()
         )
@@ -116,7 +98,7 @@ class MaxPool1d(_MaxPoolNd):
     _nd = 1
     _spatial = "L"
 
-    def _pool(self, x: Tensor) -> Tensor:
+    def _pool(self, x: Tensor) -> Any:
         return F.max_pool1d(
             x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode, **self._options()
         )
@@ -139,7 +121,7 @@ class _AvgPoolNd(_PoolNd):
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
-        _check_window(type(self).__name__, self._nd, self.kernel_size, self.stride, padding)
+        pool_window(type(self).__name__, self._nd, self.kernel_size, self.stride, padding)
 
     def _options(self) -> dict:
         extra: dict = {}
@@ -216,11 +198,7 @@ class AdaptiveAvgPool2d(_PoolNd):
 
     def __init__(self, output_size: Any) -> None:
         super().__init__()
-        for s in _pair(output_size):
-            if s is not None and (not isinstance(s, int) or s <= 0):
-                raise ValueError(
-                    f"AdaptiveAvgPool2d: output_size must be positive integers or None, got {output_size}"
-                )
+        adaptive_output_size(output_size, 2, "AdaptiveAvgPool2d")
         self.output_size = output_size
 
     def _pool(self, x: Tensor) -> Tensor:

@@ -6,22 +6,12 @@ from typing import Any
 
 import numpy as np
 
+from shendu.nn.functional._geometry import _ntuple, _pair, _single
 from shendu.nn.parameter import Parameter
 
 
-def _ntuple(n: int, name: str) -> Any:
-    def parse(x: Any) -> tuple:
-        if isinstance(x, (tuple, list)):
-            if len(x) != n:
-                raise ValueError(f"{name}: expected an int or a tuple of {n} ints, got {x!r}")
-            return tuple(x)
-        return (x,) * n
-
-    return parse
-
-
-_single = _ntuple(1, "_single")
-_pair = _ntuple(2, "_pair")
+# PyTorch keeps these in torch.nn.modules.utils; shendu parses layer arguments in one place.
+__all__ = ["_ntuple", "_single", "_pair", "format_shape", "input_error", "register_affine"]
 
 
 def format_shape(shape: tuple) -> str:
@@ -30,7 +20,8 @@ def format_shape(shape: tuple) -> str:
 
 
 def input_error(module: Any, expected: str, shape: tuple) -> ValueError:
-    """``Conv2d(3, 96, kernel_size=(11, 11), stride=(4, 4)) expects input (N, 3, H, W), got (8, 1, 28, 28)``."""
+    """The layer's repr, the shape it expects and the one it got, e.g.
+    ``Conv2d(3, 96, kernel_size=(11, 11), stride=(4, 4)) expects input (N, 3, H, W), got (8, 1, 28, 28)``."""
     return ValueError(f"{module!r} expects input {expected}, got {format_shape(shape)}")
 
 
