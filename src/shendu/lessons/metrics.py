@@ -111,9 +111,9 @@ def classification(n: int = 400) -> dict:
     pred = (prob > 0.5).astype(np.int64)
     c = counts(t, pred)
     lib = {
-        "precision": float(metrics.precision(t, pred, average=None, num_classes=2)[1]),
-        "recall": float(metrics.recall(t, pred, average=None, num_classes=2)[1]),
-        "f1": float(metrics.f1_score(t, pred, average=None, num_classes=2)[1]),
+        "precision": float(np.asarray(metrics.precision(t, pred, average=None, num_classes=2))[1]),
+        "recall": float(np.asarray(metrics.recall(t, pred, average=None, num_classes=2))[1]),
+        "f1": float(np.asarray(metrics.f1_score(t, pred, average=None, num_classes=2))[1]),
         "accuracy": metrics.accuracy(t, pred),
     }
     sk = {
