@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from shendu.lessons._i18n import tr
 from shendu.lessons._plot import figure, lesson, save, start, table
 from shendu.models.perceptron import (
     AND_WEIGHTS,
@@ -52,6 +53,16 @@ def best_line(X: np.ndarray, t: np.ndarray, n_angles: int = 360, n_offsets: int 
     return {"errors": int(fewest), "w": w[i].tolist(), "b": float(b[j]), "lines_searched": int(errors.size)}
 
 
+def _learnt(name: str, res) -> str:
+    """One line on how the learning rule did on one gate."""
+    gate = {"AND": "与门", "OR": "或门", "XOR": "异或门"}[name]
+    if res.converged:
+        zh = f"{res.epochs} 轮后收敛"
+    else:
+        zh = f"{res.epochs} 轮后仍不收敛"
+    return tr(f"   {gate}：{zh}（每轮错误数：{res.errors}）", f"   {name}: {res}")
+
+
 def _draw_line(ax, w1: float, w2: float, b: float, **kw) -> None:
     xs = np.linspace(-0.5, 1.5, 2)
     if abs(w2) > 1e-9:
@@ -70,7 +81,7 @@ def _points(ax, X: np.ndarray, t: np.ndarray, title: str, xlabel: str = "x1", yl
             marker=marker,
             color=color,
             edgecolor="k",
-            label=f"output {cls}",
+            label=tr(f"输出 {cls}", f"output {cls}"),
             zorder=3,
         )
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), aspect="equal")
@@ -91,7 +102,11 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     }
     rows = [[f"({a}, {b})", *(tables[k][i] for k in tables)] for i, (a, b) in enumerate(X)]
     say(
-        "1. Perceptron gates, y = 1 if w1·x1 + w2·x2 + b > 0 else 0 (b = −θ):",
+        tr(
+            "1. 感知机实现的逻辑门：w1·x1 + w2·x2 + b > 0 时 y = 1，否则 y = 0（b = −θ，θ 为阈值）：",
+            "1. Perceptron gates, y = 1 if w1·x1 + w2·x2 + b > 0 else 0 (b = −θ, θ the threshold):",
+        ),
+        tr("   与门 AND、或门 OR、与非门 NAND：", "   AND, OR and NAND gates:"),
         f"   AND w = {AND_WEIGHTS[:2]}, b = {AND_WEIGHTS[2]};  OR w = {OR_WEIGHTS[:2]}, b = {OR_WEIGHTS[2]};"
         f"  NAND w = {NAND_WEIGHTS[:2]}, b = {NAND_WEIGHTS[2]}",
         table(["(x1, x2)", *tables], rows),
@@ -101,19 +116,36 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     best = best_line(X.astype(float), XOR_T, n_angles=180 if quick else 360)
     say(
         "",
-        f"2. XOR with one perceptron: searched {best['lines_searched']:,} lines; the best still gets "
-        f"{best['errors']} of 4 points wrong",
-        "   (XOR's classes are not linearly separable: one straight line cannot split them).",
+        tr(
+            f"2. 单层感知机做异或门：搜索了 {best['lines_searched']:,} 条直线，最好的仍错 {best['errors']} "
+            "个点（共 4 个）",
+            f"2. XOR with one perceptron: searched {best['lines_searched']:,} lines; the best still gets "
+            f"{best['errors']} of 4 points wrong",
+        ),
+        tr(
+            "   （异或的两类不是线性可分的：一条直线分不开它们。）"
+            if best["errors"] > 0
+            else "   （找到了一条分开异或的直线？那就与理论矛盾了。）",
+            "   (XOR's classes are not linearly separable: one straight line cannot split them)."
+            if best["errors"] > 0
+            else "   (a line separating XOR? that would contradict the theory).",
+        ),
     )
 
     # 3. the hidden layer makes XOR separable
     hidden = np.stack([nand_gate(x1, x2), or_gate(x1, x2)], axis=1)
     say(
         "",
-        "3. Two layers: the first maps (x1, x2) to (s1, s2) = (NAND, OR):",
+        tr(
+            "3. 两层感知机：第一层把 (x1, x2) 映射到 (s1, s2) = (与非门, 或门)：",
+            "3. Two layers: the first maps (x1, x2) to (s1, s2) = (NAND, OR):",
+        ),
         "   "
         + ", ".join(f"{tuple(x)} -> {tuple(h)}" for x, h in zip(X.tolist(), hidden.tolist(), strict=True)),
-        "   In (s1, s2) space, (1, 1) is the only point of class 1, so AND's line finishes the job.",
+        tr(
+            "   在 (s1, s2) 空间里，类别 1 只剩 (1, 1) 一个点，与门的一条直线就能完成异或。",
+            "   In (s1, s2) space, (1, 1) is the only point of class 1, so AND's line finishes the job.",
+        ),
     )
 
     # 4. Rosenblatt's learning rule
@@ -123,10 +155,11 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     learn_xor = Perceptron(lr=0.1, max_epochs=max_epochs).fit(X, XOR_T)
     say(
         "",
-        "4. The perceptron learning rule w ← w + η(t − y)x, b ← b + η(t − y), η = 0.1, from zeros:",
-        f"   AND: {learn_and}",
-        f"   OR:  {learn_or}",
-        f"   XOR: {learn_xor}",
+        tr(
+            "4. 感知机学习规则 w ← w + η(t − y)x，b ← b + η(t − y)，η = 0.1，从 0 开始：",
+            "4. The perceptron learning rule w ← w + η(t − y)x, b ← b + η(t − y), η = 0.1, from zeros:",
+        ),
+        *(_learnt(name, res) for name, res in (("AND", learn_and), ("OR", learn_or), ("XOR", learn_xor))),
     )
 
     pngs = []
@@ -138,29 +171,46 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         _draw_line(ax, *wts, color="k", label="w·x + b = 0")
         ax.legend(loc="upper right", fontsize=8)
     ax = axes[3]
-    _points(ax, X, XOR_T, f"XOR: best single line, {best['errors']} of 4 wrong")
-    _draw_line(ax, *best["w"], best["b"], color="k", ls="--", label="best line")
+    _points(
+        ax,
+        X,
+        XOR_T,
+        tr(
+            f"异或：最好的直线也错 {best['errors']} 个", f"XOR: best single line, {best['errors']} of 4 wrong"
+        ),
+    )
+    _draw_line(ax, *best["w"], best["b"], color="k", ls="--", label=tr("最好的直线", "best line"))
     ax.legend(loc="upper right", fontsize=8)
-    fig.suptitle("One perceptron = one straight line: AND, OR, NAND are separable, XOR is not")
+    fig.suptitle(
+        tr(
+            "一个感知机 = 一条直线：与门、或门、与非门线性可分，异或门不可分",
+            "One perceptron = one straight line: AND, OR, NAND are separable, XOR is not",
+        )
+    )
     pngs.append(save(fig, folder, "gates_lines.png"))
 
     fig, (a1, a2) = figure(1, 2, size=(9.5, 4.6))
-    _points(a1, X, XOR_T, "XOR in input space: not separable")
-    _draw_line(a1, *NAND_WEIGHTS, color="tab:purple", label="NAND line")
-    _draw_line(a1, *OR_WEIGHTS, color="tab:green", label="OR line")
+    _points(a1, X, XOR_T, tr("输入空间中的异或：不可分", "XOR in input space: not separable"))
+    _draw_line(a1, *NAND_WEIGHTS, color="tab:purple", label=tr("与非门的直线", "NAND line"))
+    _draw_line(a1, *OR_WEIGHTS, color="tab:green", label=tr("或门的直线", "OR line"))
     a1.legend(loc="upper right", fontsize=8)
     jitter = np.array([[0.0, 0.0], [-0.04, 0.04], [0.04, -0.04], [0.0, 0.0]])  # (1,0),(0,1) both map to (1,1)
     _points(
         a2,
         hidden + jitter,
         XOR_T,
-        "After layer 1: (s1, s2) = (NAND, OR)",
+        tr("第一层之后：(s1, s2) = (与非门, 或门)", "After layer 1: (s1, s2) = (NAND, OR)"),
         "s1 = NAND(x1, x2)",
         "s2 = OR(x1, x2)",
     )
-    _draw_line(a2, *AND_WEIGHTS, color="k", label="AND line (layer 2)")
+    _draw_line(a2, *AND_WEIGHTS, color="k", label=tr("与门的直线（第二层）", "AND line (layer 2)"))
     a2.legend(loc="lower left", fontsize=8)
-    fig.suptitle("XOR = AND(NAND(x1, x2), OR(x1, x2)): two layers make it separable")
+    fig.suptitle(
+        tr(
+            "异或 = 与(与非(x1, x2), 或(x1, x2))：两层使它可分",
+            "XOR = AND(NAND(x1, x2), OR(x1, x2)): two layers make it separable",
+        )
+    )
     pngs.append(save(fig, folder, "xor_two_layers.png"))
 
     fig, ax = figure(size=(6.5, 4.0))
@@ -170,12 +220,12 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
             res.errors,
             m,
             ms=4,
-            label=f"{name} ({'converged' if res.converged else 'no convergence'})",
+            label=f"{name} ({tr('收敛', 'converged') if res.converged else tr('不收敛', 'no convergence')})",
         )
     ax.set(
-        title="Perceptron learning rule: mistakes per epoch",
-        xlabel="epoch",
-        ylabel="misclassified samples (of 4)",
+        title=tr("感知机学习规则：每轮的错误数", "Perceptron learning rule: mistakes per epoch"),
+        xlabel=tr("轮次 epoch", "epoch"),
+        ylabel=tr("分错的样本数（共 4 个）", "misclassified samples (of 4)"),
     )
     ax.set_ylim(-0.2, 4.2)
     ax.set_yticks(range(5))

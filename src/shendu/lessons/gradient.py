@@ -19,6 +19,7 @@ import numpy as np
 
 import shendu
 from shendu.autograd import numerical_grad
+from shendu.lessons._i18n import tr
 from shendu.lessons._plot import figure, lesson, save, start, table
 
 POINT = (1.0, 2.0, 3.0)  # where the partial derivatives are taken
@@ -82,6 +83,19 @@ def descend(f, start, lr: float, steps: int) -> np.ndarray:
     return np.array(path)
 
 
+def _lr_name(name: str) -> str:
+    return tr({"too small": "太小", "good": "合适", "too large": "太大"}.get(name, name), name)
+
+
+def _outcome(final: float, start: float) -> str:
+    """What the run did, read off its numbers: diverged, crawled (still far) or converged."""
+    if not np.isfinite(final) or final > start:
+        return tr("发散", "diverges")
+    if final > 0.01 * start:
+        return tr("下降太慢", "crawls")
+    return tr("收敛", "converges")
+
+
 @lesson
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
     folder, say = start("gradient", out, quick, verbose)
@@ -95,11 +109,24 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     best_fwd = float(errs["h"][np.argmin(errs["forward"])])
     best_ctr = float(errs["h"][np.argmin(errs["central"])])
     say(
-        "1. Numerical differentiation of f(x) = 0.01x² + 0.1x (exact f'(x) = 0.02x + 0.1)",
-        f"   central difference, h = 1e-4: f'(5) ≈ {d5:.12f} (exact 0.2), f'(10) ≈ {d10:.12f} (exact 0.3)",
-        f"   The step h for exp'(1): best forward difference h ≈ {best_fwd:.0e} (error O(h)), best central",
-        f"   difference h ≈ {best_ctr:.0e} (error O(h²)); smaller steps lose to float64 rounding",
-        "   (h = 1e-50 gives 0.0 because x + h == x).",
+        tr(
+            "1. 数值微分：f(x) = 0.01x² + 0.1x（精确导数 f'(x) = 0.02x + 0.1）",
+            "1. Numerical differentiation of f(x) = 0.01x² + 0.1x (exact f'(x) = 0.02x + 0.1)",
+        ),
+        tr(
+            f"   中心差分，h = 1e-4：f'(5) ≈ {d5:.12f}（精确值 0.2），f'(10) ≈ {d10:.12f}（精确值 0.3）",
+            f"   central difference, h = 1e-4: f'(5) ≈ {d5:.12f} (exact 0.2), f'(10) ≈ {d10:.12f} (exact "
+            "0.3)",
+        ),
+        tr(
+            f"   exp'(1) 的步长 h：前向差分最好在 h ≈ {best_fwd:.0e}（误差 O(h)），中心差分最好在 "
+            f"h ≈ {best_ctr:.0e}（误差 O(h²)）；步长再小就输给 float64 的舍入误差"
+            "（h = 1e-50 得 0.0，因为 x + h == x）。",
+            f"   The step h for exp'(1): best forward difference h ≈ {best_fwd:.0e} (error O(h)), best "
+            "central "
+            f"difference h ≈ {best_ctr:.0e} (error O(h²)); smaller steps lose to float64 rounding "
+            "(h = 1e-50 gives 0.0 because x + h == x).",
+        ),
     )
 
     # 2. partial derivatives at a point
@@ -110,8 +137,20 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     ]
     say(
         "",
-        f"2. Partial derivatives of f = x² + 3xy + y² + z³ at (x, y, z) = {POINT}",
-        table(["derivative", "numerical", "autograd", "by hand"], rows, ".10f"),
+        tr(
+            f"2. 偏导数：f = x² + 3xy + y² + z³ 在 (x, y, z) = {POINT} 处",
+            f"2. Partial derivatives of f = x² + 3xy + y² + z³ at (x, y, z) = {POINT}",
+        ),
+        table(
+            [
+                tr("偏导数", "derivative"),
+                tr("数值微分", "numerical"),
+                tr("自动微分", "autograd"),
+                tr("手算", "by hand"),
+            ],
+            rows,
+            ".10f",
+        ),
     )
 
     # 3. the gradient field and a descent path
@@ -123,12 +162,28 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     final = {name: float(v[-1]) for name, v in losses.items()}
     say(
         "",
-        f"3. Gradient descent on f = x0² + x1² from {START}, {steps} steps, "
-        f"η = {GOOD_LR}: ends at ({path[-1, 0]:.4f}, {path[-1, 1]:.4f}), f = {bowl_final:.3g}",
-        f"4. The learning rate η on the valley f = 0.2·x0² + x1² (f at the start = {losses['good'][0]:.4g}):",
+        tr(
+            f"3. 梯度下降：f = x0² + x1²，从 {START} 出发，{steps} 步，η = {GOOD_LR}："
+            f"停在 ({path[-1, 0]:.4f}, {path[-1, 1]:.4f})，f = {bowl_final:.3g}",
+            f"3. Gradient descent on f = x0² + x1² from {START}, {steps} steps, "
+            f"η = {GOOD_LR}: ends at ({path[-1, 0]:.4f}, {path[-1, 1]:.4f}), f = {bowl_final:.3g}",
+        ),
+        tr(
+            f"4. 学习率 η，在山谷 f = 0.2·x0² + x1² 上（起点 f = {losses['good'][0]:.4g}）：",
+            "4. The learning rate η on the valley f = 0.2·x0² + x1² (f at the start = "
+            f"{losses['good'][0]:.4g}):",
+        ),
         table(
-            ["η", "", "final f"],
-            [[f"{lr:g}", name, final[name]] for name, lr in LEARNING_RATES.items()],
+            [
+                tr("学习率 η", "learning rate η"),
+                tr("类别", "setting"),
+                tr("最终 f", "final f"),
+                tr("结果", "outcome"),
+            ],
+            [
+                [f"{lr:g}", _lr_name(name), final[name], _outcome(final[name], losses["good"][0])]
+                for name, lr in LEARNING_RATES.items()
+            ],
             ".4g",
         ),
     )
@@ -136,14 +191,24 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     pngs = []
     # figure: forward vs central difference error
     fig, ax = figure()
-    ax.loglog(errs["h"], np.maximum(errs["forward"], 1e-17), "o-", ms=3, label="forward (f(x+h) − f(x)) / h")
     ax.loglog(
-        errs["h"], np.maximum(errs["central"], 1e-17), "s-", ms=3, label="central (f(x+h) − f(x−h)) / 2h"
+        errs["h"],
+        np.maximum(errs["forward"], 1e-17),
+        "o-",
+        ms=3,
+        label=tr("前向差分 (f(x+h) − f(x)) / h", "forward (f(x+h) − f(x)) / h"),
+    )
+    ax.loglog(
+        errs["h"],
+        np.maximum(errs["central"], 1e-17),
+        "s-",
+        ms=3,
+        label=tr("中心差分 (f(x+h) − f(x−h)) / 2h", "central (f(x+h) − f(x−h)) / 2h"),
     )
     ax.set(
-        title="Numerical derivative of exp(x) at x = 1",
-        xlabel="step h",
-        ylabel="absolute error of the estimate",
+        title=tr("exp(x) 在 x = 1 处的数值导数", "Numerical derivative of exp(x) at x = 1"),
+        xlabel=tr("步长 h", "step h"),
+        ylabel=tr("估计的绝对误差", "absolute error of the estimate"),
     )
     ax.legend()
     ax.grid(True, which="major", alpha=0.3)
@@ -155,9 +220,21 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     gx, gy = np.meshgrid(g, g)
     ax.contour(gx, gy, gx**2 + gy**2, levels=10, colors="0.8", linewidths=0.8)
     ax.quiver(gx, gy, -2 * gx, -2 * gy, angles="xy", color="tab:blue", alpha=0.6, width=0.003)
-    ax.plot(path[:, 0], path[:, 1], "o-", color="tab:red", ms=4, label=f"descent path, η = {GOOD_LR}")
-    ax.plot(*START, "k*", ms=12, label=f"start {START}")
-    ax.set(title="−∇f of f = x0² + x1² points to the minimum", xlabel="x0", ylabel="x1", aspect="equal")
+    ax.plot(
+        path[:, 0],
+        path[:, 1],
+        "o-",
+        color="tab:red",
+        ms=4,
+        label=tr(f"下降路径，η = {GOOD_LR}", f"descent path, η = {GOOD_LR}"),
+    )
+    ax.plot(*START, "k*", ms=12, label=tr(f"起点 {START}", f"start {START}"))
+    ax.set(
+        title=tr("f = x0² + x1² 的负梯度 −∇f 指向最小值", "−∇f of f = x0² + x1² points to the minimum"),
+        xlabel="x0",
+        ylabel="x1",
+        aspect="equal",
+    )
     ax.legend(loc="lower right")
     pngs.append(save(fig, folder, "gradient_field.png"))
 
@@ -168,10 +245,10 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     a1.contour(mx, my, 0.2 * mx**2 + my**2, levels=12, colors="0.85", linewidths=0.8)
     for name, lr in LEARNING_RATES.items():
         p = paths[name]
-        a1.plot(p[:, 0], p[:, 1], "o-", ms=3, label=f"η = {lr:g} ({name})")
-        a2.semilogy(losses[name], "o-", ms=3, label=f"η = {lr:g} ({name})")
+        a1.plot(p[:, 0], p[:, 1], "o-", ms=3, label=f"η = {lr:g} ({_lr_name(name)})")
+        a2.semilogy(losses[name], "o-", ms=3, label=f"η = {lr:g} ({_lr_name(name)})")
     a1.set(
-        title="Paths on f = 0.2·x0² + x1²",
+        title=tr("在 f = 0.2·x0² + x1² 上的路径", "Paths on f = 0.2·x0² + x1²"),
         xlabel="x0",
         ylabel="x1",
         xlim=(-6, 6),
@@ -179,10 +256,21 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         aspect="equal",
     )
     a1.legend(loc="lower right", fontsize=8)
-    a2.set(title="f(x) per step", xlabel="step", ylabel="f(x0, x1), log scale")
+    a2.set(
+        title=tr("每一步的 f(x)", "f(x) per step"),
+        xlabel=tr("步数", "step"),
+        ylabel=tr("f(x0, x1)，对数坐标", "f(x0, x1), log scale"),
+    )
     a2.legend(fontsize=8)
     a2.grid(True, alpha=0.3)
-    fig.suptitle("The learning rate: too small crawls, too large diverges")
+    fig.suptitle(
+        tr(
+            "学习率："
+            + "，".join(f"{_lr_name(k)} → {_outcome(v, losses['good'][0])}" for k, v in final.items()),
+            "The learning rate: "
+            + ", ".join(f"{k} → {_outcome(v, losses['good'][0])}" for k, v in final.items()),
+        )
+    )
     pngs.append(save(fig, folder, "learning_rate.png"))
     say.figures(pngs)
 
