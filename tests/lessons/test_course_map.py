@@ -26,13 +26,39 @@ def rows() -> list[list[str]]:
     out = []
     for line in MAP.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) == 6 and cells[0] not in ("#", "---"):
+        if line.startswith("|") and len(cells) == 7 and cells[0] not in ("#", "---"):
             out.append(cells)
     return out
 
 
 def ticked(cell: str) -> list[str]:
     return re.findall(r"`([^`]+)`", cell)
+
+
+def anchors() -> list[tuple[str, str, int, str]]:
+    """Every ``file:line name`` of the "read the code" column, with its row's chapter."""
+    found = []
+    for r in rows():
+        for a in ticked(r[6]):
+            m = re.fullmatch(r"(src/shendu/[\w/]+\.py):(\d+) (\w+)", a)
+            assert m, f"{r[1]}: not a file:line name anchor: {a!r}"
+            found.append((r[1], m.group(1), int(m.group(2)), m.group(3)))
+    return found
+
+
+@pytest.mark.parametrize("anchor", anchors(), ids=lambda a: f"{a[1]}:{a[2]}")
+def test_read_the_code_anchors_point_at_their_definitions(anchor):
+    _, path, line, name = anchor
+    lines = (ROOT / path).read_text(encoding="utf-8").splitlines()
+    assert re.match(rf"\s*(class|def) {name}\b", lines[line - 1]), (
+        f"{path}:{line} is {lines[line - 1].strip()!r}, not the definition of {name}"
+    )
+
+
+def test_every_lesson_points_at_code_to_read():
+    for r in rows():
+        if any(c.startswith("shendu lesson ") for c in ticked(r[2])):
+            assert ticked(r[6]), f"{r[1]}: no code to read"
 
 
 def resolve(name: str, context):
