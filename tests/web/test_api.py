@@ -333,6 +333,26 @@ def test_a_stopped_run_is_not_training(client, runs_root):
         shutil.rmtree(run)
 
 
+def test_the_lock_files_pid_tells_training_from_stopped(client, runs_root):
+    import os
+    import subprocess
+    import sys
+
+    run = _fake_training_run(runs_root, "locked", planned=5)
+    try:
+        _write_epochs(run, 1)
+        old = time.time() - 3600  # an hour without a new epoch: only the lock says it still runs
+        os.utime(run / "history.json", (old, old))
+        os.utime(run / "config.json", (old, old))
+        (run / ".lock").write_text(f"{os.getpid()}\n")
+        assert client.get("/api/runs/locked").json()["status"] == "training"
+        gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+        (run / ".lock").write_text(gone.stdout.decode())  # a process that has ended
+        assert client.get("/api/runs/locked").json()["status"] == "stopped"
+    finally:
+        shutil.rmtree(run)
+
+
 # ---- lessons -----------------------------------------------------------------------------------
 def test_lessons_are_listed_in_course_order(client):
     from shendu import lessons

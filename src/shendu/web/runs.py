@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -85,11 +86,42 @@ def _config(path: Path) -> dict[str, Any]:
     return config if isinstance(config, dict) else {}
 
 
+LOCK = getattr(rundir, "LOCK", ".lock")  # the training process's lock file, naming its PID
+
+
+def _owner_alive(path: Path) -> bool | None:
+    """Whether the process named in the run's lock file still runs; None without a lock file.
+
+    The file is only read (taking the lock, even shared, could make a starting ``shendu train``
+    believe the folder is in use).
+    """
+    try:
+        words = (path / LOCK).read_text().split()
+    except OSError:
+        return None
+    if not words or not words[0].isdigit():
+        return None
+    try:
+        os.kill(int(words[0]), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, but belongs to another user
+        return True
+    return True
+
+
 def status(path: Path, config: dict[str, Any], rows: list[dict[str, Any]]) -> str:
-    """``finished`` (all planned epochs), ``training`` (history changed lately) or ``stopped``."""
+    """``finished`` (all planned epochs), ``training`` or ``stopped``.
+
+    Training: the PID in the run's lock file is alive, or (a folder without a lock file) its
+    history changed within three epochs' time or two minutes.
+    """
     planned = (config.get("options") or {}).get("epochs")
     if planned is not None and len(rows) >= int(planned):
         return "finished"
+    alive = _owner_alive(path)
+    if alive is not None:
+        return "training" if alive else "stopped"
     epoch_s = max((r.get("seconds") or 0.0 for r in rows), default=0.0)
     if time.time() - _changed(path) < max(RECENT_S, 3 * epoch_s):
         return "training"

@@ -133,7 +133,7 @@ function evaluations(run) {
 function configTable(config) {
   const rows = Object.entries(config || {}).map(([k, v]) =>
     el('tr', {}, el('th', { text: k }), el('td', { text: typeof v === 'object' ? JSON.stringify(v) : String(v) })));
-  return el('table', {}, el('tbody', {}, ...rows));
+  return el('table', { class: 'config' }, el('tbody', {}, ...rows));
 }
 
 export function stopRuns() { if (source) { source.close(); source = null; } }
