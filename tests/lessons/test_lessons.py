@@ -213,7 +213,13 @@ def test_conv(tmp_path):
         assert s[name]["kernel_sum"] == pytest.approx(1.0, abs=1e-5)
     assert s["box blur 5×5"]["std"] < s["Gaussian blur σ=1"]["std"] < r["image_std"] < s["sharpen"]["std"]
     assert abs(s["all edges (Laplacian)"]["mean"]) < 0.01
-    check_pngs(r["pngs"], 4)
+    assert r["fc_params"] == 784 * 6 * 24 * 24 + 6 * 24 * 24 and r["conv_params"] == 6 * 25 + 6
+    for key, size in r["output_size_grid"].items():
+        stride, pad = (int(v.split("=")[1]) for v in key.split(","))
+        assert size == (28 + 2 * pad - 5) // stride + 1
+    for term in ("卷积核", "滤波器", "填充", "步幅", "输出大小", "多通道", "全连接层"):
+        assert term in r["text"], term
+    check_pngs(r["pngs"], 5)
 
 
 def test_pooling(tmp_path):
@@ -228,6 +234,13 @@ def test_pooling(tmp_path):
         assert c[name] < c["input (no pooling)"]
     assert c["max 3×3, stride 3"] < c["max 2×2"]
     assert r["max_pool_unchanged_fraction"] > r["pixel_unchanged_fraction"]
+    assert r["pool_params"] == 0 and r["conv_params"] == 6 * 6 * 2 * 2 + 6
+    assert r["pooled_shape"] == [1, 6, 14, 14]  # channels unchanged
+    for k, v in r["reduction"].items():  # a partial cut, stated as measured
+        assert v == pytest.approx(1 - c[k] / c["input (no pooling)"]) and 0 < v < 1
+        assert f"{v:.0%}" in r["text"]
+    for term in ("最大池化", "平均池化", "步幅", "通道数不变", "没有要学习的参数"):
+        assert term in r["text"], term
     check_pngs(r["pngs"], 2)
 
 

@@ -21,6 +21,8 @@ import numpy as np
 
 import shendu
 import shendu.nn.functional as F
+from shendu import nn
+from shendu.lessons._i18n import tr
 from shendu.lessons._plot import figure, lesson, matrix, save, start
 
 
@@ -45,7 +47,7 @@ def convolve_1d(x, h) -> np.ndarray:
 
 
 def classic_kernels() -> dict[str, np.ndarray]:
-    """Sharpen, box blur, Gaussian blur, and edge kernels, each padded to 5×5 (so one conv2d runs them all)."""
+    """Sharpen, box blur, Gaussian blur and edge kernels, each padded to 5×5 (one conv2d runs them all)."""
 
     def pad5(k):
         k = np.asarray(k, np.float32)
@@ -64,7 +66,7 @@ def classic_kernels() -> dict[str, np.ndarray]:
 
 
 def photograph(size: int = 256) -> np.ndarray:
-    """Grace Hopper's portrait (matplotlib's sample data) as a grey (size, size·w/h) float32 image in [0, 1]."""
+    """Grace Hopper's portrait (matplotlib's sample data): grey (size, size·w/h) float32 in [0, 1]."""
     import matplotlib.cbook as cbook
     from PIL import Image
 
@@ -85,10 +87,11 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     ref = np.convolve(SIGNAL, KERNEL_1D)
     corr = F.conv1d(_t(SIGNAL).reshape(1, 1, -1), _t(KERNEL_1D).reshape(1, 1, -1)).numpy().ravel()
     say(
-        f"1. 1-D: x = {SIGNAL}, h = {KERNEL_1D}",
+        tr(f"1. 一维卷积：x = {SIGNAL}，卷积核 h = {KERNEL_1D}", f"1. 1-D: x = {SIGNAL}, h = {KERNEL_1D}"),
         f"   numpy.convolve(x, h)                   = {ref.tolist()}",
         f"   F.conv1d(x, flip(h), padding=K−1)      = {ours.tolist()}",
-        f"   F.conv1d(x, h) (cross-correlation, valid) = {corr.tolist()}  <- no flip: what CNNs compute",
+        f"   F.conv1d(x, h) (cross-correlation, valid) = {corr.tolist()}  "
+        + tr("<- 不翻转：CNN 实际计算的互相关", "<- no flip: what CNNs compute"),
     )
 
     # 2. 2-D course example
@@ -101,11 +104,16 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     strided = F.conv2d(x7, _t(np.ones((1, 1, 3, 3))), stride=2).numpy()[0, 0]
     say(
         "",
-        "2. 2-D on the course's example (4×4 input, 3×3 filter):",
-        f"   no padding            -> {plain.astype(int).tolist()}",
-        f"   + bias {COURSE_BIAS:g}              -> {biased.astype(int).tolist()}",
-        f"   padding 1 (size kept) -> {padded.astype(int).tolist()}",
-        f"   7×7 input, stride 2   -> output {strided.shape} (3×3 window sums of 0..48: first row {strided[0].astype(int).tolist()})",
+        tr(
+            "2. 课程中的二维卷积（4×4 输入，3×3 滤波器/卷积核）：",
+            "2. 2-D on the course's example (4×4 input, 3×3 filter):",
+        ),
+        tr("   不填充            -> ", "   no padding            -> ") + f"{plain.astype(int).tolist()}",
+        tr(f"   加偏置 {COURSE_BIAS:g}          -> ", f"   + bias {COURSE_BIAS:g}              -> ")
+        + f"{biased.astype(int).tolist()}",
+        tr("   填充 1（大小不变）-> ", "   padding 1 (size kept) -> ") + f"{padded.astype(int).tolist()}",
+        tr("   7×7 输入，步幅 2  -> 输出 ", "   7×7 input, stride 2   -> output ")
+        + f"{strided.shape} ({strided[0].astype(int).tolist()} …)",
     )
 
     # 3. output size
@@ -113,9 +121,16 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     real = F.conv2d(shendu.zeros(1, 1, 28, 31), shendu.zeros(1, 1, 5, 5), stride=3, padding=2).shape[2:]
     say(
         "",
-        "3. OH = (H + 2P − FH)/S + 1, OW = (W + 2P − FW)/S + 1:",
-        f"   input (28, 31), P = 2, S = 3, filter (5, 5): F.conv_output_size -> {tuple(size)}; "
-        f"conv2d really gives {tuple(real)}",
+        tr(
+            "3. 输出大小 OH = (H + 2P − FH)/S + 1，OW = (W + 2P − FW)/S + 1：",
+            "3. OH = (H + 2P − FH)/S + 1, OW = (W + 2P − FW)/S + 1:",
+        ),
+        tr(
+            f"   输入 (28, 31)，填充 P = 2，步幅 S = 3，滤波器 (5, 5)：F.conv_output_size -> {tuple(size)}；"
+            f"conv2d 实际输出 {tuple(real)}",
+            f"   input (28, 31), P = 2, S = 3, filter (5, 5): F.conv_output_size -> {tuple(size)}; "
+            f"conv2d really gives {tuple(real)}",
+        ),
     )
 
     # 4. channels and filters
@@ -128,11 +143,37 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         _t(rng.standard_normal((2, 3, 7, 7))), _t(rng.standard_normal((4, 3, 5, 5))), _t(np.zeros(4))
     )
     channel_sum_err = float(np.abs(one.numpy() - per_channel.numpy()).max())
+    fc_params = sum(p.numel() for p in nn.Linear(28 * 28, 6 * 24 * 24).parameters())
+    conv_params = sum(p.numel() for p in nn.Conv2d(1, 6, 5).parameters())
+    size_grid = {
+        (s, p): F.conv_output_size((28, 28), 5, stride=s, padding=p)[0] for s in (1, 2, 3) for p in (0, 1, 2)
+    }
     say(
         "",
-        "4. Channels: input (1, 3, 7, 7) * one filter (1, 3, 5, 5) -> "
-        f"{one.shape}: the sum of the three per-channel convolutions (max difference {channel_sum_err:.1e});",
-        f"   a batch (2, 3, 7, 7) * FN = 4 filters (4, 3, 5, 5) + bias (4,) -> {multi.shape} = (N, FN, OH, OW).",
+        tr(
+            "4. 多通道：输入 (1, 3, 7, 7) * 一个滤波器 (1, 3, 5, 5) -> ",
+            "4. Channels: input (1, 3, 7, 7) * one filter (1, 3, 5, 5) -> ",
+        )
+        + f"{one.shape}"
+        + tr(
+            f"：三个通道各自卷积再相加（最大差 {channel_sum_err:.1e}）；",
+            f": the sum of the three per-channel convolutions (max difference {channel_sum_err:.1e});",
+        ),
+        tr(
+            f"   一批 (2, 3, 7, 7) * FN = 4 个滤波器 (4, 3, 5, 5) + 偏置 (4,) -> {multi.shape} = (N, FN, "
+            "OH, OW)。",
+            f"   a batch (2, 3, 7, 7) * FN = 4 filters (4, 3, 5, 5) + bias (4,) -> {multi.shape} = (N, FN, "
+            "OH, OW).",
+        ),
+        tr(
+            f"   全连接层的局限：把 28×28 图像变成 6×24×24 个输出，全连接层要 {fc_params:,} 个参数，"
+            f"6 个 5×5 卷积核只要 {conv_params:,} 个（少 {fc_params // conv_params:,} 倍），"
+            "而且保留了图像的空间结构。",
+            f"   The limit of fully connected layers: 28×28 image → 6×24×24 outputs takes {fc_params:,} "
+            "parameters "
+            f"fully connected, {conv_params:,} with six 5×5 kernels ({fc_params // conv_params:,}× fewer), "
+            "and the convolution keeps the image's spatial layout.",
+        ),
     )
 
     # 5. classic kernels on a photograph, all in one conv2d call
@@ -150,45 +191,70 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         }
     say(
         "",
-        f"5. Five classic kernels on a grey photograph ({img.shape[0]} rows × {img.shape[1]} columns),"
-        f" one F.conv2d with weight {tuple(bank.shape)}:",
+        tr(
+            f"5. 五个经典卷积核作用在灰度照片上（{img.shape[0]} 行 × {img.shape[1]} 列），"
+            f"一次 F.conv2d，权重 {tuple(bank.shape)}：",
+            f"5. Five classic kernels on a grey photograph ({img.shape[0]} rows × {img.shape[1]} columns),"
+            f" one F.conv2d with weight {tuple(bank.shape)}:",
+        ),
         *(
-            f"   {name:<26} kernel sum {s['kernel_sum']:+.2f}: output mean {s['mean']:.3f}, std {s['std']:.3f}"
+            f"   {name:<26} "
+            + tr(
+                f"核之和 {s['kernel_sum']:+.2f}：输出均值 ",
+                f"kernel sum {s['kernel_sum']:+.2f}: output mean ",
+            )
+            + f"{s['mean']:.3f}, std {s['std']:.3f}"
             for name, s in stats.items()
         ),
-        f"   (original: mean {img[inner].mean():.3f}, std {img[inner].std():.3f}). Kernels summing to 1 keep the"
-        " brightness; blur lowers the contrast (std), sharpen raises it; edge kernels sum to 0: flat areas go to 0.",
+        tr(
+            f"   （原图：均值 {img[inner].mean():.3f}，std {img[inner].std():.3f}）。和为 1 的核保持亮度；"
+            "模糊降低对比度（std），锐化提高对比度；边缘核之和为 0：平坦区域变成 0。",
+            f"   (original: mean {img[inner].mean():.3f}, std {img[inner].std():.3f}). Kernels summing to 1 "
+            "keep the brightness; blur lowers the contrast (std), sharpen raises it; edge kernels sum to 0: "
+            "flat areas go to 0.",
+        ),
     )
 
     pngs = []
     fig, axes = figure(1, 5, size=(15, 3.4))
-    matrix(axes[0], np.array(COURSE_X), "input 4×4")
-    matrix(axes[1], np.array(COURSE_W), "filter 3×3", "Oranges")
-    matrix(axes[2], plain, "output 2×2")
-    matrix(axes[3], biased, f"output + bias {COURSE_BIAS:g}")
-    matrix(axes[4], padded, "padding 1: output 4×4")
+    matrix(axes[0], np.array(COURSE_X), tr("输入 4×4", "input 4×4"))
+    matrix(axes[1], np.array(COURSE_W), tr("滤波器 3×3", "filter 3×3"), "Oranges")
+    matrix(axes[2], plain, tr("输出 2×2", "output 2×2"))
+    matrix(axes[3], biased, tr(f"输出 + 偏置 {COURSE_BIAS:g}", f"output + bias {COURSE_BIAS:g}"))
+    matrix(axes[4], padded, tr("填充 1：输出 4×4", "padding 1: output 4×4"))
     fig.suptitle(
-        "The course's 2-D convolution: multiply-accumulate each 3×3 window (cross-correlation, as in CNNs)"
+        tr(
+            "课程中的二维卷积：每个 3×3 窗口逐元素相乘再求和（互相关，CNN 的做法）",
+            "The course's 2-D convolution: multiply-accumulate each 3×3 window (cross-correlation, as in "
+            "CNNs)",
+        )
     )
     pngs.append(save(fig, folder, "conv2d_example.png"))
 
     fig, ax = figure(size=(6.5, 3.8))
     n = np.arange(len(ref))
-    ax.stem(n, ref, linefmt="C0-", markerfmt="C0o", basefmt="0.7", label="numpy.convolve(x, h)")
-    ax.plot(n, ours, "rx", ms=10, mew=2, label="F.conv1d(x, flip(h), padding=K−1)")
+    from matplotlib.lines import Line2D
+
+    ax.stem(n, ref, linefmt="C0-", markerfmt="C0o", basefmt="0.7")
+    ax.plot(n, ours, "rx", ms=10, mew=2, ls="")
     ax.set(
-        title="1-D convolution: library equals numpy.convolve",
-        xlabel="output index n",
+        title=tr("一维卷积：shendu 与 numpy.convolve 相同", "1-D convolution: library equals numpy.convolve"),
+        xlabel=tr("输出下标 n", "output index n"),
         ylabel="y[n]",
         xticks=n,
     )
-    ax.legend(fontsize=8)
+    handles = [
+        Line2D([], [], color="C0", marker="o", ls="-", label="numpy.convolve(x, h)"),
+        Line2D([], [], color="r", marker="x", mew=2, ms=10, ls="", label="F.conv1d(x, flip(h), padding=K−1)"),
+    ]
+    ax.legend(handles=handles, fontsize=8)
     ax.grid(True, alpha=0.3)
     pngs.append(save(fig, folder, "conv1d.png"))
+    pngs.append(_draw_shapes(folder, size_grid, fc_params, conv_params, tuple(multi.shape)))
 
     fig, axes = figure(2, 3, size=(13, 9.2))
     axes.flat[0].imshow(img, cmap="gray", vmin=0, vmax=1)
-    axes.flat[0].set(title="original (before)", xticks=[], yticks=[])
+    axes.flat[0].set(title=tr("原图", "original (before)"), xticks=[], yticks=[])
     for ax, (name, f) in zip(axes.flat[1:], zip(kernels, filtered, strict=True), strict=True):
         if kernels[name].sum() > 0.5:
             ax.imshow(np.clip(f, 0, 1), cmap="gray", vmin=0, vmax=1)
@@ -197,7 +263,12 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
             ax.imshow(np.abs(f), cmap="gray_r", vmin=0, vmax=np.percentile(np.abs(f), 99))
             ax.set_title(f"after: {name}\n|output|, dark = strong edge")
         ax.set(xticks=[], yticks=[])
-    fig.suptitle("Classic 5×5 kernels applied by one F.conv2d (photo: Grace Hopper, matplotlib sample data)")
+    fig.suptitle(
+        tr(
+            "一次 F.conv2d 应用五个经典 5×5 卷积核（照片：Grace Hopper，matplotlib 示例数据）",
+            "Classic 5×5 kernels applied by one F.conv2d (photo: Grace Hopper, matplotlib sample data)",
+        )
+    )
     pngs.append(save(fig, folder, "kernels_photo.png"))
 
     fig, axes = figure(1, 5, size=(15, 3.4))
@@ -216,7 +287,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
                     color="white" if abs(v) > 0.6 * lim else "black",
                 )
         ax.set(title=name, xticks=[], yticks=[])
-    fig.suptitle("The kernels (red positive, blue negative)")
+    fig.suptitle(tr("卷积核（红为正，蓝为负）", "The kernels (red positive, blue negative)"))
     pngs.append(save(fig, folder, "kernels.png"))
     say.figures(pngs)
 
@@ -236,5 +307,87 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         "image_shape": list(img.shape),
         "image_std": float(img[inner].std()),
         "kernel_stats": stats,
+        "fc_params": fc_params,
+        "conv_params": conv_params,
+        "output_size_grid": {f"S={s},P={p}": int(v) for (s, p), v in size_grid.items()},
         "pngs": pngs,
     }
+
+
+def _draw_shapes(folder, size_grid: dict, fc_params: int, conv_params: int, multi_shape: tuple) -> str:
+    """Stride and padding against output size, multi-channel shapes, and FC vs conv parameter counts."""
+    from matplotlib.patches import Rectangle
+
+    fig, (a1, a2, a3) = figure(1, 3, size=(15, 4.3))
+    for p, marker in ((0, "o"), (1, "s"), (2, "^")):
+        strides = [1, 2, 3]
+        a1.plot(
+            strides,
+            [size_grid[(s, p)] for s in strides],
+            marker=marker,
+            label=tr(f"填充 P = {p}", f"padding P = {p}"),
+        )
+        for s in strides:
+            a1.annotate(
+                str(size_grid[(s, p)]),
+                (s, size_grid[(s, p)]),
+                xytext=(4, 4),
+                textcoords="offset points",
+                fontsize=8,
+            )
+    a1.set(
+        title=tr("28×28 输入、5×5 滤波器的输出大小", "Output size, 28×28 input, 5×5 filter"),
+        xlabel=tr("步幅 S", "stride S"),
+        ylabel="OH = (H + 2P − FH)/S + 1",
+        xticks=[1, 2, 3],
+    )
+    a1.legend(fontsize=8)
+    a1.grid(True, alpha=0.3)
+
+    n, fn, oh, ow = multi_shape
+    for i, (x, label, depth, color) in enumerate(
+        (
+            (0.0, tr("输入 (N, C, H, W)\n(2, 3, 7, 7)", "input (N, C, H, W)\n(2, 3, 7, 7)"), 3, "#cfe0f3"),
+            (
+                4.0,
+                tr(
+                    f"{fn} 个滤波器 (FN, C, FH, FW)\n(4, 3, 5, 5)",
+                    f"{fn} filters (FN, C, FH, FW)\n(4, 3, 5, 5)",
+                ),
+                3,
+                "#f9d9b9",
+            ),
+            (
+                8.0,
+                tr(f"输出 (N, FN, OH, OW)\n{multi_shape}", f"output (N, FN, OH, OW)\n{multi_shape}"),
+                fn,
+                "#cfeccf",
+            ),
+        )
+    ):
+        size = 2.2 if i == 0 else (1.6 if i == 1 else 1.0)
+        for d in range(depth):
+            a2.add_patch(Rectangle((x + 0.15 * d, 0.15 * d), size, size, facecolor=color, edgecolor="0.3"))
+        a2.text(x + 1.1, -0.9, label, ha="center", va="top", fontsize=8.5)
+    a2.text(3.2, 1.0, "*", fontsize=20, ha="center")
+    a2.text(7.2, 1.0, "→", fontsize=20, ha="center")
+    a2.set(
+        xlim=(-0.5, 10.5),
+        ylim=(-2.6, 3.2),
+        title=tr("多通道、多滤波器的卷积", "Multi-channel, multi-filter convolution"),
+    )
+    a2.axis("off")
+
+    a3.bar(
+        [tr("全连接层", "fully connected"), tr("卷积层 6×5×5", "conv 6×5×5")],
+        [fc_params, conv_params],
+        color=["tab:red", "tab:blue"],
+    )
+    a3.set_yscale("log")
+    for i, v in enumerate((fc_params, conv_params)):
+        a3.text(i, v * 1.3, f"{v:,}", ha="center", fontsize=9)
+    a3.set(
+        title=tr("28×28 → 6×24×24 所需参数（对数坐标）", "Parameters for 28×28 → 6×24×24 (log scale)"),
+        ylim=(10, fc_params * 10),
+    )
+    return save(fig, folder, "conv_shapes.png")
