@@ -74,7 +74,8 @@ from shendu.ops import (
     var,
     where,
 )
-from shendu import autograd
+from shendu import autograd, backends, cuda
+from shendu.device import device
 from shendu.serialization import load, save
 
 __version__ = "0.1.0"

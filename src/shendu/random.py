@@ -39,8 +39,14 @@ def fill_(arr: np.ndarray, normal: bool, scale: float = 1.0, shift: float = 0.0)
     """Fill ``arr`` in place with scale·Z + shift, Z ~ N(0, 1) (``normal``) or U(0, 1).
 
     Drawn straight into the array in its own precision: a float32 VGG-16 (138 M weights) must
-    not pass through a float64 copy.
+    not pass through a float64 copy. A GPU array gets the draws made on the host and copied in,
+    so a seed gives the same weights on every device.
     """
+    if not isinstance(arr, np.ndarray):
+        from shendu import backend
+
+        arr[...] = backend.like(arr, fill_(np.empty(arr.shape, arr.dtype), normal, scale, shift))
+        return arr
     if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
         (_generator.standard_normal if normal else _generator.random)(dtype=arr.dtype, out=arr)
         arr *= scale

@@ -32,6 +32,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from shendu import backend
+from shendu.device import as_device
 from shendu.tensor import Tensor
 
 __all__ = [
@@ -50,7 +52,9 @@ _HEADER_LIMIT = 100 * 1024 * 1024  # safetensors' own bound on the JSON header
 
 def _to_array(key: str, value: Any) -> np.ndarray:
     if isinstance(value, Tensor):
-        arr = value.data
+        arr = backend.to_host(value.data)  # files hold host arrays: a GPU run loads on a CPU-only machine
+    elif backend.is_array(value):
+        arr = backend.to_host(value)
     elif isinstance(value, (np.ndarray, np.generic, int, float, bool)) or hasattr(value, "__array__"):
         arr = np.asarray(value)
     else:
@@ -208,9 +212,23 @@ def load_with_metadata(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str,
     return tensors, dict(header.get("__metadata__") or {})
 
 
-def load(path: PathLike) -> dict[str, np.ndarray]:
-    """The tensors of a safetensors file as ``{name: ndarray}``, ready for ``load_state_dict``."""
-    return load_with_metadata(path)[0]
+def load(path: PathLike, map_location: Any = None) -> dict[str, Any]:
+    """The tensors of a safetensors file as ``{name: ndarray}``, ready for ``load_state_dict``.
+
+    With ``map_location`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a device, or PyTorch's dict form
+    ``{"cuda:0": "cpu"}``) the values are Tensors on that device instead, as ``torch.load`` gives.
+    Files always hold host arrays, so any file loads onto any device.
+    """
+    arrays = load_with_metadata(path)[0]
+    if map_location is None:
+        return arrays
+    if isinstance(map_location, Mapping):
+        # Saved tensors are host arrays: only the entry for "cpu" (if any) applies to them.
+        map_location = map_location.get("cpu", "cpu")
+    if callable(map_location):
+        raise TypeError("load: map_location must be a device, a device string or a dict, not a function")
+    d = as_device(map_location)
+    return {k: Tensor._wrap(backend.to_device(v, d)) for k, v in arrays.items()}
 
 
 # ---- nested state in safetensors: arrays by key path, the rest as JSON ------------------------
@@ -241,6 +259,8 @@ def flatten_state_dict(state: Any, prefix: str = "") -> tuple[dict[str, np.ndarr
     def walk(value: Any, path: str) -> Any:
         if isinstance(value, Tensor):
             value = value.data
+        if backend.is_array(value):
+            value = backend.to_host(value)  # files hold host arrays, whatever device trained
         if isinstance(value, np.ndarray):
             if value.dtype.kind not in "biuf":
                 raise TypeError(f"{path or 'state'}: arrays of dtype {value.dtype} cannot be stored")

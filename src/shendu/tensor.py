@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from shendu import backend as _backend
 from shendu import random as _random
 from shendu.autograd.engine import backward as run_backward
 from shendu.autograd.grad_mode import is_grad_enabled
 from shendu.autograd.hooks import RemovableHandle
+from shendu.device import CPU, as_device, device_mismatch
+from shendu.device import device as Device
 
 if TYPE_CHECKING:
     from shendu.autograd.function import Function
@@ -86,14 +89,21 @@ class Tensor:
     _post_accumulate_grad_hooks: dict[int, Callable[[Tensor], None]]
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
-    def __init__(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> None:
+    def __init__(
+        self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False, device: Any = None
+    ) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        arr = np.array(data, copy=True)
-        if dtype is not None:
-            arr = arr.astype(np.dtype(dtype), copy=False)
-        elif not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
-            arr = arr.astype(_default_dtype(arr), copy=False)
+        if _backend.is_array(data) and not isinstance(data, np.ndarray):  # a GPU array: copy it there
+            arr = data.astype(data.dtype if dtype is None else np.dtype(dtype), copy=True)
+        else:
+            arr = np.array(data, copy=True)
+            if dtype is not None:
+                arr = arr.astype(np.dtype(dtype), copy=False)
+            elif not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
+                arr = arr.astype(_default_dtype(arr), copy=False)
+        if device is not None:
+            arr = _backend.to_device(arr, as_device(device))
         self.data: np.ndarray = arr
         self.grad: Tensor | None = None
         self.requires_grad = False
@@ -104,14 +114,14 @@ class Tensor:
             self.requires_grad_(True)
 
     @staticmethod
-    def _wrap(arr: np.ndarray) -> Tensor:
+    def _wrap(arr: Any) -> Tensor:
         """A plain Tensor over ``arr`` without copying or dtype changes (for ops).
 
         Always a ``Tensor``, also when called on a subclass instance (``param._wrap(a)``): the
         autograd engine makes its outputs this way without importing this module.
         """
         t = Tensor.__new__(Tensor)
-        t._data = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
+        t._data = arr if isinstance(arr, np.ndarray) or _backend.is_array(arr) else np.asarray(arr)
         t.grad = None
         t.requires_grad = False
         t._ctx = None
@@ -131,7 +141,7 @@ class Tensor:
         # ndarray -= Tensor defers to Tensor.__rsub__: keep .data an ndarray whatever is assigned.
         if isinstance(value, Tensor):
             value = value._data
-        elif not isinstance(value, np.ndarray):
+        elif not _backend.is_array(value):
             value = Tensor(value)._data  # Python data by PyTorch's rule: floats become float32
         self._data = value
 
@@ -146,6 +156,20 @@ class Tensor:
     @property
     def ndim(self) -> builtins.int:
         return self._data.ndim
+
+    @property
+    def device(self) -> Device:
+        """Where the values live: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
+        return _backend.device_of(self._data)
+
+    @property
+    def is_cuda(self) -> builtins.bool:
+        return self.device.type == "cuda"
+
+    def get_device(self) -> builtins.int:
+        """The GPU number of a CUDA tensor; −1 for a CPU tensor (as PyTorch)."""
+        index = self.device.index
+        return -1 if index is None else index
 
     @property
     def is_leaf(self) -> builtins.bool:
@@ -176,12 +200,23 @@ class Tensor:
         return (self[i] for i in range(self.shape[0]))
 
     # ---- conversion ---------------------------------------------------------------
+    def _host_only(self) -> None:
+        if not isinstance(self._data, np.ndarray):
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. "
+                "Use Tensor.cpu() to copy the tensor to host memory first."
+            )
+
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied), as ``Tensor.numpy()`` in PyTorch."""
+        """The underlying array (shared, not copied), as ``Tensor.numpy()`` in PyTorch.
+
+        Only for CPU tensors: a GPU tensor is first copied with ``.cpu()``."""
+        self._host_only()
         return self.data
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         # NumPy's protocol: np.asarray(t) shares memory (copy=None); np.array(t) asks for a copy.
+        self._host_only()
         arr = self.data if dtype is None else self.data.astype(dtype, copy=False)
         if copy is False and arr is not self.data:
             raise ValueError(f"cannot convert a {self.dtype} tensor to {np.dtype(dtype)} without a copy")
@@ -280,9 +315,10 @@ class Tensor:
                     "backward(): grad can be implicitly created only for scalar outputs, "
                     f"got shape {self.shape}; pass gradient=... with the same shape"
                 )
-            g = np.ones(self.shape, dtype=self.dtype)
+            g = _backend.get_array_module(self._data).ones(self.shape, dtype=self.dtype)
         else:
-            g = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            g = _backend.to_device(g.astype(self.dtype, copy=False), self.device)
             if g.shape != self.shape:
                 raise RuntimeError(
                     f"backward(): gradient has shape {g.shape}, but the tensor has shape {self.shape}"
@@ -308,7 +344,7 @@ class Tensor:
 
     def _write(self, name: str, values: np.ndarray) -> Tensor:
         """Store ``values`` into ``self.data`` in place, keeping self's shape and dtype."""
-        values = np.asarray(values)
+        values = _backend.like(self._data, values if _backend.is_array(values) else np.asarray(values))
         if values.dtype != self.dtype and not np.can_cast(values.dtype, self.dtype, "same_kind"):
             raise TypeError(
                 f"{name}: result dtype {values.dtype} cannot be stored in a tensor of dtype {self.dtype}"
@@ -327,10 +363,7 @@ class Tensor:
 
     def _inplace(self, name: str, fn: Callable[..., np.ndarray], *others: Any) -> Tensor:
         self._check_inplace(name, *others)
-        arrays = [
-            o.data if isinstance(o, Tensor) else np.asarray(o) if isinstance(o, (list, tuple)) else o
-            for o in others
-        ]
+        arrays = [_operand(self, o, name) if isinstance(o, Tensor) else _array_arg(self, o) for o in others]
         return self._write(name, fn(self.data, *arrays))
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
@@ -360,7 +393,8 @@ class Tensor:
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src``'s values into self (broadcast to self's shape, cast to self's dtype)."""
         self._check_inplace("copy_", src)
-        values = np.asarray(src.data if isinstance(src, Tensor) else src)
+        values = src.data if isinstance(src, Tensor) else np.asarray(src)
+        values = _backend.to_device(values, self.device)  # copy_ moves across devices, as PyTorch's
         if not np.can_cast(values.dtype, self.dtype, "unsafe"):  # pragma: no cover (numpy casts anything)
             raise TypeError(f"copy_: cannot copy dtype {values.dtype} into {self.dtype}")
         return self._write("copy_", values.astype(self.dtype, copy=False))
@@ -368,9 +402,8 @@ class Tensor:
     def fill_(self, value: Any) -> Tensor:
         """Set every element to ``value``, in place."""
         self._check_inplace("fill_", value)
-        return self._write(
-            "fill_", np.asarray(value.data if isinstance(value, Tensor) else value).astype(self.dtype)
-        )
+        value = _backend.to_host(value.data) if isinstance(value, Tensor) else np.asarray(value)
+        return self._write("fill_", value.astype(self.dtype))
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place."""
@@ -403,12 +436,16 @@ class Tensor:
                 "in-place assignment of a tensor that requires grad is not recorded in the graph; "
                 "build the result with shendu.stack / shendu.cat / shendu.where instead"
             )
-        self.data[_index_arrays(idx)] = value.data if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):
+            value = _backend.to_device(value.data, self.device)
+        elif not isinstance(self._data, np.ndarray):
+            value = _backend.like(self._data, np.asarray(value))
+        self.data[_index_arrays(idx, self._data)] = value
         self._version += 1
 
     # ---- comparison and logic (no gradient) ------------------------------------------
     def _compare(self, o: Any, fn) -> Tensor:
-        return Tensor._wrap(fn(self.data, o.data if isinstance(o, Tensor) else o))
+        return Tensor._wrap(fn(self.data, _operand(self, o, fn.__name__) if isinstance(o, Tensor) else o))
 
     def __lt__(self, o):
         return self._compare(o, np.less)
@@ -435,7 +472,7 @@ class Tensor:
         if is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in (self, o)):
             raise RuntimeError(f"'{name}' is not differentiable in shendu; apply it to x.detach()")
         a, b = binary_operands(o, self) if reflected else binary_operands(self, o)
-        return Tensor._wrap(np.asarray(fn(a.data, b.data)))
+        return Tensor._wrap(fn(a.data, _operand(a, b, name)))
 
     def __and__(self, o):
         return self._nondiff(o, np.bitwise_and, "&")
@@ -474,10 +511,10 @@ class Tensor:
         return Tensor._wrap(np.invert(self.data))
 
     def any(self) -> Tensor:
-        return Tensor._wrap(np.asarray(self.data.any()))
+        return Tensor._wrap(self.data.any())
 
     def all(self) -> Tensor:
-        return Tensor._wrap(np.asarray(self.data.all()))
+        return Tensor._wrap(self.data.all())
 
     # ---- methods computed by ops ----------------------------------------------------------
     # Every method below computes through a differentiable op of ``shendu.ops``; the ops package
@@ -508,7 +545,9 @@ class Tensor:
         def __itruediv__(self, o: Any) -> Tensor: ...
         def __getitem__(self, idx: Any) -> Tensor: ...
         def clone(self) -> Tensor: ...
-        def to(self, dtype: Any) -> Tensor: ...
+        def to(self, *args: Any, **kwargs: Any) -> Tensor: ...
+        def cpu(self) -> Tensor: ...
+        def cuda(self, device: Any = None, non_blocking: builtins.bool = False) -> Tensor: ...
         def float(self) -> Tensor: ...
         def double(self) -> Tensor: ...
         def long(self) -> Tensor: ...
@@ -562,8 +601,10 @@ class Tensor:
 
     # ---- printing -------------------------------------------------------------------
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(_backend.to_host(self.data), separator=", ", prefix="tensor(", precision=4)
         extras = []
+        if self.device != CPU:
+            extras.append(f"device='{self.device}'")
         if self.dtype not in (float32, int64, bool_):
             extras.append(f"dtype=shendu.{self.dtype.name}")
         if self._ctx is not None:
@@ -573,17 +614,40 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
-def _index_arrays(idx: Any) -> Any:
+def _operand(t: Tensor, o: Tensor, name: str) -> Any:
+    """``o``'s array for an op with ``t``: on ``t``'s device; a 0-d CPU tensor moves there as a
+    number would (PyTorch's rule), any other tensor on another device is an error."""
+    arr = o._data
+    if type(arr) is type(t._data):
+        return arr
+    dt, do = t.device, o.device
+    if dt == do:
+        return arr
+    if do == CPU and arr.ndim == 0:
+        return _backend.like(t._data, arr)
+    raise device_mismatch(name, dt, do)
+
+
+def _array_arg(t: Tensor, o: Any) -> Any:
+    """A list operand of an in-place op as an array on ``t``'s device (numbers stay numbers)."""
+    return _backend.like(t._data, np.asarray(o)) if isinstance(o, (list, tuple)) else o
+
+
+def _index_arrays(idx: Any, like: Any = None) -> Any:
+    """An index with its tensors as arrays (on ``like``'s device, where the indexed array lives)."""
     if isinstance(idx, tuple):
-        return tuple(_index_arrays(i) for i in idx)
-    return idx.data if isinstance(idx, Tensor) else idx
+        return tuple(_index_arrays(i, like) for i in idx)
+    if isinstance(idx, Tensor):
+        return idx.data if like is None else _backend.to_device(idx.data, _backend.device_of(like))
+    return idx
 
 
 # ---- construction -------------------------------------------------------------------
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
-    """A new tensor holding a copy of ``data`` (a number, nested list, ndarray or Tensor).
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (a number, nested list, ndarray or Tensor),
+    on ``device`` (default: where ``data`` is, the CPU for Python and NumPy data).
 
     Python floats become float32 and ints int64, as in PyTorch; an ndarray keeps its dtype.
 
@@ -591,7 +655,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -
     >>> shendu.tensor([1.5, 2]).dtype, shendu.tensor(np.zeros(2)).dtype, shendu.tensor([1, 2]).dtype
     (dtype('float32'), dtype('float64'), dtype('int64'))
     """
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
 def from_numpy(arr: np.ndarray) -> Tensor:
@@ -599,22 +663,28 @@ def from_numpy(arr: np.ndarray) -> Tensor:
     return Tensor._wrap(arr)
 
 
-def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
-    """``x`` if it is a Tensor, else a constant tensor of it (matching ``like``'s float dtype for numbers)."""
+def as_tensor(x: Any, like: Tensor | None = None, dtype: Any = None, device: Any = None) -> Tensor:
+    """``x`` if it is a Tensor (on ``device``/``dtype`` if given), else a constant tensor of it.
+
+    A number next to a tensor ``like`` gets ``like``'s float dtype and lives on ``like``'s device.
+    """
+    if dtype is not None or device is not None:
+        return as_tensor(x, like).to(device=device, dtype=dtype)
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, np.ndarray):
+    if _backend.is_array(x):
         return Tensor._wrap(x)
     if like is not None and isinstance(x, numbers.Number) and not isinstance(x, bool):
         if _is_float(like.dtype):
-            return Tensor._wrap(np.asarray(x, dtype=like.dtype))
+            return Tensor._wrap(_backend.like(like._data, np.asarray(x, dtype=like.dtype)))
         if isinstance(x, numbers.Integral):
-            return Tensor._wrap(np.asarray(x, dtype=like.dtype if like.dtype != bool_ else int64))
+            dtype = like.dtype if like.dtype != bool_ else int64
+            return Tensor._wrap(_backend.like(like._data, np.asarray(x, dtype=dtype)))
     return Tensor(x)
 
 
 def result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
-    """Type promotion as PyTorch: builtins.float beats int (float32 + int64 -> float32); else NumPy's rule."""
+    """Type promotion as PyTorch: float beats int (float32 + int64 -> float32); else NumPy's rule."""
     fa, fb = _is_float(a), _is_float(b)
     if fa != fb:
         return a if fa else b
@@ -642,46 +712,69 @@ def binary_operands(a: Any, b: Any, true_divide: builtins.bool = False) -> tuple
     return a, b
 
 
-def _size(size: Sequence) -> tuple[int, ...]:
+def _size(size: Sequence) -> tuple[builtins.int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     return tuple(int(s) for s in size)
 
 
-def _new(arr: np.ndarray, dtype: Any, requires_grad: builtins.bool) -> Tensor:
-    t = Tensor._wrap(arr.astype(np.dtype(dtype) if dtype is not None else arr.dtype, copy=False))
+def _new(arr: np.ndarray, dtype: Any, requires_grad: builtins.bool, device: Any = None) -> Tensor:
+    """A tensor of the host array ``arr`` (cast to ``dtype``), moved to ``device`` if one is given.
+
+    Random draws are made on the host, so a seed gives the same numbers on every device.
+    """
+    arr = arr.astype(np.dtype(dtype) if dtype is not None else arr.dtype, copy=False)
+    if device is not None:
+        arr = _backend.to_device(arr, as_device(device))
+    t = Tensor._wrap(arr)
     return t.requires_grad_(True) if requires_grad else t
 
 
-def zeros(*size: builtins.int, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+def _filled(shape: tuple[builtins.int, ...], dtype: Any, device: Any, value: Any) -> np.ndarray:
+    """An array of ``shape`` filled with ``value``, made directly on ``device`` (no host copy)."""
+    return _backend.full(shape, value, np.dtype(dtype), CPU if device is None else as_device(device))
+
+
+def zeros(*size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
     """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
-    return _new(np.zeros(_size(size), dtype=dtype or DEFAULT_FLOAT), None, requires_grad)
+    return _new(_filled(_size(size), dtype or DEFAULT_FLOAT, device, 0), None, requires_grad)
 
 
-def ones(*size: builtins.int, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+def ones(*size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
     """A tensor of ones (float32 unless ``dtype`` says otherwise)."""
-    return _new(np.ones(_size(size), dtype=dtype or DEFAULT_FLOAT), None, requires_grad)
+    return _new(_filled(_size(size), dtype or DEFAULT_FLOAT, device, 1), None, requires_grad)
 
 
 def full(
-    size: Sequence[int] | int, fill_value: Any, dtype: Any = None, requires_grad: builtins.bool = False
+    size: Sequence[builtins.int] | int,
+    fill_value: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: builtins.bool = False,
 ) -> Tensor:
     """A tensor filled with ``fill_value``; its dtype follows the value (float -> float32)."""
     size = (size,) if isinstance(size, int) else tuple(size)
     dtype = dtype or _default_dtype(np.asarray(fill_value))
-    return _new(np.full(size, fill_value, dtype=dtype), None, requires_grad)
+    return _new(_filled(size, np.dtype(dtype), device, fill_value), None, requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
-    return _new(np.zeros(t.shape, dtype=dtype or t.dtype), None, requires_grad)
+def zeros_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    """Zeros of ``t``'s shape, dtype and device (unless ``dtype``/``device`` say otherwise)."""
+    return _new(_filled(t.shape, dtype or t.dtype, device or t.device, 0), None, requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
-    return _new(np.ones(t.shape, dtype=dtype or t.dtype), None, requires_grad)
+def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    """Ones of ``t``'s shape, dtype and device (unless ``dtype``/``device`` say otherwise)."""
+    return _new(_filled(t.shape, dtype or t.dtype, device or t.device, 1), None, requires_grad)
 
 
 def arange(
-    start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: builtins.bool = False
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: builtins.bool = False,
 ) -> Tensor:
     """Evenly spaced values in [start, end): int64 for integer arguments, else float32.
 
@@ -692,49 +785,45 @@ def arange(
     if end is None:
         start, end = 0, start
     arr = np.arange(start, end, step)
-    return _new(arr, dtype or _default_dtype(arr), requires_grad)
+    return _new(arr, dtype or _default_dtype(arr), requires_grad, device)
 
 
 def linspace(
-    start: builtins.float,
-    end: builtins.float,
-    steps: builtins.int,
-    dtype: Any = None,
-    requires_grad: builtins.bool = False,
+    start: builtins.float, end: builtins.float, steps: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
 ) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive."""
-    return _new(np.linspace(start, end, steps), dtype or DEFAULT_FLOAT, requires_grad)
+    return _new(np.linspace(start, end, steps), dtype or DEFAULT_FLOAT, requires_grad, device)
 
 
 def eye(
-    n: builtins.int, m: builtins.int | None = None, dtype: Any = None, requires_grad: builtins.bool = False
+    n: builtins.int, m: builtins.int | None = None, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
 ) -> Tensor:
     """The n×m identity matrix."""
-    return _new(np.eye(n, m, dtype=dtype or DEFAULT_FLOAT), None, requires_grad)
+    return _new(np.eye(n, m, dtype=dtype or DEFAULT_FLOAT), None, requires_grad, device)
 
 
-def rand(*size: builtins.int, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+def rand(*size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the library's generator (see ``manual_seed``)."""
     arr = _random.default_generator().random(_size(size), dtype=np.float64)
-    return _new(arr, dtype or DEFAULT_FLOAT, requires_grad)
+    return _new(arr, dtype or DEFAULT_FLOAT, requires_grad, device)
 
 
-def randn(*size: builtins.int, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+def randn(*size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
     """Standard normal samples N(0, 1) from the library's generator."""
     arr = _random.default_generator().standard_normal(_size(size))
-    return _new(arr, dtype or DEFAULT_FLOAT, requires_grad)
+    return _new(arr, dtype or DEFAULT_FLOAT, requires_grad, device)
 
 
 def randint(
-    low: builtins.int, high: builtins.int | None = None, size: Sequence[int] = (), dtype: Any = None
+    low: builtins.int, high: builtins.int | None = None, size: Sequence[builtins.int] = (), dtype: Any = None, device: Any = None
 ) -> Tensor:
     """Integers uniformly drawn from [low, high) (int64)."""
     if high is None:
         low, high = 0, low
     arr = _random.default_generator().integers(low, high, size=tuple(size))
-    return _new(np.asarray(arr), dtype or int64, False)
+    return _new(np.asarray(arr), dtype or int64, False, device)
 
 
-def randperm(n: builtins.int) -> Tensor:
+def randperm(n: builtins.int, dtype: Any = None, device: Any = None) -> Tensor:
     """A random permutation of 0..n−1 (int64)."""
-    return Tensor._wrap(_random.default_generator().permutation(n).astype(np.int64))
+    return _new(_random.default_generator().permutation(n), dtype or int64, False, device)

@@ -239,8 +239,7 @@ def test_to_double_and_float():
     assert net[1].running_mean.dtype == np.float64 and net[1].num_batches_tracked.dtype == np.int64
     net.to("cpu").float()
     assert all(p.dtype == np.float32 for p in net.parameters())
-    with pytest.raises(ValueError, match="CPU only"):
-        net.to("cuda")
+    # net.to("cuda"): tests/device (a GPU when present, else a clear error saying how to install CuPy)
 
 
 def test_get_submodule():

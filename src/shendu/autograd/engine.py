@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from shendu.autograd.function import Function, unbroadcast
+from shendu.backend import is_array
 
 if TYPE_CHECKING:
     from shendu.tensor import Tensor
@@ -63,7 +64,7 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
     if leaf.grad is None:
         # A fresh array: never alias (and later modify) a gradient someone else owns.
         # (leaf._wrap makes a plain Tensor: the engine sits below tensor.py and does not import it.)
-        leaf.grad = leaf._wrap(np.array(g, dtype=leaf._data.dtype, copy=True))
+        leaf.grad = leaf._wrap(g.astype(leaf._data.dtype, copy=True))
     else:
         leaf.grad._data = leaf.grad._data + g  # _data: the slot behind .data (hot path)
 
@@ -127,7 +128,7 @@ def backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False) -> 
                 if hooked and not isinstance(parent, Function):
                     _edge_done(hooked, parent)
                 continue
-            gx = unbroadcast(np.asarray(gx), shape)
+            gx = unbroadcast(gx if isinstance(gx, np.ndarray) or is_array(gx) else np.asarray(gx), shape)
             if gx.dtype != dtype:
                 gx = gx.astype(dtype)
             if isinstance(parent, Function):

@@ -35,6 +35,26 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return out.reshape(shape)
 
 
+def same_device(name: str, inputs: tuple[Tensor | None, ...]) -> list:
+    """The inputs' arrays, all on one device: a 0-d CPU tensor that needs no gradient joins the
+    others' device (as a Python number would, PyTorch's rule); any other mix is PyTorch's error."""
+    from shendu import backend
+    from shendu.device import CPU, device_mismatch
+
+    present = [t for t in inputs if t is not None]
+    target = next((t.device for t in present if t.device != CPU or t.ndim > 0), present[0].device)
+    arrays = []
+    for t in inputs:
+        d = None if t is None else t.device
+        if t is None or d == target:
+            arrays.append(None if t is None else t._data)
+        elif d == CPU and t.ndim == 0 and not t.requires_grad:
+            arrays.append(backend.to_device(t._data, target))
+        else:
+            raise device_mismatch(name, target, d)
+    return arrays
+
+
 class Function:
     """Base of every op. Subclasses define ``forward(*arrays, **params)`` and ``backward(gy)``.
 
@@ -75,6 +95,8 @@ class Function:
         first = inputs[0]
         if first is None:
             first = next(t for t in inputs if t is not None)
+        if len(arrays) > 1 and any(type(a) is not type(first._data) for a in arrays if a is not None):
+            arrays = same_device(fn.name, inputs)
         out = first._wrap(fn.forward(*arrays, **params))  # a plain Tensor (see Tensor._wrap)
         if grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs):
             fn.needs_grad = tuple(t is not None and t.requires_grad for t in inputs)

@@ -22,6 +22,7 @@ from shendu.ops.elementwise import abs, cast, clip, exp, log, maximum, minimum, 
 from shendu.ops.indexing import getitem
 from shendu.ops.reduction import amax, amin, argmax, argmin, max, mean, min, sum, var
 from shendu.ops.shape import expand, flatten, permute, reshape, squeeze, transpose, unsqueeze
+from shendu.ops.transfer import cpu, cuda, to
 from shendu.tensor import Tensor, as_tensor, bool_, float32, float64, int32, int64
 
 
@@ -155,7 +156,9 @@ METHODS: dict[str, Callable[..., Any]] = {
     "__itruediv__": _itruediv,
     "__getitem__": getitem,
     "clone": _clone,
-    "to": cast,
+    "to": to,
+    "cpu": cpu,
+    "cuda": cuda,
     "type": cast,
     "float": _float,
     "double": _double,

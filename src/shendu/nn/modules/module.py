@@ -36,8 +36,10 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
+from shendu import backend
 from shendu.autograd.hooks import RemovableHandle
 from shendu.nn.parameter import Parameter
+from shendu.ops.transfer import cuda_device, to_args
 from shendu.tensor import Tensor
 
 
@@ -79,8 +81,19 @@ def _as_array(value: Any) -> np.ndarray:
     if isinstance(value, Tensor):
         return value.data
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, possibly requiring grad
-        return np.asarray(value.detach().numpy())
+        return np.asarray(value.detach().cpu().numpy())
     return np.asarray(value)
+
+
+def _move_in_place(t: Tensor, d: Any, dtype: Any) -> None:
+    """Give ``t`` its values on device ``d`` and, if it is floating point, in ``dtype``."""
+    arr = t.data
+    if dtype is not None and np.issubdtype(arr.dtype, np.floating) and arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    if d is not None:
+        arr = backend.to_device(arr, d)
+    if arr is not t.data:
+        t.data = arr
 
 
 class Module:
@@ -403,29 +416,21 @@ class Module:
         fn(self)
         return self
 
-    def to(self, *args: Any, dtype: Any = None) -> Module:
-        """Cast floating-point parameters and buffers to ``dtype`` in place.
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Move and/or cast every parameter and buffer (and gradient) in place; returns self.
 
-        A device (``'cpu'``) is accepted and ignored, so PyTorch code that calls
-        ``model.to(device)`` runs unchanged.
+        The call forms of ``Tensor.to``: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(tensor)``. A dtype applies to floating-point tensors only (integer buffers such as
+        ``num_batches_tracked`` keep theirs), as in PyTorch. Optimisers built before the move keep
+        working: the parameters are the same objects, only their arrays change.
         """
-        for a in args:
-            if isinstance(a, str) and a.split(":")[0] == "cpu":
-                continue
-            if dtype is None and not isinstance(a, str):
-                dtype = a
-            else:
-                raise ValueError(f"Module.to: shendu runs on the CPU only, got {a!r}")
-        if dtype is None:
-            return self
-        dtype = np.dtype(dtype)
-        if not np.issubdtype(dtype, np.floating):
-            raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
+        d, dtype, _ = to_args("Module.to", args, kwargs)
+        if dtype is not None and not np.issubdtype(dtype, np.floating):
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         for t in itertools.chain(self.parameters(), self.buffers()):
-            if np.issubdtype(t.dtype, np.floating) and t.dtype != dtype:
-                t.data = t.data.astype(dtype)
-                if t.grad is not None:
-                    t.grad = Tensor._wrap(t.grad.data.astype(dtype))
+            _move_in_place(t, d, dtype)
+            if t.grad is not None:
+                _move_in_place(t.grad, d, dtype)
         return self
 
     def float(self) -> Module:
@@ -435,7 +440,12 @@ class Module:
         return self.to(np.float64)
 
     def cpu(self) -> Module:
-        return self
+        """Move every parameter and buffer to host memory, in place."""
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None) -> Module:
+        """Move every parameter and buffer to GPU ``device`` (default the first one), in place."""
+        return self.to(cuda_device(device))
 
     # ---- state dict ---------------------------------------------------------------------
     def state_dict(
@@ -501,9 +511,9 @@ class Module:
         # Copy only after every check passed: a failed load leaves the module untouched.
         for key, value in arrays.items():
             target = targets[key]
-            if not target.data.flags.writeable:
+            if isinstance(target.data, np.ndarray) and not target.data.flags.writeable:
                 target.data = target.data.copy()
-            target.data[...] = value
+            target.data[...] = backend.to_device(value, target.device)  # a checkpoint loads onto any device
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- printing -----------------------------------------------------------------------
