@@ -16,6 +16,13 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+if os.environ.get("SHENDU_TEST_DEVICE") == "fake-cuda":
+    # Every check_op also runs on the stand-in GPU of tests/device/fake_cuda.py (see tests/helpers.py).
+    from shendu import backend
+    from tests.device.fake_cuda import FakeCudaBackend
+
+    backend.register(FakeCudaBackend())
+
 SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 
 

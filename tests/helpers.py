@@ -8,6 +8,7 @@ never from ``shendu``.
 
 from __future__ import annotations
 
+import os
 from typing import Callable, Sequence
 
 import numpy as np
@@ -15,6 +16,31 @@ import torch
 
 import shendu
 from shendu.autograd import gradcheck
+
+
+# SHENDU_TEST_DEVICE=cuda (a GPU) or fake-cuda (tests/device/fake_cuda.py): every check_op also runs
+# the op on that device and compares with the CPU's values and gradients.
+DEVICE = {"cuda": "cuda", "fake-cuda": "cuda"}.get(os.environ.get("SHENDU_TEST_DEVICE", ""), "")
+
+
+def check_on_device(shendu_fn, arrays, needs, s_out, s_in, gy) -> None:
+    """The op on ``DEVICE`` gives the CPU's output and gradients (float32 tolerance for float32)."""
+    d_in = [
+        shendu.tensor(np.array(a), requires_grad=n, device=DEVICE) for a, n in zip(arrays, needs, strict=True)
+    ]
+    d_out = shendu_fn(*d_in)
+    assert d_out.device.type == "cuda", f"output on {d_out.device}, inputs on {DEVICE}"
+    f32 = s_out.dtype != np.float64
+    rtol, atol = (2e-4, 1e-5) if f32 else (1e-7, 1e-9)
+    assert d_out.dtype == s_out.dtype
+    assert_close(d_out.cpu().data, s_out.data, rtol, atol, f"forward on {DEVICE}")
+    if gy is None:
+        return
+    d_out.backward(shendu.tensor(gy, device=DEVICE))
+    for i, (s, d) in enumerate(zip(s_in, d_in, strict=True)):
+        if s.requires_grad and s.grad is not None:
+            assert d.grad is not None and d.grad.device.type == "cuda", f"grad of input {i} on {DEVICE}"
+            assert_close(d.grad.cpu().data, s.grad.data, rtol, atol, f"grad of input {i} on {DEVICE}")
 
 
 def to_torch(x: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
@@ -54,6 +80,8 @@ def check_op(
     )
     assert_close(s_out.data, t_out, rtol, atol, "forward")
     if not any(needs):
+        if DEVICE:
+            check_on_device(shendu_fn, arrays, needs, s_out, s_in, None)
         return
     gy = np.random.default_rng(1).standard_normal(s_out.shape).astype(s_out.dtype)
     s_out.backward(gy.copy())
@@ -65,6 +93,8 @@ def check_op(
         sg = s.grad.data if s.grad is not None else np.zeros(s.shape, s.dtype)
         assert sg.dtype == s.dtype, f"grad of input {i} has dtype {sg.dtype}, input {s.dtype}"
         assert_close(sg, tg, rtol, atol, f"grad of input {i}")
+    if DEVICE:
+        check_on_device(shendu_fn, arrays, needs, s_out, s_in, gy)
     if numerical and all(np.asarray(a).dtype != np.float32 for a, n in zip(arrays, needs, strict=True) if n):
         fresh = [shendu.tensor(np.array(a), requires_grad=n) for a, n in zip(arrays, needs, strict=True)]
         gradcheck(shendu_fn, *fresh, atol=gradcheck_atol, rtol=gradcheck_rtol)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from shendu.autograd.function import Function, unbroadcast
+from shendu.backend import matmul_precision
 from shendu.tensor import Tensor, binary_operands
 
 
@@ -175,10 +176,12 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.save(a, b)
+        matmul_precision(a)  # on a GPU: TF32 or not, as shendu.backends.cuda.matmul.allow_tf32 says
         return np.matmul(a, b)
 
     def backward(self, gy):
         a, b = self.saved
+        matmul_precision(a)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         # Restore the axes a vector operand dropped from the product.

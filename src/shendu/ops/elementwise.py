@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from shendu import backend
 from shendu.autograd.function import Function
 from shendu.tensor import Tensor, as_tensor, binary_operands
 
@@ -122,7 +123,7 @@ class Where(Function):
 
     def backward(self, gy):
         (cond,) = self.saved
-        zero = np.zeros((), dtype=gy.dtype)
+        zero = gy.dtype.type(0)
         return None, np.where(cond, gy, zero), np.where(cond, zero, gy)
 
 
@@ -136,7 +137,7 @@ class Clip(Function):
 
     def backward(self, gy):
         (x,) = self.saved
-        mask = np.ones(x.shape, dtype=bool)
+        mask = np.ones_like(x, dtype=bool)
         if self.lo is not None:
             mask &= x >= self.lo
         if self.hi is not None:
@@ -201,13 +202,19 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
     x = as_tensor(x)
     lo, hi = _bound(min), _bound(max)
     if not np.issubdtype(x.dtype, np.floating) and any(
-        b is not None and np.asarray(b).dtype.kind == "f" for b in (lo, hi)
+        b is not None and (b.dtype if backend.is_array(b) else np.asarray(b).dtype).kind == "f"
+        for b in (lo, hi)
     ):
         x = x.float()  # an integer tensor clamped to float bounds becomes float32, as in PyTorch
     if np.issubdtype(x.dtype, np.floating):
         # Bounds in the tensor's dtype: NumPy would promote float32 to float64 for np.float64 bounds.
-        lo, hi = (None if b is None else np.asarray(b).astype(x.dtype) for b in (lo, hi))
+        lo, hi = (None if b is None else _in_dtype(b, x) for b in (lo, hi))
     return Clip.apply(x, lo=lo, hi=hi)
+
+
+def _in_dtype(b, x: Tensor):
+    """A bound in ``x``'s dtype: a NumPy scalar, or an array on ``x``'s device."""
+    return backend.like(x._data, b.astype(x.dtype)) if backend.is_array(b) else x.dtype.type(b)
 
 
 def _bound(b):

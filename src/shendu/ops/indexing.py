@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Sequence
 
 import numpy as np
 
+from shendu import backend
 from shendu.autograd.function import Function
+from shendu.backend import get_array_module
 from shendu.tensor import Tensor, as_tensor, result_dtype
 
 
@@ -16,14 +19,14 @@ def _is_basic(idx) -> bool:
     return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
 
 
-def _plain_index(idx):
-    """Replace Tensors inside an index with their arrays."""
+def _plain_index(idx, x):
+    """Replace Tensors and lists inside an index with arrays on ``x``'s device."""
     if isinstance(idx, tuple):
-        return tuple(_plain_index(i) for i in idx)
+        return tuple(_plain_index(i, x) for i in idx)
     if isinstance(idx, Tensor):
-        return idx.data
+        return backend.like(x._data, idx._data)
     if isinstance(idx, list):
-        return np.asarray(idx)
+        return backend.like(x._data, np.asarray(idx))
     return idx
 
 
@@ -32,14 +35,14 @@ class GetItem(Function):
 
     def forward(self, x, idx):
         self.shape, self.idx = x.shape, idx
-        return np.asarray(x[idx])
+        return x[idx]
 
     def backward(self, gy):
-        g = np.zeros(self.shape, dtype=gy.dtype)
+        g = np.zeros_like(gy, shape=self.shape)
         if _is_basic(self.idx):
             g[self.idx] = gy
         else:
-            np.add.at(g, self.idx, gy)
+            get_array_module(g).add.at(g, self.idx, gy)  # np.add.at, or CuPy's on a GPU
         return g
 
 
@@ -51,7 +54,8 @@ def getitem(x: Tensor, idx) -> Tensor:
     >>> x[:, 1].tolist(), x[x > 3].tolist()
     ([1.0, 4.0], [4.0, 5.0])
     """
-    return GetItem.apply(as_tensor(x), idx=_plain_index(idx))
+    x = as_tensor(x)
+    return GetItem.apply(x, idx=_plain_index(idx, x))
 
 
 class Cat(Function):
@@ -59,7 +63,7 @@ class Cat(Function):
 
     def forward(self, *xs, axis):
         self.axis = axis
-        self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        self.bounds = list(itertools.accumulate(x.shape[axis] for x in xs))[:-1]
         return np.concatenate(xs, axis=axis)
 
     def backward(self, gy):

@@ -46,7 +46,7 @@ class Sum(Function):
 
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
-        return np.asarray(x.sum(axis=axes, keepdims=keepdims))
+        return x.sum(axis=axes, keepdims=keepdims)
 
     def backward(self, gy):
         return np.broadcast_to(_expand_back(gy, self.shape, self.axes, self.keepdims), self.shape)
@@ -58,10 +58,10 @@ class Mean(Function):
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
         self.n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
-        return np.asarray(x.mean(axis=axes, keepdims=keepdims))
+        return x.mean(axis=axes, keepdims=keepdims)
 
     def backward(self, gy):
-        g = _expand_back(gy, self.shape, self.axes, self.keepdims) / np.asarray(self.n, dtype=gy.dtype)
+        g = _expand_back(gy, self.shape, self.axes, self.keepdims) / gy.dtype.type(self.n)
         return np.broadcast_to(g, self.shape)
 
 
@@ -72,9 +72,9 @@ class Amax(Function):
 
     def forward(self, x, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
-        y = np.asarray(self.reduce(x, axis=axes, keepdims=True))
+        y = self.reduce(x, axis=axes, keepdims=True)
         self.save(x, y)
-        return y if keepdims else np.asarray(np.squeeze(y, axis=axes))
+        return y if keepdims else np.squeeze(y, axis=axes)
 
     def backward(self, gy):
         x, y = self.saved
@@ -98,10 +98,10 @@ class Var(Function):
         mean = x.mean(axis=axes, keepdims=True)
         d = x - mean
         n = x.size // mean.size
-        self.denom = np.asarray(builtins.max(n - correction, 0), dtype=x.dtype)
+        self.denom = x.dtype.type(builtins.max(n - correction, 0))
         self.save(d)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.asarray((d * d).sum(axis=axes, keepdims=keepdims) / self.denom)
+            return (d * d).sum(axis=axes, keepdims=keepdims) / self.denom
 
     def backward(self, gy):
         (d,) = self.saved
@@ -121,7 +121,7 @@ class IndexReduce(Function):
 
     def backward(self, gy):
         (idx,) = self.saved
-        g = np.zeros(self.shape, dtype=gy.dtype)
+        g = np.zeros_like(gy, shape=self.shape)
         np.put_along_axis(g, idx, gy if self.keepdims else np.expand_dims(gy, self.axis), self.axis)
         return g
 
@@ -179,7 +179,7 @@ def _max_min(x, dim, axis, keepdim, keepdims, arg, whole):
     x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
     _check_nonempty(x, whole.__name__)
     if not x.ndim:  # a 0-d tensor is its own maximum, at index 0
-        return MaxMin(x * 1, Tensor._wrap(np.asarray(0)))
+        return MaxMin(x * 1, Tensor._wrap(np.zeros_like(x.data, dtype=np.int64)))
     if len(axes) != 1:
         return whole(x, axes, kd)
     ax = axes[0]
@@ -228,10 +228,10 @@ def var(
 def argmax(x, dim=None, keepdim=False) -> Tensor:
     """Index of the largest element (of the flattened tensor if ``dim`` is None)."""
     x = as_tensor(x)
-    return Tensor._wrap(np.asarray(np.argmax(x.data, axis=dim, keepdims=keepdim)))
+    return Tensor._wrap(np.argmax(x.data, axis=dim, keepdims=keepdim))
 
 
 def argmin(x, dim=None, keepdim=False) -> Tensor:
     """Index of the smallest element (of the flattened tensor if ``dim`` is None)."""
     x = as_tensor(x)
-    return Tensor._wrap(np.asarray(np.argmin(x.data, axis=dim, keepdims=keepdim)))
+    return Tensor._wrap(np.argmin(x.data, axis=dim, keepdims=keepdim))
