@@ -79,6 +79,10 @@ class Backend:
     def set_tf32(self, on: bool) -> None:
         """Let float32 matrix products run in TF32 on tensor cores (GPU only)."""
 
+    def as_strided(self, arr: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
+        """A view of ``arr`` with the given shape and byte strides (no copy)."""
+        return self.xp.lib.stride_tricks.as_strided(arr, shape, strides)
+
 
 class NumpyBackend(Backend):
     type = "cpu"
@@ -271,6 +275,23 @@ def full(shape: tuple[int, ...], value: Any, dtype: np.dtype, d: device) -> Any:
     """An array of ``shape`` filled with ``value``, made on device ``d``."""
     b = _backends["cpu"] if d.type == "cpu" else backend_for(d)
     return b.full(shape, value, dtype, 0 if d.index is None else d.index)
+
+
+def as_strided(arr: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
+    """A view of ``arr`` with the given shape and byte strides, no copy (im2col's windows).
+
+    Read-only on the CPU (NumPy's ``writeable=False``), so a write through overlapping windows
+    cannot happen by mistake; CuPy's views have no such flag.
+    """
+    if isinstance(arr, np.ndarray):
+        return np.lib.stride_tricks.as_strided(arr, shape, strides, writeable=False)
+    return _backend_of(arr).as_strided(arr, shape, strides)
+
+
+def contiguous(arr: Any) -> Any:
+    """``arr`` itself if it is C-contiguous, else a C-contiguous copy (``np.ascontiguousarray``,
+    which NumPy does not hand over to CuPy; unlike it, a 0-d array stays 0-d)."""
+    return arr if arr.flags.c_contiguous else arr.copy()
 
 
 def to_host(arr: Any) -> np.ndarray:

@@ -6,13 +6,15 @@ from typing import Any
 
 import numpy as np
 
+from shendu import backend
+
 
 def as_array(x: Any, name: str) -> np.ndarray:
     """``x`` as an ndarray: a Tensor gives its data (no graph), a list is converted."""
     from shendu.tensor import Tensor
 
     if isinstance(x, Tensor):
-        return x.data
+        return backend.to_host(x.data)  # measures are computed on the host, whatever the device
     arr = np.asarray(x)
     if arr.dtype == object:
         raise TypeError(f"{name}: expected numbers, got an array of Python objects")

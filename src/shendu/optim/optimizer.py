@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from shendu import backend
 from shendu.autograd.grad_mode import enable_grad, no_grad
 from shendu.tensor import Tensor
 
@@ -182,6 +183,8 @@ class Optimizer:
 
         ``{'state': {i: {'step': int, name: ndarray, ...}}, 'param_groups': [{'lr': ...,
         'params': [i, ...]}]}``: parameter ``i`` is the ``i``-th parameter over all groups in order.
+        The arrays are host (NumPy) copies also when training on a GPU, so a checkpoint written
+        there loads anywhere; ``load_state_dict`` puts them back on each parameter's device.
         """
         index: dict[int, int] = {}
         groups = []
@@ -194,7 +197,8 @@ class Optimizer:
             groups.append(packed)
         state = {
             index[id(p)]: {
-                k: (v.copy() if isinstance(v, np.ndarray) else copy.deepcopy(v)) for k, v in s.items()
+                k: (backend.to_host(v).copy() if backend.is_array(v) else copy.deepcopy(v))
+                for k, v in s.items()
             }
             for p, s in self.state.items()
             if id(p) in index and s
@@ -250,12 +254,15 @@ class Optimizer:
 
 
 def _restore_value(name: str, value: Any, p: Tensor) -> Any:
-    if isinstance(value, np.ndarray):
+    """A saved state value, as a copy in ``p``'s dtype (floats) on ``p``'s device."""
+    if backend.is_array(value):
         if name != "step" and np.issubdtype(value.dtype, np.floating):
             if value.shape != p.shape:
                 raise ValueError(
                     f"loaded state '{name}' has shape {value.shape}, but its parameter has shape {p.shape}"
                 )
-            return value.astype(p.dtype, copy=True)
-        return value.copy()
+            value = value.astype(p.dtype, copy=True)
+        else:
+            value = value.copy()
+        return backend.to_device(value, p.device)
     return copy.deepcopy(value)

@@ -82,7 +82,7 @@ class SGD(Optimizer):
         if mu != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(grad, copy=True)  # an array even for 0-d
+                buf = state["momentum_buffer"] = grad.copy()
             else:
                 buf *= mu
                 buf += (1.0 - float(group["dampening"])) * grad

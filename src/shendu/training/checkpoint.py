@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from shendu import backend
 from shendu import random as _random
 from shendu import serialization
 from shendu.tensor import Tensor
@@ -60,7 +61,10 @@ class CheckpointState:
 
 def state_arrays(state_dict: dict[str, Any]) -> dict[str, np.ndarray]:
     """``{name: ndarray}`` of a ``state_dict()`` whose values are Tensors or arrays."""
-    return {k: v.data if isinstance(v, Tensor) else np.asarray(v) for k, v in state_dict.items()}
+    # Host arrays: a checkpoint written on a GPU loads on a CPU-only machine.
+    return {
+        k: backend.to_host(v.data) if isinstance(v, Tensor) else np.asarray(v) for k, v in state_dict.items()
+    }
 
 
 def save_checkpoint(

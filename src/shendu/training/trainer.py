@@ -33,7 +33,9 @@ from typing import Any, Callable, Iterable, Sequence, Sized
 import numpy as np
 from tqdm import tqdm
 
+from shendu import backend
 from shendu.autograd.grad_mode import no_grad
+from shendu.device import CPU
 from shendu.tensor import Tensor
 from shendu.training.callbacks import Callback
 from shendu.training.checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint, save_weights
@@ -65,7 +67,14 @@ def _default_loss() -> Callable:
 
 
 def _array(value: Any) -> np.ndarray:
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    """A host array: metrics are computed with NumPy, whatever device trained."""
+    return backend.to_host(value.data) if isinstance(value, Tensor) else np.asarray(value)
+
+
+def _model_device(model) -> Any:
+    """The device of the model's first parameter (the CPU for a model without parameters)."""
+    first = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+    return CPU if first is None else first.device
 
 
 def accuracy(outputs: np.ndarray, targets: np.ndarray) -> float:
@@ -134,16 +143,18 @@ def _bar_width() -> dict[str, Any]:
 def predict(model, loader: Iterable) -> tuple[np.ndarray, np.ndarray]:
     """Run ``model`` (in eval mode, without gradients) over ``loader``.
 
-    Returns ``(logits (N, num_classes), labels (N,))`` as NumPy arrays.
+    Returns ``(logits (N, num_classes), labels (N,))`` as NumPy arrays. Each batch goes to the
+    model's device (the loader yields CPU tensors, as in PyTorch).
     """
     was_training = getattr(model, "training", False)
     model.eval()
     outs, labels = [], []
+    device = _model_device(model)
     try:
         with no_grad():
             for x, y in loader:
-                outs.append(model(x).data)
-                labels.append(y.data)
+                outs.append(backend.to_host(model(x.to(device)).data))
+                labels.append(backend.to_host(y.data))
     finally:
         model.train(was_training)
     if not outs:
@@ -192,6 +203,9 @@ class Trainer:
         step_fn: ``step_fn(model, batch) -> (loss, outputs, targets)`` for batches other than
             ``(x, y)`` (``(x, y, w)`` with a weighted loss, dicts); ``targets`` may be None (no metrics).
         checkpoint_every: epochs between checkpoints (the last epoch is always checkpointed).
+        device: where to train (``"cpu"``, ``"cuda"``, ``"cuda:1"``): the model is moved there (in
+            place, so an optimiser built before keeps working) and each ``(x, y)`` batch is moved
+            there as it comes from the loader. Default: wherever the model's parameters are.
         config: what ``config.json`` records (``{"model": zoo name, "model_options": {...}, ...}``);
             by default it is filled from a zoo model's name and the first batch's shapes.
 
@@ -227,6 +241,7 @@ class Trainer:
         step_fn: Callable | None = None,
         checkpoint_every: int = 1,
         config: dict[str, Any] | None = None,
+        device: Any = None,
     ) -> None:
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"Trainer: epochs must be a positive integer, got {epochs!r}")
@@ -234,7 +249,10 @@ class Trainer:
             raise ValueError(
                 f"Trainer: checkpoint_every must be a positive integer, got {checkpoint_every!r}"
             )
+        if device is not None:
+            model.to(device)
         self.model = model
+        self.device = _model_device(model)
         self.optimizer = optimizer
         self.train_loader = train_loader
         self.loss_fn = loss_fn or _default_loss()
@@ -480,6 +498,8 @@ class Trainer:
                 f"step_fn=lambda model, batch: (loss, outputs, targets)"
             )
         x, y = batch
+        if isinstance(x, Tensor) and isinstance(y, Tensor):
+            x, y = x.to(self.device), y.to(self.device)  # the loader yields CPU tensors
         outputs = self.model(x)
         return self.loss_fn(outputs, y), outputs, y
 

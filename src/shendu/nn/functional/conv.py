@@ -13,6 +13,7 @@ import numpy as np
 
 from shendu import ops
 from shendu.autograd.function import Function
+from shendu.backend import matmul_precision
 from shendu.nn.functional._geometry import (
     check_positive,
     conv_padding,
@@ -55,6 +56,7 @@ class Conv2d(Function):
         self.inner = batch_inner(ow)
         self.geometry = ((kh, kw), stride, padding, dilation, (oh, ow), self.inner)
         self.x_shape, self.groups = x.shape, groups
+        matmul_precision(x, conv=True)  # on a GPU: TF32 as shendu.backends.cudnn.allow_tf32 says
         col = im2col(x, *self.geometry)
         col_g = col.reshape(groups, -1, col.shape[1])  # (g, C/g·KH·KW, N·OH·OW)
         y = np.matmul(w.reshape(groups, o // groups, -1), col_g)
@@ -63,13 +65,14 @@ class Conv2d(Function):
         if not b:
             return from_columns_order(y, self.inner)
         # Add the bias while copying back to (N, O, OH, OW): one pass over y instead of two.
-        out = np.empty((n, o, oh, ow), dtype=y.dtype)
+        out = np.empty_like(y, shape=(n, o, oh, ow))
         y_nchw = y.transpose(3, 0, 1, 2) if self.inner else y.transpose(1, 0, 2, 3)
         return np.add(y_nchw, b[0][:, None, None], out=out)
 
     def backward(self, gy):
         col_g, w = self.saved
         o, g = w.shape[0], self.groups
+        matmul_precision(w, conv=True)
         gy_g = to_columns_order(gy, self.inner).reshape(g, o // g, -1)  # G per group, col's order
         w_g = w.reshape(g, o // g, -1)
         gx = gw = gb = None

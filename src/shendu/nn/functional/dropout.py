@@ -2,13 +2,15 @@
 
 Inverted dropout: each element is kept with probability 1 − p and scaled by 1/(1 − p), so
 the expected activation is unchanged and evaluation needs no rescaling. The mask comes from
-``shendu.random.default_generator()`` (seed with ``shendu.manual_seed``).
+``shendu.random.default_generator()`` (seed with ``shendu.manual_seed``); on a GPU it is drawn
+on the host and copied over, so a seed gives the same masks on every device.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from shendu import backend
 from shendu import random as _random
 from shendu.autograd.function import Function
 from shendu.tensor import Tensor, as_tensor
@@ -60,7 +62,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return x
     if x.dtype.kind != "f":
         raise TypeError(f"dropout: input must be a floating-point tensor, got dtype {x.dtype}")
-    return Dropout.apply(x, Tensor._wrap(_mask(x.shape, p, x.dtype)))
+    return Dropout.apply(x, Tensor._wrap(backend.like(x.data, _mask(x.shape, p, x.dtype))))
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -72,4 +74,4 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     if not training or p == 0.0:
         return x
     shape = x.shape[:-2] + (1, 1)
-    return Dropout.apply(x, Tensor._wrap(_mask(shape, p, x.dtype)))
+    return Dropout.apply(x, Tensor._wrap(backend.like(x.data, _mask(shape, p, x.dtype))))

@@ -21,7 +21,8 @@ Both functions work on plain arrays: the differentiable op is ``conv.Conv2d``.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+
+from shendu.backend import as_strided, contiguous
 
 Pair = tuple[int, int]
 Padding = tuple[int, int, int, int]  # (top, bottom, left, right)
@@ -37,12 +38,12 @@ def batch_inner(out_width: int) -> bool:
 
 def to_columns_order(a: np.ndarray, inner: bool) -> np.ndarray:
     """(N, C, H, W) -> C-contiguous (C, H, W, N) if ``inner`` else (C, N, H, W)."""
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0) if inner else a.transpose(1, 0, 2, 3))
+    return contiguous(a.transpose(1, 2, 3, 0) if inner else a.transpose(1, 0, 2, 3))
 
 
 def from_columns_order(a: np.ndarray, inner: bool) -> np.ndarray:
     """The inverse of :func:`to_columns_order`: back to a C-contiguous (N, C, H, W) array."""
-    return np.ascontiguousarray(a.transpose(3, 0, 1, 2) if inner else a.transpose(1, 0, 2, 3))
+    return contiguous(a.transpose(3, 0, 1, 2) if inner else a.transpose(1, 0, 2, 3))
 
 
 def padded(x: np.ndarray, padding: Padding, inner: bool, value: float = 0.0) -> np.ndarray:
@@ -54,9 +55,9 @@ def padded(x: np.ndarray, padding: Padding, inner: bool, value: float = 0.0) -> 
     n, c, h, w = x.shape
     hp, wp = top + h + bottom, left + w + right
     if inner:
-        xp = np.full((c, hp, wp, n), value, dtype=x.dtype).transpose(3, 0, 1, 2)
+        xp = np.full_like(x, value, shape=(c, hp, wp, n)).transpose(3, 0, 1, 2)
     else:
-        xp = np.full((n, c, hp, wp), value, dtype=x.dtype)
+        xp = np.full_like(x, value, shape=(n, c, hp, wp))
     xp[:, :, top : top + h, left : left + w] = x
     return xp
 
@@ -77,7 +78,7 @@ def windows(
     tail = (rows, cols, (n, s_n)) if inner else ((n, s_n), rows, cols)
     shape = head_shape + tuple(t[0] for t in tail)
     strides = head_strides + tuple(t[1] for t in tail)
-    return as_strided(xp, shape, strides, writeable=False)
+    return as_strided(xp, shape, strides)  # read-only where the array library allows
 
 
 def im2col(
@@ -109,13 +110,13 @@ def col2im(
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
     hp, wp = top + h + bottom, left + w + right
     if inner:  # accumulate in the columns' own order (batch last), indexed as (N, C, Hp, Wp)
-        gp = np.zeros((c, hp, wp, n), col.dtype).transpose(3, 0, 1, 2)
+        gp = np.zeros_like(col, shape=(c, hp, wp, n)).transpose(3, 0, 1, 2)
         cols = col.reshape(c, kh, kw, oh, ow, n).transpose(0, 1, 2, 5, 3, 4)
     else:
-        gp = np.zeros((n, c, hp, wp), col.dtype)
+        gp = np.zeros_like(col, shape=(n, c, hp, wp))
         cols = col.reshape(c, kh, kw, n, oh, ow)
     for i in range(kh):
         rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
         for j in range(kw):
             gp[:, :, rows, j * dw : j * dw + sw * (ow - 1) + 1 : sw] += cols[:, i, j].transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(gp[:, :, top : top + h, left : left + w])
+    return contiguous(gp[:, :, top : top + h, left : left + w])

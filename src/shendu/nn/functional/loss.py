@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from shendu import ops
+from shendu import backend, ops
 from shendu.autograd.function import Function
+from shendu.backend import get_array_module
 from shendu.tensor import Tensor, as_tensor
 
 __all__ = [
@@ -69,12 +70,12 @@ def _float_pair(input: Any, target: Any, name: str) -> tuple[Tensor, Tensor]:
     return x, t
 
 
-def _const(value: Any, dtype: np.dtype) -> np.ndarray | None:
-    """An optional constant (class weights, pos_weight) as a plain array of ``dtype``."""
+def _const(value: Any, like: Tensor) -> np.ndarray | None:
+    """An optional constant (class weights, pos_weight) as a plain array of ``like``'s dtype and device."""
     if value is None:
         return None
     arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-    return arr.astype(dtype, copy=False)
+    return backend.like(like.data, arr.astype(like.dtype, copy=False))
 
 
 # ---- regression -------------------------------------------------------------------------
@@ -210,10 +211,10 @@ class _ClassIndexLoss(Function):
             return losses
         total = losses.sum(dtype=losses.dtype)
         if reduction == "sum":
-            return np.asarray(total)
+            return total
         self.denom = w.sum(dtype=w.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(total / self.denom)  # nan if every row is ignored, as PyTorch
+            return total / self.denom  # nan if every row is ignored, as PyTorch
 
     def _row_scale(self, gy, w):
         """∂L/∂lossᵢ for every row, times wᵢ (which zeroes ignored rows)."""
@@ -242,7 +243,8 @@ class CrossEntropyIndex(_ClassIndexLoss):
         z = x - x.max(axis=1, keepdims=True)
         e = np.exp(z)
         s = e.sum(axis=1)
-        losses = (np.log(s) - z[np.arange(x.shape[0]), safe_y]) * w_row
+        rows = get_array_module(x).arange(x.shape[0])  # numpy, or cupy on a GPU
+        losses = (np.log(s) - z[rows, safe_y]) * w_row
         self.save(e, s, safe_y, w_row)
         return self._reduce_rows(losses, w_row, reduction)
 
@@ -250,7 +252,7 @@ class CrossEntropyIndex(_ClassIndexLoss):
         e, s, y, w_row = self.saved
         scale = self._row_scale(gy, w_row)  # ∂L/∂lossᵢ · wᵢ, 0 on ignored rows
         g = e * (scale / s)[:, None]
-        g[np.arange(e.shape[0]), y] -= scale
+        g[get_array_module(e).arange(e.shape[0]), y] -= scale
         return g, None
 
 
@@ -272,7 +274,7 @@ class CrossEntropySmoothed(_ClassIndexLoss):
         e = np.exp(z)
         s = e.sum(axis=1)
         lse = np.log(s)
-        nll = lse - z[np.arange(m), safe_y]
+        nll = lse - z[get_array_module(z).arange(m), safe_y]
         if weight is None:
             smooth = c * lse - z.sum(axis=1)
             w_total = dtype.type(c)
@@ -291,7 +293,7 @@ class CrossEntropySmoothed(_ClassIndexLoss):
         e, s, y, w_row, valid, weight, qsum = self.saved
         scale = self._row_scale(gy, valid.astype(e.dtype))  # ∂L/∂lossᵢ, 0 on ignored rows
         g = e * (scale * qsum / s)[:, None]
-        g[np.arange(e.shape[0]), y] -= (1 - self.eps) * w_row * scale
+        g[get_array_module(e).arange(e.shape[0]), y] -= (1 - self.eps) * w_row * scale
         kw = self.k if weight is None else self.k * weight
         g -= scale[:, None] * kw
         return g, None
@@ -307,13 +309,13 @@ class NLLLoss(_ClassIndexLoss):
         safe_y, w_row = self._row_weights(y, weight, ignore_index, x.dtype)
         self.shape = x.shape
         self.save(safe_y, w_row)
-        losses = -x[np.arange(x.shape[0]), safe_y] * w_row
+        losses = -x[get_array_module(x).arange(x.shape[0]), safe_y] * w_row
         return self._reduce_rows(losses, w_row, reduction)
 
     def backward(self, gy):
         y, w_row = self.saved
-        g = np.zeros(self.shape, dtype=gy.dtype)
-        g[np.arange(self.shape[0]), y] = -self._row_scale(gy, w_row)
+        g = np.zeros_like(gy, shape=self.shape)
+        g[get_array_module(g).arange(self.shape[0]), y] = -self._row_scale(gy, w_row)
         return g, None
 
 
@@ -324,7 +326,7 @@ def _index_loss(op, name, input, target, weight, ignore_index, reduction, **extr
         raise TypeError(f"{name}: input must be a floating-point tensor, got dtype {x.dtype}")
     y = _index_target(x, t, ignore_index, name)
     c = x.shape[1] if x.ndim > 1 else x.shape[0]
-    w = _const(weight, x.dtype)
+    w = _const(weight, x)
     _check_weight(w, c, name)
     out = op.apply(
         _class_last(x),
@@ -364,7 +366,7 @@ class CrossEntropyProb(Function):
         if reduction == "none":
             return losses
         total = losses.sum()
-        return np.asarray(total if reduction == "sum" else total / dtype.type(m))
+        return total if reduction == "sum" else total / dtype.type(m)
 
     def backward(self, gy):
         logp, q, weight = self.saved
@@ -417,7 +419,7 @@ def cross_entropy(
         if x.dtype.kind != "f":
             raise TypeError(f"cross_entropy: input must be a floating-point tensor, got dtype {x.dtype}")
         c = x.shape[1] if x.ndim > 1 else x.shape[0]
-        w = _const(weight, x.dtype)
+        w = _const(weight, x)
         _check_weight(w, c, "cross_entropy")
         if t.dtype != x.dtype:
             t = t.to(x.dtype)
@@ -559,7 +561,7 @@ def binary_cross_entropy_with_logits(
     """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     x, t = _float_pair(input, target, "binary_cross_entropy_with_logits")
-    pw = _const(pos_weight, x.dtype)
+    pw = _const(pos_weight, x)
     if pw is not None:
         try:
             np.broadcast_shapes(pw.shape, x.shape)

@@ -17,9 +17,10 @@ from typing import Sequence
 
 import numpy as np
 
-from shendu import ops
+from shendu import backend, ops
 from shendu.autograd import grad_mode
 from shendu.autograd.function import Function
+from shendu.backend import contiguous, get_array_module
 from shendu.nn.functional._geometry import adaptive_output_size, pool_window, window_span
 from shendu.tensor import Tensor, as_tensor
 
@@ -52,7 +53,7 @@ def _pad(x: np.ndarray, before: tuple[int, int], after: tuple[int, int], value: 
     if not any(before) and not any(after):
         return x
     n, c, h, w = x.shape
-    xp = np.full((n, c, before[0] + h + after[0], before[1] + w + after[1]), value, dtype=x.dtype)
+    xp = np.full_like(x, value, shape=(n, c, before[0] + h + after[0], before[1] + w + after[1]))
     xp[:, :, before[0] : before[0] + h, before[1] : before[1] + w] = x
     return xp
 
@@ -76,7 +77,7 @@ class _Pool2d(Function):
     def crop(self, gp: np.ndarray) -> np.ndarray:
         """The gradient of the padded input, gp: (N, C, Hp, Wp), cut to x's (N, C, H, W), C-contiguous."""
         h, w = self.x_shape[2:]
-        return np.ascontiguousarray(
+        return contiguous(
             gp[:, :, self.before[0] : self.before[0] + h, self.before[1] : self.before[1] + w]
         )
 
@@ -141,21 +142,23 @@ class MaxPool2d(_Pool2d):
         # strided passes over the input, and it adds where windows overlap.
         n, c = self.x_shape[:2]
         hp, wp = self.padded_size()
-        planes = (np.arange(n * c, dtype=np.int64) * (hp * wp)).reshape(n, c, 1, 1)
-        gp = np.zeros(n * c * hp * wp, gy.dtype)
+        xp = get_array_module(gy)  # numpy, or cupy on a GPU
+        planes = (xp.arange(n * c, dtype=np.int64) * (hp * wp)).reshape(n, c, 1, 1)
+        gp = np.zeros_like(gy, shape=n * c * hp * wp)
         flat = self.padded_argmax()
         flat += planes
-        np.add.at(gp, flat.ravel(), gy.ravel())
+        xp.add.at(gp, flat.ravel(), gy.ravel())
         return self.crop(gp.reshape(n, c, hp, wp))
 
     def padded_argmax(self) -> np.ndarray:
         """Each window's argmax as h·Wp + w in the padded plane: (N, C, OH, OW), int64."""
         (place,) = self.saved
         (kh, kw), (dh, dw), wp = self.kernel, self.dilation, self.padded_size()[1]
+        xp = get_array_module(place)
         # A table lookup (KH·KW entries) is much cheaper than dividing every place by KW.
-        step = (np.arange(kh, dtype=np.int64)[:, None] * (dh * wp) + np.arange(kw) * dw).ravel()
-        p = np.arange(self.out[0], dtype=np.int64).reshape(-1, 1)
-        q = np.arange(self.out[1], dtype=np.int64)
+        step = (xp.arange(kh, dtype=np.int64)[:, None] * (dh * wp) + xp.arange(kw) * dw).ravel()
+        p = xp.arange(self.out[0], dtype=np.int64).reshape(-1, 1)
+        q = xp.arange(self.out[1], dtype=np.int64)
         corner = p * (self.stride[0] * wp) + q * self.stride[1]  # (OH, OW)
         offset = step.take(place)
         offset += corner
@@ -164,7 +167,7 @@ class MaxPool2d(_Pool2d):
     def flat_indices(self) -> np.ndarray:
         """PyTorch's ``return_indices``: the argmax of each window as h·W + w in the input plane."""
         row, col = np.divmod(self.padded_argmax(), self.padded_size()[1])
-        return np.ascontiguousarray((row - self.before[0]) * self.x_shape[3] + (col - self.before[1]))
+        return contiguous((row - self.before[0]) * self.x_shape[3] + (col - self.before[1]))
 
 
 # ---- one axis of a window: taps, running max and their adjoints --------------------------------
@@ -203,7 +206,7 @@ def _running_argmax(
     """
     views = _tap_views(a, axis, kernel, stride, dilation, out)
     best = views[0].copy()  # keeps a's memory order
-    arg = np.zeros(best.shape, dtype=np.int8 if kernel <= 127 else np.int32)
+    arg = np.zeros_like(best, dtype=np.int8 if kernel <= 127 else np.int32)
     for k, v in enumerate(views[1:], start=1):
         if nan_wins:
             take = (v > best) | np.isnan(v)
@@ -228,7 +231,7 @@ def _running_sum(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: i
 
 def _spread(g: np.ndarray, shape, axis: int, kernel: int, stride: int, dilation: int, out: int) -> np.ndarray:
     """The adjoint of :func:`_running_sum`: every tap's positions receive g (added where taps meet)."""
-    result = np.zeros(shape, g.dtype)
+    result = np.zeros_like(g, shape=shape)
     overlap = stride < window_span(kernel, dilation)
     for k in range(kernel):
         target = result[_tap(axis, k, stride, dilation, out)]
@@ -256,7 +259,11 @@ class AvgPool2d(_Pool2d):
         else:
             divisor = self._divisor(count_include_pad)
             constant = divisor.min() == divisor.max()  # the common case: a scalar multiply
-            self.scale = x.dtype.type(1.0 / divisor.flat[0]) if constant else (1.0 / divisor).astype(x.dtype)
+            self.scale = (
+                x.dtype.type(1.0 / divisor.flat[0])
+                if constant
+                else backend.like(x, (1.0 / divisor).astype(x.dtype))
+            )
         total *= self.scale
         return total
 
@@ -299,11 +306,11 @@ class AdaptiveAvgPool2d(Function):
         if out == (h, w):
             return x.copy()
         if out == (1, 1):  # a matrix-vector product with a vector of 1/(H·W): BLAS, twice numpy's mean
-            return (x.reshape(n * c, h * w) @ np.full(h * w, 1.0 / (h * w), x.dtype)).reshape(n, c, 1, 1)
-        self.a = _adaptive_matrix(h, out[0], x.dtype)
-        self.b = _adaptive_matrix(w, out[1], x.dtype)
+            return (x.reshape(n * c, h * w) @ np.full_like(x, 1.0 / (h * w), shape=h * w)).reshape(n, c, 1, 1)
+        self.a = backend.like(x, _adaptive_matrix(h, out[0], x.dtype))  # on x's device
+        self.b = backend.like(x, _adaptive_matrix(w, out[1], x.dtype))
         t = np.tensordot(x, self.b, axes=([3], [1]))  # (N, C, H, OW)
-        return np.ascontiguousarray(np.tensordot(t, self.a, axes=([2], [1])).transpose(0, 1, 3, 2))
+        return contiguous(np.tensordot(t, self.a, axes=([2], [1])).transpose(0, 1, 3, 2))
 
     def backward(self, gy):
         h, w = self.x_shape[2:]
@@ -311,7 +318,7 @@ class AdaptiveAvgPool2d(Function):
             return gy
         if gy.shape[2:] == (1, 1):
             n, c = self.x_shape[:2]
-            gx = np.empty((n * c, h * w), gy.dtype)  # a writeable array, not a broadcast view
+            gx = np.empty_like(gy, shape=(n * c, h * w))  # a writeable array, not a broadcast view
             gx[...] = gy.reshape(n * c, 1) * gy.dtype.type(1.0 / (h * w))
             return gx.reshape(self.x_shape)
         t = np.tensordot(gy, self.a, axes=([2], [0]))  # (N, C, OW, H)
