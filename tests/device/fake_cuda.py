@@ -219,7 +219,8 @@ class _FakeCupy:
             return a if dtype is None else FakeArray(a._a.astype(dtype, copy=False))
         return FakeArray(np.array(a, dtype=dtype, copy=True))
 
-    array = asarray
+    def array(self, a: Any, dtype: Any = None, copy: bool = True) -> FakeArray:
+        return FakeArray(np.array(_unwrap(a, strict=False), dtype=dtype, copy=True))
 
     def asnumpy(self, a: Any) -> np.ndarray:
         return a.get() if isinstance(a, FakeArray) else np.asarray(a)

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from shendu.cli.device_option import add_device_option, pick_device
+
 EXAMPLES = """\
 examples:
   shendu eval runs/lenet-mnist-5k --data mnist --split test --data-dir ../shared/data/mnist
@@ -53,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", metavar="DIR", help="folder for the confusion-matrix PNG (default: the run directory)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
@@ -146,7 +149,7 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
             file=sys.stderr,
         )
     loader = DataLoader(dataset, batch_size=args.batch_size, transform=T.Normalize(norm["mean"], norm["std"]))
-    logits, labels = predict(model, loader)
+    logits, labels = predict(model.to(pick_device(args.device)), loader)
     check_finite(logits, weights)
     pred = logits.argmax(axis=1)
     with shendu.no_grad():

@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 
+from shendu.cli.device_option import add_device_option, pick_device
+
 MAX_MEGAPIXELS = 50.0
 
 EXAMPLES = """\
@@ -55,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="refuse images larger than this many megapixels before decoding them "
         f"(default: {MAX_MEGAPIXELS:g})",
     )
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
@@ -79,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.max_pixels > 0:
         raise ValueError(f"--max-pixels must be positive, got {args.max_pixels}")
     model, config = load_model(args.target, args.model)
+    device = pick_device(args.device)
+    model.to(device)
     shape = tuple(config.get("input_shape") or (1, 28, 28))
     classes = config.get("classes") or [str(i) for i in range(int(config.get("num_classes") or 10))]
     norm = config.get("normalize") or {"mean": [0.0] * shape[0], "std": [1.0] * shape[0]}
@@ -91,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             image = load_image(path, shape, digit_style=digit_style, max_pixels=int(args.max_pixels * 1e6))
             with shendu.no_grad():
-                logits = model(shendu.from_numpy(((image - mean) / std)[None].astype(np.float32)))
-                p = F.softmax(logits.double(), dim=1).numpy()[0]
+                x = shendu.from_numpy(((image - mean) / std)[None].astype(np.float32)).to(device)
+                p = F.softmax(model(x).double(), dim=1).cpu().numpy()[0]
             if not np.isfinite(p).all():
                 raise ImageError("the model's output is NaN or infinite for this image")
         except ImageError as err:

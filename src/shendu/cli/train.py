@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from shendu.cli.device_option import add_device_option, pick_device
+
 # What a plain ``shendu train`` does. Tuned so LeNet on mnist-5k trains in under 2 minutes on a
 # 2-core machine and scores over 97.5% on the official MNIST test set (see docs/training.md).
 DEFAULTS: dict[str, Any] = {
@@ -161,6 +163,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "machine with large layers, and oversubscribed cores make training several times slower)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
@@ -356,7 +359,7 @@ def run(args: argparse.Namespace) -> int:
         # NumPy's overflow warnings are silenced: the trainer itself stops on a NaN or infinite
         # loss with a message that says what happened and what to do
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return _train(opts, run_dir, previous, progress=not args.no_progress)
+            return _train(opts, run_dir, previous, progress=not args.no_progress, device=args.device)
 
 
 def _blas_threads(n: int):
@@ -391,7 +394,9 @@ def _load_data(opts: dict[str, Any], previous: dict[str, Any] | None) -> dict[st
     }
 
 
-def _train(opts: dict[str, Any], run, previous: dict[str, Any] | None, progress: bool) -> int:
+def _train(
+    opts: dict[str, Any], run, previous: dict[str, Any] | None, progress: bool, device: str = "cpu"
+) -> int:
     from shendu.cli.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_IO, CLIError
     from shendu.training import Trainer, TrainingDiverged, TrainingInterrupted
 
@@ -410,6 +415,7 @@ def _train(opts: dict[str, Any], run, previous: dict[str, Any] | None, progress:
         out_dir=run,
         progress=progress,
         config=_config(opts, run, data, optimizer, cycles),
+        device=pick_device(device),
     )
     if progress and previous is None:
         _announce(opts, data)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from shendu.backend import get_array_module
 from shendu.optim.optimizer import Optimizer, ParamsT
 
 
@@ -82,7 +83,7 @@ class SGD(Optimizer):
         if mu != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = grad.copy()
+                buf = state["momentum_buffer"] = get_array_module(grad).array(grad, copy=True)  # 0-d too
             else:
                 buf *= mu
                 buf += (1.0 - float(group["dampening"])) * grad

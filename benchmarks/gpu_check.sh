@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The GPU checks of issue 11 in one run (about 4 minutes on an H200), logs under $OUT (default ./gpu_logs):
+#   1. versions and CuPy facts shendu relies on (probe.log)
+#   2. pytest -m gpu: the op cases on cuda vs the CPU, the device API, TF32, LeNet on mnist-5k (pytest_gpu.log)
+#   3. benchmarks/bench_gpu.py: training images/s beside PyTorch CUDA (bench.log, bench.json)
+#   4. the op test suite with every check_op also run on cuda, for what time is left (ops_cuda.log)
+# Usage: bash benchmarks/gpu_check.sh [STEPS]     (run from the repository root)
+set -u
+OUT=${OUT:-gpu_logs}
+mkdir -p "$OUT"
+STEPS=${1:-20}
+export PYTHONPATH=src PYTHONUNBUFFERED=1 HYPOTHESIS_PROFILE=ci
+PY=${PYTHON:-python3}
+start=$SECONDS
+
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
+  timeout 60 "$PY" - <<'EOF'
+import numpy as np, cupy, shendu
+rt = cupy.cuda.runtime
+print("cupy", cupy.__version__, "runtime", rt.runtimeGetVersion(), "driver", rt.driverGetVersion(), "numpy", np.__version__)
+print("shendu.cuda.is_available", shendu.cuda.is_available(), shendu.cuda.get_device_name())
+a = cupy.arange(6.0).reshape(2, 3)
+def probe(name, f):
+    try:
+        print(f"{name}: ok ->", f())
+    except Exception as e:
+        print(f"{name}: FAILS {type(e).__name__}: {e}")
+probe("np.add.at dispatch", lambda: (np.add.at(cupy.zeros(3), cupy.array([0, 0, 2]), 1.0)))
+probe("cupy.add.at", lambda: (lambda z: (cupy.add.at(z, cupy.array([0, 0, 2]), 1.0), z)[1])(cupy.zeros(3)))
+probe("numpy index on cupy", lambda: a[np.array([1, 0])])
+probe("np.put_along_axis", lambda: np.put_along_axis(cupy.zeros((2, 3)), cupy.array([[1], [2]]), 5.0, 1))
+probe("np.zeros_like shape=", lambda: type(np.zeros_like(a, shape=(4,))))
+probe("np.full_like shape=", lambda: type(np.full_like(a, 2.0, shape=(4,))))
+probe("np.argmax keepdims", lambda: np.argmax(a, axis=1, keepdims=True).shape)
+probe("np.copyto where", lambda: np.copyto(cupy.zeros(3), cupy.ones(3), where=cupy.array([True, False, True])))
+probe("np.where numpy scalar", lambda: np.where(a > 1, a, np.float64(0)).dtype)
+from cupy._core import _routines_linalg as L
+probe("set_compute_type TF32", lambda: (L.set_compute_type(np.float32, L.COMPUTE_TYPE_TF32), L.get_compute_type(np.float32))[1])
+EOF
+} > "$OUT/probe.log" 2>&1
+echo "probe done at $((SECONDS - start)) s"; cat "$OUT/probe.log"
+
+timeout 120 "$PY" -m pytest -m gpu -x -q -p no:cacheprovider tests/gpu > "$OUT/pytest_gpu.log" 2>&1
+echo "pytest -m gpu: exit $? at $((SECONDS - start)) s"; tail -n 25 "$OUT/pytest_gpu.log"
+
+timeout 100 "$PY" benchmarks/bench_gpu.py --steps "$STEPS" --tf32 both --json "$OUT/bench.json" > "$OUT/bench.log" 2>&1
+echo "bench: exit $? at $((SECONDS - start)) s"; cat "$OUT/bench.log" | tail -n 20
+
+left=$((270 - (SECONDS - start)))
+if [ "$left" -gt 30 ]; then
+  SHENDU_TEST_DEVICE=cuda timeout "$left" "$PY" -m pytest -q --maxfail=30 -n 8 -p no:cacheprovider \
+    tests/core/test_ops.py tests/nn/test_activation.py tests/nn/test_conv.py tests/nn/test_pooling.py \
+    tests/nn/test_loss.py tests/nn/test_normalization.py > "$OUT/ops_cuda.log" 2>&1
+  echo "op suite on cuda: exit $? at $((SECONDS - start)) s"; tail -n 15 "$OUT/ops_cuda.log"
+fi
