@@ -262,3 +262,57 @@ class FakeCudaBackend(backend.Backend):
 
     def as_strided(self, arr: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> FakeArray:
         return FakeArray(np.lib.stride_tricks.as_strided(arr._a, shape, strides, writeable=False))
+
+
+# ---- a stand-in ``cupy`` module, to run shendu.backend.CupyBackend itself --------------------------
+
+
+class _CudaDevice:
+    """``cupy.cuda.Device(i)``: a context manager that selects GPU i."""
+
+    def __init__(self, index: int = 0) -> None:
+        self.id = index
+        self.synchronized = 0
+
+    def __enter__(self) -> _CudaDevice:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def synchronize(self) -> None:
+        self.synchronized += 1
+
+
+class FakeCupyModule(_FakeCupy):
+    """What shendu reads of the ``cupy`` module: ``cuda.Device``, ``cuda.runtime``, ``random.seed``,
+    ``lib.stride_tricks.as_strided``, and (for TF32) ``cupy._core._routines_linalg``."""
+
+    def __init__(self, count: int = 1) -> None:
+        import types
+
+        self.seeds: list[int] = []
+        self.compute_types: list[tuple[Any, int]] = []
+        runtime = types.SimpleNamespace(
+            getDeviceCount=lambda: count, getDeviceProperties=lambda i: {"name": b"Fake GPU"}
+        )
+        self.cuda = types.SimpleNamespace(Device=_CudaDevice, runtime=runtime)
+        self.random = types.SimpleNamespace(seed=self.seeds.append)
+        strided = types.SimpleNamespace(
+            as_strided=lambda x, shape, strides: FakeArray(
+                np.lib.stride_tricks.as_strided(x._a, shape, strides)
+            )
+        )
+        self.lib = types.SimpleNamespace(stride_tricks=strided)
+        self.linalg = types.SimpleNamespace(
+            COMPUTE_TYPE_DEFAULT=0,
+            COMPUTE_TYPE_TF32=3,
+            set_compute_type=lambda dtype, mode: self.compute_types.append((np.dtype(dtype), mode)),
+        )
+
+    def modules(self) -> dict[str, Any]:
+        """Entries for ``sys.modules`` under which ``import cupy`` finds this stand-in."""
+        import types
+
+        core = types.SimpleNamespace(_routines_linalg=self.linalg)
+        return {"cupy": self, "cupy._core": core, "cupy._core._routines_linalg": self.linalg}

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from shendu import backend
 from shendu import random as _random
 from shendu.tensor import Tensor
 
@@ -44,6 +45,7 @@ __all__ = [
 
 _T = TypeVar("_T", Tensor, np.ndarray)
 
+
 def _array(tensor: Tensor | np.ndarray) -> np.ndarray:
     if isinstance(tensor, Tensor):
         return tensor.data
@@ -55,7 +57,7 @@ def _array(tensor: Tensor | np.ndarray) -> np.ndarray:
 def _fill(tensor: _T, values: Any) -> _T:
     """Write ``values`` into ``tensor`` in place, cast to its dtype; return ``tensor``."""
     arr = _array(tensor)
-    arr[...] = np.asarray(values).astype(arr.dtype, copy=False)
+    arr[...] = backend.like(arr, np.asarray(values).astype(arr.dtype, copy=False))  # onto a GPU array too
     return tensor
 
 

@@ -159,11 +159,11 @@ class ZeroSize(Function):
     empty batch);  every input's gradient is zero, since no output element depends on it."""
 
     def forward(self, *xs, shape):
-        return np.zeros(shape, dtype=next(x.dtype for x in xs if x is not None))
+        return np.zeros_like(next(x for x in xs if x is not None), shape=shape)  # on the inputs' device
 
     def backward(self, gy):
         return tuple(
-            None if shape is None or dtype is None else np.zeros(shape, dtype=dtype)
+            None if shape is None or dtype is None else np.zeros_like(gy, shape=shape, dtype=dtype)
             for shape, dtype in zip(self.input_shapes, self.input_dtypes, strict=True)
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shendu.autograd.function import Function
+from shendu.backend import matmul_precision
 from shendu.tensor import Tensor, as_tensor
 
 __all__ = ["linear"]
@@ -17,6 +18,7 @@ class Linear(Function):
 
     def forward(self, x, w, *b):
         self.save(x, w)
+        matmul_precision(x)  # on a GPU: TF32 as shendu.backends.cuda.matmul.allow_tf32 says
         y = x @ w.T
         if b:
             y += b[0]  # y is a fresh array, so adding in place is safe
@@ -24,6 +26,7 @@ class Linear(Function):
 
     def backward(self, gy):
         x, w = self.saved
+        matmul_precision(x)
         gx = gw = gb = None
         if self.needs_grad[0]:
             gx = gy @ w

@@ -20,7 +20,7 @@ import numpy as np
 from shendu import backend, ops
 from shendu.autograd import grad_mode
 from shendu.autograd.function import Function
-from shendu.backend import contiguous, get_array_module
+from shendu.backend import contiguous, get_array_module, matmul_precision
 from shendu.nn.functional._geometry import adaptive_output_size, pool_window, window_span
 from shendu.tensor import Tensor, as_tensor
 
@@ -77,9 +77,7 @@ class _Pool2d(Function):
     def crop(self, gp: np.ndarray) -> np.ndarray:
         """The gradient of the padded input, gp: (N, C, Hp, Wp), cut to x's (N, C, H, W), C-contiguous."""
         h, w = self.x_shape[2:]
-        return contiguous(
-            gp[:, :, self.before[0] : self.before[0] + h, self.before[1] : self.before[1] + w]
-        )
+        return contiguous(gp[:, :, self.before[0] : self.before[0] + h, self.before[1] : self.before[1] + w])
 
 
 class MaxPool2d(_Pool2d):
@@ -303,6 +301,7 @@ class AdaptiveAvgPool2d(Function):
     def forward(self, x, out):
         n, c, h, w = x.shape
         self.x_shape = x.shape
+        matmul_precision(x)  # its products are matmuls: full float32 unless allowed otherwise
         if out == (h, w):
             return x.copy()
         if out == (1, 1):  # a matrix-vector product with a vector of 1/(H·W): BLAS, twice numpy's mean
@@ -321,6 +320,7 @@ class AdaptiveAvgPool2d(Function):
             gx = np.empty_like(gy, shape=(n * c, h * w))  # a writeable array, not a broadcast view
             gx[...] = gy.reshape(n * c, 1) * gy.dtype.type(1.0 / (h * w))
             return gx.reshape(self.x_shape)
+        matmul_precision(gy)
         t = np.tensordot(gy, self.a, axes=([2], [0]))  # (N, C, OW, H)
         return np.tensordot(t, self.b, axes=([2], [0]))  # (N, C, H, W)
 
