@@ -162,6 +162,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="threads for NumPy's matrix products (default: 1; more only pays off on an idle "
         "machine with large layers, and oversubscribed cores make training several times slower)",
     )
+    p.add_argument(
+        "--nproc",
+        type=_at_least(1),
+        default=1,
+        metavar="N",
+        help="train in N processes (data parallel over MPI, docs/distributed.md): each takes --batch-size "
+        "samples a step (N times as many in all) with --threads threads; rank 0 writes the run directory",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
     add_device_option(p)
     p.set_defaults(func=run)
@@ -337,6 +345,19 @@ def _config(opts: dict[str, Any], run, data: dict[str, Any], optimizer, cycles: 
 def run(args: argparse.Namespace) -> int:
     """Exit codes (docs/training.md): 0 done, 1 bad input, 2 usage, 3 diverged, 4 folder in use,
     5 cannot write (disk full: --resume continues), 130 interrupted."""
+    if args.nproc > 1:  # one process launches N under mpiexec; each of those is a rank
+        from shendu.cli import _distributed
+
+        if not _distributed.in_mpi_job():
+            return _distributed.launch(args.nproc)
+        rank = _distributed.Rank(args.nproc)
+        return rank.run(lambda: _run(args, rank))
+    return _run(args, None)
+
+
+def _run(args: argparse.Namespace, rank) -> int:
+    import contextlib
+
     from shendu.cli.errors import EXIT_USAGE, CLIError
     from shendu.models import list_models
     from shendu.training.rundir import RunError, RunInUse
@@ -349,17 +370,26 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(
             f"unknown model {opts['model']!r}; known models: {', '.join(list_models())}", EXIT_USAGE
         )
+    writer = rank is None or rank.writer  # with --nproc, rank 0 alone owns the run directory
     try:
-        run_dir.lock()  # before the data loads: a second run into the folder stops at once
+        if writer:
+            run_dir.lock()  # before the data loads: a second run into the folder stops at once
     except RunInUse:
         raise
     except RunError as err:  # --out below a file, in /proc, in a read-only folder
         raise CLIError(str(err), EXIT_USAGE) from None
-    with run_dir, _blas_threads(args.threads):
+    with run_dir if writer else contextlib.nullcontext(), _blas_threads(args.threads):
         # NumPy's overflow warnings are silenced: the trainer itself stops on a NaN or infinite
         # loss with a message that says what happened and what to do
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return _train(opts, run_dir, previous, progress=not args.no_progress, device=args.device)
+            return _train(
+                opts,
+                run_dir,
+                previous,
+                progress=not args.no_progress and writer,
+                device=args.device,
+                rank=rank,
+            )
 
 
 def _blas_threads(n: int):
@@ -395,7 +425,12 @@ def _load_data(opts: dict[str, Any], previous: dict[str, Any] | None) -> dict[st
 
 
 def _train(
-    opts: dict[str, Any], run, previous: dict[str, Any] | None, progress: bool, device: str = "cpu"
+    opts: dict[str, Any],
+    run,
+    previous: dict[str, Any] | None,
+    progress: bool,
+    device: str = "cpu",
+    rank=None,
 ) -> int:
     from shendu.cli.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_IO, CLIError
     from shendu.training import Trainer, TrainingDiverged, TrainingInterrupted
@@ -405,6 +440,13 @@ def _train(
     cycles = _lr_cycles(opts, previous)
     model, optimizer, scheduler = _network(opts, data["train"], cycles)
     train_loader, val_loader = data["loaders"]
+    resume: Any = previous is not None
+    target = pick_device(device)
+    if rank is not None:  # --nproc: gradients averaged over the ranks, each on its share of the data
+        rank.check_device(target)
+        model, train_loader = rank.wrap(model), rank.shard(train_loader)
+        resume = resume if rank.writer else run.checkpoint if resume else None
+    writer = rank is None or rank.writer
     trainer = Trainer(
         model,
         optimizer,
@@ -412,15 +454,17 @@ def _train(
         val_loader=val_loader,
         epochs=opts["epochs"],
         scheduler=scheduler,
-        out_dir=run,
+        out_dir=run if writer else None,
         progress=progress,
         config=_config(opts, run, data, optimizer, cycles),
-        device=pick_device(device),
+        device=target,
     )
     if progress and previous is None:
         _announce(opts, data)
+    if progress and rank is not None:
+        rank.announce(opts["batch_size"])
     try:
-        history = trainer.fit(resume=previous is not None)
+        history = trainer.fit(resume=resume)
     except TrainingInterrupted as stop:
         if stop.checkpoint:
             again = f"to resume: {_resume_command(opts, run.path)}"
@@ -439,6 +483,8 @@ def _train(
             f"continue with: {_resume_command(opts, run.path)}",
             EXIT_IO,
         ) from None
+    if not writer:
+        return 0
     if previous is not None and trainer.resumed_from >= opts["epochs"]:
         fixed = f" (repaired: {', '.join(trainer.repaired)})" if trainer.repaired else ""
         print(
