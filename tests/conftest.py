@@ -5,8 +5,12 @@ import pytest
 from hypothesis import HealthCheck, settings
 from threadpoolctl import threadpool_limits
 
+import shendu
+
 # CI runs two pytest workers on two cores: one BLAS thread each, or they fight over the cores.
 threadpool_limits(1)
+# ...and one shendu thread each (tests/nn/test_parallel_kernels.py sets more where it checks them).
+shendu.set_num_threads(1)
 
 settings.register_profile(
     "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True

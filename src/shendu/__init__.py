@@ -12,6 +12,7 @@
 # then the ops, whose import attaches Tensor's operators and op methods.
 from shendu.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from shendu.random import get_rng_state, manual_seed, set_rng_state
+from shendu.parallel import get_num_threads, set_num_threads
 from shendu.tensor import (
     Tensor,
     arange,

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import shendu
 from shendu.autograd import gradcheck
+from shendu.nn.functional import conv as conv_module
 from shendu.nn.functional import im2col
 from shendu.nn.functional.conv import conv1d, conv2d, conv_output_size
 from tests.helpers import assert_close, check_op, to_torch
@@ -58,15 +59,24 @@ def _fns(case, ours, theirs):
     return (lambda *t: ours(*t, **kw)), (lambda *t: theirs(*t, **kw))
 
 
-# im2col orders its columns batch-innermost for narrow outputs only; force each order in turn.
-COLUMN_ORDERS = {"batch-inner": 10**9, "batch-outer": 0}
+# im2col builds colᵀ for thin inputs only, and chunks of images by size: force each layout, and
+# one image per chunk, in turn.
+COLUMN_ORDERS = {
+    "taps-outer": dict(taps_outer=lambda *a: True),
+    "windows-outer": dict(taps_outer=lambda *a: False),
+    "one-image-chunks": dict(CHUNK_BYTES=1),
+}
+
+
+def _layout(order):
+    return mock.patch.multiple(conv_module, **COLUMN_ORDERS[order])
 
 
 @pytest.mark.parametrize("order", COLUMN_ORDERS)
 @given(case=conv_cases())
 def test_conv2d_matches_torch_float64(order, case):
     s_fn, t_fn = _fns(case, conv2d, TF.conv2d)
-    with mock.patch.object(im2col, "SHORT_ROW", COLUMN_ORDERS[order]):
+    with _layout(order):
         check_op(s_fn, t_fn, _arrays(case, np.float64), rtol=1e-6, atol=1e-9, numerical=False)
 
 
@@ -74,7 +84,7 @@ def test_conv2d_matches_torch_float64(order, case):
 @given(case=conv_cases())
 def test_conv2d_matches_torch_float32_and_stays_float32(order, case):
     s_fn, t_fn = _fns(case, conv2d, TF.conv2d)
-    with mock.patch.object(im2col, "SHORT_ROW", COLUMN_ORDERS[order]):
+    with _layout(order):
         check_op(s_fn, t_fn, _arrays(case, np.float32), rtol=1e-4, atol=1e-4, numerical=False)
 
 
@@ -96,7 +106,7 @@ def test_conv1d_matches_torch(case):
 def test_conv2d_gradcheck(x, w, kw, order):
     rng = np.random.default_rng(1)
     arrays = [rng.standard_normal(x), rng.standard_normal(w), rng.standard_normal(w[0])]
-    with mock.patch.object(im2col, "SHORT_ROW", COLUMN_ORDERS[order]):
+    with _layout(order):
         check_op(lambda *t: conv2d(*t, **kw), lambda *t: TF.conv2d(*t, **kw), arrays, rtol=1e-6, atol=1e-9)
 
 
@@ -160,12 +170,13 @@ def test_float32_gradients_are_float32():
     b = shendu.zeros(4, requires_grad=True)
     y = conv2d(x, w, b, stride=2, padding=1)
     assert y.dtype == np.float32
-    # im2col works batch-last inside; results must come back C-ordered, or every later
-    # element-wise op that mixes them with C-ordered arrays runs several times slower.
-    assert y.data.flags.c_contiguous
+    # conv works channels-last inside and hands back (N, C, H, W) views of channels-last arrays
+    # (as PyTorch's channels_last), so the next convolution reads them without a transpose.
+    assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous
     (y * y).sum().backward()
     assert x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
-    assert x.grad.data.flags.c_contiguous
+    assert x.grad.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert w.grad.data.flags.c_contiguous
 
 
 def test_course_convolution_example():
@@ -273,14 +284,14 @@ def test_torch_reference_agrees_with_plain_loop():
 
 
 def test_mnist_sized_layers_match_torch():
-    """At the benchmark's sizes the two column orders are both used (wide, then narrow rows)."""
+    """At the benchmark's sizes both column layouts are used (colᵀ for one channel, then col)."""
     rng = np.random.default_rng(7)
     x, w1, w2 = (
         rng.standard_normal((3, 1, 28, 28)),
         rng.standard_normal((6, 1, 5, 5)),
         rng.standard_normal((4, 6, 5, 5)),
     )
-    assert not im2col.batch_inner(24) and im2col.batch_inner(8)
+    assert im2col.taps_outer(5, 1, 24, 1, 1) and not im2col.taps_outer(5, 6, 8, 1, 1)
 
     def net(F, conv, x, w1, w2):
         return conv(F.max_pool2d(conv(x, w1), 2), w2, padding=0)

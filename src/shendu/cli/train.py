@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 import time
@@ -157,10 +158,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threads",
         type=_at_least(1),
-        default=1,
+        default=None,
         metavar="T",
-        help="threads for NumPy's matrix products (default: 1; more only pays off on an idle "
-        "machine with large layers, and oversubscribed cores make training several times slower)",
+        help="threads for shendu's kernels, matrix products included (default: the cores this process "
+        "may use, shared among the --nproc processes); results are the same for any T",
     )
     p.add_argument(
         "--nproc",
@@ -378,7 +379,7 @@ def _run(args: argparse.Namespace, rank) -> int:
         raise
     except RunError as err:  # --out below a file, in /proc, in a read-only folder
         raise CLIError(str(err), EXIT_USAGE) from None
-    with run_dir if writer else contextlib.nullcontext(), _blas_threads(args.threads):
+    with run_dir if writer else contextlib.nullcontext(), _use_threads(args.threads, args.nproc):
         # NumPy's overflow warnings are silenced: the trainer itself stops on a NaN or infinite
         # loss with a message that says what happened and what to do
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -392,19 +393,12 @@ def _run(args: argparse.Namespace, rank) -> int:
             )
 
 
-def _blas_threads(n: int):
-    """Limit the BLAS thread pool (threadpoolctl, installed with scikit-learn) to ``n`` threads.
+def _use_threads(n: int | None, nproc: int) -> contextlib.AbstractContextManager:
+    """Set shendu's threads (shendu.set_num_threads, which also keeps BLAS from adding its own)."""
+    from shendu import get_num_threads, set_num_threads
 
-    Measured here: a LeNet step took 3× longer with OpenBLAS's default threads than with one
-    while other programs shared the two cores, as spinning BLAS threads fight for them.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=n, user_api="blas")
+    set_num_threads(n or max(1, get_num_threads() // nproc))
+    return contextlib.nullcontext()
 
 
 def _load_data(opts: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:

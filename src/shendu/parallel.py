@@ -1,0 +1,218 @@
+"""The one place that owns shendu's threads: ``set_num_threads`` / ``get_num_threads`` and a pool.
+
+NumPy runs each operation on one core (only its BLAS matrix products may be threaded), but it
+releases Python's GIL inside large copies, ufuncs and BLAS calls. So Python threads that each
+take a slice of the work — a few images of the batch, a band of a matrix product — do run at the
+same time, on as many cores as there are threads. That is how shendu's kernels go parallel.
+
+Three rules every parallel kernel keeps:
+
+* **n threads in all.** The pool has n workers and the calling thread waits while they run.
+  NumPy's BLAS is set to ONE thread (through threadpoolctl) the first time shendu runs a kernel:
+  a product big enough to share is split by :func:`matmul` over the pool instead, so BLAS
+  threads and shendu's never add up to more than n (no oversubscription).
+* **Same bits whatever n.** Work is cut into pieces chosen from the shapes alone, never from
+  the thread count; each piece is computed by the same NumPy calls whichever thread runs it,
+  and pieces that add into one result are added in piece order. One thread or sixteen, a
+  training run gives identical weights.
+* **A plain version beside each kernel.** The readable NumPy code (what a learner reads, e.g.
+  ``im2col_reference``) stays next to the fast kernel, and tests check they agree bit for bit.
+
+>>> import shendu
+>>> shendu.set_num_threads(2); shendu.get_num_threads()
+2
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Sequence, TypeVar
+
+import numpy as np
+
+__all__ = ["get_num_threads", "set_num_threads", "run", "pieces", "matmul", "sum_in_order"]
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_num_threads: int | None = None  # None: not chosen yet, the cores this process may use
+_pool: ThreadPoolExecutor | None = None
+_blas_limited = False
+_local = threading.local()  # .inside: this thread is running a piece (nested kernels run in place)
+
+# A matrix product is split only when each band keeps at least this many multiply-adds: below
+# it, handing bands to threads costs more than it saves (measured: ~20 µs per band,
+# and narrow bands run BLAS below its best).
+MATMUL_BAND_WORK = 1 << 24
+MATMUL_MIN_BAND = 64
+# Element-wise work is split into pieces of at least this many elements (smaller ones cost more
+# to hand out than to compute). Element-wise results do not depend on how they are split.
+ELEMENTWISE_PIECE = 1 << 16  # rows or columns: BLAS kernels work in blocks of 4–16, keep bands whole blocks
+
+
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity), as PyTorch's default."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def get_num_threads() -> int:
+    """The number of threads shendu's kernels use (default: the cores this process may use)."""
+    return _num_threads if _num_threads is not None else _cores()
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads for shendu's kernels, as ``torch.set_num_threads``.
+
+    NumPy's BLAS is kept at one thread (shendu splits large products itself), so the process
+    runs at most ``n`` busy threads. Results are the same, bit for bit, for every ``n``.
+    """
+    global _num_threads, _pool
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    with _lock:
+        if _pool is not None and n != get_num_threads():
+            _pool.shutdown(wait=True)
+            _pool = None
+        _num_threads = int(n)
+    _limit_blas()
+
+
+def _limit_blas() -> None:
+    """Set NumPy's BLAS to one thread, once (threadpoolctl). PyTorch's libraries are left alone."""
+    global _blas_limited
+    if _blas_limited:
+        return
+    _blas_limited = True
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - a declared dependency; without it BLAS keeps its threads
+        return
+    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
+    controller = ThreadpoolController().select(user_api="blas")
+    own = [lib for lib in controller.lib_controllers if _is_numpy_lib(lib.filepath, numpy_dir)]
+    for lib in own or controller.lib_controllers:
+        lib.set_num_threads(1)
+
+
+def _is_numpy_lib(path: str, numpy_dir: str) -> bool:
+    """Whether a loaded BLAS belongs to NumPy (its wheel ships it beside the package)."""
+    path = os.path.realpath(path)
+    return path.startswith(numpy_dir) and os.sep + "torch" + os.sep not in path
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(get_num_threads(), thread_name_prefix="shendu")
+        return _pool
+
+
+def _run_piece(fn: Callable[..., T], item: Any) -> T:
+    _local.inside = True
+    try:
+        return fn(item)
+    finally:
+        _local.inside = False
+
+
+def run(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+    """``[fn(item) for item in items]``, the items shared among the pool's threads.
+
+    Runs in the calling thread when there is one thread, one item, or when called from a piece
+    already running on the pool (a nested kernel: the pool is busy with the outer one).
+    Exceptions propagate; results come back in the items' order.
+    """
+    _limit_blas()
+    if len(items) <= 1 or get_num_threads() == 1 or getattr(_local, "inside", False):
+        return [fn(item) for item in items]
+    pool = _get_pool()
+    return list(pool.map(_run_piece, [fn] * len(items), items))
+
+
+def sum_in_order(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """parts[0] + parts[1] + … added in that order (the same bits whatever the threads), into a
+    new array; the elements are shared among the threads (each element's sum is unchanged)."""
+    total = np.array(parts[0], copy=True, order="C")
+    flat = total.reshape(-1)
+    rest = [np.ascontiguousarray(p).reshape(-1) for p in parts[1:]]
+
+    def add(s: slice) -> None:
+        for p in rest:
+            flat[s] += p[s]
+
+    if rest:
+        run(add, pieces(flat.size, max(ELEMENTWISE_PIECE, -(-flat.size // get_num_threads()))))
+    return total
+
+
+def pieces(total: int, size: int) -> list[slice]:
+    """[0, total) cut into consecutive slices of ``size`` (the last may be shorter)."""
+    size = max(1, size)
+    return [slice(i, min(i + size, total)) for i in range(0, total, size)]
+
+
+def workers_idle() -> bool:
+    """Whether a kernel called now may use the pool (it is not itself running on the pool)."""
+    return get_num_threads() > 1 and not getattr(_local, "inside", False)
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, split: bool = True) -> np.ndarray:
+    """``a @ b`` for 2-D arrays, split into bands of rows (or columns) over the pool.
+
+    ``split=False`` makes it one BLAS call (for a caller that already shares out its work
+    by other means; it must decide from the shapes too). The bands depend on the shapes only,
+    and each is one single-threaded BLAS call, so the result is the same whatever the number
+    of threads. (It may differ in the last bit from one
+    unsplit ``a @ b``: BLAS blocks a product by its size. ``matmul_reference`` computes the same
+    bands one after another.)
+    """
+    m, k = a.shape
+    n = b.shape[1]
+    if out is None:
+        out = np.empty((m, n), dtype=np.result_type(a, b))
+    bands = matmul_bands(m, k, n) if split else None
+    if bands is None:
+        np.matmul(a, b, out=out)
+        return out
+    along_rows, cuts = bands
+
+    def band(s: slice) -> None:
+        if along_rows:
+            np.matmul(a[s], b, out=out[s])
+        else:
+            np.matmul(a, b[:, s], out=out[:, s])
+
+    run(band, cuts)
+    return out
+
+
+def matmul_bands(m: int, k: int, n: int) -> tuple[bool, list[slice]] | None:
+    """How :func:`matmul` splits an (m, k)·(k, n) product: (along rows?, bands), or None (whole).
+
+    The longer side is cut, into bands of at least MATMUL_MIN_BAND rows/columns and
+    MATMUL_BAND_WORK multiply-adds, a whole number of MATMUL_MIN_BAND blocks each.
+    """
+    along_rows = m >= n
+    length, other = (m, n) if along_rows else (n, m)
+    width = -(-MATMUL_BAND_WORK // max(1, k * other))  # ceil
+    width = max(MATMUL_MIN_BAND, -(-width // MATMUL_MIN_BAND) * MATMUL_MIN_BAND)
+    if width >= length:
+        return None
+    return along_rows, pieces(length, width)
+
+
+def matmul_reference(a: np.ndarray, b: np.ndarray, split: bool = True) -> np.ndarray:
+    """The plain version of :func:`matmul`: the same bands, one after another, in one thread."""
+    bands = matmul_bands(a.shape[0], a.shape[1], b.shape[1]) if split else None
+    if bands is None:
+        return a @ b
+    along_rows, cuts = bands
+    if along_rows:
+        return np.concatenate([a[s] @ b for s in cuts], axis=0)
+    return np.concatenate([a @ b[:, s] for s in cuts], axis=1)

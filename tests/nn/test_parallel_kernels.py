@@ -1,0 +1,263 @@
+"""shendu's parallel kernels: each equals its plain NumPy version bit for bit, and results never
+depend on the number of threads (shendu.set_num_threads)."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import shendu
+import shendu.nn.functional as F
+from shendu import nn, optim, parallel
+from shendu.nn.functional import conv as conv_module
+from shendu.nn.functional import im2col
+
+THREADS = (1, 2, 3)
+
+
+@contextmanager
+def threads(n: int):
+    before = shendu.get_num_threads()
+    shendu.set_num_threads(n)
+    try:
+        yield
+    finally:
+        shendu.set_num_threads(before)
+
+
+@contextmanager
+def small_pieces():
+    """Cut even tiny problems into many chunks and bands, so the parallel paths run in tests."""
+    with (
+        mock.patch.multiple(conv_module, CHUNK_BYTES=256, MIN_ROWS=4, MIN_CHUNKS=3),
+        mock.patch.multiple(parallel, MATMUL_BAND_WORK=64, MATMUL_MIN_BAND=2, ELEMENTWISE_PIECE=7),
+    ):
+        yield
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == np.ascontiguousarray(b).tobytes()
+
+
+# ---- the thread setting ------------------------------------------------------------------------
+
+
+def test_default_is_the_cores_this_process_may_use():
+    with mock.patch.object(parallel, "_num_threads", None):
+        expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        assert shendu.get_num_threads() == expected
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_set_num_threads_rejects_non_positive_ints(bad):
+    with pytest.raises(ValueError, match="positive int"):
+        shendu.set_num_threads(bad)
+
+
+def test_numpy_blas_runs_one_thread_once_shendu_threads():
+    from threadpoolctl import threadpool_info
+
+    with threads(2):
+        numpy_blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+        assert numpy_blas and all(i["num_threads"] == 1 for i in numpy_blas)
+
+
+def test_run_keeps_order_and_raises_errors():
+    with threads(3):
+        assert parallel.run(lambda i: i * i, list(range(20))) == [i * i for i in range(20)]
+
+        def boom(i):
+            if i == 5:
+                raise KeyError("piece 5")
+            return i
+
+        with pytest.raises(KeyError, match="piece 5"):
+            parallel.run(boom, list(range(8)))
+
+
+def test_nested_run_does_not_deadlock():
+    with threads(2):
+        out = parallel.run(lambda i: sum(parallel.run(lambda j: i * j, list(range(4)))), list(range(6)))
+    assert out == [6 * i for i in range(6)]
+
+
+# ---- matrix products ---------------------------------------------------------------------------
+
+
+@given(
+    m=st.integers(1, 40),
+    k=st.integers(1, 30),
+    n=st.integers(1, 40),
+    transpose=st.booleans(),
+    seed=st.integers(0, 9),
+)
+def test_matmul_equals_its_reference_for_any_thread_count(m, k, n, transpose, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = (
+        rng.standard_normal((n, k)).astype(np.float32).T
+        if transpose
+        else rng.standard_normal((k, n)).astype(np.float32)
+    )
+    with small_pieces():
+        expected = parallel.matmul_reference(a, b)
+        for t in THREADS:
+            with threads(t):
+                assert same_bits(parallel.matmul(a, b), expected)
+    np.testing.assert_allclose(expected, a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_sum_in_order_is_left_to_right():
+    rng = np.random.default_rng(0)
+    parts = [rng.standard_normal((5, 7)).astype(np.float32) for _ in range(6)]
+    expected = parts[0].copy()
+    for p in parts[1:]:
+        expected = expected + p
+    with small_pieces():
+        for t in THREADS:
+            with threads(t):
+                assert same_bits(parallel.sum_in_order(parts), expected)
+
+
+# ---- im2col / col2im ---------------------------------------------------------------------------
+
+
+@st.composite
+def window_cases(draw):
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = tuple(draw(st.integers(0, 2)) for _ in range(4))
+    size = [
+        max(1, d * (k - 1) + 1 - p0 - p1) + draw(st.integers(0, 5))
+        for k, d, p0, p1 in zip(kernel, dilation, padding[::2], padding[1::2], strict=True)
+    ]
+    x_shape = (draw(st.integers(1, 3)), draw(st.integers(1, 4)), *size)
+    return x_shape, kernel, stride, padding, dilation
+
+
+@given(case=window_cases(), transposed=st.booleans())
+def test_channels_last_im2col_and_col2im_equal_the_books(case, transposed):
+    x_shape, kernel, stride, padding, dilation = case
+    n, c, h, w = x_shape
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    ref = im2col.im2col_reference(x, kernel, stride, padding, dilation)  # (N·OH·OW, C·KH·KW)
+    (kh, kw), rows = kernel, ref.shape[0]
+    oh = (h + padding[0] + padding[1] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = rows // (n * oh)
+    # the same matrix with columns in (i, j, c) order
+    ref_hwc = ref.reshape(rows, c, kh, kw).transpose(0, 2, 3, 1).reshape(rows, -1)
+    xp = im2col.pad_channels_last(x, padding)
+    col = im2col.im2col_channels_last(xp, kernel, stride, dilation, (oh, ow), transposed)
+    assert same_bits(col.T if transposed else col, ref_hwc)
+
+    g = rng.standard_normal(ref.shape).astype(np.float32)
+    g_hwc = g.reshape(rows, c, kh, kw).transpose(0, 2, 3, 1).reshape(rows, -1)
+    g_in = np.ascontiguousarray(g_hwc.T) if transposed else g_hwc
+    gxp = im2col.col2im_channels_last(g_in, xp.shape, kernel, stride, dilation, (oh, ow), transposed)
+    top, left = padding[0], padding[2]
+    gx = gxp[:, top : top + h, left : left + w].transpose(0, 3, 1, 2)
+    assert same_bits(gx, im2col.col2im_reference(g, x_shape, kernel, stride, padding, dilation))
+
+
+# ---- the convolution ---------------------------------------------------------------------------
+
+
+def _conv_grads(x, w, b, kw):
+    xs, ws, bs = (shendu.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = F.conv2d(xs, ws, bs, **kw)
+    (y * y).sum().backward()
+    return [np.ascontiguousarray(a) for a in (y.data, xs.grad.data, ws.grad.data, bs.grad.data)]
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, kw",
+    [
+        ((1, 3, 9, 7), (5, 3, 3, 3), dict(padding=1)),  # batch 1
+        ((7, 4, 8, 8), (6, 4, 3, 3), dict(stride=2, padding=1)),  # a batch no thread count divides
+        ((5, 6, 5, 6), (4, 3, 2, 3), dict(dilation=(2, 1), groups=2)),
+        ((9, 1, 12, 12), (3, 1, 5, 5), {}),  # one channel: colᵀ
+        ((6, 8, 4, 4), (8, 8, 1, 1), {}),  # 1×1: col is the input itself
+    ],
+)
+def test_conv2d_is_the_same_for_any_thread_count(x_shape, w_shape, kw):
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal(x_shape).astype(np.float32), rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    for pieces in (small_pieces, _whole):
+        with pieces():
+            results = []
+            for t in THREADS:
+                with threads(t):
+                    results.append(_conv_grads(x, w, b, kw))
+        for other in results[1:]:
+            assert all(same_bits(a, e) for a, e in zip(other, results[0], strict=True))
+    # and it is the convolution: the book's im2col and one matrix product (groups=1 cases)
+    if kw.get("groups", 1) == 1:
+        stride = (kw.get("stride", 1),) * 2
+        pad = (kw.get("padding", 0),) * 4
+        col = im2col.im2col_reference(x, w_shape[2:], stride, pad, kw.get("dilation", (1, 1)))
+        n, o = x_shape[0], w_shape[0]
+        y = (col @ w.reshape(o, -1).T + b).reshape(n, -1, o).transpose(0, 2, 1)
+        np.testing.assert_allclose(results[0][0].reshape(n, o, -1), y, rtol=1e-4, atol=1e-4)
+
+
+@contextmanager
+def _whole():
+    yield
+
+
+# ---- training ----------------------------------------------------------------------------------
+
+
+class SmallResNet(nn.Module):
+    """conv-BN-ReLU, a residual block with a strided projection, pooling and a linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.block = nn.Sequential(
+            nn.Conv2d(8, 12, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(12),
+            nn.ReLU(),
+            nn.Conv2d(12, 12, 3, padding=1, bias=False),
+            nn.BatchNorm2d(12),
+        )
+        self.short = nn.Sequential(nn.Conv2d(8, 12, 1, stride=2, bias=False), nn.BatchNorm2d(12))
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(12 * 2 * 2, 10)
+
+    def forward(self, x):
+        h = self.stem(x)
+        h = F.relu(self.block(h) + self.short(h))
+        return self.fc(self.pool(h).flatten(1))
+
+
+def _train(n_threads: int, steps: int = 3) -> list[np.ndarray]:
+    with threads(n_threads):
+        shendu.manual_seed(0)
+        net = SmallResNet()
+        opt = optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        rng = np.random.default_rng(0)
+        for _ in range(steps):
+            x = shendu.from_numpy(rng.standard_normal((7, 3, 8, 8)).astype(np.float32))
+            t = shendu.from_numpy(rng.integers(0, 10, 7))
+            opt.zero_grad()
+            F.cross_entropy(net(x), t).backward()
+            opt.step()
+        return [p.data.copy() for p in net.state_dict().values()]
+
+
+@pytest.mark.parametrize("pieces", [small_pieces, _whole])
+def test_training_gives_the_same_weights_with_1_and_2_threads(pieces):
+    with pieces():
+        one, two = _train(1), _train(2)
+    assert len(one) == len(two)
+    assert all(same_bits(a, b) for a, b in zip(one, two, strict=True))
