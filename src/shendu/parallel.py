@@ -45,11 +45,11 @@ _local = threading.local()  # .inside: this thread is running a piece (nested ke
 # A matrix product is split only when each band keeps at least this many multiply-adds: below
 # it, handing bands to threads costs more than it saves (measured: ~20 µs per band,
 # and narrow bands run BLAS below its best).
-MATMUL_BAND_WORK = 1 << 24
-MATMUL_MIN_BAND = 64
+MATMUL_BAND_WORK = 1 << 26
+MATMUL_MIN_BAND = 128  # rows or columns: narrower bands run BLAS well below its best
 # Element-wise work is split into pieces of at least this many elements (smaller ones cost more
 # to hand out than to compute). Element-wise results do not depend on how they are split.
-ELEMENTWISE_PIECE = 1 << 16  # rows or columns: BLAS kernels work in blocks of 4–16, keep bands whole blocks
+ELEMENTWISE_PIECE = 1 << 16
 
 
 def _cores() -> int:
@@ -172,6 +172,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, split: b
     unsplit ``a @ b``: BLAS blocks a product by its size. ``matmul_reference`` computes the same
     bands one after another.)
     """
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:  # a GPU's arrays: its own product
+        return a @ b if out is None else np.matmul(a, b, out=out)
     m, k = a.shape
     n = b.shape[1]
     if out is None:

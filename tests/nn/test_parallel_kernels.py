@@ -261,3 +261,48 @@ def test_training_gives_the_same_weights_with_1_and_2_threads(pieces):
         one, two = _train(1), _train(2)
     assert len(one) == len(two)
     assert all(same_bits(a, b) for a, b in zip(one, two, strict=True))
+
+
+# ---- batch normalisation and linear ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(7, 5, 3, 4), (1, 3, 5, 5), (9, 6), (5, 4, 7)])
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_batch_norm_is_the_same_for_any_thread_count_and_matches_the_formula(shape, channels_last):
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    if channels_last and x.ndim == 4:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    w, b = rng.standard_normal(shape[1]).astype(np.float32), rng.standard_normal(shape[1]).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    results = []
+    for t in THREADS:
+        with threads(t), mock.patch("shendu.nn.functional.normalization.PIECE_ELEMENTS", 16):
+            xs, ws, bs = (shendu.tensor(a, requires_grad=True) for a in (x, w, b))
+            rm, rv = np.zeros(shape[1], np.float32), np.ones(shape[1], np.float32)
+            y = F.batch_norm(xs, rm, rv, ws, bs, training=True)
+            y.backward(g)
+            results.append(
+                [np.ascontiguousarray(a) for a in (y.data, xs.grad.data, ws.grad.data, bs.grad.data, rm, rv)]
+            )
+    for other in results[1:]:
+        assert all(same_bits(a, e) for a, e in zip(other, results[0], strict=True))
+    from shendu.nn.functional.normalization import batch_norm_reference
+
+    expected = batch_norm_reference(x.astype(np.float64), w, b, None, None, 1e-5, training=True)
+    np.testing.assert_allclose(results[0][0], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_linear_is_the_same_for_any_thread_count():
+    rng = np.random.default_rng(3)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((37, 29), (23, 29), (23,)))
+    results = []
+    for t in THREADS:
+        with threads(t), small_pieces():
+            xs, ws, bs = (shendu.tensor(a, requires_grad=True) for a in (x, w, b))
+            y = F.linear(xs, ws, bs)
+            (y * y).sum().backward()
+            results.append([y.data, xs.grad.data, ws.grad.data, bs.grad.data])
+    for other in results[1:]:
+        assert all(same_bits(a, e) for a, e in zip(other, results[0], strict=True))
+    np.testing.assert_allclose(results[0][0], x @ w.T + b, rtol=1e-5, atol=1e-5)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from shendu import parallel
 from shendu.autograd.function import Function
 from shendu.backend import matmul_precision
 from shendu.tensor import Tensor, as_tensor
@@ -13,13 +16,14 @@ class Linear(Function):
     """y = x Wᵀ + b.  x: (*, in), W: (out, in), b: (out,) -> y: (*, out).
 
     ∂L/∂x = G W,   ∂L/∂W = Gᵀ x (summed over all leading axes),   ∂L/∂b = Σ G over leading axes.
-    One matrix product forward, one per wanted gradient backward.
+    One matrix product forward, one per wanted gradient backward; a large one is split into
+    bands over shendu's threads (:func:`shendu.parallel.matmul`).
     """
 
     def forward(self, x, w, *b):
         self.save(x, w)
         matmul_precision(x)  # on a GPU: TF32 as shendu.backends.cuda.matmul.allow_tf32 says
-        y = x @ w.T
+        y = _matmul(x, w.T)
         if b:
             y += b[0]  # y is a fresh array, so adding in place is safe
         return y
@@ -29,13 +33,20 @@ class Linear(Function):
         matmul_precision(x)
         gx = gw = gb = None
         if self.needs_grad[0]:
-            gx = gy @ w
+            gx = _matmul(gy, w)
         g2 = gy.reshape(-1, gy.shape[-1])
         if self.needs_grad[1]:
-            gw = g2.T @ x.reshape(-1, x.shape[-1])
+            gw = parallel.matmul(g2.T, x.reshape(-1, x.shape[-1]))
         if len(self.needs_grad) > 2 and self.needs_grad[2]:
             gb = g2.sum(axis=0)
         return gx, gw, gb
+
+
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for a: (*, k), b: (k, n), through the banded product over the leading axes."""
+    if a.ndim == 2:
+        return parallel.matmul(a, b)
+    return parallel.matmul(a.reshape(-1, a.shape[-1]), b).reshape(*a.shape[:-1], b.shape[1])
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
