@@ -1,15 +1,16 @@
 """Speed of shendu's layers and training steps against PyTorch CPU, measured in the same run.
 
-    python benchmarks/bench_layers.py             # layer and training-step table
-    python benchmarks/bench_layers.py --memory    # also the peak RSS of a SimpleConvNet epoch
+    python benchmarks/bench_layers.py                     # layer and training-step tables, all cores
+    python benchmarks/bench_layers.py --threads 1,2,4,8   # the same for each thread count
+    python benchmarks/bench_layers.py --threads 1,16 --steps-only   # only the training-step table
+    python benchmarks/bench_layers.py --memory            # also the peak RSS of a SimpleConvNet epoch
 
-Each timing is the best of ``--repeats`` runs after a warm-up (other processes share the
-cores, so the minimum is the least disturbed figure); shendu and PyTorch runs alternate, so
-both see the same machine. On a busy machine (see the load average printed) use
-``--threads 1``: multi-threaded BLAS and PyTorch kernels stall when their threads get
-descheduled, and the timings turn to noise. "ratio" is shendu's time over PyTorch's; the
-issue's target is at most 2 for a training step. The networks are written with the
-functional API and plain parameter arrays, so the script needs nothing above
+Each timing is the median of ``--repeats`` runs after a warm-up; shendu and PyTorch runs
+alternate, so both see the same machine. For every thread count both libraries are set to it
+(``shendu.set_num_threads``, ``torch.set_num_threads``). On a busy machine (see the load average
+printed) the multi-thread figures turn to noise. The layer tables give times and shendu's time
+over PyTorch's; the final training-step table gives images/s and shendu ÷ PyTorch throughput.
+The networks are written with the functional API and plain parameter arrays, so the script needs nothing above
 ``shendu.nn.functional``.
 """
 
@@ -18,9 +19,11 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -29,7 +32,6 @@ import shendu
 import shendu.nn.functional as F
 
 BATCH = 100
-TARGET_RATIO = 2.0  # the issue's goal for a training step, shendu time / PyTorch time
 
 
 # ---- the two networks, one definition per library ------------------------------------------
@@ -186,17 +188,17 @@ def fwd_bwd(fn, tensors, make_grad):
 
 
 def best_of(fns: list[Callable[[], object]], repeats: int, warmup: int = 3) -> list[float]:
-    """Best wall time of each function, alternating between them on every repeat."""
+    """Median wall time of each function, alternating between them on every repeat."""
     for f in fns:
         for _ in range(warmup):
             f()
-    best = [float("inf")] * len(fns)
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
         for i, f in enumerate(fns):
             t0 = time.perf_counter()
             f()
-            best[i] = min(best[i], time.perf_counter() - t0)
-    return best
+            times[i].append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
 def row(name: str, s: float, t: float, per_image: bool) -> str:
@@ -204,18 +206,26 @@ def row(name: str, s: float, t: float, per_image: bool) -> str:
     return f"{name:<31} {s * 1e3:>9.2f} {t * 1e3:>9.2f} {ips} {s / t:>7.2f}"
 
 
-def run_tables(repeats: int) -> None:
+def set_threads(n: int) -> None:
+    """Both libraries to ``n`` threads (shendu's setting also owns NumPy's BLAS)."""
     import torch
 
-    rng = np.random.default_rng(0)
+    torch.set_num_threads(n)
+    if hasattr(shendu, "set_num_threads"):
+        shendu.set_num_threads(n)
+    else:  # an older shendu: only its BLAS is threaded
+        from threadpoolctl import threadpool_limits
 
-    def cols(a: str, b: str) -> str:
-        return f"{'shendu ms':>9} {'torch ms':>9} {a:>10} {b:>10} {'ratio':>7}"
+        threadpool_limits(n, user_api="blas")
 
-    print(
-        f"numpy {np.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-        f"best of {repeats}, batch {BATCH}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n"
-    )
+
+def cols(a: str, b: str) -> str:
+    return f"{'shendu ms':>9} {'torch ms':>9} {a:>10} {b:>10} {'ratio':>7}"
+
+
+def layer_table(repeats: int, rng: np.random.Generator) -> None:
+    import torch
+
     print(f"{'forward + backward':<31} " + cols("", ""))
     for name, shapes, s_fn, t_fn in layer_cases():
         arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
@@ -224,17 +234,51 @@ def run_tables(repeats: int) -> None:
         s_run = fwd_bwd(s_fn, s_in, lambda y: np.ones(y.shape, np.float32))
         t_run = fwd_bwd(t_fn, t_in, torch.ones_like)
         s, t = best_of([s_run, t_run], repeats)
-        print(row(name, s, t, per_image=False))
-    print(f"\n{'training step (SGD)':<31} " + cols("shendu i/s", "torch i/s"))
+        print(row(name, s, t, per_image=False), flush=True)
+
+
+def run_tables(repeats: int, threads: list[int], steps_only: bool) -> None:
+    import torch
+
+    rng = np.random.default_rng(0)
+    print(
+        f"numpy {np.__version__}, torch {torch.__version__}, median of {repeats}, batch {BATCH}, "
+        f"load average {os.getloadavg()[0]:.1f} on {cores()} cores\n"
+    )
     x = rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, BATCH)
-    verdicts = []
-    for name in NETWORKS:
-        s_step, t_step = make_steps(name)
-        s, t = best_of([lambda: s_step(x, labels), lambda: t_step(x, labels)], repeats)
-        print(row(name, s, t, per_image=True))
-        verdicts.append(f"{name} {'meets' if s / t <= TARGET_RATIO else 'MISSES'} it")
-    print(f"\ntarget: a training step at most {TARGET_RATIO:g}× PyTorch's time — " + ", ".join(verdicts))
+    steps = {name: make_steps(name) for name in NETWORKS}
+    summary = []
+    for n in threads:
+        set_threads(n)
+        if not steps_only:
+            print(f"---- {n} thread(s)")
+            layer_table(repeats, rng)
+            print(f"\n{'training step (SGD)':<31} " + cols("shendu i/s", "torch i/s"))
+        for name, (s_step, t_step) in steps.items():
+            s, t = best_of([partial(s_step, x, labels), partial(t_step, x, labels)], repeats)
+            if not steps_only:
+                print(row(name, s, t, per_image=True), flush=True)
+            summary.append(f"{name:<14} {n:>7} {BATCH / s:>12,.0f} {BATCH / t:>12,.0f} {t / s:>7.2f}")
+        if not steps_only:
+            print()
+    head = f"{'net':<14} {'threads':>7} {'shendu img/s':>12} {'torch img/s':>12} {'ratio':>7}"
+    print("training step, images/second (ratio = shendu ÷ PyTorch throughput)")
+    print(head + "\n" + "-" * len(head) + "\n" + "\n".join(summary), flush=True)
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def parse_threads(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected thread counts like 1,2,4, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"thread counts must be positive, got {text!r}")
+    return values
 
 
 # ---- memory ------------------------------------------------------------------------------------
@@ -291,10 +335,11 @@ def peak_rss_mib() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=20, help="timed runs per case (best is shown)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed runs per case (the median is shown)")
     parser.add_argument(
-        "--threads", type=int, default=os.cpu_count(), help="threads for PyTorch and for NumPy's BLAS"
+        "--threads", type=parse_threads, default=None, help="comma list of thread counts (default: all cores)"
     )
+    parser.add_argument("--steps-only", action="store_true", help="only the training-step table")
     parser.add_argument(
         "--memory", action="store_true", help="also measure peak RSS of a SimpleConvNet epoch"
     )
@@ -305,16 +350,12 @@ def main() -> None:
     if args.epoch_child:
         epoch_child(args.epoch_child, args.images)
         return
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(args.threads)
-    with threadpool_limits(args.threads):  # NumPy's BLAS gets the same number of threads
-        if not args.no_speed:
-            run_tables(args.repeats)
+    if not args.no_speed:
+        run_tables(args.repeats, args.threads or [cores()], args.steps_only)
     if args.memory:
         print(
-            f"\npeak RSS, one SimpleConvNet epoch ({args.images} images of 28×28, batch {BATCH}, fresh process):"
+            f"\npeak RSS, one SimpleConvNet epoch ({args.images} images of 28×28, batch {BATCH}, "
+            "fresh process):"
         )
         for lib in ("shendu", "torch"):
             print(f"  {lib:<7} {epoch_peak_rss(lib, args.images):7.1f} MiB")

@@ -120,7 +120,7 @@ class MaxPool2d(_Pool2d):
         """Max over the window's rows of R, and the winner's place in the window, i·KW + aj."""
         kh, kw = self.kernel
         rows, cols = _tap_views(r, *self._axis(0)), _tap_views(aj, *self._axis(0))
-        best = rows[0].copy()
+        best = rows[0].copy(order="K")
         place = cols[0].astype(np.int8 if kh * kw <= 127 else np.int32)
         for i, (v, a) in enumerate(zip(rows[1:], cols[1:], strict=True), start=1):
             # Places grow with i (aj < KW), so as in _running_argmax the winner is a maximum.
@@ -189,7 +189,7 @@ def _tap_views(
 def _running_max(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int) -> np.ndarray:
     """Max over the K taps of a window along ``axis`` (NaN wins, as np.maximum propagates it)."""
     views = _tap_views(a, axis, kernel, stride, dilation, out)
-    best = views[0].copy()
+    best = views[0].copy(order="K")
     for v in views[1:]:
         np.maximum(best, v, out=best)
     return best
@@ -203,7 +203,7 @@ def _running_argmax(
     Ties keep the first tap; with ``nan_wins`` a NaN beats everything (the last NaN is kept).
     """
     views = _tap_views(a, axis, kernel, stride, dilation, out)
-    best = views[0].copy()  # keeps a's memory order
+    best = views[0].copy(order="K")  # keeps a's memory order (channels-last stays so)
     arg = np.zeros_like(best, dtype=np.int8 if kernel <= 127 else np.int32)
     for k, v in enumerate(views[1:], start=1):
         if nan_wins:
@@ -221,7 +221,7 @@ def _running_argmax(
 def _running_sum(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int) -> np.ndarray:
     """Sum over the K taps of a window along ``axis``."""
     views = _tap_views(a, axis, kernel, stride, dilation, out)
-    total = views[0].copy()
+    total = views[0].copy(order="K")
     for v in views[1:]:
         total += v
     return total
