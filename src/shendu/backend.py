@@ -302,11 +302,20 @@ def to_host(arr: Any) -> np.ndarray:
 
 
 def like(arr: Any, values: Any) -> Any:
-    """``values`` (an array or a number) on ``arr``'s device; a number stays a number on the CPU."""
+    """``values`` (an array or a number) on ``arr``'s device; a number stays a number on the CPU.
+
+    A single host number goes to a GPU as a fill of a 0-d array there, not as a copy from the
+    host, which would make the CPU wait for the GPU (``x * 0.5`` on a GPU tensor stays asynchronous).
+    """
     if type(arr) is type(values):
         return values
-    if isinstance(arr, _device_array_types) or isinstance(values, _device_array_types):
-        return to_device(values if is_array(values) else np.asarray(values), device_of(arr))
+    if isinstance(values, _device_array_types):
+        return to_device(values, device_of(arr))
+    if isinstance(arr, _device_array_types):
+        host = values if isinstance(values, np.ndarray) else np.asarray(values)
+        if host.ndim == 0:
+            return full((), host.item(), host.dtype, device_of(arr))
+        return to_device(host, device_of(arr))
     return values
 
 
