@@ -81,7 +81,9 @@ from shendu.serialization import load, save
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = {"distributed", "nn", "optim", "data", "metrics", "models", "training", "lessons", "serialization"}
+_SUBPACKAGES = {
+    "distributed", "nn", "optim", "data", "metrics", "models", "training", "lessons", "serialization",
+}  # fmt: skip
 
 
 def __getattr__(name: str):

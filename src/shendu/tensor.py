@@ -735,12 +735,16 @@ def _filled(shape: tuple[builtins.int, ...], dtype: Any, device: Any, value: Any
     return _backend.full(shape, value, np.dtype(dtype), CPU if device is None else as_device(device))
 
 
-def zeros(*size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+def zeros(
+    *size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+) -> Tensor:
     """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
     return _new(_filled(_size(size), dtype or DEFAULT_FLOAT, device, 0), None, requires_grad)
 
 
-def ones(*size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+def ones(
+    *size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+) -> Tensor:
     """A tensor of ones (float32 unless ``dtype`` says otherwise)."""
     return _new(_filled(_size(size), dtype or DEFAULT_FLOAT, device, 1), None, requires_grad)
 
@@ -758,12 +762,16 @@ def full(
     return _new(_filled(size, np.dtype(dtype), device, fill_value), None, requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+def zeros_like(
+    t: Tensor, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+) -> Tensor:
     """Zeros of ``t``'s shape, dtype and device (unless ``dtype``/``device`` say otherwise)."""
     return _new(_filled(t.shape, dtype or t.dtype, device or t.device, 0), None, requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+def ones_like(
+    t: Tensor, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+) -> Tensor:
     """Ones of ``t``'s shape, dtype and device (unless ``dtype``/``device`` say otherwise)."""
     return _new(_filled(t.shape, dtype or t.dtype, device or t.device, 1), None, requires_grad)
 
@@ -789,33 +797,50 @@ def arange(
 
 
 def linspace(
-    start: builtins.float, end: builtins.float, steps: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+    start: builtins.float,
+    end: builtins.float,
+    steps: builtins.int,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: builtins.bool = False,
 ) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive."""
     return _new(np.linspace(start, end, steps), dtype or DEFAULT_FLOAT, requires_grad, device)
 
 
 def eye(
-    n: builtins.int, m: builtins.int | None = None, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+    n: builtins.int,
+    m: builtins.int | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: builtins.bool = False,
 ) -> Tensor:
     """The n×m identity matrix."""
     return _new(np.eye(n, m, dtype=dtype or DEFAULT_FLOAT), None, requires_grad, device)
 
 
-def rand(*size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+def rand(
+    *size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+) -> Tensor:
     """Uniform samples in [0, 1) from the library's generator (see ``manual_seed``)."""
     arr = _random.default_generator().random(_size(size), dtype=np.float64)
     return _new(arr, dtype or DEFAULT_FLOAT, requires_grad, device)
 
 
-def randn(*size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+def randn(
+    *size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+) -> Tensor:
     """Standard normal samples N(0, 1) from the library's generator."""
     arr = _random.default_generator().standard_normal(_size(size))
     return _new(arr, dtype or DEFAULT_FLOAT, requires_grad, device)
 
 
 def randint(
-    low: builtins.int, high: builtins.int | None = None, size: Sequence[builtins.int] = (), dtype: Any = None, device: Any = None
+    low: builtins.int,
+    high: builtins.int | None = None,
+    size: Sequence[builtins.int] = (),
+    dtype: Any = None,
+    device: Any = None,
 ) -> Tensor:
     """Integers uniformly drawn from [low, high) (int64)."""
     if high is None:

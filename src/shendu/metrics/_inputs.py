@@ -76,6 +76,7 @@ def class_labels(y_true: Any, y_pred: Any, num_classes: int | None) -> tuple[np.
     if largest >= num_classes:
         name = "y_true" if t.max() == largest else "y_pred"
         raise ValueError(
-            f"{name}: label {largest} is out of range for num_classes={num_classes} (labels 0..{num_classes - 1})"
+            f"{name}: label {largest} is out of range for num_classes={num_classes} "
+            f"(labels 0..{num_classes - 1})"
         )
     return t, p, int(num_classes)

@@ -204,7 +204,8 @@ class Module:
             tensor = Tensor._wrap(tensor)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(
-                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (shendu.Tensor or None required)"
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                "(shendu.Tensor or None required)"
             )
         self._buffers[name] = tensor
         if persistent:
@@ -245,7 +246,8 @@ class Module:
         elif params is not None and name in self._modules:
             if value is not None:
                 raise TypeError(
-                    f"cannot assign '{type(value).__name__}' as child module '{name}' (Module or None expected)"
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(Module or None expected)"
                 )
             self._modules[name] = None
         elif params is not None and name in self._buffers:
