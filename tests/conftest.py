@@ -40,3 +40,18 @@ def _seed():
     import shendu
 
     shendu.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def torchvision_mnist_root(tmp_path_factory):
+    """A root laid out as torchvision's: ``root/MNIST/raw/t10k-*.gz`` linked to the shared test split."""
+    names = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    folder = os.environ.get("SHENDU_TEST_MNIST", SHARED_MNIST)  # a worktree elsewhere can point at it
+    if not all(os.path.isfile(os.path.join(folder, n)) for n in names):
+        pytest.skip(f"the MNIST test split (IDX gzip) is not in {os.path.abspath(folder)}")
+    root = tmp_path_factory.mktemp("torchvision-root")
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for n in names:
+        (raw / n).symlink_to(os.path.abspath(os.path.join(folder, n)))
+    return root

@@ -11,14 +11,17 @@
 # Layer by layer (docs/architecture.md): autograd first (it sits below tensor.py), then Tensor,
 # then the ops, whose import attaches Tensor's operators and op methods.
 from shendu.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from shendu.random import get_rng_state, manual_seed, set_rng_state
+from shendu.random import Generator, get_rng_state, manual_seed, set_rng_state
 from shendu.parallel import get_num_threads, set_num_threads
 from shendu.tensor import (
     Tensor,
+    allclose,
     arange,
     as_tensor,
     bool_,
     double,
+    empty,
+    equal,
     eye,
     float16,
     float32,
@@ -28,6 +31,7 @@ from shendu.tensor import (
     int8,
     int32,
     int64,
+    isclose,
     linspace,
     long,
     ones,
@@ -48,8 +52,10 @@ from shendu.ops import (
     amin,
     argmax,
     argmin,
+    bmm,
     broadcast_to,
     cat,
+    chunk,
     clamp,
     clip,
     concatenate,
@@ -57,19 +63,28 @@ from shendu.ops import (
     expand,
     flatten,
     log,
+    masked_fill,
     matmul,
     max,
     maximum,
     mean,
     min,
     minimum,
+    mm,
     pad,
     permute,
+    relu,
+    repeat,
     reshape,
+    sigmoid,
+    softmax,
+    split,
     sqrt,
     squeeze,
     stack,
     sum,
+    tanh,
+    topk,
     transpose,
     unsqueeze,
     var,
@@ -83,6 +98,7 @@ __version__ = "0.1.0"
 
 _SUBPACKAGES = {
     "distributed", "nn", "optim", "data", "metrics", "models", "training", "lessons", "serialization",
+    "utils", "vision", "onnx",
 }  # fmt: skip
 
 

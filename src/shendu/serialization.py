@@ -19,6 +19,18 @@ flushed to disk (fsync), and the temporary file then replaces the target in one 
 (['bias', 'weight'], dtype('float32'), {'epoch': '3'})
 >>> net.load_state_dict(serialization.load(path))
 <All keys matched successfully>
+
+Checkpoint dicts as PyTorch scripts write them, nested dicts and lists of tensors, arrays and plain
+values, go into ONE safetensors file too: :func:`flatten_state_dict` stores the tensors under their
+key paths (``"model.fc.weight"``, ``"optimizer.state.0.exp_avg"``) and the structure around them
+(keys in order, numbers, strings, tuples) as JSON in the header's metadata, under
+``"shendu.structure"``. ``load`` rebuilds the same structure, in insertion order, with Tensors:
+
+>>> ckpt = {"epoch": 3, "model": net.state_dict(), "best": [0.5, None], "note": "lr 0.1"}
+>>> serialization.save(ckpt, path)
+>>> back = serialization.load(path)
+>>> list(back), back["epoch"], back["best"], type(back["model"]["weight"]).__name__
+(['epoch', 'model', 'best', 'note'], 3, [0.5, None], 'Tensor')
 """
 
 from __future__ import annotations
@@ -45,26 +57,11 @@ __all__ = [
     "unflatten_state_dict",
 ]
 
+STRUCTURE_KEY = "shendu.structure"  # metadata entry holding the JSON skeleton of a saved object
+
 PathLike = str | os.PathLike
 
 _HEADER_LIMIT = 100 * 1024 * 1024  # safetensors' own bound on the JSON header
-
-
-def _to_array(key: str, value: Any) -> np.ndarray:
-    if isinstance(value, Tensor):
-        arr = backend.to_host(value.data)  # files hold host arrays: a GPU run loads on a CPU-only machine
-    elif backend.is_array(value):
-        arr = backend.to_host(value)
-    elif isinstance(value, (np.ndarray, np.generic, int, float, bool)) or hasattr(value, "__array__"):
-        arr = np.asarray(value)
-    else:
-        raise TypeError(
-            f"save: value of {key!r} must be a shendu Tensor or a NumPy array, got {type(value).__name__}"
-        )
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"save: value of {key!r} has dtype {arr.dtype}, which safetensors cannot store")
-    # Not np.ascontiguousarray: it turns a 0-d array (num_batches_tracked) into shape (1,).
-    return arr if arr.flags.c_contiguous else arr.copy(order="C")
 
 
 def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str] | None:
@@ -81,26 +78,31 @@ def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str] | None
     return dict(metadata)
 
 
-def save(state_dict: Mapping[str, Any], path: PathLike, metadata: Mapping[str, str] | None = None) -> None:
-    """Write ``state_dict`` (names -> Tensors or ndarrays) to ``path`` as safetensors, atomically.
+def save(obj: Any, path: PathLike, metadata: Mapping[str, str] | None = None) -> None:
+    """Write ``obj`` to ``path`` as one safetensors file, atomically; never pickle.
 
-    ``metadata`` is an optional dict of strings stored in the header (e.g. the epoch,
-    the model's name). dtypes and shapes are kept exactly.
+    ``obj`` is a dict of name -> Tensor/ndarray (a ``state_dict``, stored as plain named tensors
+    that any safetensors reader understands), or any nesting of dicts (string or int keys), lists
+    and tuples whose leaves are Tensors, ndarrays, numbers, strings, bools or None (a checkpoint:
+    ``{"epoch": e, "model": model.state_dict(), "optimizer": opt.state_dict()}``). ``metadata`` is
+    an optional dict of strings stored in the header. Anything else is refused with a TypeError
+    that says why: storing arbitrary objects needs pickle, and loading a pickle can run any code.
     """
     from safetensors.numpy import save as st_save
 
-    if not isinstance(state_dict, Mapping):
+    meta = _check_metadata(metadata) or {}
+    if STRUCTURE_KEY in meta:
+        raise ValueError(f"save: metadata key {STRUCTURE_KEY!r} is reserved for the saved structure")
+    try:
+        arrays, skeleton = flatten_state_dict(obj)
+    except TypeError as err:
         raise TypeError(
-            "save: expected a dict of name -> tensor (e.g. model.state_dict()), "
-            f"got {type(state_dict).__name__}"
-        )
-    arrays = {}
-    for key, value in state_dict.items():
-        if not isinstance(key, str):
-            raise TypeError(f"save: keys must be strings, got {key!r}")
-        arrays[key] = _to_array(key, value)
-    data = st_save(arrays, metadata=_check_metadata(metadata))
-    atomic_write(path, data)
+            f"save: {err}. shendu.save writes a safetensors file, which holds tensors, arrays and (as JSON) "
+            "dicts, lists, tuples, numbers, strings and None; it never pickles other objects, because "
+            "loading a pickle can run any code: save the object's state_dict() or convert it"
+        ) from None
+    meta[STRUCTURE_KEY] = json.dumps(skeleton)
+    atomic_write(path, st_save(arrays, metadata=meta))
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
@@ -197,6 +199,14 @@ def _read_header(path: str) -> dict:
 
 
 def load_with_metadata(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The tensors of a safetensors file (names -> ndarrays, dtypes kept) and the metadata dict
+    given to :func:`save` (shendu's structure entry left out)."""
+    tensors, meta = _load_raw(path)
+    meta.pop(STRUCTURE_KEY, None)
+    return tensors, meta
+
+
+def _load_raw(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The tensors of a safetensors file (names -> ndarrays, dtypes kept) and its metadata dict."""
     from safetensors import SafetensorError, safe_open
 
@@ -212,23 +222,38 @@ def load_with_metadata(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str,
     return tensors, dict(header.get("__metadata__") or {})
 
 
-def load(path: PathLike, map_location: Any = None) -> dict[str, Any]:
-    """The tensors of a safetensors file as ``{name: ndarray}``, ready for ``load_state_dict``.
+def load(path: PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
+    """What :func:`save` wrote, rebuilt: the same nesting and key order, with Tensors for arrays.
 
-    With ``map_location`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a device, or PyTorch's dict form
-    ``{"cuda:0": "cpu"}``) the values are Tensors on that device instead, as ``torch.load`` gives.
-    Files always hold host arrays, so any file loads onto any device.
+    A file without shendu's structure entry (written by another safetensors tool) gives a dict
+    of name -> Tensor. ``map_location`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a device, or
+    PyTorch's dict form ``{"cuda:0": "cpu"}``) puts the Tensors on that device; files always hold
+    host arrays, so any file loads onto any device. ``weights_only`` is accepted for PyTorch
+    scripts and changes nothing: a safetensors file holds no code, so loading is always
+    "weights only".
     """
-    arrays = load_with_metadata(path)[0]
-    if map_location is None:
-        return arrays
+    if weights_only not in (True, False):
+        raise TypeError(f"load: weights_only must be True or False, got {weights_only!r}")
     if isinstance(map_location, Mapping):
         # Saved tensors are host arrays: only the entry for "cpu" (if any) applies to them.
         map_location = map_location.get("cpu", "cpu")
     if callable(map_location):
         raise TypeError("load: map_location must be a device, a device string or a dict, not a function")
-    d = as_device(map_location)
-    return {k: Tensor._wrap(backend.to_device(v, d)) for k, v in arrays.items()}
+    device = None if map_location is None else as_device(map_location)
+    tensors, meta = _load_raw(path)
+    structure = meta.get(STRUCTURE_KEY)
+    tree = tensors if structure is None else unflatten_state_dict(tensors, structure)
+    return _as_tensors(tree, device)
+
+
+def _as_tensors(value: Any, device: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return Tensor._wrap(value if device is None else backend.to_device(value, device))
+    if isinstance(value, dict):
+        return {k: _as_tensors(v, device) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_as_tensors(v, device) for v in value)
+    return value
 
 
 # ---- nested state in safetensors: arrays by key path, the rest as JSON ------------------------

@@ -510,6 +510,37 @@ class Tensor:
             raise TypeError(f"~ is only defined for bool and integer tensors, got dtype {self.dtype}")
         return Tensor._wrap(np.invert(self.data))
 
+    def eq(self, o: Any) -> Tensor:
+        """``self == o`` elementwise (bool), as ``torch.eq``: ``pred.eq(target.view_as(pred)).sum()``."""
+        return self._compare(o, np.equal)
+
+    def ne(self, o: Any) -> Tensor:
+        return self._compare(o, np.not_equal)
+
+    def lt(self, o: Any) -> Tensor:
+        return self._compare(o, np.less)
+
+    def le(self, o: Any) -> Tensor:
+        return self._compare(o, np.less_equal)
+
+    def gt(self, o: Any) -> Tensor:
+        return self._compare(o, np.greater)
+
+    def ge(self, o: Any) -> Tensor:
+        return self._compare(o, np.greater_equal)
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """``self``: a shendu tensor needs no re-layout before ``view`` (kept for PyTorch code)."""
+        return self
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        """Write ``value`` where the bool ``mask`` is True, in place."""
+        m = np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"masked_fill_: mask must be a bool tensor, got dtype {m.dtype}")
+        v = value.item() if isinstance(value, Tensor) else value
+        return self._inplace("masked_fill_", lambda a, mm: np.where(mm, np.asarray(v, dtype=a.dtype), a), m)
+
     def any(self) -> Tensor:
         return Tensor._wrap(self.data.any())
 
@@ -590,6 +621,15 @@ class Tensor:
         def expand(self, *shape: Any) -> Tensor: ...
         def broadcast_to(self, *shape: Any) -> Tensor: ...
         def expand_as(self, other: Tensor) -> Tensor: ...
+        def topk(
+            self, k: builtins.int, dim: builtins.int = -1, largest: Any = True, sorted: Any = True
+        ) -> tuple[Tensor, Tensor]: ...
+        def masked_fill(self, mask: Any, value: Any) -> Tensor: ...
+        def repeat(self, *sizes: Any) -> Tensor: ...
+        def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple[Tensor, ...]: ...
+        def split(self, split_size_or_sections: Any, dim: builtins.int = 0) -> tuple[Tensor, ...]: ...
+        def mm(self, o: Tensor) -> Tensor: ...
+        def bmm(self, o: Tensor) -> Tensor: ...
         def relu(self) -> Tensor: ...
         def sigmoid(self) -> Tensor: ...
         def tanh(self) -> Tensor: ...
@@ -819,36 +859,92 @@ def eye(
     return _new(np.eye(n, m, dtype=dtype or DEFAULT_FLOAT), None, requires_grad, device)
 
 
+def _random_size(size: tuple, keyword: Any, who: str) -> tuple[builtins.int, ...]:
+    if keyword is not None:
+        if size:
+            raise TypeError(f"{who}: give the size either positionally or as size=, not both")
+        size = (keyword,) if isinstance(keyword, (builtins.int, np.integer)) else tuple(keyword)
+    return _size(size)
+
+
 def rand(
-    *size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+    *size: builtins.int,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: builtins.bool = False,
+    **kw: Any,
 ) -> Tensor:
-    """Uniform samples in [0, 1) from the library's generator (see ``manual_seed``)."""
-    arr = _random.default_generator().random(_size(size), dtype=np.float64)
+    """Uniform samples in [0, 1) from ``generator`` or the library's generator (see ``manual_seed``)."""
+    gen = _random.numpy_generator(generator, "rand")
+    arr = gen.random(_random_size(size, kw.pop("size", None), "rand"), dtype=np.float64)
+    _no_extra(kw, "rand")
     return _new(arr, dtype or DEFAULT_FLOAT, requires_grad, device)
 
 
 def randn(
-    *size: builtins.int, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+    *size: builtins.int,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: builtins.bool = False,
+    **kw: Any,
 ) -> Tensor:
-    """Standard normal samples N(0, 1) from the library's generator."""
-    arr = _random.default_generator().standard_normal(_size(size))
+    """Standard normal samples N(0, 1) from ``generator`` or the library's generator.
+
+    >>> import shendu
+    >>> shendu.randn(2, 3).shape == shendu.randn(size=(2, 3)).shape == (2, 3)
+    True
+    """
+    gen = _random.numpy_generator(generator, "randn")
+    arr = gen.standard_normal(_random_size(size, kw.pop("size", None), "randn"))
+    _no_extra(kw, "randn")
     return _new(arr, dtype or DEFAULT_FLOAT, requires_grad, device)
+
+
+def _no_extra(kw: dict, who: str) -> None:
+    if kw:
+        raise TypeError(f"{who}() got unexpected keyword arguments {sorted(kw)}")
 
 
 def randint(
     low: builtins.int,
     high: builtins.int | None = None,
     size: Sequence[builtins.int] = (),
+    generator: Any = None,
     dtype: Any = None,
     device: Any = None,
 ) -> Tensor:
     """Integers uniformly drawn from [low, high) (int64)."""
     if high is None:
         low, high = 0, low
-    arr = _random.default_generator().integers(low, high, size=tuple(size))
+    arr = _random.numpy_generator(generator, "randint").integers(low, high, size=tuple(size))
     return _new(np.asarray(arr), dtype or int64, False, device)
 
 
-def randperm(n: builtins.int, dtype: Any = None, device: Any = None) -> Tensor:
+def randperm(n: builtins.int, generator: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
     """A random permutation of 0..n−1 (int64)."""
-    return _new(_random.default_generator().permutation(n), dtype or int64, False, device)
+    perm = _random.numpy_generator(generator, "randperm").permutation(n)
+    return _new(perm, dtype or int64, False, device)
+
+
+def empty(*size: builtins.int, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    """A new tensor of the given size (filled with zeros: NumPy gives no cheaper safe memory)."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def isclose(a: Any, b: Any, rtol: Any = 1e-05, atol: Any = 1e-08, equal_nan: Any = False) -> Tensor:
+    """``|a − b| ≤ atol + rtol·|b|`` elementwise (bool), as ``torch.isclose``."""
+    close = np.isclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return Tensor._wrap(np.asarray(close))
+
+
+def allclose(a: Any, b: Any, rtol: Any = 1e-05, atol: Any = 1e-08, equal_nan: Any = False) -> builtins.bool:
+    """True when every element of ``a`` is close to ``b`` (see :func:`isclose`), as ``torch.allclose``."""
+    return builtins.bool(np.allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(a: Any, b: Any) -> builtins.bool:
+    """True when ``a`` and ``b`` have the same shape and the same elements, as ``torch.equal``."""
+    x, y = np.asarray(a), np.asarray(b)
+    return x.shape == y.shape and builtins.bool(np.array_equal(x, y))

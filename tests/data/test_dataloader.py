@@ -210,5 +210,6 @@ class ScalarSamples(Dataset):
 
 def test_single_field_samples_give_a_tensor():
     (batch,) = list(DataLoader(ScalarSamples(), batch_size=5))
-    assert isinstance(batch, shendu.Tensor) and batch.dtype == np.float32
+    # Python floats batch as float64, as in PyTorch
+    assert isinstance(batch, shendu.Tensor) and batch.dtype == np.float64
     assert batch.numpy().tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]

@@ -106,12 +106,12 @@ def test_save_uses_a_temp_file_in_the_same_directory(tmp_path, monkeypatch):
 
 
 def test_save_rejects_bad_input(tmp_path):
-    with pytest.raises(TypeError, match="keys must be strings"):
-        serialization.save({1: np.zeros(1)}, tmp_path / "a")
-    with pytest.raises(TypeError, match="'a'"):
-        serialization.save({"a": "text"}, tmp_path / "a")
-    with pytest.raises(TypeError, match="dict"):
-        serialization.save([np.zeros(1)], tmp_path / "a")
+    with pytest.raises(TypeError, match="keys must be strings or integers"):
+        serialization.save({(1, 2): np.zeros(1)}, tmp_path / "a")
+    with pytest.raises(TypeError, match="a.b: cannot store a value of type set.*never pickles"):
+        serialization.save({"a": {"b": {1, 2}}}, tmp_path / "a")
+    with pytest.raises(TypeError, match="dtype <U"):
+        serialization.save({"a": np.array(["x"])}, tmp_path / "a")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         serialization.save({"a": np.zeros(1)}, tmp_path / "no" / "a")
 
@@ -169,7 +169,8 @@ def test_file_layout_is_header_then_data(tmp_path):
     n = int.from_bytes(raw[:8], "little")
     header = json.loads(raw[8 : 8 + n])
     assert header["w"]["dtype"] == "F32" and header["w"]["shape"] == [2, 2]
-    assert header["__metadata__"] == {"k": "v"}
+    assert header["__metadata__"]["k"] == "v"  # beside shendu's structure entry
+    assert json.loads(header["__metadata__"]["shendu.structure"]) == {"w": {"__array__": "w"}}
     assert len(raw) == 8 + n + 16
 
 
@@ -179,7 +180,8 @@ def test_nn_and_serialization_never_import_torch(tmp_path):
 
     code = (
         "import sys, numpy as np, shendu, shendu.nn as nn, shendu.serialization as s\n"
-        f"s.save(nn.Linear(2, 2).state_dict(), {str(tmp_path / 'a.st')!r}); s.load({str(tmp_path / 'a.st')!r})\n"
+        f"s.save(nn.Linear(2, 2).state_dict(), {str(tmp_path / 'a.st')!r})\n"
+        f"s.load({str(tmp_path / 'a.st')!r})\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

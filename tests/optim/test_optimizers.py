@@ -29,6 +29,16 @@ CASES = [
     ("Adam", dict(lr=0.01, betas=(0.8, 0.95), weight_decay=0.1, amsgrad=True)),
     ("AdamW", dict(lr=0.01)),
     ("AdamW", dict(lr=0.02, weight_decay=0.3, amsgrad=True, eps=1e-5)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.02, betas=(0.8, 0.99), weight_decay=0.1, eps=1e-4)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, momentum_decay=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01)),  # 20 steps cross rho_t > 5 at step 6: both branches
+    ("RAdam", dict(lr=0.01, betas=(0.7, 0.9), weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
 ]
 
 
@@ -357,6 +367,27 @@ def test_invalid_arguments(make, match):
         make([shendu.zeros(2, requires_grad=True)])
 
 
+def test_duplicate_parameters_like_torch():
+    """SGD([b, b]) warns and steps b twice, as torch does (momentum included)."""
+    for kw in (dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.9, nesterov=True)):
+        s_b, t_b = shendu.ones(3, requires_grad=True), torch.ones(3, dtype=torch.float32, requires_grad=True)
+        s_c, t_c = shendu.ones(2, requires_grad=True), torch.ones(2, dtype=torch.float32, requires_grad=True)
+        with pytest.warns(UserWarning, match="duplicate parameters"):
+            s_opt = optim.SGD([{"params": [s_b, s_b]}, {"params": [s_c]}], **kw)
+        with pytest.warns(UserWarning, match="duplicate parameters"):
+            t_opt = torch.optim.SGD([{"params": [t_b, t_b]}, {"params": [t_c]}], **kw)
+        for k in range(3):
+            g = np.arange(3, dtype=np.float32) + k
+            s_b.grad, t_b.grad = shendu.tensor(g), torch.from_numpy(g.copy())
+            s_c.grad, t_c.grad = shendu.ones(2), torch.ones(2)
+            s_opt.step()
+            t_opt.step()
+            np.testing.assert_allclose(s_b.numpy(), t_b.detach().numpy(), rtol=1e-6, atol=1e-6)
+        s_sd, t_sd = s_opt.state_dict(), t_opt.state_dict()
+        assert [g["params"] for g in s_sd["param_groups"]] == [g["params"] for g in t_sd["param_groups"]]
+        assert sorted(s_sd["state"]) == sorted(t_sd["state"])
+
+
 def test_invalid_params():
     w = shendu.zeros(2, requires_grad=True)
     with pytest.raises(TypeError, match="iterable of Tensors"):
@@ -371,3 +402,127 @@ def test_invalid_params():
         optim.SGD([w * 2], lr=0.1)
     with pytest.raises(TypeError, match="is not an Optimizer"):
         lr_scheduler.StepLR(object(), step_size=1)
+
+
+# ---- the schedulers PyTorch scripts use beyond the classic ones ---------------------------------
+
+
+def _two_group_opts(opt_name="SGD", **kw):
+    def groups(lib):
+        z = (
+            (lambda: shendu.zeros(1, requires_grad=True))
+            if lib is optim
+            else (lambda: torch.zeros(1, requires_grad=True))
+        )
+        return [{"params": [z()]}, {"params": [z()], "lr": 0.5}]
+
+    return getattr(optim, opt_name)(groups(optim), lr=0.1, **kw), getattr(torch.optim, opt_name)(
+        groups(torch.optim), lr=0.1, **kw
+    )
+
+
+def _lambda_half(epoch):
+    return 0.5 ** (epoch // 3)
+
+
+MORE_SCHEDULERS = [
+    ("LambdaLR", lambda L, o: L.LambdaLR(o, lr_lambda=_lambda_half), "SGD", {}),
+    ("LambdaLR-per-group", lambda L, o: L.LambdaLR(o, [_lambda_half, lambda e: 1 / (e + 1)]), "SGD", {}),
+    ("MultiplicativeLR", lambda L, o: L.MultiplicativeLR(o, lambda e: 0.95), "SGD", {}),
+    ("LinearLR", lambda L, o: L.LinearLR(o, start_factor=0.25, total_iters=8), "SGD", {}),
+    (
+        "LinearLR-down",
+        lambda L, o: L.LinearLR(o, start_factor=1.0, end_factor=0.1, total_iters=12),
+        "SGD",
+        {},
+    ),
+    ("MultiStepLR-unsorted", lambda L, o: L.MultiStepLR(o, milestones=[20, 5, 12], gamma=0.5), "SGD", {}),
+    (
+        "CosineAnnealingWarmRestarts",
+        lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=4, T_mult=2, eta_min=0.01),
+        "SGD",
+        {},
+    ),
+    ("CosineAnnealingWarmRestarts-1", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=7), "SGD", {}),
+    (
+        "SequentialLR",
+        lambda L, o: L.SequentialLR(
+            o,
+            [L.LinearLR(o, start_factor=0.1, total_iters=5), L.CosineAnnealingLR(o, T_max=10)],
+            milestones=[5],
+        ),
+        "SGD",
+        {},
+    ),
+    (
+        "SequentialLR-3",
+        lambda L, o: L.SequentialLR(
+            o, [L.ExponentialLR(o, 0.9), L.StepLR(o, 3, 0.5), L.MultiStepLR(o, [2, 4])], milestones=[6, 15]
+        ),
+        "SGD",
+        {},
+    ),
+    (
+        "OneCycleLR-sgd",
+        lambda L, o: L.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=30),
+        "SGD",
+        {"momentum": 0.9},
+    ),
+    (
+        "OneCycleLR-adam-3phase",
+        lambda L, o: L.OneCycleLR(
+            o, max_lr=0.3, epochs=3, steps_per_epoch=10, three_phase=True, anneal_strategy="linear"
+        ),
+        "Adam",
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize("name,make,opt_name,kw", MORE_SCHEDULERS, ids=[m[0] for m in MORE_SCHEDULERS])
+def test_more_schedulers_match_torch(name, make, opt_name, kw):
+    s_opt, t_opt = _two_group_opts(opt_name, **kw)
+    s_sched, t_sched = make(lr_scheduler, s_opt), make(torch.optim.lr_scheduler, t_opt)
+    s_lrs, t_lrs, s_mom, t_mom = [], [], [], []
+    for _ in range(29):
+        s_lrs.append(s_sched.get_last_lr())
+        t_lrs.append(t_sched.get_last_lr())
+        key = "betas" if opt_name == "Adam" else "momentum"
+        s_mom.append([np.ravel(g[key])[0] for g in s_opt.param_groups])
+        t_mom.append([np.ravel(g[key])[0] for g in t_opt.param_groups])
+        t_opt.step()
+        s_sched.step()
+        t_sched.step()
+    np.testing.assert_allclose(s_lrs, t_lrs, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(s_mom, t_mom, rtol=1e-12)
+    assert len(set(np.round(np.array(s_lrs)[:, 0], 12))) > 2
+    sd = json.loads(json.dumps(s_sched.state_dict()))  # storable without pickle
+    s_opt2, _ = _two_group_opts(opt_name, **kw)
+    again = make(lr_scheduler, s_opt2)  # a resumed script: build both, then load both states
+    s_opt2.load_state_dict(s_opt.state_dict())
+    again.load_state_dict(sd)
+    s_sched.step()
+    again.step()
+    assert again.get_last_lr() == s_sched.get_last_lr()
+
+
+def test_reduce_lr_on_plateau_matches_torch():
+    losses = [1.0, 0.9, 0.91, 0.92, 0.93, 0.95, 0.89, 0.9, 0.9, 0.9, 0.9, 0.9, 0.5, 0.5, 0.5, 0.5, 0.5]
+    for kw in (
+        dict(patience=2),
+        dict(mode="max", patience=1, factor=0.5, cooldown=2, min_lr=[0.01, 0.2]),
+        dict(patience=0, threshold=0.05, threshold_mode="abs"),
+    ):
+        s_opt, t_opt = _two_group_opts()
+        s_sched = lr_scheduler.ReduceLROnPlateau(s_opt, **kw)
+        t_sched = torch.optim.lr_scheduler.ReduceLROnPlateau(t_opt, **kw)
+        for loss in losses:
+            s_sched.step(loss)
+            t_sched.step(loss)
+            assert [g["lr"] for g in s_opt.param_groups] == pytest.approx(
+                [g["lr"] for g in t_opt.param_groups]
+            )
+            assert s_sched.get_last_lr() == pytest.approx(t_sched.get_last_lr())
+        assert s_opt.param_groups[0]["lr"] < 0.1
+    with pytest.raises(ValueError, match="Factor should be < 1.0"):
+        lr_scheduler.ReduceLROnPlateau(s_opt, factor=1.0)

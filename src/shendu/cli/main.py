@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Each subcommand lives in shendu/cli/<module>.py and provides register(subparsers).
-SUBCOMMANDS = ["train", "eval", "predict", "summary", "convert_torch", "lesson", "serve"]
+SUBCOMMANDS = ["train", "eval", "predict", "summary", "convert_torch", "lesson", "serve", "export"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,8 +9,16 @@
 
 from shendu.data import transforms
 from shendu.data.cifar10 import CIFAR10
-from shendu.data.dataloader import DataLoader, default_collate
-from shendu.data.dataset import ArrayDataset, Dataset, Subset, TensorDataset, random_split, stratified_split
+from shendu.data.dataloader import DataLoader, default_collate, get_worker_info
+from shendu.data.dataset import (
+    ArrayDataset,
+    ConcatDataset,
+    Dataset,
+    Subset,
+    TensorDataset,
+    random_split,
+    stratified_split,
+)
 from shendu.data.digits import Digits
 from shendu.data.distributed import DistributedSampler
 from shendu.data.download import DownloadError, download, file_digest
@@ -23,6 +31,7 @@ from shendu.data.registry import dataset_splits, list_datasets, load_dataset
 __all__ = [
     "ArrayDataset",
     "CIFAR10",
+    "ConcatDataset",
     "DataLoader",
     "Dataset",
     "DatasetNotFoundError",
@@ -38,6 +47,7 @@ __all__ = [
     "default_collate",
     "download",
     "file_digest",
+    "get_worker_info",
     "list_datasets",
     "load_dataset",
     "parse_idx",

@@ -32,7 +32,7 @@ class Dataset:
 
 def _as_array(x: Any, what: str) -> np.ndarray:
     if isinstance(x, Tensor):
-        return x.data
+        return np.asarray(x)
     if isinstance(x, np.ndarray):
         return x
     raise TypeError(f"{what}: expected a shendu Tensor or a NumPy array, got {type(x).__name__}")
@@ -155,12 +155,48 @@ class Subset(Dataset):
         return int(self.indices.size)
 
 
-def random_split(dataset: Dataset, lengths: Sequence[int | float], seed: int | None = None) -> list[Subset]:
+class ConcatDataset(Dataset):
+    """The samples of several datasets one after another: ``len`` is the sum of their lengths.
+
+    >>> ds = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))])
+    >>> len(ds), ds[3][0].item(), ds[-1][0].item()
+    (5, 10, 11)
+    """
+
+    def __init__(self, datasets: Sequence[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if not hasattr(d, "__len__") or not hasattr(d, "__getitem__"):
+                raise TypeError(f"ConcatDataset: expected map-style datasets, got {type(d).__name__}")
+        self.cumulative_sizes: list[int] = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} out of range for length {n}")
+        index %= n
+        which = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]
+
+
+def random_split(
+    dataset: Dataset,
+    lengths: Sequence[int | float],
+    generator: _random.Generator | None = None,
+    seed: int | None = None,
+) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets of the given lengths.
 
     ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to 1 (the remainder of
-    the rounding goes to the first parts, as in PyTorch). With ``seed`` the split is fixed;
-    without, it draws from shendu's global generator.
+    the rounding goes to the first parts, as in PyTorch). The permutation comes from ``generator``
+    (a :class:`shendu.Generator`, as in PyTorch) or a generator seeded with ``seed``; with
+    neither, it draws from shendu's global generator.
 
     >>> a, b = random_split(TensorDataset(np.arange(10)), [0.8, 0.2], seed=0)
     >>> len(a), len(b)
@@ -179,7 +215,13 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], seed: int | N
             f"random_split: lengths {lengths} must be counts summing to len(dataset)={n} "
             f"or fractions summing to 1"
         )
-    rng = np.random.default_rng(seed) if seed is not None else _random.default_generator()
+    if seed is not None and generator is not None:
+        raise ValueError("random_split: give generator= or seed=, not both")
+    rng = (
+        np.random.default_rng(seed)
+        if seed is not None
+        else _random.numpy_generator(generator, "random_split")
+    )
     perm = rng.permutation(n)
     bounds = np.cumsum([0] + counts)
     return [Subset(dataset, perm[bounds[i] : bounds[i + 1]]) for i in range(len(counts))]

@@ -43,13 +43,32 @@ class _IDXImageDataset(ArrayDataset):
         if split not in self.resources:
             raise ValueError(f"{self.title}: unknown split {split!r}; valid splits: {', '.join(self.splits)}")
         dirs = candidate_dirs(self.dataset_name, data_dir)
-        paths = self._locate(dirs, split, download)
+        raw_images, raw_labels, paths = self._read_split(dirs, split, download, verify)
+        n, h, w = raw_images.shape
+        images = raw_images.reshape(n, 1, h, w).astype(np.float32) / np.float32(255.0)
+        labels = raw_labels.astype(np.int64)
+        super().__init__(images, labels, classes=self.default_classes, name=self.dataset_name, split=split)
+        self.files = paths
+
+    def _read_split(
+        self, dirs: list[Path], split: str, allow_download: bool, verify: bool
+    ) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+        """``(images (N, H, W) uint8, labels (N,) uint8, files)`` of ``split``, found in ``dirs``
+        (downloaded into ``dirs[0]`` when missing), each file's md5 checked."""
+        paths = self._locate(dirs, split, allow_download)
         (img_name, _, img_md5), (lbl_name, _, lbl_md5) = self.resources[split]
         images = self._read(paths[0], img_md5 if verify else None, img_name)
         labels = self._read(paths[1], lbl_md5 if verify else None, lbl_name)
-        images, labels = self._check(images, labels, paths)
-        super().__init__(images, labels, classes=self.default_classes, name=self.dataset_name, split=split)
-        self.files = paths
+        self._check(images, labels, paths)
+        return images, labels, paths
+
+    @classmethod
+    def read_split(
+        cls, dirs: list[Path], split: str, allow_download: bool = True, verify: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+        """The raw uint8 arrays of ``split`` without building a dataset (torchvision-style datasets
+        keep them as uint8, see :mod:`shendu.vision.datasets`)."""
+        return cls.__new__(cls)._read_split(dirs, split, allow_download, verify)
 
     # ---- finding and downloading ----------------------------------------------------
     def _locate(self, dirs: list[Path], split: str, allow_download: bool) -> list[Path]:
@@ -107,9 +126,7 @@ class _IDXImageDataset(ArrayDataset):
                 )
         return parse_idx(data, name=str(path))
 
-    def _check(
-        self, images: np.ndarray, labels: np.ndarray, paths: list[Path]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _check(self, images: np.ndarray, labels: np.ndarray, paths: list[Path]) -> None:
         if images.ndim != 3 or images.dtype != np.uint8:
             raise ValueError(
                 f"{paths[0]}: expected uint8 images shaped (N, H, W), got {images.dtype} {images.shape}"
@@ -126,9 +143,6 @@ class _IDXImageDataset(ArrayDataset):
         k = len(self.default_classes)
         if labels.size and labels.max() >= k:
             raise ValueError(f"{paths[1]}: labels must lie in [0, {k}), found {int(labels.max())}")
-        n, h, w = images.shape
-        x = images.reshape(n, 1, h, w).astype(np.float32) / np.float32(255.0)
-        return x, labels.astype(np.int64)
 
 
 class MNIST(_IDXImageDataset):

@@ -9,11 +9,11 @@
 79510
 """
 
-from shendu.nn import functional, init
+from shendu.nn import functional, init, utils
 from shendu.nn.modules import *  # noqa: F403
 from shendu.nn.modules import __all__ as _modules_all
 from shendu.nn.parameter import Parameter
 
-__all__ = ["Parameter", "functional", "init", "parallel", *_modules_all]
+__all__ = ["Parameter", "functional", "init", "parallel", "utils", *_modules_all]
 
 from shendu.nn import parallel

@@ -6,16 +6,20 @@ package attaches the Tensor methods and operators that compute through ops
 (:mod:`shendu.ops.tensor_methods`).
 """
 
-from shendu.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
+from shendu.ops.activation import relu, sigmoid, softmax, tanh
+from shendu.ops.arithmetic import add, bmm, div, matmul, mm, mul, neg, pow, sub
 from shendu.ops.elementwise import abs, cast, clip, exp, log, maximum, minimum, sqrt, where
-from shendu.ops.indexing import cat, getitem, pad, stack
+from shendu.ops.indexing import cat, getitem, masked_fill, pad, stack, topk
 from shendu.ops.reduction import amax, amin, argmax, argmin, max, mean, min, sum, var
 from shendu.ops.shape import (
     broadcast_to,
+    chunk,
     expand,
     flatten,
     permute,
+    repeat,
     reshape,
+    split,
     squeeze,
     transpose,
     unsqueeze,
@@ -31,6 +35,17 @@ clamp = clip
 install_methods()
 
 __all__ = [
+    "bmm",
+    "chunk",
+    "masked_fill",
+    "mm",
+    "relu",
+    "repeat",
+    "sigmoid",
+    "softmax",
+    "split",
+    "tanh",
+    "topk",
     "add",
     "sub",
     "mul",

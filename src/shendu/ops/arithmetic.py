@@ -216,3 +216,19 @@ def matmul(a, b) -> Tensor:
         raise ValueError(
             f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast"
         ) from None
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """Product of two matrices (both 2-d, no broadcasting), as ``torch.mm``."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: both operands must be 2-d matrices, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    """Batched product (B, n, m) @ (B, m, p) -> (B, n, p), same batch size, as ``torch.bmm``."""
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ValueError(
+            f"bmm: expected (B, n, m) and (B, m, p) with the same B, got {a.shape} and {b.shape}"
+        )
+    return matmul(a, b)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from shendu import backend
 from shendu.autograd.function import Function
 from shendu.backend import get_array_module
+from shendu.ops.elementwise import where
 from shendu.tensor import Tensor, as_tensor, result_dtype
 
 
@@ -91,13 +92,18 @@ def _joinable(tensors: Sequence[Tensor], name: str) -> list[Tensor]:
     return [t if t.dtype == dtype else t.to(dtype) for t in ts]
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join tensors along an existing axis ``dim``; the other axes must agree.
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join tensors along an existing axis ``dim`` (``axis`` is accepted as its alias, as PyTorch
+    does); the other axes must agree.
 
     >>> import shendu
     >>> shendu.cat([shendu.ones(2, 3), shendu.zeros(1, 3)]).shape
     (3, 3)
+    >>> shendu.cat([shendu.ones(2, 1)] * 2, axis=1).shape
+    (2, 2)
     """
+    if axis is not None:
+        dim = axis
     ts = _joinable(tensors, "cat")
     for i, t in enumerate(ts):
         if t.ndim == 0:
@@ -150,3 +156,54 @@ def pad(x: Tensor, pad: Sequence[int], value: float = 0.0) -> Tensor:
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
     return Pad.apply(x, widths=tuple(widths), value=value)
+
+
+def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    """``value`` where ``mask`` (bool, broadcast to x) is True, else x; the gradient flows to x
+    where the mask is False.
+
+    >>> import shendu
+    >>> shendu.tensor([1.0, 2.0, 3.0]).masked_fill(shendu.tensor([True, False, True]), 0.0).tolist()
+    [0.0, 2.0, 0.0]
+    """
+    x = as_tensor(x)
+    m = np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+    try:
+        np.broadcast_shapes(m.shape, x.shape)
+    except ValueError:
+        raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to {x.shape}") from None
+    fill = np.asarray(value.item() if isinstance(value, Tensor) else value, dtype=x.dtype)
+    out = where(Tensor._wrap(m), Tensor._wrap(fill), x)
+    return out if out.shape == x.shape else out.expand(*x.shape)
+
+
+def topk(
+    x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
+) -> tuple[Tensor, Tensor]:
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices, as ``torch.topk``.
+
+    Values are gathered with an index, so the gradient flows back to the chosen elements. Ties
+    keep the lower index first.
+
+    >>> import shendu
+    >>> v, i = shendu.tensor([1.0, 5.0, 3.0, 4.0]).topk(2)
+    >>> v.tolist(), i.tolist()
+    ([5.0, 4.0], [1, 3])
+    """
+    x = as_tensor(x)
+    axis = _dim(dim, max(x.ndim, 1), "topk")
+    n = x.shape[axis] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k ({k}) must lie in [0, {n}] for dimension {dim} of size {n}")
+    if x.ndim == 0:
+        return x, Tensor._wrap(np.asarray(0, np.int64))
+    data = x.data
+    key = -data if largest else data
+    order = np.argsort(key, axis=axis, kind="stable")
+    idx = np.take(order, np.arange(k), axis=axis).astype(np.int64)
+    grids: list[np.ndarray] = list(np.indices(idx.shape, sparse=True))
+    grids[axis] = idx
+    values = getitem(x, tuple(grids))
+    return values, Tensor._wrap(idx)

@@ -225,13 +225,17 @@ def var(
     return Var.apply(x, axes=axes, correction=c, keepdims=kd)
 
 
-def argmax(x, dim=None, keepdim=False) -> Tensor:
-    """Index of the largest element (of the flattened tensor if ``dim`` is None)."""
+def argmax(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
+    """Index of the largest element (of the flattened tensor if ``dim`` is None; ``axis`` is an
+    alias of ``dim``, as in PyTorch)."""
+    dim = axis if axis is not None else dim
     x = as_tensor(x)
     return Tensor._wrap(np.argmax(x.data, axis=dim, keepdims=keepdim))
 
 
-def argmin(x, dim=None, keepdim=False) -> Tensor:
-    """Index of the smallest element (of the flattened tensor if ``dim`` is None)."""
+def argmin(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
+    """Index of the smallest element (of the flattened tensor if ``dim`` is None; ``axis`` is an
+    alias of ``dim``)."""
+    dim = axis if axis is not None else dim
     x = as_tensor(x)
     return Tensor._wrap(np.argmin(x.data, axis=dim, keepdims=keepdim))

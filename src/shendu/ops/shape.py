@@ -174,3 +174,67 @@ def zero_size(shape: tuple[int, ...], *inputs: Tensor | None) -> Tensor:
     if 0 not in shape:
         raise ValueError(f"zero_size: shape {shape} has elements")
     return ZeroSize.apply(*inputs, shape=tuple(shape))
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """Tile ``x`` ``sizes[i]`` times along axis ``i`` (extra leading sizes add new axes), as
+    ``Tensor.repeat``; built from reshape and expand, so the gradient sums over the copies.
+
+    >>> import shendu
+    >>> shendu.tensor([1, 2]).repeat(2, 2).tolist()
+    [[1, 2, 1, 2], [1, 2, 1, 2]]
+    """
+    x = as_tensor(x)
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(
+            f"repeat: number of repeat dims ({len(sizes)}) can not be smaller than the tensor's ({x.ndim})"
+        )
+    if any(s < 0 for s in sizes):
+        raise ValueError(f"repeat: repeats must be non-negative, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    inter = tuple(v for n in shape for v in (1, n))
+    wide = tuple(v for r, n in zip(sizes, shape, strict=True) for v in (r, n))
+    final = tuple(r * n for r, n in zip(sizes, shape, strict=True))
+    return reshape(expand(reshape(x, inter), wide), final)
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of ``x`` along ``dim``: of ``split_size`` each (the last may be smaller), or of the
+    listed sizes (which must add up to the dimension), as ``torch.split``.
+
+    >>> import shendu
+    >>> [p.tolist() for p in shendu.arange(5).split(2)]
+    [[0, 1], [2, 3], [4]]
+    """
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ValueError("split: cannot split a 0-d tensor")
+    axis = dim % x.ndim if -x.ndim <= dim < x.ndim else None
+    if axis is None:
+        raise IndexError(f"split: dim {dim} is out of range for {x.ndim} possible axes")
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
+        sizes = [min(split_size_or_sections, n - s) for s in range(0, n, split_size_or_sections)] or [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, but dimension {dim} has size {n}")
+    pieces, start = [], 0
+    for size in sizes:
+        index = (slice(None),) * axis + (slice(start, start + size),)
+        pieces.append(x[index])
+        start += size
+    return tuple(pieces)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """At most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim`` (the last may be
+    smaller), as ``torch.chunk``."""
+    x = as_tensor(x)
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    n = x.shape[dim] if x.ndim else 0
+    return split(x, max(-(-n // chunks), 1), dim)

@@ -17,11 +17,22 @@ from typing import Any, Callable
 
 from shendu.autograd.grad_mode import is_grad_enabled
 from shendu.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
-from shendu.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
+from shendu.ops.arithmetic import add, bmm, div, matmul, mm, mul, neg, pow, sub
 from shendu.ops.elementwise import abs, cast, clip, exp, log, maximum, minimum, sqrt
-from shendu.ops.indexing import getitem
+from shendu.ops.indexing import getitem, masked_fill, topk
 from shendu.ops.reduction import amax, amin, argmax, argmin, max, mean, min, sum, var
-from shendu.ops.shape import expand, flatten, permute, reshape, squeeze, transpose, unsqueeze
+from shendu.ops.shape import (
+    chunk,
+    expand,
+    flatten,
+    permute,
+    repeat,
+    reshape,
+    split,
+    squeeze,
+    transpose,
+    unsqueeze,
+)
 from shendu.ops.transfer import cpu, cuda, to
 from shendu.tensor import Tensor, as_tensor, bool_, float32, float64, int32, int64
 
@@ -202,6 +213,13 @@ METHODS: dict[str, Callable[..., Any]] = {
     "tanh": tanh,
     "softmax": softmax,
     "log_softmax": log_softmax,
+    "topk": topk,
+    "masked_fill": masked_fill,
+    "repeat": repeat,
+    "chunk": chunk,
+    "split": split,
+    "mm": mm,
+    "bmm": bmm,
 }
 
 #: name on Tensor -> getter of a read-only property.

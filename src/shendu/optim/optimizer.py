@@ -16,6 +16,7 @@ no pickle anywhere.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
@@ -51,6 +52,8 @@ class Optimizer:
     and :meth:`_update` (one step for one parameter on NumPy arrays).
     """
 
+    _read_before_step: tuple[str, ...] = ()
+
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
@@ -60,7 +63,7 @@ class Optimizer:
                 "params argument given to the optimizer should be an iterable of Tensors or dicts, "
                 f"but got {type(params).__name__}"
             )
-        groups = list(params)
+        groups: list[Any] = list(params)
         if len(groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -109,7 +112,12 @@ class Optimizer:
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
         if len({id(p) for p in params}) != len(params):
-            raise ValueError("a parameter group contains the same parameter twice")
+            # PyTorch warns and keeps them: SGD([b, b]) steps b twice
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in future, this will cause "
+                "an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                stacklevel=3,
+            )
         self.param_groups.append(group)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -151,6 +159,12 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
+                # state PyTorch reads once per group before updating (SGD's momentum buffer): a
+                # parameter listed twice sees it missing at both of its positions in that step
+                absent = {
+                    id(p): [k for k in self._read_before_step if k not in self.state.get(p, {})]
+                    for p in group["params"]
+                }
                 for p in group["params"]:
                     if p.grad is None:
                         continue
@@ -164,6 +178,8 @@ class Optimizer:
                     state = self.state[p]
                     if not state:
                         state.update(self._init_state(p.data, group))
+                    for key in absent[id(p)]:
+                        state.pop(key, None)
                     self._update(p.data, grad, state, group)
         return loss
 
@@ -188,12 +204,15 @@ class Optimizer:
         """
         index: dict[int, int] = {}
         groups = []
+        start = 0
         for group in self.param_groups:
             packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
-            packed["params"] = []
-            for p in group["params"]:
-                index.setdefault(id(p), len(index))
-                packed["params"].append(index[id(p)])
+            # PyTorch numbers the group's positions from `start`; a repeated parameter keeps the
+            # number of its last position in the group (its dict comprehension overwrites)
+            fresh = {id(p): i for i, p in enumerate(group["params"], start) if id(p) not in index}
+            index.update(fresh)
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            start += len(packed["params"])
             groups.append(packed)
         state = {
             index[id(p)]: {
@@ -255,6 +274,8 @@ class Optimizer:
 
 def _restore_value(name: str, value: Any, p: Tensor) -> Any:
     """A saved state value, as a copy in ``p``'s dtype (floats) on ``p``'s device."""
+    if isinstance(value, Tensor):  # a state dict that went through shendu.save/load holds Tensors
+        value = value.data
     if backend.is_array(value):
         if name != "step" and np.issubdtype(value.dtype, np.floating):
             if value.shape != p.shape:

@@ -66,6 +66,8 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
+    _read_before_step = ("momentum_buffer",)
+
     def _check_group(self, group: dict[str, Any]) -> None:
         self._check_non_negative(group, "lr", "momentum", "weight_decay")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):

@@ -43,6 +43,7 @@ from shendu.nn.functional.activation import (
 )
 from shendu.nn.functional.dropout import dropout, dropout2d
 from shendu.nn.functional.linear import linear
+from shendu.nn.functional.sparse import embedding, one_hot
 from shendu.nn.functional.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -79,6 +80,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 
 
 __all__ = [
+    "embedding",
+    "one_hot",
     "step",
     "sigmoid",
     "tanh",

@@ -21,6 +21,7 @@ from shendu.nn.modules.linear import Flatten, Identity, Linear, Unflatten
 from shendu.nn.modules.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from shendu.nn.modules.module import Module
 from shendu.nn.modules.normalization import LayerNorm, LocalResponseNorm
+from shendu.nn.modules.sparse import Embedding
 from shendu.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "ModuleList",
     "ModuleDict",
     "Linear",
+    "Embedding",
     "Identity",
     "Flatten",
     "Unflatten",

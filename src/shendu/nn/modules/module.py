@@ -229,7 +229,7 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 self._check_name(name, "parameters")
-            self._discard(name)
+            self._discard(name, keep="_parameters")  # re-assigning keeps its place, as in PyTorch
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -241,7 +241,7 @@ class Module:
         elif isinstance(value, Module):
             if params is None:
                 self._check_name(name, "module")
-            self._discard(name)
+            self._discard(name, keep="_modules")
             self._modules[name] = value
         elif params is not None and name in self._modules:
             if value is not None:
@@ -261,11 +261,14 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _discard(self, name: str) -> None:
-        """Forget ``name`` wherever it was, before it is registered anew."""
+    def _discard(self, name: str, keep: str) -> None:
+        """Forget ``name`` in every registry but ``keep``, before it is registered there anew
+        (its entry in ``keep``, if any, is overwritten in place: the order of parameters, and so of
+        ``state_dict`` and of the optimiser's indices, does not change)."""
         self.__dict__.pop(name, None)
         for registry in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[registry].pop(name, None)
+            if registry != keep:
+                self.__dict__[registry].pop(name, None)
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name: str) -> Any:
@@ -452,7 +455,7 @@ class Module:
     # ---- state dict ---------------------------------------------------------------------
     def state_dict(
         self, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
-    ) -> OrderedDict:
+    ) -> dict:
         """Parameters and persistent buffers by PyTorch's key names (``'features.0.weight'``).
 
         Values are detached tensors that share memory with the module (as in PyTorch):

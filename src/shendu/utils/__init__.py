@@ -1,0 +1,1 @@
+"""shendu.utils: the places PyTorch scripts import helpers from (``shendu.utils.data``)."""
