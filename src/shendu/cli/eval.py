@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from shendu.cli.device_option import add_device_option, pick_device
+from shendu.cli.options import at_least
 
 EXAMPLES = """\
 examples:
@@ -46,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--batch-size",
-        type=_positive,
+        type=at_least(1),
         default=500,
         metavar="B",
         help="images per forward pass (default: 500)",
@@ -57,16 +58,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
     add_device_option(p)
     p.set_defaults(func=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def finite_or_none(value: Any) -> Any:

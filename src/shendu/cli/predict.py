@@ -8,6 +8,7 @@ import sys
 import numpy as np
 
 from shendu.cli.device_option import add_device_option, pick_device
+from shendu.cli.options import at_least
 
 MAX_MEGAPIXELS = 50.0
 
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--top",
-        type=_at_least_one,
+        type=at_least(1),
         default=3,
         metavar="K",
         help="how many classes to show per image, at least 1 (default: 3)",
@@ -59,16 +60,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_device_option(p)
     p.set_defaults(func=run)
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

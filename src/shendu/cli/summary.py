@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from shendu.cli.options import at_least
+
 
 def parse_input(text: str) -> tuple[int, int, int]:
     """'3x224x224' -> (3, 224, 224): channels × height × width, without the batch."""
@@ -23,16 +25,6 @@ def parse_input(text: str) -> tuple[int, int, int]:
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"--input sizes must be positive, got {text!r}")
     return sizes
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _weights_bytes(name: str, kwargs: dict, size: tuple[int, int, int]) -> float:
@@ -64,9 +56,9 @@ def register(subparsers) -> None:
         help="input size without the batch (default: 1x28x28 for mlp/lenet/lenet5, else 3x224x224)",
     )
     p.add_argument(
-        "--num-classes", type=_positive, default=None, help="number of classes (default: the model's)"
+        "--num-classes", type=at_least(1), default=None, help="number of classes (default: the model's)"
     )
-    p.add_argument("--batch-size", type=_positive, default=1)
+    p.add_argument("--batch-size", type=at_least(1), default=1)
     p.add_argument(
         "--max-memory",
         type=float,

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from shendu.cli.device_option import add_device_option, pick_device
+from shendu.cli.options import at_least
 
 # What a plain ``shendu train`` does. Tuned so LeNet on mnist-5k trains in under 2 minutes on a
 # 2-core machine and scores over 97.5% on the official MNIST test set (see docs/training.md).
@@ -60,21 +61,6 @@ config.json, history.json and curves.png.
 """
 
 
-def _at_least(low: int):
-    """argparse type: an integer >= ``low`` (so ``--epochs 0`` fails with the usage line)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-
-    return parse
-
-
 def _learning_rate(text: str) -> float:
     """argparse type: a positive, finite number."""
     try:
@@ -113,13 +99,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--epochs",
-        type=_at_least(1),
+        type=at_least(1),
         metavar="N",
         help=f"passes over the training set (default: {DEFAULTS['epochs']})",
     )
     p.add_argument(
         "--batch-size",
-        type=_at_least(1),
+        type=at_least(1),
         metavar="B",
         help=f"images per step (default: {DEFAULTS['batch_size']})",
     )
@@ -137,7 +123,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--seed",
-        type=_at_least(0),
+        type=at_least(0),
         metavar="S",
         help=f"random seed: weights, order, augmentation (default: {DEFAULTS['seed']})",
     )
@@ -157,7 +143,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--threads",
-        type=_at_least(1),
+        type=at_least(1),
         default=None,
         metavar="T",
         help="threads for shendu's kernels, matrix products included (default: the cores this process "
