@@ -185,12 +185,17 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _number(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.4f}"
+
+
 def _table(result: dict[str, Any]) -> str:
     width = max(8, *(len(c) for c in result["per_class"]))
     lines = [
         f"{result['model']} ({result['weights']}) on {result['data']} {result['split']}: "
         f"{result['n']} images",
-        f"accuracy {result['accuracy']:.2%}   loss {result['loss']:.4f}   macro F1 {result['macro_f1']:.4f}",
+        f"accuracy {result['accuracy']:.2%}   loss {_number(result['loss'])}   "
+        f"macro F1 {result['macro_f1']:.4f}",
         "",
         f"{'class':<{width}}  precision  recall      F1  support",
     ]

@@ -174,9 +174,17 @@ def _shrink(img, height: int, width: int, digit_style: bool):
         img.draft(img.mode if img.mode != "CMYK" else "RGB", want)
     img.load()
     factor = min(img.width // want[0], img.height // want[1])
-    if factor >= 2 and img.mode in ("L", "LA", "RGB", "RGBA", "I", "F", "CMYK", "RGBa", "La"):
-        img = img.reduce(factor)
-    return img
+    if factor < 2:
+        return img
+    if img.mode in ("P", "PA", "1"):  # reduce averages pixel values: palette indices first become colours
+        img = img.convert(
+            "RGBA" if img.mode == "PA" or "transparency" in img.info else "RGB" if img.mode != "1" else "L"
+        )
+    elif img.mode.startswith("I;16"):
+        img = img.convert("I")  # same values, in a mode reduce takes
+    return (
+        img.reduce(factor) if img.mode in ("L", "LA", "RGB", "RGBA", "I", "F", "CMYK", "RGBa", "La") else img
+    )
 
 
 def read_image(
@@ -202,7 +210,9 @@ def read_image(
     with _open_regular(Path(path)) as f:
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                warnings.simplefilter(
+                    "ignore"
+                )  # Pillow warns about odd metadata: the error, if any, says enough
                 with Image.open(f) as img:
                     if img.width * img.height > max_pixels:
                         raise ImageError(

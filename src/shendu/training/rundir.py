@@ -350,6 +350,11 @@ def resolve_weights(target: str | os.PathLike, model: str | None = None) -> tupl
             raise RunError(f"--model {model} does not match the run's model {config['model']!r} ({target})")
         config = {**config, "model": model}
     if not config.get("model"):
+        if config.get("model_class"):
+            raise RunError(
+                f"{target} holds a {config['model_class']} built in Python, not a zoo model: say which zoo "
+                f"network it is with --model NAME, or load it with model.load_state_dict in Python"
+            )
         raise RunError(f"{target} comes without a config.json: say which network it holds with --model NAME")
     return weights, config
 
