@@ -70,8 +70,13 @@ class History:
         return [dict(r) for r in self.rows]
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write ``{"epochs": rows}`` as JSON (atomically: a temporary file, then a rename)."""
-        text = json.dumps({"epochs": self.rows}, indent=2, default=_plain)
+        """Write ``{"epochs": rows}`` as JSON (atomically: a temporary file, then a rename); NaN and
+        infinite values are written as ``null``."""
+        rows = [
+            {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in r.items()}
+            for r in self.rows
+        ]
+        text = json.dumps({"epochs": rows}, indent=2, default=_plain, allow_nan=False)  # valid JSON: null
         serialization.atomic_write(path, (text + "\n").encode())
 
     @classmethod
