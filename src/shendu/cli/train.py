@@ -151,7 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--nproc",
-        type=_at_least(1),
+        type=at_least(1),
         default=1,
         metavar="N",
         help="train in N processes (data parallel over MPI, docs/distributed.md): each takes --batch-size "
@@ -412,8 +412,7 @@ def _train(
     device: str = "cpu",
     rank=None,
 ) -> int:
-    from shendu.cli.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_IO, CLIError
-    from shendu.training import Trainer, TrainingDiverged, TrainingInterrupted
+    from shendu.training import Trainer
 
     started = time.perf_counter()
     data = _load_data(opts, previous)
@@ -443,26 +442,7 @@ def _train(
         _announce(opts, data)
     if progress and rank is not None:
         rank.announce(opts["batch_size"])
-    try:
-        history = trainer.fit(resume=resume)
-    except TrainingInterrupted as stop:
-        if stop.checkpoint:
-            again = f"to resume: {_resume_command(opts, run.path)}"
-        else:  # nothing to resume from: --resume would only say so
-            again = f"to start again: {_restart_command(opts, run.path)}"
-        raise CLIError(f"{stop}; {again}", EXIT_INTERRUPTED) from None
-    except TrainingDiverged as err:
-        raise CLIError(str(err), EXIT_DIVERGED) from None
-    except OSError as err:
-        if err.errno is None:
-            raise
-        from shendu.cli.errors import describe_os_error
-
-        raise CLIError(
-            f"{describe_os_error(err)}; the last completed epoch is kept: free space (or fix the folder) and "
-            f"continue with: {_resume_command(opts, run.path)}",
-            EXIT_IO,
-        ) from None
+    history = _fit(trainer, opts, run, resume=resume)
     if not writer:
         return 0
     if previous is not None and trainer.resumed_from >= opts["epochs"]:
@@ -475,6 +455,31 @@ def _train(
         return 0
     _summary(history, run.path, opts, time.perf_counter() - started)
     return 0
+
+
+def _fit(trainer, opts: dict[str, Any], run, resume: Any):
+    """``trainer.fit`` with its stops turned into one error line each and their exit codes."""
+    from shendu.cli.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_IO, CLIError, describe_os_error
+    from shendu.training import TrainingDiverged, TrainingInterrupted
+
+    try:
+        return trainer.fit(resume=resume)
+    except TrainingInterrupted as stop:
+        if stop.checkpoint:
+            again = f"to resume: {_resume_command(opts, run.path)}"
+        else:  # nothing to resume from: --resume would only say so
+            again = f"to start again: {_restart_command(opts, run.path)}"
+        raise CLIError(f"{stop}; {again}", EXIT_INTERRUPTED) from None
+    except TrainingDiverged as err:
+        raise CLIError(str(err), EXIT_DIVERGED) from None
+    except OSError as err:
+        if err.errno is None:  # a message of shendu's own (a missing data file): passed on as it is
+            raise
+        raise CLIError(
+            f"{describe_os_error(err)}; the last completed epoch is kept: free space (or fix the folder) and "
+            f"continue with: {_resume_command(opts, run.path)}",
+            EXIT_IO,
+        ) from None
 
 
 def _announce(opts: dict[str, Any], data: dict[str, Any]) -> None:
