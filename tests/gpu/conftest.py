@@ -20,6 +20,7 @@ def _why_no_gpu() -> str | None:
 NO_GPU = _why_no_gpu()
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m gpu` selects by marker
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/gpu/" in str(item.path).replace("\\", "/"):
