@@ -158,6 +158,11 @@ def _load_cupy() -> Backend:
         raise RuntimeError(
             f"a CUDA device was asked for, but CuPy is not installed ({e}); {INSTALL_HINT}"
         ) from None
+    except Exception as e:  # installed but broken (a CUDA library it links to is missing)
+        raise RuntimeError(
+            f"a CUDA device was asked for, but CuPy could not be imported ({type(e).__name__}: {e}); "
+            f"{INSTALL_HINT}"
+        ) from None
     try:
         backend = CupyBackend(cupy)
     except Exception as e:  # cupy's CUDARuntimeError when there is no driver or no GPU
