@@ -99,6 +99,13 @@ def test_activations(tmp_path):
     assert g[0] < 1e-3 * g[-1]
     relu = r["grad_norms"]["relu"]
     assert max(relu) / min(relu) < 20  # ReLU (He init) keeps it within an order of magnitude
+    # tanh: Xavier keeps it; too small weights make it vanish; the sentence says what the numbers say
+    ratios = r["first_over_last"]
+    assert 1e-2 < ratios["tanh"] < 1e2
+    assert r["grad_norms"]["tanh, N(0, 0.01²)"][0] < 1e-4 * r["grad_norms"]["tanh"][0]
+    assert "Xavier 初始化时梯度保持" in r["text"] and "N(0, 0.01²)）时消失" in r["text"]
+    for term in ("激活函数", "梯度消失", "导数", "自动微分"):
+        assert term in r["text"], term
     check_pngs(r["pngs"], 7)
 
 
@@ -259,6 +266,10 @@ def test_cnn(tmp_path):
     assert conf == sorted(conf, reverse=True)
     assert r["filters_shape"] == [20, 1, 5, 5]
     assert r["feature_map_shapes"] == [[20, 24, 24], [20, 12, 12], [50, 8, 8], [50, 4, 4]]
+    assert r["lenet5_params"] == 61_706  # LeNet-5 (LeCun 1998) as torchvision-style counts give it
+    assert r["first_map_sizes"] == {"32": 28, "28": 24, "28 padded 2": 28}  # why 32×32: padding
+    for term in ("LeNet-5", "32×32", "28×28", "填充", "特征图", "Conv2d"):
+        assert term in r["text"], term
     check_pngs(r["pngs"], 5)
 
 

@@ -82,7 +82,8 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         [name, "-".join(map(str, s)), fits[name]["params"], fits[name]["final"]] for name, s in WIDTHS.items()
     ]
     say(
-        f"Fit f(x) = x³ + x² − x − 1 on [−2, 2] ({len(x)} points, variance of f: {variance:.3f}) with tanh MLPs,",
+        f"Fit f(x) = x³ + x² − x − 1 on [−2, 2] ({len(x)} points, variance of f: {variance:.3f}) with tanh "
+        "MLPs,",
         f"Adam lr 0.01, {steps} full-batch steps:",
         table(["one hidden layer", "sizes", "parameters", "final MSE"], rows, ".2e"),
         "   More neurons in the hidden layer -> a closer fit: 6 tanh neurons already trace the curve.",
@@ -121,8 +122,10 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         f"Wide and shallow vs deep and thin, about the same number of parameters, seeds {list(seeds)}:",
         table(["network", "sizes", "parameters", "best MSE", "median", "worst"], rows, ".2e"),
         f"   Lowest median: {lowest}. Worst seed / best seed: {spread}.",
-        f"   Every shape fits the curve, even from its worst seed (MSE ≤ {worst_share:.3%} of f's variance): on a",
-        "   smooth 1-D curve one hidden layer is enough, as the theorem says, and depth is not needed; depth pays",
+        f"   Every shape fits the curve, even from its worst seed (MSE ≤ {worst_share:.3%} of f's "
+        "variance): on a",
+        "   smooth 1-D curve one hidden layer is enough, as the theorem says, and depth is not needed; "
+        "depth pays",
         "   off on functions built from repeated parts (images, speech), where it needs far fewer units.",
     )
 

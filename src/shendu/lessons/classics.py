@@ -84,7 +84,8 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         table(["network", "year", "depth", "parameters", "multiply-adds", "top-5 error (paper)"], rows),
         "   depth = longest chain of conv/fc layers (computed); parameters and multiply-adds from",
         "   shendu.models.summary; top-5 errors as reported in each paper (see the module docstring).",
-        f"   Deeper nets won, but not by size: GoogLeNet has 1/{fewer:.0f} of AlexNet's parameters (1×1 convolutions",
+        f"   Deeper nets won, but not by size: GoogLeNet has 1/{fewer:.0f} of AlexNet's parameters (1×1 "
+        "convolutions",
         "   shrink channels), and ResNet's shortcuts let 152 layers train.",
     )
 

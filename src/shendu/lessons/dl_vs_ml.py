@@ -115,7 +115,8 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         + ",",
         "   " + ", ".join(f"{k.split(' (')[0]} +{g:.1%}" for k, g in list(gain.items())[2:]) + ".",
         "   Every model improves with data; which one leads depends on the prior it brings: LeNet's",
-        "   convolutions suit images; the MLP, a deep network with no such prior, gains no more than the others.",
+        "   convolutions suit images; the MLP, a deep network with no such prior, gains no more than the "
+        "others.",
     )
 
     pngs = []

@@ -120,11 +120,13 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         "   Each cure against the too-large network (validation loss; validation accuracy; gap):",
         *(
             f"   {name:<22} loss {base['final_val_loss']:.3f} -> {r['final_val_loss']:.3f};  "
-            f"accuracy {base['val_acc']:.1%} -> {r['val_acc']:.1%};  gap {base['gap']:+.1%} -> {r['gap']:+.1%}"
+            f"accuracy {base['val_acc']:.1%} -> {r['val_acc']:.1%};  gap {base['gap']:+.1%} -> "
+            f"{r['gap']:+.1%}"
             for name, r in list(results.items())[2:]
         ),
         "   Dropout and weight decay make the network less over-confident on digits it has not seen (lower",
-        "   validation loss) but, with only 300 digits, move its accuracy by a few points either way; more data",
+        "   validation loss) but, with only 300 digits, move its accuracy by a few points either way; more "
+        "data",
         "   is the real cure.",
     )
 
