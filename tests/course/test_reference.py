@@ -243,3 +243,26 @@ def test_optimisers_follow_the_same_path(ref, lib):
         w.grad = shendu.tensor(quadratic_grad(w.detach().numpy()))
         o.step()
         np.testing.assert_allclose(params["W"], w.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_fast_ops_point_to_their_reference_twin_in_the_notes_terms():
+    from shendu.nn.functional.conv import Conv2d
+    from shendu.nn.functional.loss import CrossEntropyIndex
+    from shendu.nn.functional.pooling import MaxPool2d
+    from shendu.ops.arithmetic import Add, Mul
+
+    twins = {
+        Mul: ("layers.MulLayer", "乘法节点"),
+        Add: ("layers.AddLayer", "加法节点"),
+        Conv2d: ("conv.Convolution", "FN"),
+        MaxPool2d: ("conv.Pooling", "最大池化"),
+        CrossEntropyIndex: ("layers.SoftmaxWithLoss", "E = −Σₖ tₖ log yₖ"),
+        optim.SGD: ("optim.SGD", "动量"),
+        optim.Adam: ("optim.Adam", "偏差修正"),
+        F.mse_loss: ("mse_loss", "MSE = (1/n)Σ"),
+    }
+    for fast, (twin, term) in twins.items():
+        doc = fast.__doc__ or ""
+        assert term in doc, (fast, term)
+        if twin != "mse_loss":
+            assert f"shendu.reference.{twin}" in doc, (fast, twin)

@@ -14,7 +14,11 @@ from shendu.tensor import Tensor, binary_operands
 
 
 class Add(Function):
-    """z = a + b;  dz/da = 1, dz/db = 1."""
+    """z = a + b;  dz/da = 1, dz/db = 1.
+
+    加法节点：局部导数为 1，上游梯度原样传给两个输入（链式法则）。
+    Book-style twin: ``shendu.reference.layers.AddLayer``.
+    """
 
     def forward(self, a, b):
         return a + b
@@ -34,7 +38,11 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """z = a·b;  dz/da = b, dz/db = a."""
+    """z = a·b;  dz/da = b, dz/db = a.
+
+    乘法节点：局部导数是另一个输入，上游梯度乘以它（链式法则）。
+    Book-style twin: ``shendu.reference.layers.MulLayer``.
+    """
 
     def forward(self, a, b):
         self.save(a, b)

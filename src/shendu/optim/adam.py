@@ -11,7 +11,9 @@ from shendu.optim.optimizer import Optimizer, ParamsT
 
 
 class Adam(Optimizer):
-    r"""Adam (Kingma & Ba, 2015): adaptive moment estimation.
+    r"""Adam (Kingma & Ba, 2015): adaptive moment estimation: 动量 plus 偏差修正 (bias correction).
+
+    Book-style twin: ``shendu.reference.optim.Adam``.
 
     With ``g = ∂L/∂W + λW`` and step count t = 1, 2, ...::
 

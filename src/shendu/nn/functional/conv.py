@@ -50,6 +50,10 @@ MIN_CHUNKS = 16  # enough to keep 16 threads busy; a constant, so results never 
 class Conv2dColumns(Function):
     """2-D convolution of a batch with a bank of filters, as one matrix product per group.
 
+    In the notes' symbols: FN filters of (C, FH, FW), OH = (H + 2P − FH)/S + 1. 卷积层、滤波器、填充、步幅.
+    Book-style twin (loop-filled im2col in the (N·OH·OW, C·FH·FW) layout, equal by
+    ``tests/course``): ``shendu.reference.conv.Convolution``.
+
     x: (N, C, H, W), W: (O, C/g, KH, KW), b: (O,) -> y: (N, O, OH, OW);  g = groups.
 
         y[n, o, p, q] = b[o] + Σ_(c,i,j) W[o, c, i, j] · x_pad[n, g(o)·C/g + c, p·S + i·D, q·S + j·D]

@@ -112,6 +112,9 @@ class AbsoluteError(Function):
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error  L = (1/n) Σ (xᵢ − tᵢ)²  (no ½; ``reduction='sum'`` drops the 1/n).
 
+    均方误差 MSE = (1/n)Σ(y − t)², as the notes define it; the book's ½Σ(y − t)² is
+    ``0.5 * mse_loss(y, t, reduction='sum')`` (see ``shendu lesson loss``).
+
     input and target must have the same shape (PyTorch would broadcast (N, 1) against (N,)
     into (N, N) with only a warning; here it is an error).
 
@@ -228,6 +231,9 @@ class _ClassIndexLoss(Function):
 
 class CrossEntropyIndex(_ClassIndexLoss):
     """Cross entropy from logits and class indices, log-softmax and NLL fused.
+
+    The notes' E = −Σₖ tₖ log yₖ with y = softmax(x) and one-hot t; gradient (y − t)/N. 交叉熵.
+    Book-style twin: ``shendu.reference.layers.SoftmaxWithLoss`` (23 lines).
 
     x: (M, C) logits, y: (M,) class indices, p = softmax(x) along classes, w = class weights
     (1 if none), wᵢ = w_{yᵢ}:

@@ -83,6 +83,8 @@ class _Pool2d(Function):
 class MaxPool2d(_Pool2d):
     """y[n, c, p, q] = max over the KH×KW window at (p·S − P + i·D, q·S − P + j·D).
 
+    最大池化：没有参数，通道数不变. Book-style twin (im2col + argmax): ``shendu.reference.conv.Pooling``.
+
     x: (N, C, H, W) -> (N, C, OH, OW). Backward routes each output gradient to the argmax of its
     window — only one element, the first in row-major order on ties (as PyTorch) — and adds
     where windows overlap:  ∂L/∂x[h, w] = Σ over windows whose argmax is (h, w) of G[p, q].
