@@ -218,3 +218,15 @@ def grad_of(t: Any) -> Any:
     if t.grad is None:
         raise RuntimeError("no gradient: backward() did not reach this tensor")
     return t.grad.numpy().copy()
+
+
+def sizes(v: Any) -> tuple[int, ...]:
+    """An int or a tuple of ints (what ``F.conv_output_size`` returns) as a tuple of ints."""
+    import numpy as np
+
+    return tuple(int(a) for a in np.atleast_1d(v))
+
+
+def arr(t: Any) -> Any:
+    """A tensor's values as a NumPy array (for results typed as tensor-or-tuple, such as pooling's)."""
+    return t.numpy()

@@ -94,11 +94,11 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     names = list(stats)
     depth = np.array([stats[n]["depth"] for n in names])
     err = np.array([stats[n]["top5_error"] for n in names])
-    params = np.array([stats[n]["params"] for n in names])
+    param_counts = np.array([stats[n]["params"] for n in names])
     macs = np.array([stats[n]["mult_adds"] for n in names])
     a1.plot(depth, err, "-", color="0.7", zorder=1)
     a1.scatter(
-        depth, err, s=40 + params / 4e5, c=[f"C{i}" for i in range(len(names))], edgecolor="k", zorder=2
+        depth, err, s=40 + param_counts / 4e5, c=[f"C{i}" for i in range(len(names))], edgecolor="k", zorder=2
     )
     offsets = {"GoogLeNet": (10, -26)}  # keep its label clear of VGG's
     for n, x, y in zip(names, depth, err, strict=True):

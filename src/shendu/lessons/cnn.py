@@ -20,7 +20,7 @@ import shendu
 import shendu.nn.functional as F
 from shendu.data import DataLoader, TensorDataset, load_dataset
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import figure, lesson, save, start
+from shendu.lessons._plot import sizes, figure, lesson, save, start
 from shendu.metrics import accuracy, confusion_matrix
 from shendu.models import lenet, lenet5, summary
 from shendu.optim import Adam
@@ -42,9 +42,9 @@ def feature_maps(model, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
 def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True, full: bool = False) -> dict:
     folder, say = start("cnn", out, quick, verbose)
     classic, ours = lenet5(), lenet()
-    first_32 = F.conv_output_size((32, 32), 5)[0]
-    first_28 = F.conv_output_size((28, 28), 5)[0]
-    first_28_padded = F.conv_output_size((28, 28), 5, padding=2)[0]
+    first_32 = sizes(F.conv_output_size((32, 32), 5))[0]
+    first_28 = sizes(F.conv_output_size((28, 28), 5))[0]
+    first_28_padded = sizes(F.conv_output_size((28, 28), 5, padding=2))[0]
     say(
         tr(
             "LeNet-5（LeCun 1998）的结构：输入 32×32，卷积 6@5×5 → 池化 → 卷积 16@5×5 → 池化 → 卷积 "

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ import shendu
 import shendu.nn.functional as F
 from shendu import nn
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import figure, lesson, matrix, save, start
+from shendu.lessons._plot import sizes, figure, lesson, matrix, save, start
 
 
 # the course's 2-D example
@@ -117,7 +118,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     )
 
     # 3. output size
-    size = F.conv_output_size((28, 31), 5, stride=3, padding=2)
+    size = sizes(F.conv_output_size((28, 31), 5, stride=3, padding=2))
     real = F.conv2d(shendu.zeros(1, 1, 28, 31), shendu.zeros(1, 1, 5, 5), stride=3, padding=2).shape[2:]
     say(
         "",
@@ -138,7 +139,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     xc = _t(rng.standard_normal((1, 3, 7, 7)))
     w1 = _t(rng.standard_normal((1, 3, 5, 5)))
     one = F.conv2d(xc, w1)
-    per_channel = sum(F.conv2d(xc[:, c : c + 1], w1[:, c : c + 1]) for c in range(3))
+    per_channel: Any = sum(F.conv2d(xc[:, c : c + 1], w1[:, c : c + 1]) for c in range(3))
     multi = F.conv2d(
         _t(rng.standard_normal((2, 3, 7, 7))), _t(rng.standard_normal((4, 3, 5, 5))), _t(np.zeros(4))
     )
@@ -146,7 +147,9 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     fc_params = sum(p.numel() for p in nn.Linear(28 * 28, 6 * 24 * 24).parameters())
     conv_params = sum(p.numel() for p in nn.Conv2d(1, 6, 5).parameters())
     size_grid = {
-        (s, p): F.conv_output_size((28, 28), 5, stride=s, padding=p)[0] for s in (1, 2, 3) for p in (0, 1, 2)
+        (s, p): sizes(F.conv_output_size((28, 28), 5, stride=s, padding=p))[0]
+        for s in (1, 2, 3)
+        for p in (0, 1, 2)
     }
     say(
         "",

@@ -179,7 +179,9 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
             f"异或：最好的直线也错 {best['errors']} 个", f"XOR: best single line, {best['errors']} of 4 wrong"
         ),
     )
-    _draw_line(ax, *best["w"], best["b"], color="k", ls="--", label=tr("最好的直线", "best line"))
+    _draw_line(
+        ax, best["w"][0], best["w"][1], best["b"], color="k", ls="--", label=tr("最好的直线", "best line")
+    )
     ax.legend(loc="upper right", fontsize=8)
     fig.suptitle(
         tr(

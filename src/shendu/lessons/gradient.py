@@ -20,7 +20,7 @@ import numpy as np
 import shendu
 from shendu.autograd import numerical_grad
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import figure, lesson, save, start, table
+from shendu.lessons._plot import grad_of, figure, lesson, save, start, table
 
 POINT = (1.0, 2.0, 3.0)  # where the partial derivatives are taken
 START = (-3.0, 4.0)  # the course's starting point for gradient descent on x0² + x1²
@@ -65,7 +65,7 @@ def partials(point: tuple[float, float, float] = POINT) -> dict:
     xs = [shendu.tensor(v, dtype=shendu.float64, requires_grad=True) for v in point]
     numerical = [float(g) for g in numerical_grad(f3, *xs, eps=1e-4)]
     f3(*xs).backward()
-    autograd = [float(t.grad.item()) for t in xs]
+    autograd = [float(grad_of(t)) for t in xs]
     x, y, z = point
     analytic = [2 * x + 3 * y, 3 * x + 2 * y, 3 * z**2]
     return {"numerical": numerical, "autograd": autograd, "analytic": analytic}
@@ -78,7 +78,7 @@ def descend(f, start, lr: float, steps: int) -> np.ndarray:
     for _ in range(steps):
         f(p).backward()
         with shendu.no_grad():
-            p = (p - lr * p.grad).detach().requires_grad_()
+            p = (p - lr * shendu.tensor(grad_of(p))).detach().requires_grad_()
         path.append(p.data.copy())
     return np.array(path)
 

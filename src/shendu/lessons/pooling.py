@@ -18,7 +18,7 @@ import shendu.nn.functional as F
 from shendu.data import load_dataset
 from shendu import nn
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import figure, lesson, matrix, save, start, table
+from shendu.lessons._plot import arr, figure, lesson, matrix, save, start, table
 
 COURSE_X = [[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]]
 
@@ -41,8 +41,8 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     folder, say = start("pooling", out, quick, verbose)
 
     x = shendu.tensor(np.array(COURSE_X, np.float32)).reshape(1, 1, 4, 4)
-    mx = F.max_pool2d(x, 2, stride=2).numpy()[0, 0]
-    av = F.avg_pool2d(x, 2, stride=2).numpy()[0, 0]
+    mx = arr(F.max_pool2d(x, 2, stride=2))[0, 0]
+    av = arr(F.avg_pool2d(x, 2, stride=2))[0, 0]
     say(
         tr(
             f"1. 课程中的 4×4 输入 {COURSE_X}，2×2 窗口，步幅 2：",
@@ -73,15 +73,15 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     digits = load_dataset("mnist-5k", "val").images[: 200 if quick else 500]  # (N, 1, 28, 28)
     shifted = shift_right(digits)
     pooled = {
-        "max 2×2": lambda a: F.max_pool2d(shendu.tensor(a), 2).numpy(),
-        "average 2×2": lambda a: F.avg_pool2d(shendu.tensor(a), 2).numpy(),
-        "max 3×3, stride 3": lambda a: F.max_pool2d(shendu.tensor(a), 3, stride=3).numpy(),
+        "max 2×2": lambda a: arr(F.max_pool2d(shendu.tensor(a), 2)),
+        "average 2×2": lambda a: arr(F.avg_pool2d(shendu.tensor(a), 2)),
+        "max 3×3, stride 3": lambda a: arr(F.max_pool2d(shendu.tensor(a), 3, stride=3)),
     }
     change = {"input (no pooling)": float(relative_change(digits, shifted).mean())}
     for name, fn in pooled.items():
         change[name] = float(relative_change(fn(digits), fn(shifted)).mean())
-    p0 = F.max_pool2d(shendu.tensor(digits), 2).numpy()
-    p1 = F.max_pool2d(shendu.tensor(shifted), 2).numpy()
+    p0 = arr(F.max_pool2d(shendu.tensor(digits), 2))
+    p1 = arr(F.max_pool2d(shendu.tensor(shifted), 2))
     inked = p0 > 0  # windows that hold part of a stroke (blank background trivially stays blank)
     unchanged_frac = float((np.abs(p1 - p0) < 0.05)[inked].mean())
     pixel_frac = float((np.abs(shifted - digits) < 0.05)[digits > 0].mean())
@@ -139,8 +139,8 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
 
     d, s = digits[0, 0], shifted[0, 0]
     pd, ps = (
-        F.max_pool2d(shendu.tensor(digits[:1]), 2).numpy()[0, 0],
-        F.max_pool2d(shendu.tensor(shifted[:1]), 2).numpy()[0, 0],
+        arr(F.max_pool2d(shendu.tensor(digits[:1]), 2))[0, 0],
+        arr(F.max_pool2d(shendu.tensor(shifted[:1]), 2))[0, 0],
     )
     fig, axes = figure(2, 4, size=(13, 7))
     panels = [
