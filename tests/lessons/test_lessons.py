@@ -310,6 +310,19 @@ def test_dl_vs_ml(tmp_path):
         assert 0.3 < acc[0] < acc[1] <= 1.0, name  # better than chance (0.1), and more data helps
         assert r["gain"][name] == pytest.approx(acc[1] - acc[0])
     assert r["accuracy"]["LeNet (shendu)"][1] > 0.75
+    # the conclusion follows the numbers: flip who wins on the smallest set and the sentence flips
+    from shendu.lessons import dl_vs_ml
+
+    acc = {k: list(v) for k, v in r["accuracy"].items()}
+    classical = {k: None for k in acc if "sklearn" in k}
+    with lessons.language("zh"):
+        acc["LeNet (shendu)"][0] = 1.0
+        assert "与笔记不同" in "\n".join(dl_vs_ml._conclusion(acc, r["sizes"], classical))
+        acc["LeNet (shendu)"][0] = 0.0
+        acc["MLP 784-100-10 (shendu)"][0] = 0.0
+        acc[next(iter(classical))][0] = 1.0
+        assert "与笔记一致" in "\n".join(dl_vs_ml._conclusion(acc, r["sizes"], classical))
+    assert "浅层网络" in r["text"] and "深度网络）" not in r["text"].replace("不是深度网络", "")
     check_pngs(r["pngs"])
 
 
