@@ -23,6 +23,7 @@ import numpy as np
 
 import shendu
 import shendu.nn.functional as F
+from shendu.lessons._i18n import tr
 from shendu.lessons._plot import figure, lesson, save, start, table
 from shendu.models import mlp
 from shendu.optim import Adam
@@ -77,16 +78,58 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     y = target(x).astype(np.float32)
     variance = float(y.var())
 
-    fits = {name: fit(sizes, x, y, steps) for name, sizes in WIDTHS.items()}
+    restarts = range(3)  # a small net can stop in a local minimum: keep the best restart
+    fits, restart_finals = {}, {}
+    for name, sizes in WIDTHS.items():
+        tries = [fit(sizes, x, y, steps, seed=s) for s in restarts]
+        restart_finals[name] = [t["final"] for t in tries]
+        fits[name] = tries[int(np.argmin(restart_finals[name]))]
     rows = [
-        [name, "-".join(map(str, s)), fits[name]["params"], fits[name]["final"]] for name, s in WIDTHS.items()
+        [
+            name,
+            "-".join(map(str, s)),
+            fits[name]["params"],
+            fits[name]["final"],
+            max(restart_finals[name]),
+        ]
+        for name, s in WIDTHS.items()
     ]
+    ordered = all(
+        fits[a]["final"] > fits[b]["final"] for a, b in zip(list(WIDTHS), list(WIDTHS)[1:], strict=False)
+    )
     say(
-        f"Fit f(x) = x³ + x² − x − 1 on [−2, 2] ({len(x)} points, variance of f: {variance:.3f}) with tanh "
-        "MLPs,",
-        f"Adam lr 0.01, {steps} full-batch steps:",
-        table(["one hidden layer", "sizes", "parameters", "final MSE"], rows, ".2e"),
-        "   More neurons in the hidden layer -> a closer fit: 6 tanh neurons already trace the curve.",
+        tr(
+            f"通用近似定理：用 tanh 的 MLP 拟合 [−2, 2] 上的 f(x) = x³ + x² − x − 1（{len(x)} 个点，"
+            f"f 的方差 {variance:.3f}），Adam 学习率 0.01，{steps} 步全批量，每个网络 {len(restarts)} "
+            "次随机重启取最好：",
+            f"Universal approximation: fit f(x) = x³ + x² − x − 1 on [−2, 2] ({len(x)} points, variance of "
+            "f: "
+            f"{variance:.3f}) with tanh MLPs, Adam lr 0.01, {steps} full-batch steps, best of "
+            f"{len(restarts)} "
+            "random restarts:",
+        ),
+        table(
+            [
+                tr("一个隐藏层", "one hidden layer"),
+                tr("结构", "sizes"),
+                tr("参数", "parameters"),
+                tr("最好的 MSE", "best MSE"),
+                tr("最差的重启", "worst restart"),
+            ],
+            rows,
+            ".2e",
+        ),
+        tr(
+            "   隐藏层神经元越多拟合越好：" if ordered else "   神经元更多并不总是更好：",
+            "   More neurons in the hidden layer -> a closer fit: "
+            if ordered
+            else "   More neurons did not always help: ",
+        )
+        + ", ".join(f"{k} {fits[k]['final']:.3g}" for k in WIDTHS)
+        + tr(
+            "；最好与最差重启的差别说明小网络会停在局部极小值。",
+            "; the gap between the best and worst restart shows small nets stopping in local minima.",
+        ),
     )
 
     seeds = range(2 if quick else 3)
@@ -165,6 +208,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         "target_variance": variance,
         "final_loss": {name: f["final"] for name, f in fits.items()},
         "budget": budget,
+        "restart_finals": restart_finals,
         "lowest_median": lowest,
         "params": {name: f["params"] for name, f in fits.items()},
         "sizes": {name: s for name, s in {**WIDTHS, **SAME_BUDGET}.items()},
