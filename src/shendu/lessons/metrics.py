@@ -280,7 +280,7 @@ def draw(r: dict, folder: Path) -> list[str]:
     a1.set(title=tr("回归：均方误差与 R²", "Regression: MSE and R²"), xlabel="x", ylabel="y")
     a1.legend(fontsize=8)
     line = np.array(reg["models"]["line"]["y_hat"])
-    a2.vlines(x, line, y, color="tab:blue", lw=1)
+    a2.vlines(x, 0, y - line, color="tab:blue", lw=1)
     a2.scatter(x, y - line, s=10, color="tab:blue")
     a2.axhline(0, color="k", lw=0.8)
     a2.set(
