@@ -109,6 +109,9 @@ class Conv2dColumns(Function):
 class Conv2d(Function):
     """2-D convolution of a batch with a bank of filters, as one matrix product per chunk of images.
 
+    In the notes' symbols: FN filters of (C, FH, FW), OH = (H + 2P − FH)/S + 1. 卷积层、滤波器、填充、步幅.
+    Book-style twin: ``shendu.reference.conv.Convolution`` (loop-filled im2col, ``tests/course``).
+
     x: (N, C, H, W), W: (O, C/g, KH, KW), b: (O,) -> y: (N, O, OH, OW);  g = groups.
 
         y[n, o, p, q] = b[o] + Σ_(c,i,j) W[o, c, i, j] · x_pad[n, g(o)·C/g + c, p·S + i·D, q·S + j·D]
