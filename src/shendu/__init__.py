@@ -10,7 +10,7 @@
 
 # Layer by layer (docs/architecture.md): autograd first (it sits below tensor.py), then Tensor,
 # then the ops, whose import attaches Tensor's operators and op methods.
-from shendu.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from shendu.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from shendu.random import Generator, get_rng_state, manual_seed, set_rng_state
 from shendu.parallel import get_num_threads, set_num_threads
 from shendu.tensor import (

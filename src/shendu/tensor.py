@@ -73,7 +73,8 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    # _version counts in-place changes, so backward can refuse values that changed after being saved.
+    # _vc counts in-place changes, so backward can refuse values that changed after being saved:
+    # a one-element list, shared by a tensor and its views (made on first need; None = version 0).
     # _post_accumulate_grad_hooks: set on the first hook only (read with getattr, default None).
     __slots__ = (
         "_data",
@@ -81,7 +82,7 @@ class Tensor:
         "requires_grad",
         "_ctx",
         "_retains_grad",
-        "_version",
+        "_vc",
         "_post_accumulate_grad_hooks",
         "__weakref__",
     )
@@ -109,7 +110,7 @@ class Tensor:
         self.requires_grad = False
         self._ctx: Function | None = None
         self._retains_grad = False
-        self._version = 0
+        self._vc: list[int] | None = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -126,8 +127,37 @@ class Tensor:
         t.requires_grad = False
         t._ctx = None
         t._retains_grad = False
-        t._version = 0
+        t._vc = None
         return t
+
+    # ---- version counter ---------------------------------------------------------------
+    def _version_counter(self) -> list[int]:
+        """The shared counter of in-place changes (created here on first need)."""
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0]
+        return vc
+
+    @property
+    def _version(self) -> builtins.int:
+        """How many in-place changes this tensor's memory has seen (through it or any view)."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    @_version.setter
+    def _version(self, value: builtins.int) -> None:
+        vc = getattr(self, "_vc", None)  # unset in a subclass __init__ that fills the slots itself
+        if vc is None:
+            self._vc = [value]
+        else:
+            vc[0] = value
+
+    def _bump_version(self) -> None:
+        vc = self._vc
+        if vc is None:
+            self._vc = [1]
+        else:
+            vc[0] += 1
 
     # ---- properties ---------------------------------------------------------------
     @property
@@ -254,8 +284,11 @@ class Tensor:
         return int(self.item())
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (no copy)."""
-        return Tensor._wrap(self.data)
+        """The same data, cut from the graph (no copy); it shares the version counter, so an
+        in-place change of the detached tensor is seen by backward, as in PyTorch."""
+        t = Tensor._wrap(self._data)
+        t._vc = self._version_counter()
+        return t
 
     # ---- autograd -----------------------------------------------------------------
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
@@ -358,7 +391,7 @@ class Tensor:
                 f"{name}: a result of shape {values.shape} does not fit the tensor's shape {self.shape}"
             )
         self.data[...] = values
-        self._version += 1
+        self._bump_version()
         return self
 
     def _inplace(self, name: str, fn: Callable[..., np.ndarray], *others: Any) -> Tensor:
@@ -413,14 +446,14 @@ class Tensor:
         """Fill with samples of N(mean, std²) from the library's generator, in place."""
         self._check_inplace("normal_")
         _random.fill_(self._data, normal=True, scale=std, shift=mean)  # the same draws as nn.init.normal_
-        self._version += 1
+        self._bump_version()
         return self
 
     def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0) -> Tensor:
         """Fill with samples of U(a, b) from the library's generator, in place."""
         self._check_inplace("uniform_")
         _random.fill_(self._data, normal=False, scale=b - a, shift=a)  # the same draws as nn.init.uniform_
-        self._version += 1
+        self._bump_version()
         return self
 
     # ---- indexing -----------------------------------------------------------------
@@ -441,7 +474,7 @@ class Tensor:
         elif not isinstance(self._data, np.ndarray):
             value = _backend.like(self._data, np.asarray(value))
         self.data[_index_arrays(idx, self._data)] = value
-        self._version += 1
+        self._bump_version()
 
     # ---- comparison and logic (no gradient) ------------------------------------------
     def _compare(self, o: Any, fn) -> Tensor:

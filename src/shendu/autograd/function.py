@@ -7,12 +7,13 @@ local derivative in the docstring, so the chain rule is visible op by op.
 
 from __future__ import annotations
 
+import traceback
 import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shendu.autograd import grad_mode
+from shendu.autograd import anomaly_mode, grad_mode
 
 if TYPE_CHECKING:
     from shendu.tensor import Tensor
@@ -55,6 +56,17 @@ def same_device(name: str, inputs: tuple[Tensor | None, ...]) -> list:
     return arrays
 
 
+def _share_version_with_base(out: Tensor, inputs: tuple[Tensor | None, ...]) -> None:
+    """A view shares its base's version counter, so an in-place change through either is seen
+    by every saved use of both (PyTorch's rule). ``may_share_memory`` only compares bounds: an
+    output that is a view of an input always overlaps it, a fresh array never does."""
+    arr = out._data
+    for t in inputs:
+        if t is not None and type(t._data) is np.ndarray and np.may_share_memory(arr, t._data):
+            out._vc = t._version_counter()
+            return
+
+
 class Function:
     """Base of every op. Subclasses define ``forward(*arrays, **params)`` and ``backward(gy)``.
 
@@ -70,6 +82,9 @@ class Function:
     input_dtypes: tuple[np.dtype | None, ...]
     saved: tuple
     out_ref: Any
+    # (version counter, version when saved, shape, "input"/"output") per saved tensor
+    watched: list[tuple[list[int], int, tuple[int, ...], str]] = []
+    forward_stack: list[str]  # the forward call, kept only under detect_anomaly()
 
     def save(self, *arrays: Any) -> None:
         self.saved = arrays
@@ -90,6 +105,11 @@ class Function:
         and backward's gradient for it is ignored.
         """
         fn = cls()
+        # Known before forward, so forward can save only what the wanted gradients need (PyTorch
+        # saves ``b`` of ``a * b`` only when ``a`` requires grad, and reports changes to it only then).
+        fn.needs_grad = needs = tuple(
+            t is not None and t.requires_grad and grad_mode._enabled for t in inputs
+        )
         # t._data: the array behind Tensor.data, read without the property (this is the hot path).
         arrays = [None if t is None else t._data for t in inputs]
         first = inputs[0]
@@ -97,9 +117,12 @@ class Function:
             first = next(t for t in inputs if t is not None)
         if len(arrays) > 1 and any(type(a) is not type(first._data) for a in arrays if a is not None):
             arrays = same_device(fn.name, inputs)
-        out = first._wrap(fn.forward(*arrays, **params))  # a plain Tensor (see Tensor._wrap)
-        if grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs):
-            fn.needs_grad = tuple(t is not None and t.requires_grad for t in inputs)
+        out_arr = fn.forward(*arrays, **params)
+        out = first._wrap(out_arr)  # a plain Tensor (see Tensor._wrap)
+        # forward may have returned a view of an input (reshape, x[i], .T): share its version counter
+        if type(out_arr) is np.ndarray and out_arr.base is not None:
+            _share_version_with_base(out, inputs)
+        if True in needs:
             # Point at the creator node of non-leaf inputs, not at the tensor itself, so
             # an intermediate array lives only as long as the user (or a save) holds it.
             fn.parents = [
@@ -114,56 +137,48 @@ class Function:
             saved = fn.__dict__.get("saved")
             if saved:
                 fn._watch_saved(saved, inputs, out)
+            if anomaly_mode._enabled:
+                fn.forward_stack = traceback.format_stack()[:-1]
         return out
 
     def _watch_saved(self, saved: tuple, inputs: tuple[Tensor | None, ...], out: Tensor) -> None:
-        """Remember the version of every tensor whose very array ``save`` kept, so that
-        backward can refuse it if it was changed in place since (as PyTorch does).
+        """Remember the version counter and version of every tensor (input or output) whose
+        very array ``save`` kept, so that backward can refuse it if it was changed in place
+        since, through itself or any view sharing its memory (as PyTorch does).
 
-        Inputs are held strongly (their arrays are alive anyway, being saved); the output
-        only through ``out_ref``, since it points back at this node.
+        The counter (a one-element list shared by a tensor and its views) is held, not the
+        tensor: a view may outlive the tensor and still change the saved array.
         """
         watched = []
-        for t in inputs:
+        for t in (*inputs, out):
             if t is None:
                 continue
             arr = t._data
             for a in saved:
                 if a is arr:
-                    watched.append((t, t._version))
+                    counter = t._version_counter()
+                    watched.append((counter, counter[0], t.shape, "output" if t is out else "input"))
                     break
-        out_arr = out._data
-        for a in saved:
-            if a is out_arr:
-                self.out_saved = True
-                break
         if watched:
             self.watched = watched
 
     def check_saved_versions(self) -> None:
-        """Raise if a tensor saved for backward was modified in place after the forward."""
-        d = self.__dict__
-        for t, version in d.get("watched", ()):
-            if t._version != version:
-                self._modified(t, version)
-        if d.get("out_saved"):
-            out = self.out_ref()
-            if out is not None and out._version != 0:
-                self._modified(out, 0)
-
-    def _modified(self, t: Tensor, version: int) -> None:
-        raise RuntimeError(
-            f"one of the variables needed for gradient computation has been modified by an inplace "
-            f"operation: a tensor of shape {t.shape} saved by {self.name} is at version {t._version}; "
-            f"expected version {version}. Change a copy (x = x + 1) instead, or do it after backward()"
-        )
+        """Raise PyTorch's error if a tensor saved for backward was modified in place after the
+        forward (through itself, a view of it, its base, or ``detach()``)."""
+        for counter, version, shape, role in self.watched:
+            if counter[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: the {role} of shape {shape} saved by {self.name} is at version "
+                    f"{counter[0]}; expected version {version} instead. Change a copy (x = x + 1) "
+                    "instead, or do it after backward()"
+                )
 
     def release(self) -> None:
         """Drop the links and saved arrays: the graph behind this node is freed."""
         self.parents = None
         self.saved = ()
         self.watched = []
-        self.out_saved = False
 
     @property
     def name(self) -> str:

@@ -89,3 +89,38 @@ class set_grad_enabled(_GradMode):
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class inference_mode(_GradMode):
+    """Inference only: no graph is recorded inside (as ``no_grad``), for evaluation and serving.
+
+    Works as ``with shendu.inference_mode():``, as ``@shendu.inference_mode()`` and as a bare
+    ``@shendu.inference_mode``; ``inference_mode(False)`` records a graph again. Unlike PyTorch,
+    tensors made inside are ordinary tensors (PyTorch forbids using them in autograd later).
+
+    >>> import shendu
+    >>> x = shendu.ones(2, requires_grad=True)
+    >>> with shendu.inference_mode():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):  # used bare, as @inference_mode
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        self.inference = bool(mode)
+        self.mode = not self.inference
+
+    def __call__(self, fn: Callable) -> Callable:
+        inference = self.inference
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(inference):
+                return fn(*args, **kwargs)
+
+        return wrapper

@@ -45,11 +45,12 @@ class Mul(Function):
     """
 
     def forward(self, a, b):
-        self.save(a, b)
+        ng = self.needs_grad  # keep only what the wanted gradients need
+        self.save(b if ng[0] else None, a if ng[1] else None)
         return a * b
 
     def backward(self, gy):
-        a, b = self.saved
+        b, a = self.saved
         return (gy * b if self.needs_grad[0] else None), (gy * a if self.needs_grad[1] else None)
 
 
@@ -57,7 +58,7 @@ class Div(Function):
     """z = a / b;  dz/da = 1/b, dz/db = −a/b²."""
 
     def forward(self, a, b):
-        self.save(a, b)
+        self.save(a if self.needs_grad[1] else None, b)
         return a / b
 
     def backward(self, gy):
@@ -183,22 +184,25 @@ class MatMul(Function):
     """
 
     def forward(self, a, b):
-        self.save(a, b)
-        matmul_precision(a)  # on a GPU: TF32 or not, as shendu.backends.cuda.matmul.allow_tf32 says
+        ng = self.needs_grad  # dA needs B, dB needs A
+        self.save(a if ng[1] else None, b if ng[0] else None)
+        self.shapes = (a.shape, b.shape)
+        matmul_precision(a if a is not None else b)  # on a GPU: TF32 or not, as shendu.backends.cuda.matmul.allow_tf32 says
         return np.matmul(a, b)
 
     def backward(self, gy):
         a, b = self.saved
-        matmul_precision(a)
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        # Restore the axes a vector operand dropped from the product.
-        g = gy.reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
+        matmul_precision(a if a is not None else b)
+        a_shape, b_shape = self.shapes
+        # A vector operand is a 1-row (or 1-column) matrix; restore the axis it dropped.
+        a2 = (1, *a_shape) if len(a_shape) == 1 else a_shape
+        b2 = (*b_shape, 1) if len(b_shape) == 1 else b_shape
+        g = gy.reshape(np.broadcast_shapes(a2[:-2], b2[:-2]) + (a2[-2], b2[-1]))
         ga = gb = None
         if self.needs_grad[0]:
-            ga = unbroadcast(np.matmul(g, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            ga = unbroadcast(np.matmul(g, np.swapaxes(b.reshape(b2), -1, -2)), a2).reshape(a_shape)
         if self.needs_grad[1]:
-            gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g), b2.shape).reshape(b.shape)
+            gb = unbroadcast(np.matmul(np.swapaxes(a.reshape(a2), -1, -2), g), b2).reshape(b_shape)
         return ga, gb
 
 

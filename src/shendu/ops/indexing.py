@@ -36,7 +36,10 @@ class GetItem(Function):
 
     def forward(self, x, idx):
         self.shape, self.idx = x.shape, idx
-        return x[idx]
+        y = x[idx]
+        if isinstance(y, np.generic):  # x[0] of a vector: a 0-d view (as torch), not a copied scalar
+            y = x[(*idx, Ellipsis) if isinstance(idx, tuple) else (idx, Ellipsis)]
+        return y
 
     def backward(self, gy):
         g = np.zeros_like(gy, shape=self.shape)
