@@ -187,7 +187,7 @@ class MatMul(Function):
         ng = self.needs_grad  # dA needs B, dB needs A
         self.save(a if ng[1] else None, b if ng[0] else None)
         self.shapes = (a.shape, b.shape)
-        matmul_precision(a if a is not None else b)  # on a GPU: TF32 or not, as shendu.backends.cuda.matmul.allow_tf32 says
+        matmul_precision(a if a is not None else b)  # on a GPU: TF32 or not, as backends.cuda says
         return np.matmul(a, b)
 
     def backward(self, gy):
