@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import shendu
+from tests.device.conftest import fake_cuda  # noqa: F401  (the stand-in GPU fixture)
 from tests.distributed.conftest import mpirun, needs_mpi
 from tests.distributed.workers import common
 from shendu.nn import functional as F
@@ -106,3 +107,12 @@ def test_ddp_needs_a_process_group():
 
     with pytest.raises(ValueError, match="Default process group has not been initialized"):
         DistributedDataParallel(nn.Linear(2, 2))
+
+
+@pytest.mark.usefixtures("fake_cuda")
+def test_ddp_refuses_a_model_on_the_gpu():
+    from shendu import nn
+    from shendu.nn.parallel import DistributedDataParallel
+
+    with pytest.raises(ValueError, match="no NCCL path for GPUs yet.*weight is on cuda"):
+        DistributedDataParallel(nn.Linear(2, 2).to("cuda"))

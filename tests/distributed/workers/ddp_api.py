@@ -44,6 +44,14 @@ def main() -> None:
     for got, want in zip(grads(model), grads(local), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
+    # a forward with gradients on but no backward (an evaluation): allowed, as in PyTorch
+    ddp = DDP(nn.Linear(5, 2).double())
+    ddp(x[0])
+    ddp(x[rank]).sum().backward()
+    np.testing.assert_allclose(
+        ddp.module.weight.grad.numpy()[0], sum(x[r].numpy().sum(0) for r in range(world)) / world
+    )
+
     # an unused parameter: PyTorch's error at the next forward, or averaging with find_unused_parameters
     class TwoHeads(nn.Module):
         def __init__(self):

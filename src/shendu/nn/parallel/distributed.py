@@ -91,6 +91,7 @@ class _Reducer:
             for position, i in enumerate(bucket.indices):
                 self.where[i] = (bucket, position)
         self.armed = False  # a synchronised forward ran: its backward must reduce
+        self.started = False  # a gradient of the armed iteration has arrived
         self.ready = np.zeros(len(params), dtype=bool)
         self.next_bucket = 0
         self.locally_used: np.ndarray | None = None
@@ -102,6 +103,7 @@ class _Reducer:
         (find_unused_parameters) count as ready with a zero gradient."""
         self.check_finished()
         self.armed = True
+        self.started = False
         self.ready[:] = False
         self.next_bucket = 0
         for bucket in self.buckets:
@@ -120,8 +122,18 @@ class _Reducer:
             self._mark_ready(i)
 
     def check_finished(self) -> None:
-        """PyTorch's error when the previous synchronised backward did not reduce every gradient."""
+        """PyTorch's error when the previous synchronised backward did not reduce every gradient.
+
+        A forward with no backward after it (an evaluation with gradients on) is allowed, as in
+        PyTorch: what it started (all ranks alike) is waited for and dropped.
+        """
         if not self.armed:
+            return
+        if not self.started:
+            self.armed = False
+            for work in [self.used_work] + [b.work for b in self.buckets]:
+                if work is not None:
+                    work.wait()
             return
         missing = [self.names[i] for i in np.flatnonzero(~self.ready)]
         self.armed = False
@@ -142,6 +154,7 @@ class _Reducer:
                     f"Expected to mark a variable ready only once: parameter {self.names[index]} got its "
                     "gradient twice in one synchronised iteration (two backward() calls after one forward?)"
                 )
+            self.started = True
             bucket, position = self.where[index]
             assert param.grad is not None  # the engine runs this hook after accumulating .grad
             bucket.slot(position)[:] = param.grad._data.reshape(-1)
@@ -274,6 +287,12 @@ class DistributedDataParallel(Module):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected an nn.Module, got {type(module).__name__}")
+        for name, t in [*module.named_parameters(), *module.named_buffers()]:
+            if t.device.type != "cpu":
+                raise ValueError(
+                    f"DistributedDataParallel: shendu averages gradients over MPI on the CPU (no NCCL "
+                    f"path for GPUs yet); {name} is on {t.device}: keep the model on the CPU"
+                )
         for name, value in (("device_ids", device_ids), ("output_device", output_device)):
             if value not in (None, [], "cpu"):
                 raise ValueError(
