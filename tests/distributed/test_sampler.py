@@ -68,3 +68,22 @@ def test_bad_arguments_are_named(kwargs, message):
 def test_defaults_need_a_process_group():
     with pytest.raises(RuntimeError, match="init_process_group"):
         DistributedSampler(range(4))
+
+
+def test_in_a_dataloader_under_pytorchs_path():
+    """torch's pattern: DataLoader(sampler=DistributedSampler(...)) and sampler.set_epoch(e)."""
+    from shendu.utils.data import DataLoader as UtilsLoader
+    from shendu.utils.data import DistributedSampler as Exported
+
+    assert Exported is DistributedSampler
+    ds = TensorDataset(np.arange(10))
+    seen = []
+    for epoch in (0, 1):
+        shards = []
+        for rank in range(2):
+            sampler = Exported(ds, num_replicas=2, rank=rank, seed=5)
+            sampler.set_epoch(epoch)
+            shards.append([int(v) for (b,) in UtilsLoader(ds, batch_size=2, sampler=sampler) for v in b])
+        assert sorted(shards[0] + shards[1]) == list(range(10))
+        seen.append(shards)
+    assert seen[0] != seen[1]

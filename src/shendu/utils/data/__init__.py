@@ -13,11 +13,13 @@ with ``from shendu.utils.data import ...`` instead. The same objects are also re
 
 from shendu.data.dataloader import DataLoader, WorkerInfo, default_collate, get_worker_info
 from shendu.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from shendu.data.distributed import DistributedSampler
 
 __all__ = [
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "Subset",
     "TensorDataset",
     "WorkerInfo",
