@@ -217,6 +217,10 @@ def grad_of(t: Any) -> Any:
     """``t.grad`` as a NumPy array (a copy), after ``backward()``; clear error if backward did not reach t."""
     if t.grad is None:
         raise RuntimeError("no gradient: backward() did not reach this tensor")
+    if t.grad.ndim == 0:  # a 0-d gradient can hold a NumPy scalar, which .numpy() refuses today
+        import numpy as np
+
+        return np.array(t.grad.item())
     return t.grad.numpy().copy()
 
 
