@@ -1,5 +1,6 @@
-"""Training on the stand-in GPU: optimisers, the Trainer and checkpoints give the CPU's run exactly
-(the stand-in computes with NumPy), and what they write is host arrays that load anywhere."""
+"""Training on the stand-in GPU: optimisers, the Trainer and checkpoints give the CPU's run (to float32
+rounding: the CPU's convolution is a channels-last kernel, the GPU's the plain im2col product), and
+what they write is host arrays that load anywhere."""
 
 from __future__ import annotations
 
@@ -48,9 +49,10 @@ def _steps(device: str, make_opt, steps: int = 3) -> tuple[list[float], list[np.
 def test_optimisers_step_on_the_device_as_on_the_cpu(make_opt):
     cpu_losses, cpu_params = _steps("cpu", make_opt)
     gpu_losses, gpu_params = _steps("cuda", make_opt)
-    assert gpu_losses == cpu_losses
+    np.testing.assert_allclose(gpu_losses, cpu_losses, rtol=1e-5)
     for a, b in zip(gpu_params, cpu_params, strict=True):
-        np.testing.assert_array_equal(a, b)
+        # adaptive steps (Adam, centred RMSprop) amplify float32 rounding where g ≈ 0: one lr at most
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
 
 
 def test_optimiser_state_is_saved_as_host_arrays_and_restored_on_the_device():
@@ -93,8 +95,8 @@ def test_trainer_moves_model_and_batches_and_matches_the_cpu_run():
     trainer, history = _fit("cuda")
     assert all(p.device.type == "cuda" for p in trainer.model.parameters())
     _, cpu_history = _fit(None)
-    assert history["train_loss"] == cpu_history["train_loss"]
-    assert history["val_acc"] == cpu_history["val_acc"]
+    np.testing.assert_allclose(history["train_loss"], cpu_history["train_loss"], rtol=1e-4)
+    np.testing.assert_allclose(history["val_acc"], cpu_history["val_acc"], atol=1 / 32)  # one image at most
     logits, labels = predict(trainer.model, _data(32))  # batches follow the model to the device
     assert isinstance(logits, np.ndarray) and isinstance(labels, np.ndarray) and logits.shape == (32, 2)
 
@@ -110,4 +112,4 @@ def test_a_gpu_checkpoint_resumes_on_the_cpu(tmp_path):
     history = resumed.fit(resume=True)
     assert all(p.device == shendu.device("cpu") for p in net.parameters())
     _, straight = _fit(None, epochs=2)
-    assert history["train_loss"] == straight["train_loss"]
+    np.testing.assert_allclose(history["train_loss"], straight["train_loss"], rtol=1e-4)
