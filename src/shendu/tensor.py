@@ -231,7 +231,7 @@ class Tensor:
 
     # ---- conversion ---------------------------------------------------------------
     def _host_only(self) -> None:
-        if not isinstance(self._data, np.ndarray):
+        if not isinstance(self._data, (np.ndarray, np.generic)):  # a GPU array
             raise TypeError(
                 f"can't convert {self.device} device type tensor to numpy. "
                 "Use Tensor.cpu() to copy the tensor to host memory first."
