@@ -180,6 +180,22 @@ def _normalize(g: _Graph, c: _Call, out: str) -> None:
     g.node("Identity", [y], out)
 
 
+def _batch_norm(g: _Graph, c: _Call, out: str) -> None:
+    """Eval-mode batch norm per channel: ONNX BatchNormalization with the running statistics."""
+    if c.params["batch_stats"]:
+        raise UnsupportedOpError(
+            "batch norm with statistics of the batch (train mode): call model.eval() before exporting"
+        )
+    x, *wb = c.inputs
+    mean = np.asarray(c.params["mean"]).reshape(-1)
+    var = np.asarray(c.params["var"]).reshape(-1)
+    has_w = bool(c.params["has_weight"])
+    scale = g.name_of(wb[0]) if has_w else g.const(np.ones_like(mean), "gamma")  # type: ignore[arg-type]
+    bias = g.name_of(wb[-1]) if len(wb) == 1 + has_w else g.const(np.zeros_like(mean), "beta")  # type: ignore[arg-type]
+    args = [g.name_of(x), scale, bias, g.const(mean, "mean"), g.const(var, "var")]  # type: ignore[arg-type]
+    g.node("BatchNormalization", args, out, epsilon=float(c.params["eps"]))
+
+
 def _linear(g: _Graph, c: _Call, out: str) -> None:
     x, w, *b = c.inputs
     args = [g.name_of(x), g.name_of(w)]  # type: ignore[arg-type]
@@ -215,6 +231,7 @@ CONVERTERS: dict[str, Callable[[_Graph, _Call, str], None]] = {
     "AvgPool2d": _avg_pool,
     "AdaptiveAvgPool2d": _adaptive_avg_pool,
     "Normalize": _normalize,
+    "BatchNorm": _batch_norm,
     "Linear": _linear,
     "Reshape": _reshape,
     "Cat": _simple("Concat", axis="axis"),
