@@ -252,3 +252,26 @@ def test_non_leaf_reused_directly_and_through_a_longer_path(expr):
     tx = torch.tensor(xs, requires_grad=True)
     expr(torch, tx * 1.5).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10)
+
+
+def test_grad_mode_is_per_thread():
+    """As in PyTorch: no_grad in one thread leaves graph recording on in the others."""
+    import threading
+
+    inside, seen = threading.Event(), {}
+    release = threading.Event()
+
+    def worker():
+        with shendu.no_grad():
+            inside.set()
+            release.wait(5)
+            seen["worker"] = shendu.is_grad_enabled()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    inside.wait(5)
+    x = shendu.ones(2, requires_grad=True)
+    seen["main"] = shendu.is_grad_enabled() and (x * 2).requires_grad
+    release.set()
+    t.join()
+    assert seen == {"worker": False, "main": True}

@@ -107,9 +107,8 @@ class Function:
         fn = cls()
         # Known before forward, so forward can save only what the wanted gradients need (PyTorch
         # saves ``b`` of ``a * b`` only when ``a`` requires grad, and reports changes to it only then).
-        fn.needs_grad = needs = tuple(
-            t is not None and t.requires_grad and grad_mode._enabled for t in inputs
-        )
+        enabled = grad_mode.is_grad_enabled()
+        fn.needs_grad = needs = tuple(t is not None and t.requires_grad and enabled for t in inputs)
         # t._data: the array behind Tensor.data, read without the property (this is the hot path).
         arrays = [None if t is None else t._data for t in inputs]
         first = inputs[0]

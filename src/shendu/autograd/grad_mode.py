@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any, Callable
 
-_enabled = True
+
+class _State(threading.local):
+    """Grad mode is per thread, as in PyTorch: a ``no_grad`` in one thread (a server's request,
+    a data-loading worker) never switches recording off in another. New threads start enabled."""
+
+    enabled = True
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
-    """True when ops record a graph for backward."""
-    return _enabled
+    """True when ops record a graph for backward (in this thread)."""
+    return _state.enabled
 
 
 class _GradMode:
@@ -19,13 +28,11 @@ class _GradMode:
     mode: bool
 
     def __enter__(self) -> None:
-        global _enabled
-        self._prev = _enabled
-        _enabled = self.mode
+        self._prev = _state.enabled
+        _state.enabled = self.mode
 
     def __exit__(self, *exc: Any) -> None:
-        global _enabled
-        _enabled = self._prev
+        _state.enabled = self._prev
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -70,17 +77,15 @@ class set_grad_enabled(_GradMode):
     """
 
     def __init__(self, mode: bool) -> None:
-        global _enabled
-        self._prev = _enabled
+        self._prev = _state.enabled
         self.mode = bool(mode)
-        _enabled = self.mode  # PyTorch sets the mode on construction, not only in __enter__
+        _state.enabled = self.mode  # PyTorch sets the mode on construction, not only in __enter__
 
     def __enter__(self) -> None:
         pass
 
     def __call__(self, fn: Callable) -> Callable:
-        global _enabled
-        _enabled = self._prev  # as a decorator it changes nothing until fn runs
+        _state.enabled = self._prev  # as a decorator it changes nothing until fn runs
         mode = self.mode
 
         @functools.wraps(fn)
