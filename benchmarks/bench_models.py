@@ -8,7 +8,7 @@ in its own subprocess, so a network's peak memory is its own, not the largest se
     python benchmarks/bench_models.py                       # all 15 networks
     python benchmarks/bench_models.py resnet18 vgg19 --repeat 5
     python benchmarks/bench_models.py --batch 8 resnet50    # images/s at batch 8
-    python benchmarks/bench_models.py --threads 1           # both libraries on one core (fairer on a busy machine)
+    python benchmarks/bench_models.py --threads 1  # both libraries on one core (fairer on a busy machine)
 
 Weights are not initialised randomly (zeros do not change the cost of a forward pass), so the
 run time is that of the forward passes, not of drawing 140 M random numbers.
@@ -135,7 +135,10 @@ def main() -> None:
         f"forward pass, batch {args.batch} of 3×224×224, best of {args.repeat}, {threads}; "
         "peak = resident memory of the process"
     )
-    head = f"{'network':<11} {'shendu img/s':>12} {'torch img/s':>12} {'ratio':>7} {'shendu peak MiB':>16} {'torch peak MiB':>15}"
+    head = (
+        f"{'network':<11} {'shendu img/s':>12} {'torch img/s':>12} {'ratio':>7} "
+        f"{'shendu peak MiB':>16} {'torch peak MiB':>15}"
+    )
     print(head)
     print("-" * len(head))
     for name in args.networks:
@@ -148,7 +151,8 @@ def main() -> None:
         t_ips = f"{t['images_per_s']:.2f}" if "images_per_s" in t else "--"
         t_mem = f"{t['peak_mib']:.0f}" if "peak_mib" in t else "--"
         print(
-            f"{name:<11} {s['images_per_s']:>12.2f} {t_ips:>12} {ratio:>7} {s['peak_mib']:>16.0f} {t_mem:>15}",
+            f"{name:<11} {s['images_per_s']:>12.2f} {t_ips:>12} {ratio:>7} "
+            f"{s['peak_mib']:>16.0f} {t_mem:>15}",
             flush=True,
         )
     print("ratio = shendu throughput / PyTorch CPU throughput (1.00 = as fast)")

@@ -137,7 +137,9 @@ def test_alexnet_feature_stack():
 
 def test_alexnet2012_features_with_lrn():
     """The paper's stack: LRN b = a / (2 + 1e-4 Σ a²)^0.75 over 5 maps, written in torch from the formula."""
-    lrn = lambda: torch.nn.LocalResponseNorm(5, alpha=5 * 1e-4, beta=0.75, k=2.0)  # torch divides α by n
+    def lrn():
+        return torch.nn.LocalResponseNorm(5, alpha=5 * 1e-4, beta=0.75, k=2.0)  # torch divides α by n
+
     t = torch.nn.Sequential(
         torch.nn.Conv2d(3, 96, 11, stride=4, padding=2),
         torch.nn.ReLU(),

@@ -1,4 +1,6 @@
-"""The zoo's networks: torchvision's parameter counts, state_dict keys and shapes, small-input forms, registry."""
+"""The zoo's networks: torchvision's parameter counts, state_dict keys and shapes.
+
+Also their small-input forms and the registry."""
 
 import numpy as np
 import pytest
@@ -140,7 +142,9 @@ def test_alexnet2012_paper_network(no_init):
 
 
 def test_alexnet2012_paper_init():
-    """N(0, 0.01²) weights; biases 1 in conv2, conv4, conv5 and the hidden FC layers, 0 in conv1, conv3, output."""
+    """N(0, 0.01²) weights; biases 1 in conv2, conv4, conv5 and the hidden FC layers.
+
+    Biases 0 in conv1, conv3 and the output layer."""
     net = get_model("alexnet2012", num_classes=10, small_input=True)  # same init code, small classifier
     biases = [float(net.features[i].bias.numpy().mean()) for i in (0, 4, 8, 10, 12)]
     assert biases == [0.0, 1.0, 0.0, 1.0, 1.0]
@@ -149,7 +153,9 @@ def test_alexnet2012_paper_init():
 
 
 def test_alexnet2012_sizes_224_and_227(no_init):
-    """224×224 gives the paper's 55 → 27 → 13 → 6 maps (227×227: 56 → 27 → 13 → 6), 256·6·6 = 9216 features."""
+    """224×224 gives the paper's 55 → 27 → 13 → 6 maps (227×227: 56 → 27 → 13 → 6).
+
+    256·6·6 = 9216 features."""
     from shendu.nn.functional import conv_output_size
 
     net = get_model("alexnet2012", num_classes=7, small_input=True)  # small: cheap to build
@@ -286,6 +292,9 @@ def test_no_torch_import():
     import subprocess
     import sys
 
-    code = "import sys, shendu.models, shendu.cli.summary, shendu.cli.convert_torch; print('torch' in sys.modules)"
+    code = (
+        "import sys, shendu.models, shendu.cli.summary, shendu.cli.convert_torch; "
+        "print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -361,7 +361,9 @@ class GoogLeNet(nn.Module):
 
 
 def build(name: str, **kw) -> nn.Module:
-    """The torch reference of the zoo network ``name`` (keywords: num_classes, in_channels, small_input, aux_logits)."""
+    """The torch reference of the zoo network ``name``.
+
+    Keywords: num_classes, in_channels, small_input, aux_logits."""
     if name in RESNETS:
         block, layers = RESNETS[name]
         return ResNet(block, layers, **kw)

@@ -1,4 +1,6 @@
-"""Losses of shendu.nn.functional against torch.nn.functional: values, gradients, errors, speed-relevant dtypes."""
+"""Losses of shendu.nn.functional against torch.nn.functional.
+
+Values, gradients, errors and speed-relevant dtypes."""
 
 import numpy as np
 import pytest

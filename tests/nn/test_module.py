@@ -95,7 +95,7 @@ def test_assignment_registers_and_reassignment_moves():
     del m.child
     assert "child" not in m._modules
     with pytest.raises(AttributeError, match="'Module' object has no attribute 'child'"):
-        m.child
+        _ = m.child
 
 
 def test_forgetting_super_init_is_a_clear_error():

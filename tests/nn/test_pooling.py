@@ -28,7 +28,8 @@ def pool_cases(draw, nd: int = 2, dilation: bool = True):
     dil = tuple(draw(st.integers(1, 2)) for _ in range(nd)) if dilation else (1,) * nd
     ceil_mode = draw(st.booleans())
     spatial = tuple(
-        max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 6)) for k, p, d in zip(kernel, padding, dil, strict=True)
+        max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 6))
+        for k, p, d in zip(kernel, padding, dil, strict=True)
     )
     # A dilated window lying wholly in the padding is degenerate (torch indexes outside the plane).
     assume(
@@ -258,8 +259,8 @@ def test_non_contiguous_input():
     for fn in (max_pool2d, avg_pool2d):
         torch_fn = getattr(TF, fn.__name__)
         check_op(
-            lambda a: fn(a.permute(0, 1, 3, 2), 3, 2, 1),
-            lambda a: torch_fn(a.permute(0, 1, 3, 2), 3, 2, 1),
+            lambda a, fn=fn: fn(a.permute(0, 1, 3, 2), 3, 2, 1),
+            lambda a, torch_fn=torch_fn: torch_fn(a.permute(0, 1, 3, 2), 3, 2, 1),
             [x],
             numerical=False,
         )

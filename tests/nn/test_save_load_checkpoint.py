@@ -60,7 +60,8 @@ def test_structure_like_torch_save(tmp_path):
     shendu.save(obj, tmp_path / "o.safetensors")
     back = shendu.load(tmp_path / "o.safetensors")
     assert list(back) == list(obj)
-    assert isinstance(back["w"], shendu.Tensor) and back["w"].dtype == np.float16 and back["w"].shape == (2, 3)
+    assert isinstance(back["w"], shendu.Tensor)
+    assert back["w"].dtype == np.float16 and back["w"].shape == (2, 3)
     assert isinstance(back["t"], shendu.Tensor) and back["t"].shape == () and back["t"].item() == 2.5
     assert back["n"] == 7 and isinstance(back["n"], int)
     assert back["nested"]["b"] == [1, 2.5, None, True, "文字"] and isinstance(back["nested"]["b"][0], int)
@@ -88,7 +89,8 @@ def test_refusals_say_why(tmp_path):
     class Config:
         pass
 
-    with pytest.raises(TypeError, match=r"cfg: cannot store a value of type Config.*never pickles.*run any code"):
+    msg = r"cfg: cannot store a value of type Config.*never pickles.*run any code"
+    with pytest.raises(TypeError, match=msg):
         shendu.save({"cfg": Config()}, tmp_path / "x")
     with pytest.raises(TypeError, match="function"):
         shendu.save({"fn": lambda: 0}, tmp_path / "x")

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from shendu.data.cifar10 import CIFAR10
 from shendu.data.dataset import ArrayDataset
@@ -41,7 +42,7 @@ def dataset_splits(name: str) -> tuple[str, ...]:
     return _lookup(name).splits
 
 
-def _lookup(name: str) -> type:
+def _lookup(name: str) -> Any:
     key = name.strip().lower().replace("_", "-")
     cls = _FILE_DATASETS.get(key) or _BUNDLED.get(key)
     if cls is None:

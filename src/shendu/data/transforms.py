@@ -13,7 +13,6 @@ reproducible for a seed), else from shendu's global generator.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -39,7 +38,7 @@ def _rng(generator: np.random.Generator | None) -> np.random.Generator:
 
 
 def _pair(v: int | Sequence[int], what: str) -> tuple[int, int]:
-    if isinstance(v, numbers.Integral):
+    if isinstance(v, (int, np.integer)):
         return int(v), int(v)
     v = tuple(int(a) for a in v)
     if len(v) != 2:
@@ -123,7 +122,7 @@ class Pad(Transform):
     or ``(left, top, right, bottom)``, as torchvision. ``Pad(2)`` turns 28×28 digits into 32×32."""
 
     def __init__(self, padding: int | Sequence[int], fill: float = 0.0) -> None:
-        p = (padding,) if isinstance(padding, numbers.Integral) else tuple(padding)
+        p = (padding,) if isinstance(padding, (int, np.integer)) else tuple(padding)
         if len(p) == 1:
             p = p * 4
         elif len(p) == 2:
@@ -258,7 +257,7 @@ class RandomAffine(Transform):
         scale: Sequence[float] | None = None,
         fill: float = 0.0,
     ) -> None:
-        if isinstance(degrees, numbers.Number):
+        if isinstance(degrees, (int, float, np.integer, np.floating)):
             if degrees < 0:
                 raise ValueError(f"RandomAffine: degrees must be >= 0 when a single number, got {degrees}")
             degrees = (-float(degrees), float(degrees))

@@ -159,8 +159,12 @@ def classification_report(
     if target_names is not None and len(target_names) != c:
         raise ValueError(f"target_names has {len(target_names)} names, but there are {c} classes")
     names = list(target_names) if target_names is not None else [str(i) for i in range(c)]
-    kw = dict(num_classes=c, zero_division=zero_division)
-    per_class = [precision(t, p, None, **kw), recall(t, p, None, **kw), f1_score(t, p, None, **kw)]
+    kw: dict[str, Any] = dict(num_classes=c, zero_division=zero_division)
+    per_class = [
+        np.asarray(precision(t, p, None, **kw)),
+        np.asarray(recall(t, p, None, **kw)),
+        np.asarray(f1_score(t, p, None, **kw)),
+    ]
     support = np.bincount(t, minlength=c)
     report: dict[str, Any] = {
         name: {

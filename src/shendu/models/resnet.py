@@ -1,4 +1,6 @@
-"""ResNet (He, Zhang, Ren and Sun, 2015): residual blocks y = relu(F(x) + shortcut(x)), torchvision's layout."""
+"""ResNet (He, Zhang, Ren and Sun, 2015), in torchvision's layout.
+
+Residual blocks: y = relu(F(x) + shortcut(x))."""
 
 from __future__ import annotations
 
