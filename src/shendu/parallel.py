@@ -100,9 +100,11 @@ def _limit_blas() -> None:
 
 
 def _is_numpy_lib(path: str, numpy_dir: str) -> bool:
-    """Whether a loaded BLAS belongs to NumPy (its wheel ships it beside the package)."""
+    """Whether a loaded BLAS belongs to NumPy: inside the package or its wheel's ``numpy.libs``
+    beside it (SciPy's and PyTorch's own BLAS sit in other folders of the same site-packages)."""
     path = os.path.realpath(path)
-    return path.startswith(numpy_dir) and os.sep + "torch" + os.sep not in path
+    root = os.path.realpath(numpy_dir)
+    return any(path.startswith(os.path.join(root, d) + os.sep) for d in ("numpy", "numpy.libs"))
 
 
 def _get_pool() -> ThreadPoolExecutor:
