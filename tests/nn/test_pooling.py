@@ -10,6 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import shendu
+import shendu.nn as nn
 from shendu.nn.functional.pooling import (
     adaptive_avg_pool2d,
     avg_pool1d,
@@ -264,3 +265,12 @@ def test_non_contiguous_input():
             [x],
             numerical=False,
         )
+
+
+def test_unbatched_max_pool_with_indices_matches_torch():
+    """(C, H, W) input with return_indices=True gives unbatched values and indices, as torch."""
+    x = np.random.default_rng(3).standard_normal((3, 6, 5))
+    y, i = nn.MaxPool2d(2, return_indices=True)(shendu.tensor(x))
+    ty, ti = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
+    np.testing.assert_allclose(y.numpy(), ty.numpy())
+    np.testing.assert_array_equal(i.numpy(), ti.numpy())

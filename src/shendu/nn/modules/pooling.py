@@ -31,7 +31,10 @@ class _PoolNd(Module):
             raise input_error(self, f"(N, C, {self._spatial}) or (C, {self._spatial})", input.shape)
         if input.ndim == nd + 2:
             return self._pool(input)
-        return self._pool(input.unsqueeze(0)).squeeze(0)
+        out = self._pool(input.unsqueeze(0))
+        if isinstance(out, tuple):  # (values, indices) with return_indices=True
+            return tuple(t.squeeze(0) for t in out)
+        return out.squeeze(0)
 
 
 class _MaxPoolNd(_PoolNd):
