@@ -85,15 +85,9 @@ class Adam(Optimizer):
         t = state["step"]
         lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1.0 - lr * wd
-            else:
-                grad = grad + wd * param
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1.0 - beta1) * (grad - m)  # = β₁ m + (1 − β₁) g, computed as PyTorch's lerp
-        v *= beta2
-        v += (1.0 - beta2) * grad * grad
+        grad, m, v = decay_and_moments(
+            param, grad, state, lr, wd, beta1, beta2, group["decoupled_weight_decay"]
+        )
         if group["amsgrad"]:
             v_max = state.setdefault("max_exp_avg_sq", np.zeros_like(param))
             np.maximum(v_max, v, out=v_max)
@@ -102,3 +96,31 @@ class Adam(Optimizer):
         bias_correction2 = 1.0 - beta2**t
         denom = np.sqrt(v) / math.sqrt(bias_correction2) + eps
         param -= (lr / bias_correction1) * m / denom
+
+
+def decay_and_moments(
+    param: np.ndarray,
+    grad: np.ndarray,
+    state: dict[str, Any],
+    lr: float,
+    wd: float,
+    beta1: float,
+    beta2: float,
+    decoupled: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The start of every Adam-family step (Adam, NAdam, RAdam): weight decay, then the moments.
+
+    Weight decay adds λW to g, or (``decoupled``) shrinks W by (1 − ηλ) in place; then, in place,
+    m ← β₁ m + (1 − β₁) g (computed as PyTorch's lerp) and v ← β₂ v + (1 − β₂) g ⊙ g.
+    Returns (g, m, v), g with the coupled decay added.
+    """
+    if wd != 0:
+        if decoupled:
+            param *= 1.0 - lr * wd
+        else:
+            grad = grad + wd * param
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m += (1.0 - beta1) * (grad - m)
+    v *= beta2
+    v += (1.0 - beta2) * grad * grad
+    return grad, m, v

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from shendu.optim.adam import Adam
+from shendu.optim.adam import Adam, decay_and_moments
 from shendu.optim.optimizer import Optimizer, ParamsT
 
 
@@ -60,18 +60,12 @@ class NAdam(Optimizer):
         t = state["step"]
         lr, eps, wd, psi = (float(group[k]) for k in ("lr", "eps", "weight_decay", "momentum_decay"))
         beta1, beta2 = (float(b) for b in group["betas"])
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1.0 - lr * wd
-            else:
-                grad = grad + wd * param
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         state["mu_product"] = mu_product = float(state["mu_product"]) * mu
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1.0 - beta1) * (grad - m)
-        v *= beta2
-        v += (1.0 - beta2) * grad * grad
+        grad, m, v = decay_and_moments(
+            param, grad, state, lr, wd, beta1, beta2, group["decoupled_weight_decay"]
+        )
         denom = np.sqrt(v / (1.0 - beta2**t)) + eps
         param -= (lr * (1.0 - mu) / (1.0 - mu_product)) * grad / denom
         param -= (lr * mu_next / (1.0 - mu_product * mu_next)) * m / denom

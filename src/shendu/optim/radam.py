@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from shendu.optim.adam import Adam
+from shendu.optim.adam import Adam, decay_and_moments
 from shendu.optim.optimizer import Optimizer, ParamsT
 
 
@@ -53,15 +53,9 @@ class RAdam(Optimizer):
         t = state["step"]
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1.0 - lr * wd
-            else:
-                grad = grad + wd * param
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1.0 - beta1) * (grad - m)
-        v *= beta2
-        v += (1.0 - beta2) * grad * grad
+        grad, m, v = decay_and_moments(
+            param, grad, state, lr, wd, beta1, beta2, group["decoupled_weight_decay"]
+        )
         bias_correction2 = 1.0 - beta2**t
         m_hat = m / (1.0 - beta1**t)
         rho_inf = 2.0 / (1.0 - beta2) - 1.0
