@@ -276,35 +276,6 @@ def test_cnn(tmp_path):
     check_pngs(r["pngs"], 5)
 
 
-def test_classics(tmp_path, capsys):
-    out = lessons.get("classics").run(out=tmp_path / "classics", quick=True, verbose=True)
-    r = out["networks"]
-    assert (
-        f"GoogLeNet has 1/{round(61_100_840 / 6_624_904)} of AlexNet's parameters" in capsys.readouterr().out
-    )
-    assert {k: v["depth"] for k, v in r.items()} == {
-        "AlexNet": 8,
-        "VGG-16": 16,
-        "GoogLeNet": 22,
-        "ResNet-152": 152,
-    }
-    # torchvision's published parameter counts
-    expected = {
-        "AlexNet": 61_100_840,
-        "VGG-16": 138_357_544,
-        "GoogLeNet": 6_624_904,
-        "ResNet-152": 60_192_808,
-    }
-    assert {k: v["params"] for k, v in r.items()} == expected
-    assert all(v["summary_params"] == v["params"] for v in r.values())
-    # multiply-adds per 224×224 image as torchinfo / the torchvision docs give them (GMACs)
-    gmacs = {"AlexNet": 0.71, "VGG-16": 15.47, "GoogLeNet": 1.50, "ResNet-152": 11.51}
-    for k, g in gmacs.items():
-        assert r[k]["mult_adds"] / 1e9 == pytest.approx(g, rel=0.02), k
-    assert [v["top5_error"] for v in r.values()] == [16.4, 7.3, 6.7, 3.57]
-    check_pngs(out["pngs"])
-
-
 def test_dl_vs_ml(tmp_path):
     r = run("dl-vs-ml", tmp_path)
     assert r["sizes"] == [30, 300]
