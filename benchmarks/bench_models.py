@@ -56,7 +56,7 @@ def measure_shendu(name: str, batch: int, repeat: int) -> dict:
     from shendu.nn import init
 
     for fn in ("uniform_", "normal_", "trunc_normal_", "kaiming_uniform_", "kaiming_normal_"):
-        setattr(init, fn, lambda t, *a, **k: t.data.fill(0) or t)  # zeros: same cost, no random draws
+        setattr(init, fn, lambda t, *a, **k: t.data.zero_() or t)  # zeros: same cost, no random draws
     net = get_model(name).eval()
     x = shendu.from_numpy(np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32))
     return _time(lambda: net(x), repeat, batch, shendu.no_grad)

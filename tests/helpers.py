@@ -33,14 +33,16 @@ def check_on_device(shendu_fn, arrays, needs, s_out, s_in, gy) -> None:
     f32 = s_out.dtype != np.float64
     rtol, atol = (2e-4, 1e-5) if f32 else (1e-7, 1e-9)
     assert d_out.dtype == s_out.dtype
-    assert_close(d_out.cpu().data, s_out.data, rtol, atol, f"forward on {DEVICE}")
+    assert_close(d_out.cpu().detach().numpy(), s_out.detach().numpy(), rtol, atol, f"forward on {DEVICE}")
     if gy is None:
         return
     d_out.backward(shendu.tensor(gy, device=DEVICE))
     for i, (s, d) in enumerate(zip(s_in, d_in, strict=True)):
         if s.requires_grad and s.grad is not None:
             assert d.grad is not None and d.grad.device.type == "cuda", f"grad of input {i} on {DEVICE}"
-            assert_close(d.grad.cpu().data, s.grad.data, rtol, atol, f"grad of input {i} on {DEVICE}")
+            assert_close(
+                d.grad.cpu().detach().numpy(), s.grad.numpy(), rtol, atol, f"grad of input {i} on {DEVICE}"
+            )
 
 
 def to_torch(x: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
@@ -78,7 +80,7 @@ def check_op(
     assert s_out.dtype == np.dtype(str(t_out.dtype).replace("torch.", "")), (
         f"dtype {s_out.dtype} != torch's {t_out.dtype}"
     )
-    assert_close(s_out.data, t_out, rtol, atol, "forward")
+    assert_close(s_out.detach().numpy(), t_out, rtol, atol, "forward")
     if not any(needs):
         if DEVICE:
             check_on_device(shendu_fn, arrays, needs, s_out, s_in, None)
@@ -90,7 +92,7 @@ def check_op(
         if not s.requires_grad:
             continue
         tg = t.grad if t.grad is not None else torch.zeros_like(t)
-        sg = s.grad.data if s.grad is not None else np.zeros(s.shape, s.dtype)
+        sg = s.grad.numpy() if s.grad is not None else np.zeros(s.shape, s.dtype)
         assert sg.dtype == s.dtype, f"grad of input {i} has dtype {sg.dtype}, input {s.dtype}"
         assert_close(sg, tg, rtol, atol, f"grad of input {i}")
     if DEVICE:

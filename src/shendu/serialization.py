@@ -283,7 +283,7 @@ def flatten_state_dict(state: Any, prefix: str = "") -> tuple[dict[str, np.ndarr
 
     def walk(value: Any, path: str) -> Any:
         if isinstance(value, Tensor):
-            value = value.data
+            value = value._data
         if backend.is_array(value):
             value = backend.to_host(value)  # files hold host arrays, whatever device trained
         if isinstance(value, np.ndarray):

@@ -62,7 +62,7 @@ def _is_float(dtype: np.dtype) -> bool:
 class Tensor:
     """n-dimensional array with automatic differentiation.
 
-    Attributes: ``data`` (the ndarray), ``grad`` (a Tensor or None), ``requires_grad``,
+    Attributes: ``data`` (the values outside the graph), ``grad`` (a Tensor or None), ``requires_grad``,
     ``shape``, ``dtype``, ``ndim``. Create with :func:`tensor` or a factory (``zeros``, ``randn``...).
 
     >>> import shendu
@@ -94,7 +94,7 @@ class Tensor:
         self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False, device: Any = None
     ) -> None:
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         if _backend.is_array(data) and not isinstance(data, np.ndarray):  # a GPU array: copy it there
             arr = data.astype(data.dtype if dtype is None else np.dtype(dtype), copy=True)
         else:
@@ -105,7 +105,7 @@ class Tensor:
                 arr = arr.astype(_default_dtype(arr), copy=False)
         if device is not None:
             arr = _backend.to_device(arr, as_device(device))
-        self.data: np.ndarray = arr
+        self._data = arr
         self.grad: Tensor | None = None
         self.requires_grad = False
         self._ctx: Function | None = None
@@ -161,19 +161,28 @@ class Tensor:
 
     # ---- properties ---------------------------------------------------------------
     @property
-    def data(self) -> np.ndarray:
-        """The values, as an ndarray (outside the graph: changing it is invisible to autograd)."""
-        return self._data
+    def data(self) -> Tensor:
+        """The same values as a new tensor outside the graph, as PyTorch's ``.data``.
+
+        It shares the storage (``w.grad.data.zero_()`` and ``p.data.add_(g, alpha=-lr)`` change
+        ``w.grad`` and ``p``) but has ``requires_grad=False`` and its *own* version counter: a change
+        made through ``.data`` is invisible to autograd, so backward will not refuse it even if the
+        old values were saved for the gradient (prefer ``detach()`` or ``no_grad()``, which are seen).
+        """
+        return Tensor._wrap(self._data)
 
     @data.setter
-    def data(self, value: Any) -> None:
-        # ``p.data -= lr * p.grad`` (PyTorch's manual SGD) reaches here with a Tensor, because
-        # ndarray -= Tensor defers to Tensor.__rsub__: keep .data an ndarray whatever is assigned.
-        if isinstance(value, Tensor):
-            value = value._data
-        elif not _backend.is_array(value):
-            value = Tensor(value)._data  # Python data by PyTorch's rule: floats become float32
-        self._data = value
+    def data(self, value: Tensor) -> None:
+        # PyTorch's set_data: self now holds value's storage (shared, not copied), whatever its
+        # shape and dtype; ``p.data -= lr * p.grad`` ends here with the tensor it changed in place.
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data has to be set to a Tensor, but got {type(value).__name__}")
+        if self.requires_grad and not _is_float(value.dtype):
+            raise RuntimeError(
+                f"data set to a tensor of dtype {value.dtype}, but this tensor requires gradients, "
+                "which needs a floating-point dtype"
+            )
+        self._data = value._data
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -216,7 +225,7 @@ class Tensor:
         return self.ndim
 
     def numel(self) -> builtins.int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def __len__(self) -> builtins.int:
         if self.ndim == 0:
@@ -242,24 +251,24 @@ class Tensor:
 
         Only for CPU tensors: a GPU tensor is first copied with ``.cpu()``."""
         self._host_only()
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         # NumPy's protocol: np.asarray(t) shares memory (copy=None); np.array(t) asks for a copy.
         self._host_only()
-        arr = self.data if dtype is None else self.data.astype(dtype, copy=False)
-        if copy is False and arr is not self.data:
+        arr = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        if copy is False and arr is not self._data:
             raise ValueError(f"cannot convert a {self.dtype} tensor to {np.dtype(dtype)} without a copy")
-        return arr.copy() if copy and arr is self.data else arr
+        return arr.copy() if copy and arr is self._data else arr
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted, got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self) -> builtins.float:
         return builtins.float(self.item())
@@ -268,11 +277,11 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> builtins.bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()"
             )
-        return bool(self.data.item())
+        return bool(self._data.item())
 
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a 0-d tensor's value, as in PyTorch; others print as ``str``."""
@@ -343,14 +352,14 @@ class Tensor:
                 "no input of its computation was created with requires_grad=True"
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     "backward(): grad can be implicitly created only for scalar outputs, "
                     f"got shape {self.shape}; pass gradient=... with the same shape"
                 )
             g = _backend.get_array_module(self._data).ones(self.shape, dtype=self.dtype)
         else:
-            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
             g = _backend.to_device(g.astype(self.dtype, copy=False), self.device)
             if g.shape != self.shape:
                 raise RuntimeError(
@@ -376,7 +385,7 @@ class Tensor:
             )
 
     def _write(self, name: str, values: np.ndarray) -> Tensor:
-        """Store ``values`` into ``self.data`` in place, keeping self's shape and dtype."""
+        """Store ``values`` into ``self._data`` in place, keeping self's shape and dtype."""
         values = _backend.like(self._data, values if _backend.is_array(values) else np.asarray(values))
         if values.dtype != self.dtype and not np.can_cast(values.dtype, self.dtype, "same_kind"):
             raise TypeError(
@@ -390,14 +399,14 @@ class Tensor:
             raise ValueError(
                 f"{name}: a result of shape {values.shape} does not fit the tensor's shape {self.shape}"
             )
-        self.data[...] = values
+        self._data[...] = values
         self._bump_version()
         return self
 
     def _inplace(self, name: str, fn: Callable[..., np.ndarray], *others: Any) -> Tensor:
         self._check_inplace(name, *others)
         arrays = [_operand(self, o, name) if isinstance(o, Tensor) else _array_arg(self, o) for o in others]
-        return self._write(name, fn(self.data, *arrays))
+        return self._write(name, fn(self._data, *arrays))
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
         """self += alpha · other, in place (``p.add_(g, alpha=-lr)`` is an SGD step)."""
@@ -426,7 +435,7 @@ class Tensor:
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src``'s values into self (broadcast to self's shape, cast to self's dtype)."""
         self._check_inplace("copy_", src)
-        values = src.data if isinstance(src, Tensor) else np.asarray(src)
+        values = src._data if isinstance(src, Tensor) else np.asarray(src)
         values = _backend.to_device(values, self.device)  # copy_ moves across devices, as PyTorch's
         if not np.can_cast(values.dtype, self.dtype, "unsafe"):  # pragma: no cover (numpy casts anything)
             raise TypeError(f"copy_: cannot copy dtype {values.dtype} into {self.dtype}")
@@ -435,7 +444,7 @@ class Tensor:
     def fill_(self, value: Any) -> Tensor:
         """Set every element to ``value``, in place."""
         self._check_inplace("fill_", value)
-        value = _backend.to_host(value.data) if isinstance(value, Tensor) else np.asarray(value)
+        value = _backend.to_host(value._data) if isinstance(value, Tensor) else np.asarray(value)
         return self._write("fill_", value.astype(self.dtype))
 
     def zero_(self) -> Tensor:
@@ -470,15 +479,15 @@ class Tensor:
                 "build the result with shendu.stack / shendu.cat / shendu.where instead"
             )
         if isinstance(value, Tensor):
-            value = _backend.to_device(value.data, self.device)
+            value = _backend.to_device(value._data, self.device)
         elif not isinstance(self._data, np.ndarray):
             value = _backend.like(self._data, np.asarray(value))
-        self.data[_index_arrays(idx, self._data)] = value
+        self._data[_index_arrays(idx, self._data)] = value
         self._bump_version()
 
     # ---- comparison and logic (no gradient) ------------------------------------------
     def _compare(self, o: Any, fn) -> Tensor:
-        return Tensor._wrap(fn(self.data, _operand(self, o, fn.__name__) if isinstance(o, Tensor) else o))
+        return Tensor._wrap(fn(self._data, _operand(self, o, fn.__name__) if isinstance(o, Tensor) else o))
 
     def __lt__(self, o):
         return self._compare(o, np.less)
@@ -505,7 +514,7 @@ class Tensor:
         if is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in (self, o)):
             raise RuntimeError(f"'{name}' is not differentiable in shendu; apply it to x.detach()")
         a, b = binary_operands(o, self) if reflected else binary_operands(self, o)
-        return Tensor._wrap(fn(a.data, _operand(a, b, name)))
+        return Tensor._wrap(fn(a._data, _operand(a, b, name)))
 
     def __and__(self, o):
         return self._nondiff(o, np.bitwise_and, "&")
@@ -541,7 +550,7 @@ class Tensor:
         """Logical not of a bool tensor (bitwise not of an integer one): ``~mask``."""
         if _is_float(self.dtype):
             raise TypeError(f"~ is only defined for bool and integer tensors, got dtype {self.dtype}")
-        return Tensor._wrap(np.invert(self.data))
+        return Tensor._wrap(np.invert(self._data))
 
     def eq(self, o: Any) -> Tensor:
         """``self == o`` elementwise (bool), as ``torch.eq``: ``pred.eq(target.view_as(pred)).sum()``."""
@@ -575,10 +584,10 @@ class Tensor:
         return self._inplace("masked_fill_", lambda a, mm: np.where(mm, np.asarray(v, dtype=a.dtype), a), m)
 
     def any(self) -> Tensor:
-        return Tensor._wrap(self.data.any())
+        return Tensor._wrap(self._data.any())
 
     def all(self) -> Tensor:
-        return Tensor._wrap(self.data.all())
+        return Tensor._wrap(self._data.all())
 
     # ---- methods computed by ops ----------------------------------------------------------
     # Every method below computes through a differentiable op of ``shendu.ops``; the ops package
@@ -674,7 +683,7 @@ class Tensor:
 
     # ---- printing -------------------------------------------------------------------
     def __repr__(self) -> str:
-        body = np.array2string(_backend.to_host(self.data), separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(_backend.to_host(self._data), separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.device != CPU:
             extras.append(f"device='{self.device}'")
@@ -711,7 +720,7 @@ def _index_arrays(idx: Any, like: Any = None) -> Any:
     if isinstance(idx, tuple):
         return tuple(_index_arrays(i, like) for i in idx)
     if isinstance(idx, Tensor):
-        return idx.data if like is None else _backend.to_device(idx.data, _backend.device_of(like))
+        return idx._data if like is None else _backend.to_device(idx._data, _backend.device_of(like))
     return idx
 
 
@@ -779,9 +788,9 @@ def binary_operands(a: Any, b: Any, true_divide: builtins.bool = False) -> tuple
     if true_divide and not _is_float(dtype):
         dtype = DEFAULT_FLOAT
     if a.dtype != dtype and not _is_float(a.dtype):
-        a = Tensor._wrap(a.data.astype(dtype))
+        a = Tensor._wrap(a._data.astype(dtype))
     if b.dtype != dtype and not _is_float(b.dtype):
-        b = Tensor._wrap(b.data.astype(dtype))
+        b = Tensor._wrap(b._data.astype(dtype))
     return a, b
 
 

@@ -170,7 +170,7 @@ def test_intermediate_arrays_released_after_backward_on_50_layer_mlp():
     for w in ws:
         z = h @ w
         h = shendu.maximum(z, 0.0)
-        refs += [weakref.ref(z.data), weakref.ref(h.data)]
+        refs += [weakref.ref(z.numpy()), weakref.ref(h.numpy())]
     loss = (h * h).mean()
     del h, z
     gc.collect()
@@ -226,7 +226,7 @@ def test_numerical_grad_of_a_non_contiguous_input():
     # A transposed array: reshape(-1) copies it, and nudging the copy used to give zeros.
     a = np.arange(6.0).reshape(2, 3).T
     x = shendu.tensor(a, requires_grad=True)
-    assert not x.data.flags.c_contiguous
+    assert not x.numpy().flags.c_contiguous
     np.testing.assert_allclose(numerical_grad(lambda t: (t * t).sum(), x)[0], 2 * a, rtol=1e-6)
     assert gradcheck(lambda t: (t * t * t).sum(), x).ok
     np.testing.assert_array_equal(x.numpy(), a)  # every nudge undone

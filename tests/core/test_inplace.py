@@ -7,27 +7,6 @@ import torch
 import shendu
 
 
-def test_manual_sgd_on_data_keeps_data_an_ndarray():
-    # PyTorch tutorials: p.data -= lr * p.grad. ndarray -= Tensor defers to Tensor.__rsub__,
-    # which used to leave a Tensor inside p.data.
-    p = shendu.tensor([1.0, 2.0], requires_grad=True)
-    (p * p).sum().backward()
-    p.data -= 0.1 * p.grad
-    assert type(p.data) is np.ndarray and p.data.dtype == np.float32
-    np.testing.assert_allclose(p.data, [0.8, 1.6])
-    p.grad = None
-    (p * p).sum().backward()  # the parameter still trains
-    np.testing.assert_allclose(p.grad.numpy(), [1.6, 3.2])
-
-
-def test_data_assigned_a_tensor_or_list_stores_an_ndarray():
-    p = shendu.zeros(2)
-    p.data = shendu.ones(2)
-    assert type(p.data) is np.ndarray
-    p.data = [3.0, 4.0]
-    assert type(p.data) is np.ndarray and p.dtype == np.float32 and p.tolist() == [3.0, 4.0]
-
-
 def test_augmented_assignment_under_no_grad_updates_the_parameter_in_place():
     # The manual training loop of PyTorch's tutorials.
     w = shendu.tensor([1.0, -2.0], requires_grad=True)

@@ -14,8 +14,8 @@ from shendu.nn.functional._geometry import conv_padding, ntuple, pool_window
 
 def _copy_conv(sd: nn.Module, tc: torch.nn.Module) -> None:
     with torch.no_grad():
-        tc.weight.copy_(torch.from_numpy(sd.weight.data))
-        tc.bias.copy_(torch.from_numpy(sd.bias.data))
+        tc.weight.copy_(torch.from_numpy(sd.weight.detach().numpy()))
+        tc.bias.copy_(torch.from_numpy(sd.bias.detach().numpy()))
 
 
 @pytest.mark.parametrize("kernel", [1, 2, 3, 4, (2, 3), (4, 1)])
@@ -28,13 +28,13 @@ def test_same_padding_layer_and_function_match_torch(kernel, dilation):
     xs, xt = shendu.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     ys, yt = layer(xs), tlayer(xt)
     assert ys.shape == tuple(yt.shape) == (2, 3, 7, 6)
-    np.testing.assert_allclose(ys.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ys.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
     fs = F.conv2d(xs, layer.weight, layer.bias, padding="same", dilation=dilation)
-    np.testing.assert_allclose(fs.data, ys.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fs.detach().numpy(), ys.detach().numpy(), rtol=1e-12, atol=1e-12)
     ys.sum().backward()
     yt.sum().backward()
-    np.testing.assert_allclose(xs.grad.data, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(layer.weight.grad.data, tlayer.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(xs.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), tlayer.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
     assert repr(layer).endswith("padding=same)" if dilation == 1 else "padding=same, dilation=(2, 2))")
 
 
@@ -43,7 +43,9 @@ def test_conv1d_same_padding_even_kernel():
     tlayer = torch.nn.Conv1d(1, 1, 4, padding="same", dtype=torch.float64)
     _copy_conv(layer, tlayer)
     x = np.arange(9.0).reshape(1, 1, 9)
-    np.testing.assert_allclose(layer(shendu.tensor(x)).data, tlayer(torch.tensor(x)).detach().numpy())
+    np.testing.assert_allclose(
+        layer(shendu.tensor(x)).detach().numpy(), tlayer(torch.tensor(x)).detach().numpy()
+    )
 
 
 def test_padding_resolution():
@@ -133,7 +135,7 @@ def test_empty_batch_shape_and_backward(name, make, make_torch):
     y.sum().backward()
     assert x.grad.shape == shape
     for p in layer.parameters():
-        assert p.grad is not None and p.grad.shape == p.shape and not p.grad.data.any()
+        assert p.grad is not None and p.grad.shape == p.shape and not p.grad.numpy().any()
 
 
 def test_empty_batch_sequential_cnn():

@@ -239,7 +239,7 @@ def test_views_share_the_version_counter():
 
 
 def test_data_is_not_tracked_as_in_pytorch():
-    """``.data`` is the raw array: changing it is invisible to autograd (PyTorch's ``.data`` too)."""
+    """A change through ``.data`` (its own version counter) is invisible to autograd, as in PyTorch."""
     w = shendu.tensor([1.0, 2.0], requires_grad=True)
     tw = torch.tensor([1.0, 2.0], requires_grad=True)
     y, ty = (w * w).sum(), (tw * tw).sum()

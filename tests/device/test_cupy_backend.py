@@ -32,7 +32,7 @@ def test_cupy_is_loaded_on_first_use(cupy):
     assert backend.loaded("cuda") is None
     x = shendu.ones(3).cuda()
     assert isinstance(backend.loaded("cuda"), backend.CupyBackend)
-    assert isinstance(x.data, FakeArray) and x.device == shendu.device("cuda", 0)
+    assert isinstance(x._data, FakeArray) and x.device == shendu.device("cuda", 0)
     assert x.cpu().tolist() == [1.0, 1.0, 1.0]
     assert shendu.cuda.is_available() and shendu.cuda.device_count() == 1
     assert shendu.cuda.get_device_name() == "Fake GPU" and shendu.cuda.current_device() == 0
@@ -43,9 +43,9 @@ def test_cupy_is_loaded_on_first_use(cupy):
 
 def test_zeros_and_strided_windows_are_made_on_the_device(cupy):
     z = shendu.zeros(2, 3, device="cuda:0")
-    assert isinstance(z.data, FakeArray)
+    assert isinstance(z._data, FakeArray)
     y = F.conv2d(shendu.randn(1, 2, 5, 5, device="cuda"), shendu.randn(3, 2, 3, 3, device="cuda"))
-    assert isinstance(y.data, FakeArray) and y.shape == (1, 3, 3, 3)
+    assert isinstance(y._data, FakeArray) and y.shape == (1, 3, 3, 3)
 
 
 def test_tf32_follows_torchs_switches_per_product(cupy):

@@ -21,10 +21,10 @@ CUDA = shendu.device("cuda", 0)
 def test_to_cuda_and_back():
     x = shendu.tensor([1.0, 2.0])
     y = x.to("cuda")
-    assert isinstance(y.data, FakeArray) and y.device == CUDA and y.is_cuda and y.get_device() == 0
+    assert isinstance(y._data, FakeArray) and y.device == CUDA and y.is_cuda and y.get_device() == 0
     assert y.to("cuda") is y and y.cuda() is y and y.to(CUDA) is y
     z = y.cpu()
-    assert isinstance(z.data, np.ndarray) and z.tolist() == [1.0, 2.0]
+    assert isinstance(z._data, np.ndarray) and z.tolist() == [1.0, 2.0]
     z.add_(1)
     assert y.tolist() == [1.0, 2.0]  # a move is a copy
 
@@ -122,7 +122,7 @@ def test_creation_functions_make_device_arrays():
         shendu.zeros_like(shendu.ones(2, device="cuda")),  # a _like follows its tensor's device
         shendu.tensor(shendu.ones(2, device="cuda")),
     ):
-        assert isinstance(t.data, FakeArray) and t.device == CUDA
+        assert isinstance(t._data, FakeArray) and t.device == CUDA
     assert shendu.zeros_like(shendu.ones(2, device="cuda"), device="cpu").device == shendu.device("cpu")
 
 

@@ -390,7 +390,7 @@ def make_program(seed: int):
                 v = apply_step(SH, prog.values, step)
         except (ValueError, IndexError, RuntimeError):
             continue  # a shape the op refuses (torch refuses it too): draw another
-        if v.ndim > 5 or v.data.size > 400 or v.data.size == 0:
+        if v.ndim > 5 or v.numel() > 400 or v.numel() == 0:
             continue
         prog.steps.append(step)
         prog.values.append(v)

@@ -21,7 +21,7 @@ def test_tensors_live_in_cupy_arrays():
     import cupy
 
     x = shendu.randn(3, device="cuda")
-    assert isinstance(x.data, cupy.ndarray) and x.device == shendu.device("cuda", 0) and x.is_cuda
+    assert isinstance(x._data, cupy.ndarray) and x.device == shendu.device("cuda", 0) and x.is_cuda
     assert shendu.cuda.is_available() and shendu.cuda.device_count() >= 1
     with pytest.raises(TypeError, match="Use Tensor.cpu"):
         x.numpy()

@@ -9,7 +9,7 @@ def no_init(monkeypatch):
     from shendu.nn import init
 
     def zero(tensor, *args, **kwargs):  # defined values (np.empty may hold NaNs), no random draws
-        tensor.data.fill(0)
+        tensor.data.zero_()
         return tensor
 
     for name in (

@@ -45,7 +45,7 @@ def copy_weights(src: torch.nn.Module, dst: nn.Module) -> None:
 
 
 def close(actual, expected, what=""):
-    a = actual.data if isinstance(actual, shendu.Tensor) else np.asarray(actual)
+    a = actual.detach().numpy() if isinstance(actual, shendu.Tensor) else np.asarray(actual)
     e = expected.detach().numpy()
     assert a.shape == e.shape, f"{what}: shape {a.shape} != {e.shape}"
     assert a.dtype == np.float32, f"{what}: dtype {a.dtype}"
@@ -92,7 +92,7 @@ def compare(tmod, smod, shape, modes=("eval", "train"), grads=False, seed=1):
             if "running" in k:
                 close(v, tstate[k], k)
             elif k.endswith("num_batches_tracked"):
-                assert int(np.asarray(v.data if isinstance(v, shendu.Tensor) else v)) == int(tstate[k])
+                assert int(np.asarray(v.numpy() if isinstance(v, shendu.Tensor) else v)) == int(tstate[k])
 
 
 @pytest.mark.parametrize("stride,inplanes,planes", [(1, 32, 32), (2, 32, 64)])

@@ -172,11 +172,11 @@ def test_float32_gradients_are_float32():
     assert y.dtype == np.float32
     # conv works channels-last inside and hands back (N, C, H, W) views of channels-last arrays
     # (as PyTorch's channels_last), so the next convolution reads them without a transpose.
-    assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert y.numpy().transpose(0, 2, 3, 1).flags.c_contiguous
     (y * y).sum().backward()
     assert x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
-    assert x.grad.data.transpose(0, 2, 3, 1).flags.c_contiguous
-    assert w.grad.data.flags.c_contiguous
+    assert x.grad.numpy().transpose(0, 2, 3, 1).flags.c_contiguous
+    assert w.grad.numpy().flags.c_contiguous
 
 
 def test_course_convolution_example():
@@ -279,7 +279,7 @@ def test_torch_reference_agrees_with_plain_loop():
     for i in range(2):
         for j in range(2):
             direct += np.einsum("nchw,oc->nohw", x[:, :, i : i + 4, j : j + 4], w[:, :, i, j])
-    assert_close(conv2d(shendu.tensor(x), shendu.tensor(w)).data, direct, rtol=1e-12)
+    assert_close(conv2d(shendu.tensor(x), shendu.tensor(w)).detach().numpy(), direct, rtol=1e-12)
     assert_close(TF.conv2d(to_torch(x), to_torch(w)), direct, rtol=1e-12)
 
 

@@ -25,16 +25,16 @@ def run_both(s_mod, t_mod, x, train_grad=True, rtol=RTOL, atol=ATOL):
     tx = to_torch(x, requires_grad=train_grad)
     sy, ty = s_mod(sx), t_mod(tx)
     assert sy.dtype == np.float32
-    assert_close(sy.data, ty, rtol, atol, "forward")
+    assert_close(sy.detach().numpy(), ty, rtol, atol, "forward")
     if train_grad:
         gy = np.random.default_rng(3).standard_normal(sy.shape).astype(np.float32)
         sy.backward(gy)
         ty.backward(to_torch(gy))
-        assert_close(sx.grad.data, tx.grad, rtol, atol, "input grad")
+        assert_close(sx.grad.numpy(), tx.grad, rtol, atol, "input grad")
         t_params = dict(t_mod.named_parameters())
         for name, p in s_mod.named_parameters():
             assert p.grad is not None and p.grad.dtype == np.float32, name
-            assert_close(p.grad.data, t_params[name].grad, rtol, 1e-4, f"grad of {name}")
+            assert_close(p.grad.numpy(), t_params[name].grad, rtol, 1e-4, f"grad of {name}")
     return sy, ty
 
 
@@ -157,7 +157,7 @@ def test_conv2d_unbatched_input():
     t = torch.nn.Conv2d(3, 4, 3)
     s = copy_weights(nn.Conv2d(3, 4, 3), t)
     x = randn(3, 7, 7)
-    assert_close(s(shendu.tensor(x)).data, t(to_torch(x)), RTOL, ATOL)
+    assert_close(s(shendu.tensor(x)).detach().numpy(), t(to_torch(x)), RTOL, ATOL)
 
 
 @pytest.mark.parametrize(
@@ -193,7 +193,9 @@ def test_pooling_matches_torch(expr, shape):
 
 def test_pooling_unbatched_input():
     x = randn(3, 8, 8)
-    assert_close(nn.MaxPool2d(2)(shendu.tensor(x)).data, torch.nn.MaxPool2d(2)(to_torch(x)), RTOL, ATOL)
+    assert_close(
+        nn.MaxPool2d(2)(shendu.tensor(x)).detach().numpy(), torch.nn.MaxPool2d(2)(to_torch(x)), RTOL, ATOL
+    )
 
 
 ACTIVATIONS = [
@@ -254,7 +256,7 @@ def test_batchnorm_train_then_eval_matches_torch(cls, shape, momentum):
         s.zero_grad()
         t.zero_grad()
     for name, buf in t.named_buffers():
-        assert_close(s.state_dict()[name].data, buf, 1e-5, 1e-6, name)
+        assert_close(s.state_dict()[name].numpy(), buf, 1e-5, 1e-6, name)
     assert int(s.num_batches_tracked.item()) == 3 and s.num_batches_tracked.dtype == np.int64
     s.eval()
     t.eval()
@@ -273,7 +275,7 @@ def test_batchnorm_without_running_stats_or_affine():
 
 def test_batchnorm_normalises_per_channel():
     x = shendu.tensor(randn(16, 3, 5, 5) * np.array([1, 5, 10], np.float32).reshape(1, 3, 1, 1) + 7)
-    y = nn.BatchNorm2d(3)(x).data
+    y = nn.BatchNorm2d(3)(x).detach().numpy()
     np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-5)
     np.testing.assert_allclose(y.var(axis=(0, 2, 3)), 1, atol=1e-3)
 
@@ -281,13 +283,13 @@ def test_batchnorm_normalises_per_channel():
 def test_dropout_train_and_eval():
     x = shendu.ones(200, 100)
     drop = nn.Dropout(0.3)
-    y = drop(x).data
+    y = drop(x).detach().numpy()
     assert y.dtype == np.float32
     assert abs((y == 0).mean() - 0.3) < 0.02
     np.testing.assert_allclose(np.unique(y), [0.0, 1 / 0.7], rtol=1e-6)
     drop.eval()
-    assert (drop(x).data == 1).all()
-    y2 = nn.Dropout2d(0.5)(shendu.ones(50, 40, 3, 3)).data
+    assert (drop(x).detach().numpy() == 1).all()
+    y2 = nn.Dropout2d(0.5)(shendu.ones(50, 40, 3, 3)).detach().numpy()
     per_channel = y2.reshape(50, 40, 9)
     assert (per_channel.min(axis=2) == per_channel.max(axis=2)).all()  # whole channels dropped
     with pytest.raises(ValueError, match="between 0 and 1"):
@@ -296,9 +298,9 @@ def test_dropout_train_and_eval():
 
 def test_dropout_is_reproducible_with_manual_seed():
     shendu.manual_seed(5)
-    a = nn.Dropout()(shendu.ones(10, 10)).data
+    a = nn.Dropout()(shendu.ones(10, 10)).detach().numpy()
     shendu.manual_seed(5)
-    b = nn.Dropout()(shendu.ones(10, 10)).data
+    b = nn.Dropout()(shendu.ones(10, 10)).detach().numpy()
     assert (a == b).all()
 
 
@@ -312,11 +314,11 @@ def _loss_pair(name, kw, x, target):
     )
     sx, tx = shendu.tensor(x, requires_grad=True), to_torch(x, True)
     sl, tl = s(sx, shendu.tensor(target)), t(tx, to_torch(target))
-    assert_close(sl.data, tl, 1e-5, 1e-6, f"{name} value")
+    assert_close(sl.detach().numpy(), tl, 1e-5, 1e-6, f"{name} value")
     if sl.ndim == 0:
         sl.backward()
         tl.backward()
-        assert_close(sx.grad.data, tx.grad, 1e-5, 1e-6, f"{name} grad")
+        assert_close(sx.grad.numpy(), tx.grad, 1e-5, 1e-6, f"{name} grad")
 
 
 def test_losses_match_torch():
@@ -433,16 +435,16 @@ def test_default_init_bounds_and_dtype():
     fc = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)
     for p in (fc.weight, fc.bias):
-        assert p.dtype == np.float32 and np.abs(p.data).max() <= bound
+        assert p.dtype == np.float32 and np.abs(p.detach().numpy()).max() <= bound
     # U(-b, b) has std b/√3
-    assert abs(fc.weight.data.std() - bound / math.sqrt(3)) < 0.02 * bound
+    assert abs(fc.weight.detach().numpy().std() - bound / math.sqrt(3)) < 0.02 * bound
     conv = nn.Conv2d(16, 32, 5, groups=2)
     fan_in = 8 * 25
-    assert np.abs(conv.weight.data).max() <= 1 / math.sqrt(fan_in)
-    assert abs(conv.weight.data.std() - 1 / math.sqrt(3 * fan_in)) < 0.05 / math.sqrt(3 * fan_in)
-    assert np.abs(conv.bias.data).max() <= 1 / math.sqrt(fan_in)
+    assert np.abs(conv.weight.detach().numpy()).max() <= 1 / math.sqrt(fan_in)
+    assert abs(conv.weight.detach().numpy().std() - 1 / math.sqrt(3 * fan_in)) < 0.05 / math.sqrt(3 * fan_in)
+    assert np.abs(conv.bias.detach().numpy()).max() <= 1 / math.sqrt(fan_in)
     bn = nn.BatchNorm2d(7)
-    assert (bn.weight.data == 1).all() and (bn.bias.data == 0).all()
+    assert (bn.weight.detach().numpy() == 1).all() and (bn.bias.detach().numpy() == 0).all()
     assert all(p.dtype == np.float32 for m in (fc, conv, bn) for p in m.parameters())
     assert bn.running_mean.dtype == np.float32 and bn.num_batches_tracked.dtype == np.int64
 
@@ -453,8 +455,8 @@ def test_default_init_reproducible_with_manual_seed():
     shendu.manual_seed(42)
     b = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Linear(8, 2)).state_dict()
     c = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Linear(8, 2)).state_dict()
-    assert all((a[k].data == b[k].data).all() for k in a)
-    assert not (a["0.weight"].data == c["0.weight"].data).all()
+    assert all((a[k].numpy() == b[k].numpy()).all() for k in a)
+    assert not (a["0.weight"].numpy() == c["0.weight"].numpy()).all()
 
 
 def test_float32_end_to_end():

@@ -70,7 +70,7 @@ def test_parameter_is_a_leaf_that_requires_grad():
     )
     assert repr(p) == repr(torch.nn.Parameter(torch.zeros(2, 3)))
     arr = np.ones(3, dtype=np.float32)
-    assert Parameter(arr).data is arr  # shares memory, as torch.nn.Parameter(tensor)
+    assert Parameter(arr).detach().numpy() is arr  # shares memory, as torch.nn.Parameter(tensor)
     assert not Parameter(arr, requires_grad=False).requires_grad
     assert Parameter([1.0, 2.0]).dtype == np.float32
     with pytest.raises(RuntimeError):
@@ -130,7 +130,7 @@ def test_buffers_are_saved_but_not_trained():
     m.register_buffer("scratch", shendu.zeros(1), persistent=False)
     assert "scratch" in dict(m.named_buffers()) and "scratch" not in m.state_dict()
     m.running_mean = shendu.ones(4)  # reassigning a buffer keeps it a buffer
-    assert m._buffers["running_mean"].data.tolist() == [1.0] * 4
+    assert m._buffers["running_mean"].numpy().tolist() == [1.0] * 4
 
 
 def test_train_eval_propagate():
@@ -150,7 +150,7 @@ def test_zero_grad_and_requires_grad():
     out.backward()
     assert all(p.grad is not None for p in net.parameters())
     net.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in net.parameters())
+    assert all(p.grad is not None and not p.grad.numpy().any() for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     net[0].requires_grad_(False)
@@ -195,13 +195,18 @@ def test_forward_hooks_and_pre_hooks():
     y = layer(x)
     assert calls == [([[2.0, 2.0]], (1, 3))]
     np.testing.assert_allclose(
-        y.data, layer.weight.data.sum(1, keepdims=True).T * 2 + layer.bias.data, rtol=1e-6
+        y.detach().numpy(),
+        layer.weight.detach().numpy().sum(1, keepdims=True).T * 2 + layer.bias.detach().numpy(),
+        rtol=1e-6,
     )
     h3 = layer.register_forward_hook(lambda m, args, out: out * 0)  # a hook may replace the output
-    assert not layer(x).data.any()
+    assert not layer(x).detach().numpy().any()
     for h in (h1, h2, h3):
         h.remove()
-    assert np.allclose(layer(x).data, x.data @ layer.weight.data.T + layer.bias.data)
+    assert np.allclose(
+        layer(x).detach().numpy(),
+        x.detach().numpy() @ layer.weight.detach().numpy().T + layer.bias.detach().numpy(),
+    )
     assert len(calls) == 2
 
 
@@ -226,8 +231,8 @@ def test_deepcopy_is_independent():
     net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
     twin = copy.deepcopy(net)
     assert isinstance(twin[0].weight, Parameter) and twin[0].weight.requires_grad
-    twin[0].weight.data[...] = 0
-    assert net[0].weight.data.any()
+    twin[0].weight.data.zero_()
+    assert net[0].weight.detach().numpy().any()
     assert [n for n, _ in twin.named_parameters()] == [n for n, _ in net.named_parameters()]
 
 
@@ -273,8 +278,8 @@ def test_sequential_repr_indexing_slicing():
 def test_sequential_forward_chains():
     s = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
     x = shendu.randn(5, 4)
-    expected = np.maximum(x.data @ s[0].weight.data.T + s[0].bias.data, 0)
-    np.testing.assert_allclose(s(x).data, expected, rtol=1e-6)
+    expected = np.maximum(x.detach().numpy() @ s[0].weight.detach().numpy().T + s[0].bias.detach().numpy(), 0)
+    np.testing.assert_allclose(s(x).detach().numpy(), expected, rtol=1e-6)
 
 
 def test_sequential_from_ordered_dict_and_mutation():

@@ -176,7 +176,10 @@ def _conv_grads(x, w, b, kw):
     xs, ws, bs = (shendu.tensor(a, requires_grad=True) for a in (x, w, b))
     y = F.conv2d(xs, ws, bs, **kw)
     (y * y).sum().backward()
-    return [np.ascontiguousarray(a) for a in (y.data, xs.grad.data, ws.grad.data, bs.grad.data)]
+    return [
+        np.ascontiguousarray(a)
+        for a in (y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy(), bs.grad.numpy())
+    ]
 
 
 @pytest.mark.parametrize(
@@ -254,7 +257,7 @@ def _train(n_threads: int, steps: int = 3) -> list[np.ndarray]:
             opt.zero_grad()
             F.cross_entropy(net(x), t).backward()
             opt.step()
-        return [p.data.copy() for p in net.state_dict().values()]
+        return [p.numpy().copy() for p in net.state_dict().values()]
 
 
 @pytest.mark.parametrize("pieces", [small_pieces, _whole])
@@ -285,7 +288,10 @@ def test_batch_norm_is_the_same_for_any_thread_count_and_matches_the_formula(sha
             y = F.batch_norm(xs, rm, rv, ws, bs, training=True)
             y.backward(g)
             results.append(
-                [np.ascontiguousarray(a) for a in (y.data, xs.grad.data, ws.grad.data, bs.grad.data, rm, rv)]
+                [
+                    np.ascontiguousarray(a)
+                    for a in (y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy(), bs.grad.numpy(), rm, rv)
+                ]
             )
     for other in results[1:]:
         assert all(same_bits(a, e) for a, e in zip(other, results[0], strict=True))
@@ -304,7 +310,7 @@ def test_linear_is_the_same_for_any_thread_count():
             xs, ws, bs = (shendu.tensor(a, requires_grad=True) for a in (x, w, b))
             y = F.linear(xs, ws, bs)
             (y * y).sum().backward()
-            results.append([y.data, xs.grad.data, ws.grad.data, bs.grad.data])
+            results.append([y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy(), bs.grad.numpy()])
     for other in results[1:]:
         assert all(same_bits(a, e) for a, e in zip(other, results[0], strict=True))
     np.testing.assert_allclose(results[0][0], x @ w.T + b, rtol=1e-5, atol=1e-5)

@@ -85,9 +85,9 @@ def test_max_pool2d_return_indices(case):
     kw = {k: v for k, v in case.items() if k != "shape"}
     y, idx = max_pool2d(shendu.tensor(x), return_indices=True, **kw)
     ty, tidx = TF.max_pool2d(to_torch(x), return_indices=True, **kw)
-    assert_close(y.data, ty)
+    assert_close(y.detach().numpy(), ty)
     assert idx.dtype == np.int64
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(idx.detach().numpy(), tidx.numpy())
 
 
 @given(pool_cases(dilation=False), st.booleans(), st.sampled_from([None, 1, 3]))
@@ -181,8 +181,8 @@ def test_max_pool2d_without_a_graph_matches_torch(case, ties):
     kw = {k: v for k, v in case.items() if k != "shape"}
     with shendu.no_grad():
         y = max_pool2d(shendu.tensor(x, requires_grad=True), **kw)
-    assert y._ctx is None and y.data.flags.c_contiguous
-    assert_close(y.data, TF.max_pool2d(to_torch(x), **kw))
+    assert y._ctx is None and y.numpy().flags.c_contiguous
+    assert_close(y.detach().numpy(), TF.max_pool2d(to_torch(x), **kw))
 
 
 @pytest.mark.parametrize(
@@ -196,14 +196,16 @@ def test_nan_in_overlapping_windows_as_in_torch(kw):
     y, idx = max_pool2d(xs, return_indices=True, **kw)
     tx = to_torch(x).requires_grad_()
     ty, tidx = TF.max_pool2d(tx, return_indices=True, **kw)
-    np.testing.assert_array_equal(np.isnan(y.data), np.isnan(ty.detach().numpy()))
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(np.isnan(y.detach().numpy()), np.isnan(ty.detach().numpy()))
+    np.testing.assert_array_equal(idx.detach().numpy(), tidx.numpy())
     g = np.random.default_rng(4).standard_normal(y.shape)
     y.backward(g)
     ty.backward(torch.from_numpy(g))
-    assert_close(xs.grad.data, tx.grad)
+    assert_close(xs.grad.numpy(), tx.grad)
     with shendu.no_grad():  # the max-only path lets NaN win as well
-        np.testing.assert_array_equal(np.isnan(max_pool2d(shendu.tensor(x), **kw).data), np.isnan(y.data))
+        np.testing.assert_array_equal(
+            np.isnan(max_pool2d(shendu.tensor(x), **kw).detach().numpy()), np.isnan(y.detach().numpy())
+        )
 
 
 def test_float32_stays_float32():
@@ -252,7 +254,7 @@ def test_max_pool_with_return_indices_under_no_grad():
     with shendu.no_grad():
         _, idx = max_pool2d(shendu.tensor(x), 3, 2, return_indices=True)
     _, tidx = TF.max_pool2d(torch.from_numpy(x), 3, 2, return_indices=True)
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(idx.detach().numpy(), tidx.numpy())
 
 
 def test_non_contiguous_input():

@@ -78,50 +78,52 @@ def test_load_torch_state_then_outputs_match(name):
     result = s.load_state_dict(torch_state(t))
     assert result.missing_keys == [] and result.unexpected_keys == []
     for k, v in s.state_dict().items():
-        np.testing.assert_array_equal(v.data, t.state_dict()[k].numpy(), err_msg=k)
+        np.testing.assert_array_equal(v.numpy(), t.state_dict()[k].numpy(), err_msg=k)
     x = np.random.default_rng(0).standard_normal(INPUTS[name]).astype(np.float32)
     with torch.no_grad():
         expected = t(to_torch(x))
-    assert_close(s(shendu.tensor(x)).data, expected, 1e-5, 1e-5, name)
+    assert_close(s(shendu.tensor(x)).detach().numpy(), expected, 1e-5, 1e-5, name)
 
 
 @pytest.mark.parametrize("name", list(TWINS))
 def test_torch_loads_shendu_state_strictly(name):
     """The other direction: torch accepts shendu's state dict as is (same keys, shapes, dtypes)."""
     s, t = TWINS[name](nn).eval(), TWINS[name](torch.nn).eval()
-    t.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in s.state_dict().items()}, strict=True)
+    t.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in s.state_dict().items()}, strict=True)
     x = np.random.default_rng(1).standard_normal(INPUTS[name]).astype(np.float32)
     with torch.no_grad():
         expected = t(to_torch(x))
-    assert_close(s(shendu.tensor(x)).data, expected, 1e-5, 1e-5, name)
+    assert_close(s(shendu.tensor(x)).detach().numpy(), expected, 1e-5, 1e-5, name)
 
 
 def test_torch_tensors_are_accepted_directly():
     t = torch.nn.Linear(3, 2)
     s = nn.Linear(3, 2)
     s.load_state_dict(t.state_dict())
-    np.testing.assert_array_equal(s.weight.data, t.weight.detach().numpy())
+    np.testing.assert_array_equal(s.weight.detach().numpy(), t.weight.detach().numpy())
 
 
 def test_load_copies_in_place_keeping_dtype_and_identity():
     s = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
     weight, rm = s[0].weight, s[1].running_mean
-    array_before = weight.data
-    state = {k: v.data.astype(np.float64) + 1 for k, v in s.state_dict().items()}
+    array_before = weight.detach().numpy()
+    state = {k: v.numpy().astype(np.float64) + 1 for k, v in s.state_dict().items()}
     state["1.num_batches_tracked"] = np.array(5)
     s.load_state_dict(state)
-    assert s[0].weight is weight and weight.data is array_before  # optimisers keep their references
+    assert (
+        s[0].weight is weight and weight.detach().numpy() is array_before
+    )  # optimisers keep their references
     assert weight.dtype == np.float32 and rm.dtype == np.float32
-    np.testing.assert_allclose(weight.data, state["0.weight"], rtol=1e-6)
+    np.testing.assert_allclose(weight.detach().numpy(), state["0.weight"], rtol=1e-6)
     assert s[1].num_batches_tracked.dtype == np.int64 and s[1].num_batches_tracked.item() == 5
     state["0.weight"][...] = 0  # no aliasing of the caller's arrays
-    assert weight.data.any()
+    assert weight.detach().numpy().any()
 
 
 def test_state_dict_values_are_detached_and_share_memory():
     fc = nn.Linear(2, 2)
     sd = fc.state_dict()
-    assert not sd["weight"].requires_grad and sd["weight"].data is fc.weight.data
+    assert not sd["weight"].requires_grad and sd["weight"].numpy() is fc.weight.detach().numpy()
     kept = fc.state_dict(keep_vars=True)
     assert kept["weight"] is fc.weight
 
@@ -132,18 +134,18 @@ def test_buffers_saved_but_non_persistent_ones_not_expected():
     sd = m.state_dict()
     assert list(sd) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
     assert "cache" not in sd
-    m.load_state_dict({k: v.data.copy() for k, v in sd.items()})  # strict: cache is not required
+    m.load_state_dict({k: v.numpy().copy() for k, v in sd.items()})  # strict: cache is not required
 
 
 def test_strict_error_lists_every_bad_key():
     s = small_cnn(nn)
-    state = {k: v.data.copy() for k, v in s.state_dict().items()}
+    state = {k: v.numpy().copy() for k, v in s.state_dict().items()}
     del state["features.0.weight"], state["features.1.running_var"]
     state["features.9.weight"] = np.zeros(3, np.float32)
     state["extra"] = np.zeros(1, np.float32)
     state["classifier.1.weight"] = np.zeros((10, 25), np.float32)
     state["features.4.bias"] = np.zeros(7, np.float32)
-    before = {k: v.data.copy() for k, v in s.state_dict().items()}
+    before = {k: v.numpy().copy() for k, v in s.state_dict().items()}
     with pytest.raises(RuntimeError) as e:
         s.load_state_dict(state)
     msg = str(e.value)
@@ -157,7 +159,7 @@ def test_strict_error_lists_every_bad_key():
     )
     assert "size mismatch for features.4.bias" in msg
     # nothing was half-loaded
-    assert all((before[k] == v.data).all() for k, v in s.state_dict().items())
+    assert all((before[k] == v.numpy()).all() for k, v in s.state_dict().items())
 
 
 def test_error_message_matches_torch_up_to_shape_spelling():
@@ -177,7 +179,7 @@ def test_non_strict_returns_incompatible_keys_and_loads_the_rest():
     new_w = np.full((2, 3), 0.5, np.float32)
     result = s.load_state_dict({"0.weight": new_w, "zzz": np.zeros(1)}, strict=False)
     assert result.missing_keys == ["0.bias", "1.weight", "1.bias"] and result.unexpected_keys == ["zzz"]
-    assert (s[0].weight.data == 0.5).all()
+    assert (s[0].weight.detach().numpy() == 0.5).all()
     t = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1))
     t_result = t.load_state_dict({"0.weight": torch.from_numpy(new_w), "zzz": torch.zeros(1)}, strict=False)
     assert tuple(result) == tuple(t_result)
@@ -193,9 +195,9 @@ def test_load_state_dict_rejects_non_mapping():
 def test_shared_parameters_round_trip():
     fc = nn.Linear(2, 2)
     net = nn.Sequential(fc, fc)
-    state = {k: np.ones_like(v.data) for k, v in net.state_dict().items()}
+    state = {k: np.ones_like(v.numpy()) for k, v in net.state_dict().items()}
     net.load_state_dict(state)
-    assert (fc.weight.data == 1).all()
+    assert (fc.weight.detach().numpy() == 1).all()
 
 
 def test_load_after_training_step_matches_torch_training():
@@ -205,6 +207,6 @@ def test_load_after_training_step_matches_torch_training():
     s.load_state_dict(torch_state(t))
     t.classifier[0].p = s.classifier[0].p = 0.0  # dropout off so both see the same network
     x = np.random.default_rng(2).standard_normal((4, 1, 8, 8)).astype(np.float32)
-    assert_close(s(shendu.tensor(x)).data, t(to_torch(x)), 1e-5, 1e-5, "train-mode forward")
+    assert_close(s(shendu.tensor(x)).detach().numpy(), t(to_torch(x)), 1e-5, 1e-5, "train-mode forward")
     for k, v in t.state_dict().items():
-        assert_close(s.state_dict()[k].data, v, 1e-5, 1e-6, k)
+        assert_close(s.state_dict()[k].numpy(), v, 1e-5, 1e-6, k)

@@ -75,9 +75,9 @@ def test_matches_torch_20_steps(name, kw):
     _run(s_opt, t_opt, s_params, t_params, rng, 20)
     for s, t in zip(s_params, t_params, strict=True):
         assert s.dtype == np.float64
-        assert_close(s.data, t, rtol=1e-6, atol=1e-10, what=f"{name} {kw}")
+        assert_close(s.detach().numpy(), t, rtol=1e-6, atol=1e-10, what=f"{name} {kw}")
     # the parameters moved: a no-op optimiser would not pass
-    assert not np.allclose(s_params[0].data, arrays[0])
+    assert not np.allclose(s_params[0].detach().numpy(), arrays[0])
 
 
 @pytest.mark.parametrize("name,kw", CASES[::2], ids=[n for n, _ in CASES[::2]])
@@ -90,7 +90,7 @@ def test_float32_params_and_state_stay_float32(name, kw):
     _run(s_opt, t_opt, s_params, t_params, rng, 5)
     for s, t in zip(s_params, t_params, strict=True):
         assert s.dtype == np.float32
-        assert_close(s.data, t, rtol=1e-4, atol=1e-5, what=name)
+        assert_close(s.detach().numpy(), t, rtol=1e-4, atol=1e-5, what=name)
     for state in s_opt.state.values():
         for key, value in state.items():
             if isinstance(value, np.ndarray):
@@ -99,11 +99,11 @@ def test_float32_params_and_state_stay_float32(name, kw):
 
 def test_step_builds_no_graph_and_keeps_the_array():
     w = shendu.tensor(np.ones(3), requires_grad=True)
-    arr = w.data
+    arr = w.detach().numpy()
     opt = optim.Adam([w], lr=0.1)
     (w * w).sum().backward()
     opt.step()
-    assert w.data is arr  # updated in place: views and modules holding the array see it
+    assert w.detach().numpy() is arr  # updated in place: views and modules holding the array see it
     assert w.is_leaf and w.grad_fn is None and w.requires_grad
 
 
@@ -113,7 +113,7 @@ def test_gradient_is_not_modified():
     w.grad = shendu.tensor(np.array([1.0, 2.0, 3.0]))
     opt.step()
     opt.step()
-    np.testing.assert_array_equal(w.grad.data, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0, 3.0])
 
 
 def test_zero_grad():
@@ -122,13 +122,13 @@ def test_zero_grad():
     opt = optim.SGD([w, v], lr=0.1)
     (w.sum() * 2).backward()
     opt.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(w.grad.data, np.zeros(3))
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros(3))
     assert v.grad is None
     opt.zero_grad()
     assert w.grad is None
-    before = w.data.copy()
+    before = w.detach().numpy().copy()
     opt.step()  # no gradients: nothing moves
-    np.testing.assert_array_equal(w.data, before)
+    np.testing.assert_array_equal(w.detach().numpy(), before)
 
 
 def test_param_groups_with_their_own_lr():
@@ -149,7 +149,7 @@ def test_param_groups_with_their_own_lr():
     assert s_opt.param_groups[0]["momentum"] == 0.9
     _run(s_opt, t_opt, s_params, t_params, rng, 10)
     for s, t in zip(s_params, t_params, strict=True):
-        assert_close(s.data, t, rtol=1e-6, atol=1e-10)
+        assert_close(s.detach().numpy(), t, rtol=1e-6, atol=1e-10)
 
 
 def test_named_parameters_are_accepted():
@@ -175,7 +175,7 @@ def test_state_dict_round_trip_continues_identically(name, kw):
         opt.step()
     sd = opt.state_dict()
     # same shape of dict as torch's after the same steps
-    t_params = [to_torch(p.data, requires_grad=True) for p in params]
+    t_params = [to_torch(p.detach().numpy(), requires_grad=True) for p in params]
     t_opt = getattr(torch.optim, name)(t_params, **kw)
     for t in t_params:
         t.grad = torch.zeros_like(t)
@@ -189,7 +189,7 @@ def test_state_dict_round_trip_continues_identically(name, kw):
 
     # a fresh optimiser over copies of the weights, loaded from the (flattened) state dict
     arrays2, meta = optim.flatten_state_dict(sd)
-    copies = [shendu.tensor(p.data.copy(), requires_grad=True) for p in params]
+    copies = [p.detach().clone().requires_grad_() for p in params]
     opt2 = getattr(optim, name)(copies, lr=123.0)
     opt2.load_state_dict(optim.unflatten_state_dict(arrays2, json.loads(json.dumps(meta))))
     assert opt2.param_groups[0]["lr"] == kw["lr"]
@@ -200,7 +200,7 @@ def test_state_dict_round_trip_continues_identically(name, kw):
         opt.step()
         opt2.step()
     for p, c in zip(params, copies, strict=True):
-        np.testing.assert_array_equal(p.data, c.data)
+        np.testing.assert_array_equal(p.detach().numpy(), c.detach().numpy())
 
 
 def test_state_dict_is_a_snapshot_and_load_casts_to_param_dtype():

@@ -36,8 +36,8 @@ def _var_label(t: Tensor | None, names: dict[int, str]) -> str:
     if t is None:
         return "(freed)"
     name = names.get(id(t), "")
-    grad = _fmt(t.grad.data) if t.grad is not None else "—"
-    return (f"{name}\n" if name else "") + f"value = {_fmt(t.data)}\ngrad = {grad}"
+    grad = _fmt(t.grad._data) if t.grad is not None else "—"
+    return (f"{name}\n" if name else "") + f"value = {_fmt(t._data)}\ngrad = {grad}"
 
 
 def build_graph(output: Tensor, names: dict[str, Tensor] | None = None) -> Graph:

@@ -20,7 +20,7 @@ def _default_eps(dtype: np.dtype) -> float:
 
 
 def _scalar_of(out: Tensor, weight: np.ndarray | None) -> float:
-    data = out.data.astype(np.float64)
+    data = out._data.astype(np.float64)
     return float((data * weight).sum() if weight is not None else data.sum())
 
 
@@ -47,15 +47,15 @@ def numerical_grad(
                 continue
             h = eps if eps is not None else _default_eps(t.dtype)
             g = np.zeros(t.shape, dtype=np.float64)
-            # Nudge t.data itself, element by element (a reshape(-1) of a transposed, non-contiguous
+            # Nudge t._data itself, element by element (a reshape(-1) of a transposed, non-contiguous
             # array would be a copy, and nudging the copy would leave t unchanged).
             for idx in np.ndindex(t.shape):
-                orig = t.data[idx]
-                t.data[idx] = orig + h
+                orig = t._data[idx]
+                t._data[idx] = orig + h
                 fp = _scalar_of(f(*inputs), grad_output)
-                t.data[idx] = orig - h
+                t._data[idx] = orig - h
                 fm = _scalar_of(f(*inputs), grad_output)
-                t.data[idx] = orig
+                t._data[idx] = orig
                 g[idx] = (fp - fm) / (2 * h)
             grads.append(g)
     return grads
@@ -106,10 +106,10 @@ def gradcheck(
         t.grad = None
     out = f(*inputs)
     weight = None
-    if out.data.size != 1:
+    if out._data.size != 1:
         weight = np.random.default_rng(seed).standard_normal(out.shape)
     out.backward(None if weight is None else weight.astype(out.dtype))
-    analytic = [np.zeros(t.shape) if t.grad is None else t.grad.data.astype(np.float64) for t in wanted]
+    analytic = [np.zeros(t.shape) if t.grad is None else t.grad._data.astype(np.float64) for t in wanted]
 
     numeric_all = numerical_grad(f, *inputs, eps=eps, grad_output=weight)
     numeric = [n for t, n in zip(inputs, numeric_all, strict=True) if t.requires_grad]

@@ -35,7 +35,7 @@ def _weights_bytes(name: str, kwargs: dict, size: tuple[int, int, int]) -> float
     counts = []
     for side in (64, 128):
         net = get_model(name, **{**kwargs, "input_size": side})
-        counts.append(sum(p.data.nbytes for p in net.parameters()))
+        counts.append(sum(p._data.nbytes for p in net.parameters()))
     per_area = (counts[1] - counts[0]) / (128 * 128 - 64 * 64)
     return counts[0] + per_area * (size[1] * size[2] - 64 * 64)
 

@@ -23,7 +23,7 @@ from shendu.tensor import Tensor
 
 def _check_batch(x: Any, who: str) -> np.ndarray:
     """The ndarray of ``x``, which must be a (B, C, H, W) float batch."""
-    arr = x.data if isinstance(x, Tensor) else x
+    arr = x._data if isinstance(x, Tensor) else x
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{who}: expected a NumPy array or shendu Tensor, got {type(x).__name__}")
     if arr.ndim != 4:

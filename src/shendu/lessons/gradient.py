@@ -74,12 +74,12 @@ def partials(point: tuple[float, float, float] = POINT) -> dict:
 def descend(f, start, lr: float, steps: int) -> np.ndarray:
     """Plain gradient descent x ← x − lr·∇f(x) with autograd; returns the path, (steps + 1, 2)."""
     p = shendu.tensor(np.array(start, dtype=np.float64), requires_grad=True)
-    path = [p.data.copy()]
+    path = [p.detach().numpy().copy()]
     for _ in range(steps):
         f(p).backward()
         with shendu.no_grad():
             p = (p - lr * shendu.tensor(grad_of(p))).detach().requires_grad_()
-        path.append(p.data.copy())
+        path.append(p.detach().numpy().copy())
     return np.array(path)
 
 

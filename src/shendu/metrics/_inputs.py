@@ -14,7 +14,7 @@ def as_array(x: Any, name: str) -> np.ndarray:
     from shendu.tensor import Tensor
 
     if isinstance(x, Tensor):
-        return backend.to_host(x.data)  # measures are computed on the host, whatever the device
+        return backend.to_host(x._data)  # measures are computed on the host, whatever the device
     arr = np.asarray(x)
     if arr.dtype == object:
         raise TypeError(f"{name}: expected numbers, got an array of Python objects")

@@ -164,7 +164,7 @@ def summary(
 
 def _check_memory(model: nn.Module, input_size: tuple[int, ...], batch_size: int, limit: int) -> None:
     """Refuse, before allocating it, a pass whose estimated memory is above ``limit`` bytes."""
-    params = sum(p.data.nbytes for p in model.parameters())
+    params = sum(p._data.nbytes for p in model.parameters())
     input_bytes = 4 * batch_size * int(np.prod(input_size))
     spatial = input_size[1:]
     if not spatial or max(spatial) <= PROBE_SIDE:
@@ -229,9 +229,9 @@ def _run(model: nn.Module, input_size: tuple[int, ...], batch_size: int) -> Summ
         total_params=sum(p.numel() for p in params),
         trainable_params=sum(p.numel() for p in params if p.requires_grad),
         total_mult_adds=sum(l.mult_adds for l in leaves),
-        input_bytes=x.data.nbytes,
+        input_bytes=x._data.nbytes,
         forward_bytes=sum(4 * int(np.prod(s)) for l in leaves for s in _shape_list(l.output_shape)),
-        params_bytes=sum(p.data.nbytes for p in params),
+        params_bytes=sum(p._data.nbytes for p in params),
         model_name=type(model).__name__,
     )
 

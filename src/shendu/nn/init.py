@@ -48,7 +48,7 @@ _T = TypeVar("_T", Tensor, np.ndarray)
 
 def _array(tensor: Tensor | np.ndarray) -> np.ndarray:
     if isinstance(tensor, Tensor):
-        return tensor.data
+        return tensor._data
     if isinstance(tensor, np.ndarray):
         return tensor
     raise TypeError(f"init expects a shendu Tensor or ndarray, got {type(tensor).__name__}")

@@ -31,12 +31,12 @@ class Parameter(Tensor):
         if data is None:
             arr = np.empty(0, dtype=DEFAULT_FLOAT)
         elif isinstance(data, Tensor):
-            arr = data.data
+            arr = data._data
         elif isinstance(data, np.ndarray):
             arr = data
         else:
-            arr = Tensor(data).data
-        self.data = arr
+            arr = Tensor(data)._data
+        self._data = arr
         self.grad = None
         self.requires_grad = False
         self._ctx = None
@@ -51,12 +51,12 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
-        out = Parameter(self.data.copy(), self.requires_grad)
+        out = Parameter(self._data.copy(), self.requires_grad)
         if self.grad is not None:
-            out.grad = Tensor._wrap(self.grad.data.copy())
+            out.grad = Tensor._wrap(self.grad._data.copy())
         memo[id(self)] = out
         return out
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         # Pickle-free project, but copy.copy and multiprocessing use this path.
-        return (Parameter, (self.data, self.requires_grad))
+        return (Parameter, (self._data, self.requires_grad))

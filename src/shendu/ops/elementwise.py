@@ -190,7 +190,7 @@ def where(condition, a, b) -> Tensor:
     """
     cond = as_tensor(condition)
     if cond.dtype != np.bool_:
-        cond = Tensor._wrap(cond.data.astype(bool))
+        cond = Tensor._wrap(cond._data.astype(bool))
     a, b = binary_operands(a, b)
     return Where.apply(cond, a, b)
 
@@ -221,4 +221,4 @@ def _bound(b):
     """A clip bound as a number or ndarray (a Tensor bound is a constant: no gradient flows to it)."""
     if b is None:
         return None
-    return b.data if isinstance(b, Tensor) else b
+    return b._data if isinstance(b, Tensor) else b

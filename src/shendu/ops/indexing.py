@@ -202,7 +202,7 @@ def topk(
         raise ValueError(f"topk: k ({k}) must lie in [0, {n}] for dimension {dim} of size {n}")
     if x.ndim == 0:
         return x, Tensor._wrap(np.asarray(0, np.int64))
-    data = x.data
+    data = x._data
     key = -data if largest else data
     order = np.argsort(key, axis=axis, kind="stable")
     idx = np.take(order, np.arange(k), axis=axis).astype(np.int64)

@@ -166,7 +166,7 @@ def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
 
 
 def _check_nonempty(x: Tensor, name: str) -> None:
-    if x.data.size == 0:
+    if x._data.size == 0:
         raise ValueError(f"{name}: cannot reduce an empty tensor of shape {x.shape}")
 
 
@@ -179,11 +179,11 @@ def _max_min(x, dim, axis, keepdim, keepdims, arg, whole):
     x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
     _check_nonempty(x, whole.__name__)
     if not x.ndim:  # a 0-d tensor is its own maximum, at index 0
-        return MaxMin(x * 1, Tensor._wrap(np.zeros_like(x.data, dtype=np.int64)))
+        return MaxMin(x * 1, Tensor._wrap(np.zeros_like(x._data, dtype=np.int64)))
     if len(axes) != 1:
         return whole(x, axes, kd)
     ax = axes[0]
-    idx = arg(x.data, axis=ax)
+    idx = arg(x._data, axis=ax)
     values = IndexReduce.apply(x, idx=idx, axis=ax, keepdims=kd)
     indices = Tensor._wrap(np.expand_dims(idx, ax) if kd else idx)
     return MaxMin(values, indices)
@@ -230,7 +230,7 @@ def argmax(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
     alias of ``dim``, as in PyTorch)."""
     dim = axis if axis is not None else dim
     x = as_tensor(x)
-    return Tensor._wrap(np.argmax(x.data, axis=dim, keepdims=keepdim))
+    return Tensor._wrap(np.argmax(x._data, axis=dim, keepdims=keepdim))
 
 
 def argmin(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
@@ -238,4 +238,4 @@ def argmin(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
     alias of ``dim``)."""
     dim = axis if axis is not None else dim
     x = as_tensor(x)
-    return Tensor._wrap(np.argmin(x.data, axis=dim, keepdims=keepdim))
+    return Tensor._wrap(np.argmin(x._data, axis=dim, keepdims=keepdim))

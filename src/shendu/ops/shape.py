@@ -63,7 +63,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
         return Reshape.apply(x, shape=shape)
     except ValueError:
         raise ValueError(
-            f"reshape: shape {shape} is invalid for input of shape {x.shape} ({x.data.size} elements)"
+            f"reshape: shape {shape} is invalid for input of shape {x.shape} ({x._data.size} elements)"
         ) from None
 
 

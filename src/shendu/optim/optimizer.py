@@ -146,7 +146,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()``'s loss if given.
@@ -168,7 +168,7 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    grad = p.grad.data
+                    grad = p.grad._data
                     if grad.shape != p.shape:
                         raise RuntimeError(
                             f"gradient of shape {grad.shape} for a parameter of shape {p.shape}"
@@ -177,10 +177,10 @@ class Optimizer:
                         grad = grad.astype(p.dtype)
                     state = self.state[p]
                     if not state:
-                        state.update(self._init_state(p.data, group))
+                        state.update(self._init_state(p._data, group))
                     for key in absent[id(p)]:
                         state.pop(key, None)
-                    self._update(p.data, grad, state, group)
+                    self._update(p._data, grad, state, group)
         return loss
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
@@ -275,7 +275,7 @@ class Optimizer:
 def _restore_value(name: str, value: Any, p: Tensor) -> Any:
     """A saved state value, as a copy in ``p``'s dtype (floats) on ``p``'s device."""
     if isinstance(value, Tensor):  # a state dict that went through shendu.save/load holds Tensors
-        value = value.data
+        value = value._data
     if backend.is_array(value):
         if name != "step" and np.issubdtype(value.dtype, np.floating):
             if value.shape != p.shape:

@@ -63,7 +63,7 @@ def state_arrays(state_dict: dict[str, Any]) -> dict[str, np.ndarray]:
     """``{name: ndarray}`` of a ``state_dict()`` whose values are Tensors or arrays."""
     # Host arrays: a checkpoint written on a GPU loads on a CPU-only machine.
     return {
-        k: backend.to_host(v.data) if isinstance(v, Tensor) else np.asarray(v) for k, v in state_dict.items()
+        k: backend.to_host(v._data) if isinstance(v, Tensor) else np.asarray(v) for k, v in state_dict.items()
     }
 
 

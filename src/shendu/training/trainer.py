@@ -68,7 +68,7 @@ def _default_loss() -> Callable:
 
 def _array(value: Any) -> np.ndarray:
     """A host array: metrics are computed with NumPy, whatever device trained."""
-    return backend.to_host(value.data) if isinstance(value, Tensor) else np.asarray(value)
+    return backend.to_host(value._data) if isinstance(value, Tensor) else np.asarray(value)
 
 
 def _model_device(model) -> Any:
@@ -153,8 +153,8 @@ def predict(model, loader: Iterable) -> tuple[np.ndarray, np.ndarray]:
     try:
         with no_grad():
             for x, y in loader:
-                outs.append(backend.to_host(model(x.to(device)).data))
-                labels.append(backend.to_host(y.data))
+                outs.append(backend.to_host(model(x.to(device))._data))
+                labels.append(backend.to_host(y._data))
     finally:
         model.train(was_training)
     if not outs:

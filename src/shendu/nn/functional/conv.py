@@ -391,7 +391,7 @@ def _conv(name, input, weight, bias, stride, padding, dilation, groups, nd: int)
     else:
         args = (x, w) if b is None else (x, w, b)
         # NumPy arrays: the channels-last threaded kernel; a GPU's arrays: the plain im2col op
-        op = Conv2d if type(x.data) is np.ndarray else Conv2dColumns
+        op = Conv2d if type(x._data) is np.ndarray else Conv2dColumns
         y = op.apply(*args, stride=s, padding=p, dilation=d, groups=int(groups))
     if nd == 1:
         y = ops.squeeze(y, 2)

@@ -62,7 +62,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return x
     if x.dtype.kind != "f":
         raise TypeError(f"dropout: input must be a floating-point tensor, got dtype {x.dtype}")
-    return Dropout.apply(x, Tensor._wrap(backend.like(x.data, _mask(x.shape, p, x.dtype))))
+    return Dropout.apply(x, Tensor._wrap(backend.like(x._data, _mask(x.shape, p, x.dtype))))
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -74,4 +74,4 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     if not training or p == 0.0:
         return x
     shape = x.shape[:-2] + (1, 1)
-    return Dropout.apply(x, Tensor._wrap(backend.like(x.data, _mask(shape, p, x.dtype))))
+    return Dropout.apply(x, Tensor._wrap(backend.like(x._data, _mask(shape, p, x.dtype))))

@@ -56,7 +56,7 @@ def _float_pair(input: Any, target: Any, name: str) -> tuple[Tensor, Tensor]:
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: input must be a floating-point tensor, got dtype {x.dtype}")
     if x.shape != t.shape:
-        if t.data.size == x.data.size:
+        if t._data.size == x._data.size:
             hint = f"reshape one, e.g. target.reshape({x.shape})"
         elif t.dtype.kind in "iu" and x.ndim == 2 and t.shape == x.shape[:1]:
             hint = "class labels go to cross_entropy, or one-hot encode them first"
@@ -66,7 +66,7 @@ def _float_pair(input: Any, target: Any, name: str) -> tuple[Tensor, Tensor]:
             f"{name}: input shape {x.shape} and target shape {t.shape} differ; they must be equal ({hint})"
         )
     if t.dtype != x.dtype:
-        t = t.to(x.dtype) if t.dtype.kind == "f" else Tensor._wrap(t.data.astype(x.dtype))
+        t = t.to(x.dtype) if t.dtype.kind == "f" else Tensor._wrap(t._data.astype(x.dtype))
     return x, t
 
 
@@ -74,8 +74,8 @@ def _const(value: Any, like: Tensor) -> np.ndarray | None:
     """An optional constant (class weights, pos_weight) as a plain array of ``like``'s dtype and device."""
     if value is None:
         return None
-    arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-    return backend.like(like.data, arr.astype(like.dtype, copy=False))
+    arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+    return backend.like(like._data, arr.astype(like.dtype, copy=False))
 
 
 # ---- regression -------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def _index_target(x: Tensor, target: Tensor, ignore_index: int, name: str) -> np
             f"{name}: a target of class indices must be an integer tensor, got dtype {target.dtype} "
             f"(use target.long(){hint})"
         )
-    y = target.data.reshape(-1)
+    y = target._data.reshape(-1)
     bad = (y < 0) | (y >= c)
     if bad.any():
         bad &= y != ignore_index
@@ -539,10 +539,10 @@ def binary_cross_entropy(
     """
     _check_reduction(reduction, "binary_cross_entropy")
     x, t = _float_pair(input, target, "binary_cross_entropy")
-    if x.data.size and (x.data.min() < 0 or x.data.max() > 1):
+    if x._data.size and (x._data.min() < 0 or x._data.max() > 1):
         raise ValueError(
             f"binary_cross_entropy: all elements of input should be between 0 and 1, got values in "
-            f"[{x.data.min():.4g}, {x.data.max():.4g}] (pass logits to binary_cross_entropy_with_logits)"
+            f"[{x._data.min():.4g}, {x._data.max():.4g}] (pass logits to binary_cross_entropy_with_logits)"
         )
     loss = _apply_weight(BinaryCrossEntropy.apply(x, t), weight, "binary_cross_entropy")
     return _reduce(loss, reduction)

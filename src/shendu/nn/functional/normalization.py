@@ -27,7 +27,7 @@ PIECE_ELEMENTS = 1 << 16
 def _array(x: Any) -> np.ndarray | None:
     if x is None:
         return None
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 class Normalize(Function):
@@ -265,14 +265,14 @@ def batch_norm(
             _check_dtype(arr.dtype, x.dtype, what, "batch_norm")
     params = _affine_inputs(weight, bias, (c,), "batch_norm", x.dtype)
     dtype = x.dtype.type
-    on_cpu = type(x.data) is np.ndarray  # NumPy: the threaded kernel; a GPU's arrays: Normalize
+    on_cpu = type(x._data) is np.ndarray  # NumPy: the threaded kernel; a GPU's arrays: Normalize
     if training:
-        n = x.data.size // c
+        n = x._data.size // c
         if n <= 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}"
             )
-        mean, var = batch_statistics(x.data) if on_cpu else _plain_statistics(x.data)
+        mean, var = batch_statistics(x._data) if on_cpu else _plain_statistics(x._data)
         if rm is not None:
             rm *= rm.dtype.type(1 - momentum)
             rm += (mean * dtype(momentum)).astype(rm.dtype, copy=False)
@@ -351,8 +351,8 @@ def layer_norm(
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with normalized_shape {shape}")
     params = _affine_inputs(weight, bias, shape, "layer_norm", x.dtype)
     axes = tuple(range(x.ndim - k, x.ndim))
-    mean = x.data.mean(axis=axes, keepdims=True)
-    d = x.data - mean
+    mean = x._data.mean(axis=axes, keepdims=True)
+    d = x._data - mean
     var = (d * d).mean(axis=axes, keepdims=True)
     inv_std = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype, copy=False)
     return Normalize.apply(

@@ -420,7 +420,7 @@ def _max_pool(name, input, kernel_size, stride, padding, dilation, ceil_mode, re
         node = y._ctx
     else:  # no graph: find the argmax only for the indices (inference is then max-only)
         node = MaxPool2d()
-        y = Tensor._wrap(node.forward(x4.data, **geometry, argmax=return_indices))
+        y = Tensor._wrap(node.forward(x4._data, **geometry, argmax=return_indices))
     if y.shape != out_shape:
         y = y.reshape(out_shape)
     if not return_indices:

@@ -79,7 +79,7 @@ def _quoted(keys: list[str]) -> str:
 def _as_array(value: Any) -> np.ndarray:
     """A state-dict value (Tensor, ndarray, number, or anything with ``__array__``) as an ndarray."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, possibly requiring grad
         return np.asarray(value.detach().cpu().numpy())
     return np.asarray(value)
@@ -87,13 +87,13 @@ def _as_array(value: Any) -> np.ndarray:
 
 def _move_in_place(t: Tensor, d: Any, dtype: Any) -> None:
     """Give ``t`` its values on device ``d`` and, if it is floating point, in ``dtype``."""
-    arr = t.data
+    arr = t._data
     if dtype is not None and np.issubdtype(arr.dtype, np.floating) and arr.dtype != dtype:
         arr = arr.astype(dtype)
     if d is not None:
         arr = backend.to_device(arr, d)
-    if arr is not t.data:
-        t.data = arr
+    if arr is not t._data:
+        t._data = arr
 
 
 class Module:
@@ -516,9 +516,9 @@ class Module:
         # Copy only after every check passed: a failed load leaves the module untouched.
         for key, value in arrays.items():
             target = targets[key]
-            if isinstance(target.data, np.ndarray) and not target.data.flags.writeable:
-                target.data = target.data.copy()
-            target.data[...] = backend.to_device(value, target.device)  # a checkpoint loads onto any device
+            if isinstance(target._data, np.ndarray) and not target._data.flags.writeable:
+                target._data = target._data.copy()
+            target._data[...] = backend.to_device(value, target.device)  # a checkpoint loads onto any device
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- printing -----------------------------------------------------------------------

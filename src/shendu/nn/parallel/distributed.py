@@ -68,11 +68,11 @@ def _buckets(params: list[Parameter], cap_bytes: int) -> list[_Bucket]:
     for i in reversed(range(len(params))):
         p = params[i]
         limit = FIRST_BUCKET_BYTES if not buckets else cap_bytes
-        if current and (p.dtype != current[0][1].dtype or size + p.data.nbytes > limit):
+        if current and (p.dtype != current[0][1].dtype or size + p._data.nbytes > limit):
             buckets.append(_Bucket(current))
             current, size = [], 0
         current.append((i, p))
-        size += p.data.nbytes
+        size += p._data.nbytes
     if current:
         buckets.append(_Bucket(current))
     return buckets

@@ -37,5 +37,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     start = 0
     for p in params:
         n = int(np.prod(p.shape))
-        p.data = flat[start : start + n].reshape(p.shape)
+        p._data = flat[start : start + n].reshape(p.shape)
         start += n
