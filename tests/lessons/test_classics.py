@@ -115,7 +115,14 @@ def test_blocks_read_from_the_models(numbers):
     red = {r["branch"]: r for r in inc["reduction"]}
     assert red[2]["with_1x1"] == 192 * 96 + 96 * 128 * 9 and red[2]["without"] == 192 * 128 * 9
     assert red[3]["with_1x1"] == 192 * 16 + 16 * 32 * 9 and red[3]["without"] == 192 * 32 * 9
-    assert bott == {"in": 256, "layers": [(1, 64), (3, 64), (1, 256)], "projection": False}
+    assert bott == {
+        "name": "Bottleneck",
+        "in": 256,
+        "layers": [(1, 64), (3, 64), (1, 256)],
+        "projection": False,
+    }
+    basic = numbers["blocks"]["basic"]
+    assert basic == {"name": "BasicBlock", "in": 64, "layers": [(3, 64), (3, 64)], "projection": False}
 
 
 def test_alexnet_ideas_on_small_inputs(numbers):

@@ -35,7 +35,7 @@ from shendu.lessons._plot import grad_of, make_run
 from shendu.lessons.classics_degradation import degradation
 from shendu.lessons.classics_draw import draw
 from shendu.lessons.classics_report import report
-from shendu.models import alexnet2012, googlenet, resnet152, summary, vgg19
+from shendu.models import BasicBlock, alexnet2012, googlenet, resnet152, summary, vgg19
 from shendu.models.summary import LayerInfo, Summary
 
 IMAGE = (3, 224, 224)
@@ -163,13 +163,13 @@ def measure(name: str, model: nn.Module, keep: Callable[[LayerInfo], bool], dept
 
 def alexnet_numbers(net: nn.Module, s: Summary) -> dict:
     """AlexNet (two-GPU form): conv1's output, neurons, the parameters the split saves, per layer."""
-    one = alexnet2012()  # the same network in one stream, to see what the split changes
-    one_params = dict((n, p.numel()) for n, p in one.named_parameters())
     split: list[dict] = []
     for name, module in net.named_modules():
         if isinstance(module, nn.Conv2d):
             ours = sum(p.numel() for p in module.parameters())
-            alone = one_params[f"{name}.weight"] + one_params[f"{name}.bias"]
+            # the same layer on one GPU: every kernel sees all input maps (groups = 1)
+            whole = nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size)
+            alone = sum(p.numel() for p in whole.parameters())
             split.append(
                 {
                     "conv": f"conv{len(split) + 1}",
@@ -190,7 +190,7 @@ def alexnet_numbers(net: nn.Module, s: Summary) -> dict:
         "neurons_per_layer": neurons,
         "neurons": sum(neurons),
         "params": params,
-        "one_gpu_params": sum(one_params.values()),
+        "one_gpu_params": params + sum(x["one_gpu"] - x["params"] for x in split),
         "params_mb": params * 4 / 2**20,
         "split": split,
         "quoted": ALEXNET_QUOTED,
@@ -262,6 +262,17 @@ def short(m: nn.Module) -> str:
     return f"{k}×{k} maxpool"
 
 
+def residual_block(block: nn.Module) -> dict:
+    """A residual block's input channels and its convolutions (kernel, channels), the shortcut's aside."""
+    convs = [m for n, m in block.named_modules() if isinstance(m, nn.Conv2d) and "downsample" not in n]
+    return {
+        "name": type(block).__name__,
+        "in": convs[0].in_channels,
+        "layers": [(c.kernel_size[0], c.out_channels) for c in convs],
+        "projection": getattr(block, "downsample", None) is not None,
+    }
+
+
 def blocks(goog: nn.Module, res: nn.Module) -> dict:
     """The channels of GoogLeNet's first Inception block and the layers of ResNet's blocks."""
     inc = goog.inception3a
@@ -287,7 +298,6 @@ def blocks(goog: nn.Module, res: nn.Module) -> dict:
         ]
         for i in range(1, 5)
     }
-    basic = res.layer1[1]  # the first block has a projection shortcut (64 → 256); the second adds x as it is
     return {
         "inception": {
             "in": c_in,
@@ -296,11 +306,9 @@ def blocks(goog: nn.Module, res: nn.Module) -> dict:
             "side": 28,
             "reduction": reduce_saving,
         },
-        "bottleneck": {
-            "in": basic.conv1.in_channels,
-            "layers": [(c.kernel_size[0], c.out_channels) for c in (basic.conv1, basic.conv2, basic.conv3)],
-            "projection": basic.downsample is not None,
-        },
+        # layer1's first block has a projection shortcut (64 → 256); the second adds x as it is
+        "bottleneck": residual_block(res.layer1[1]),
+        "basic": residual_block(BasicBlock(64, 64)),  # ResNet-18/34's block, as in layer1 of resnet18
         "stages": [len(getattr(res, f"layer{i}")) for i in range(1, 5)],
     }
 

@@ -108,35 +108,28 @@ def draw_inception(ax, inc: dict) -> None:
     ax.text(0, -0.5, "\n".join(notes), fontsize=8, color="0.3", va="top")
 
 
-def draw_residual(ax, bott: dict) -> None:
-    """ResNet's bottleneck block with its identity shortcut, channels from the model."""
-    blank(
-        ax,
-        (0, 10),
-        (-2, 10),
-        tr("残差块（ResNet-152 的 Bottleneck）", "Residual block (ResNet-152's Bottleneck)"),
-    )
-    box(ax, 4, 9.3, tr(f"x（{bott['in']} 个通道）", f"x ({bott['in']} channels)"), COLORS["io"], 10)
-    ys = [7.6, 6.0, 4.4]
-    labels = [
-        f"{k}×{k} conv, {c}\nBN" + (", ReLU" if i < 2 else "") for i, (k, c) in enumerate(bott["layers"])
-    ]
+def draw_residual(ax, block: dict, title: str) -> None:
+    """A residual block with its identity shortcut: the model's convolutions, then + x, then ReLU."""
+    blank(ax, (0, 10), (-2, 10), title)
+    box(ax, 4, 9.3, tr(f"x（{block['in']} 个通道）", f"x ({block['in']} channels)"), COLORS["io"], 10)
+    n = len(block["layers"])
+    ys = np.linspace(7.6, 4.4, n) if n > 1 else np.array([6.0])
     prev = 8.9
-    for y, label, (k, _) in zip(ys, labels, bott["layers"], strict=True):
+    for i, (y, (k, c)) in enumerate(zip(ys, block["layers"], strict=True)):
         arrow(ax, (4, prev), (4, y + 0.55))
-        box(ax, 4, y, label, COLORS["conv1" if k == 1 else "conv3"], 9)
+        box(ax, 4, y, f"{k}×{k} conv, {c}\nBN" + (", ReLU" if i < n - 1 else ""), COLORS[kind(f"{k}×{k}")], 9)
         prev = y - 0.55
-    ax.text(1.4, 6.0, "F(x)", fontsize=13, ha="center", va="center", style="italic")
+    ax.text(1.0, 6.0, "F(x)", fontsize=13, ha="center", va="center", style="italic")
     arrow(ax, (4, prev), (4, 2.95))
     ax.add_patch(_circle(4, 2.6, 0.35))
     ax.text(4, 2.6, "+", ha="center", va="center", fontsize=14)
     # the shortcut: out of x to the right, down, into the sum
-    ax.plot([4.9, 7.6, 7.6], [9.3, 9.3, 2.6], color="tab:red", lw=1.6)
+    ax.plot([5.6, 7.6, 7.6], [9.3, 9.3, 2.6], color="tab:red", lw=1.6)
     arrow(ax, (7.6, 2.6), (4.37, 2.6), color="tab:red")
     ax.text(
         7.8,
         6.0,
-        tr("恒等捷径\nx 原样加回", "identity\nshortcut:\nx added\nunchanged"),
+        tr("恒等\n捷径：\nx 原样\n加回", "identity\nshortcut:\nx added\nunchanged"),
         color="tab:red",
         fontsize=9,
         va="center",
@@ -403,9 +396,13 @@ def draw(r: dict, folder: Path) -> list[str]:
     draw_alexnet(ax, r["alexnet"], r["networks"]["AlexNet"]["table"])
     pngs.append(save(fig, folder, "alexnet_two_gpus.png"))
     pngs.append(draw_tricks(r, folder))
-    fig, (a1, a2) = figure(1, 2, size=(13, 6.2), gridspec_kw={"width_ratios": [1.35, 1]})
+    fig, (a1, a2, a3) = figure(1, 3, size=(16, 6.2), gridspec_kw={"width_ratios": [1.5, 1, 1]})
     draw_inception(a1, r["blocks"]["inception"])
-    draw_residual(a2, r["blocks"]["bottleneck"])
+    b = r["blocks"]
+    draw_residual(a2, b["basic"], tr("残差块（ResNet-18/34 的 BasicBlock）", "Residual block (ResNet-18/34)"))
+    draw_residual(
+        a3, b["bottleneck"], tr("残差块（ResNet-50/101/152 的 Bottleneck）", "Bottleneck (ResNet-50/101/152)")
+    )
     pngs.append(save(fig, folder, "blocks.png"))
     pngs.append(draw_degradation(r, folder))
     return pngs

@@ -247,6 +247,7 @@ def report_others(r: dict) -> list[str]:
         f"branch {x['branch']} {x['without']:,} → {x['with_1x1']:,}" for x in inc["reduction"]
     )
     chain = " → ".join(f"{k}×{k} conv {c}" for k, c in bott["layers"])
+    basic = " → ".join(f"{k}×{k} conv {c}" for k, c in b["basic"]["layers"])
     return [
         "",
         tr(
@@ -286,8 +287,10 @@ def report_others(r: dict) -> list[str]:
         ),
         layer_table(res["table"]),
         tr(
-            f"   残差块（Bottleneck）：y = ReLU(F(x) + x)，F = {chain}；",
-            f"   The residual block (Bottleneck): y = ReLU(F(x) + x), F = {chain};",
+            f"   残差块：y = ReLU(F(x) + x)；ResNet-18/34 的 F = {basic}，"
+            f"ResNet-152 的 Bottleneck F = {chain}；",
+            f"   The residual block: y = ReLU(F(x) + x); in ResNet-18/34 F = {basic}, in ResNet-152's "
+            f"Bottleneck F = {chain};",
         ),
         tr(
             "   捷径把 x 原样加回，这几层只需学残差 F(x) = H(x) − x（学成 0 就是恒等映射）。",
