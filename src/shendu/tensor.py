@@ -4,10 +4,12 @@ A tensor with ``requires_grad=True`` is a leaf of the computational graph; each 
 to it records a :class:`~shendu.autograd.function.Function` node, and ``backward()`` walks
 those nodes in reverse to fill ``.grad`` of every leaf.
 
-In-place ops (``add_``, ``mul_``, ``copy_``, ``x -= y`` ...) change ``.data`` outside the graph,
-as optimiser and initialisation code needs. Where a graph is being built they are refused on a
-tensor that requires grad (use ``with shendu.no_grad():``); a tensor saved for backward and then
-changed in place makes ``backward()`` raise, as in PyTorch, instead of giving wrong gradients.
+In-place ops (``add_``, ``mul_``, ``copy_``, ``x[i] = v``, ``x -= y`` ...) change the tensor's
+storage. Under ``no_grad()`` or where nothing needs a gradient they are plain writes (optimiser and
+initialisation code); otherwise they are recorded in the graph as in PyTorch (the tensor, or the
+base of a view, takes the op's node: see ``shendu.autograd.inplace``), and refused on a leaf that
+requires grad. A tensor saved for backward and then changed in place makes ``backward()`` raise,
+as in PyTorch, instead of giving wrong gradients.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from shendu import backend as _backend
 from shendu import random as _random
+from shendu.autograd import inplace as _inplace_graph
 from shendu.autograd.engine import backward as run_backward
 from shendu.autograd.grad_mode import is_grad_enabled
 from shendu.autograd.hooks import RemovableHandle
@@ -27,7 +30,7 @@ from shendu.device import CPU, as_device, device_mismatch
 from shendu.device import device as Device
 
 if TYPE_CHECKING:
-    from shendu.autograd.function import Function
+    from shendu.autograd.function import Function, ViewInfo
 
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
@@ -76,6 +79,8 @@ class Tensor:
     # _vc counts in-place changes, so backward can refuse values that changed after being saved:
     # a one-element list, shared by a tensor and its views (made on first need; None = version 0).
     # _post_accumulate_grad_hooks: set on the first hook only (read with getattr, default None).
+    # _view: a view's ViewInfo (its root base and the ops from it), None for a tensor with its own
+    # storage; _views: on a base, weak references to its views (None until it has one).
     __slots__ = (
         "_data",
         "grad",
@@ -83,10 +88,14 @@ class Tensor:
         "_ctx",
         "_retains_grad",
         "_vc",
+        "_view",
+        "_views",
         "_post_accumulate_grad_hooks",
         "__weakref__",
     )
     _data: np.ndarray
+    _view: ViewInfo | None
+    _views: list | None
     _post_accumulate_grad_hooks: dict[int, Callable[[Tensor], None]]
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
@@ -111,6 +120,7 @@ class Tensor:
         self._ctx: Function | None = None
         self._retains_grad = False
         self._vc: list[int] | None = None
+        self._view = self._views = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -128,6 +138,7 @@ class Tensor:
         t._ctx = None
         t._retains_grad = False
         t._vc = None
+        t._view = t._views = None
         return t
 
     # ---- version counter ---------------------------------------------------------------
@@ -367,22 +378,11 @@ class Tensor:
                 )
         run_backward(self, g, retain_graph=retain_graph)
 
-    # ---- in-place ops (optimiser and initialisation code) ----------------------------
-    def _check_inplace(self, name: str, *others: Any) -> None:
-        """An in-place change is invisible to autograd: refuse it where a graph is being built."""
-        if not is_grad_enabled():
-            return
-        if self.requires_grad:
-            what = "a leaf tensor that requires grad" if self.is_leaf else "a tensor that requires grad"
-            raise RuntimeError(
-                f"{name}: in-place change of {what} would break its gradient; "
-                "do it under `with shendu.no_grad():` (optimiser or init code) or use the out-of-place op"
-            )
-        if any(isinstance(o, Tensor) and o.requires_grad for o in others):
-            raise RuntimeError(
-                f"{name}: the operand requires grad, but an in-place result is not recorded in the graph; "
-                "use the out-of-place op (x = x + y), or do it under `with shendu.no_grad():`"
-            )
+    # ---- in-place ops ----------------------------------------------------------------
+    def _recorded(self, name: str, *others: Any, through_view: builtins.bool = False) -> builtins.bool:
+        """Whether this in-place op goes into the graph (self or an operand needs a gradient and
+        grad mode is on); raises PyTorch's error where it may not (a leaf that requires grad)."""
+        return _inplace_graph.is_recorded(self, others, name, through_view)
 
     def _write(self, name: str, values: np.ndarray) -> Tensor:
         """Store ``values`` into ``self._data`` in place, keeping self's shape and dtype."""
@@ -403,18 +403,21 @@ class Tensor:
         self._bump_version()
         return self
 
-    def _inplace(self, name: str, fn: Callable[..., np.ndarray], *others: Any) -> Tensor:
-        self._check_inplace(name, *others)
+    def _inplace(self, name: str, fn: Callable[..., np.ndarray], *others: Any, **kw: Any) -> Tensor:
+        """``self = fn(self, *others)`` in place; recorded in the graph where a gradient is needed
+        (then ``_record_inplace``, installed by ``shendu.ops``, computes it with ``kw``)."""
+        if self._recorded(name, *others):
+            return self._record_inplace(name, *others, **kw)
         arrays = [_operand(self, o, name) if isinstance(o, Tensor) else _array_arg(self, o) for o in others]
         return self._write(name, fn(self._data, *arrays))
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
         """self += alpha · other, in place (``p.add_(g, alpha=-lr)`` is an SGD step)."""
-        return self._inplace("add_", lambda a, o: a + (o if alpha == 1 else alpha * o), other)
+        return self._inplace("add_", lambda a, o: a + (o if alpha == 1 else alpha * o), other, alpha=alpha)
 
     def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
         """self −= alpha · other, in place."""
-        return self._inplace("sub_", lambda a, o: a - (o if alpha == 1 else alpha * o), other)
+        return self._inplace("sub_", lambda a, o: a - (o if alpha == 1 else alpha * o), other, alpha=alpha)
 
     def mul_(self, other: Any) -> Tensor:
         """self ·= other, in place."""
@@ -434,7 +437,8 @@ class Tensor:
 
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src``'s values into self (broadcast to self's shape, cast to self's dtype)."""
-        self._check_inplace("copy_", src)
+        if self._recorded("copy_", src):
+            return self._record_inplace("copy_", src)
         values = src._data if isinstance(src, Tensor) else np.asarray(src)
         values = _backend.to_device(values, self.device)  # copy_ moves across devices, as PyTorch's
         if not np.can_cast(values.dtype, self.dtype, "unsafe"):  # pragma: no cover (numpy casts anything)
@@ -443,7 +447,8 @@ class Tensor:
 
     def fill_(self, value: Any) -> Tensor:
         """Set every element to ``value``, in place."""
-        self._check_inplace("fill_", value)
+        if self._recorded("fill_", value):
+            return self._record_inplace("fill_", value)
         value = _backend.to_host(value._data) if isinstance(value, Tensor) else np.asarray(value)
         return self._write("fill_", value.astype(self.dtype))
 
@@ -451,33 +456,28 @@ class Tensor:
         """Fill with zeros in place."""
         return self.fill_(0)
 
-    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0) -> Tensor:
-        """Fill with samples of N(mean, std²) from the library's generator, in place."""
-        self._check_inplace("normal_")
-        _random.fill_(self._data, normal=True, scale=std, shift=mean)  # the same draws as nn.init.normal_
+    def _fill_random(self, name: str, normal: builtins.bool, scale: Any, shift: Any) -> Tensor:
+        if self._recorded(name):  # the new values are constants: no gradient flows to the old ones
+            values = self._data.copy()
+            _random.fill_(values, normal=normal, scale=scale, shift=shift)
+            return self._record_inplace("fill_", Tensor._wrap(values))
+        _random.fill_(self._data, normal=normal, scale=scale, shift=shift)  # the draws of nn.init
         self._bump_version()
         return self
+
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0) -> Tensor:
+        """Fill with samples of N(mean, std²) from the library's generator, in place."""
+        return self._fill_random("normal_", True, std, mean)
 
     def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0) -> Tensor:
         """Fill with samples of U(a, b) from the library's generator, in place."""
-        self._check_inplace("uniform_")
-        _random.fill_(self._data, normal=False, scale=b - a, shift=a)  # the same draws as nn.init.uniform_
-        self._bump_version()
-        return self
+        return self._fill_random("uniform_", False, b - a, a)
 
     # ---- indexing -----------------------------------------------------------------
     def __setitem__(self, idx: Any, value: Any) -> None:
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError(
-                "in-place assignment to a tensor that requires grad would break its gradient; "
-                "build a new tensor with shendu.where / shendu.cat, or assign under shendu.no_grad()"
-            )
-        if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
-            # The copy would silently drop value's gradient path.
-            raise RuntimeError(
-                "in-place assignment of a tensor that requires grad is not recorded in the graph; "
-                "build the result with shendu.stack / shendu.cat / shendu.where instead"
-            )
+        if self._recorded("x[idx] = v", value, through_view=_is_basic_index(idx)):
+            self._record_inplace("setitem", value, idx=idx)
+            return
         if isinstance(value, Tensor):
             value = _backend.to_device(value._data, self.device)
         elif not isinstance(self._data, np.ndarray):
@@ -581,7 +581,9 @@ class Tensor:
         if m.dtype != np.bool_:
             raise TypeError(f"masked_fill_: mask must be a bool tensor, got dtype {m.dtype}")
         v = value.item() if isinstance(value, Tensor) else value
-        return self._inplace("masked_fill_", lambda a, mm: np.where(mm, np.asarray(v, dtype=a.dtype), a), m)
+        return self._inplace(
+            "masked_fill_", lambda a, mm: np.where(mm, np.asarray(v, dtype=a.dtype), a), m, value=v
+        )
 
     def any(self) -> Tensor:
         return Tensor._wrap(self._data.any())
@@ -612,6 +614,7 @@ class Tensor:
         def __rmatmul__(self, o: Any) -> Tensor: ...
         def __neg__(self) -> Tensor: ...
         def __abs__(self) -> Tensor: ...
+        def _record_inplace(self, name: str, *args: Any, **kw: Any) -> Tensor: ...
         def __iadd__(self, o: Any) -> Tensor: ...
         def __isub__(self, o: Any) -> Tensor: ...
         def __imul__(self, o: Any) -> Tensor: ...
@@ -713,6 +716,13 @@ def _operand(t: Tensor, o: Tensor, name: str) -> Any:
 def _array_arg(t: Tensor, o: Any) -> Any:
     """A list operand of an in-place op as an array on ``t``'s device (numbers stay numbers)."""
     return _backend.like(t._data, np.asarray(o)) if isinstance(o, (list, tuple)) else o
+
+
+def _is_basic_index(idx: Any) -> builtins.bool:
+    """Ints, slices, None and ``...`` only: ``x[idx]`` is a view (PyTorch writes ``x[idx] = v``
+    through it); an index with arrays or tensors is not."""
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    return all(p is None or p is Ellipsis or isinstance(p, (builtins.int, slice)) for p in parts)
 
 
 def _index_arrays(idx: Any, like: Any = None) -> Any:

@@ -56,15 +56,82 @@ def same_device(name: str, inputs: tuple[Tensor | None, ...]) -> list:
     return arrays
 
 
-def _share_version_with_base(out: Tensor, inputs: tuple[Tensor | None, ...]) -> None:
+def _share_version_with_base(out: Tensor, inputs: tuple[Tensor | None, ...]) -> Tensor | None:
     """A view shares its base's version counter, so an in-place change through either is seen
     by every saved use of both (PyTorch's rule). ``may_share_memory`` only compares bounds: an
-    output that is a view of an input always overlaps it, a fresh array never does."""
+    output that is a view of an input always overlaps it, a fresh array never does.
+    Returns the input ``out`` is a view of (None if it is a fresh array)."""
     arr = out._data
     for t in inputs:
         if t is not None and type(t._data) is np.ndarray and np.may_share_memory(arr, t._data):
             out._vc = t._version_counter()
-            return
+            return t
+    return None
+
+
+def check_no_grad_view(name: str, t: Tensor) -> None:
+    """A view made under ``no_grad()`` of a base that requires grad enters the graph as a leaf,
+    unless it (or its base, or another view of it) was changed in place since: then its history
+    is ambiguous and PyTorch refuses it."""
+    view = t._view
+    if view is not None and view.no_grad and t._version_counter()[0] != view.version:
+        raise RuntimeError(f"{name}: {STALE_VIEW_MSG}")
+
+
+class ViewInfo:
+    """What makes a tensor a view: its root ``base`` and the ops that lead from the base to it.
+
+    ``chain`` holds ``(Function subclass, params)`` per step, so the view can be made again from
+    the base (after an in-place change rewrote the base's history) and its region located.
+    ``no_grad``: made while grad mode was off; ``tracked``: False for a view of several tensor
+    inputs, whose region cannot be replayed from one base.
+    """
+
+    __slots__ = ("base", "chain", "no_grad", "tracked", "version")
+
+    def __init__(self, base: Tensor, chain: tuple, no_grad: bool, tracked: bool, version: int) -> None:
+        self.base, self.chain, self.no_grad, self.tracked = base, chain, no_grad, tracked
+        self.version = version  # of the shared counter when the view was made
+
+
+def replay(chain: tuple, arr: Any) -> Any:
+    """The view that ``chain`` (a ViewInfo's steps) takes of its base, taken of ``arr`` instead
+    (an array shaped like the base)."""
+    for cls, params in chain:
+        fn = cls()
+        fn.needs_grad = (False,)
+        arr = fn.forward(arr, **params)
+    return arr
+
+
+def _register_view(out: Tensor, src: Tensor, step: tuple, n_inputs: int, enabled: bool) -> None:
+    """Record that ``out`` is a view of ``src`` (made by ``step``), under ``src``'s root base.
+
+    The base keeps weak references to its views, so that they can be re-derived from it when an
+    in-place op rewrites its history; not for a leaf that requires grad, whose history cannot be
+    rewritten (an in-place op on it, or on a view of it, is refused)."""
+    info = src._view
+    base, chain, no_grad = (src, (), False) if info is None else (info.base, info.chain, info.no_grad)
+    version = out._version_counter()[0]
+    out._view = ViewInfo(base, chain + (step,), no_grad or not enabled, n_inputs == 1, version)
+    if not enabled and base.requires_grad:
+        out.requires_grad = True  # PyTorch: a view made under no_grad requires grad if its base does
+    if base.requires_grad and base._ctx is None:
+        return
+    views = base._views
+    if views is None:
+        views = base._views = []
+    views.append(weakref.ref(out))
+    n = len(views)
+    if n >= 16 and n & (n - 1) == 0:  # at each power of two drop dead entries: amortised O(1)
+        views[:] = [r for r in views if r() is not None]
+
+
+STALE_VIEW_MSG = (
+    "A view was created in no_grad mode and its base or another view of its base has been modified "
+    "inplace with grad mode enabled. This view is ambiguous to use in the graph: clone() it first, or "
+    "make it outside no_grad()."
+)
 
 
 class Function:
@@ -120,7 +187,10 @@ class Function:
         out = first._wrap(out_arr)  # a plain Tensor (see Tensor._wrap)
         # forward may have returned a view of an input (reshape, x[i], .T): share its version counter
         if type(out_arr) is np.ndarray and out_arr.base is not None:
-            _share_version_with_base(out, inputs)
+            src = _share_version_with_base(out, inputs)
+            if src is not None:
+                n_inputs = sum(t is not None for t in inputs)
+                _register_view(out, src, (cls, params), n_inputs, enabled)
         if True in needs:
             # Point at the creator node of non-leaf inputs, not at the tensor itself, so
             # an intermediate array lives only as long as the user (or a save) holds it.
@@ -128,6 +198,9 @@ class Function:
                 (t._ctx if t._ctx is not None else t) if t is not None and t.requires_grad else None
                 for t in inputs
             ]
+            for t in inputs:
+                if t is not None and t._view is not None and t.requires_grad:
+                    check_no_grad_view(fn.name, t)
             fn.input_shapes = tuple(() if a is None else a.shape for a in arrays)
             fn.input_dtypes = tuple(None if a is None else a.dtype for a in arrays)
             fn.out_ref = weakref.ref(out)

@@ -42,6 +42,7 @@ class Parameter(Tensor):
         self._ctx = None
         self._retains_grad = False
         self._version = 0
+        self._view = self._views = None
         if requires_grad:
             self.requires_grad_(True)
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from shendu.autograd.grad_mode import is_grad_enabled
 from shendu.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from shendu.ops.arithmetic import add, bmm, div, matmul, mm, mul, neg, pow, sub
 from shendu.ops.elementwise import abs, cast, clip, exp, log, maximum, minimum, sqrt
 from shendu.ops.indexing import getitem, masked_fill, topk
+from shendu.ops.inplace import record_inplace
 from shendu.ops.reduction import amax, amin, argmax, argmin, max, mean, min, sum, var
 from shendu.ops.shape import (
     chunk,
@@ -62,32 +62,21 @@ def _rmatmul(self: Tensor, o: Any) -> Tensor:
     return matmul(o, self)
 
 
-# ---- augmented assignment: ``x += y`` ------------------------------------------------------------
-def _augmented(self: Tensor, name: str, other: Any, inplace: Callable[[Any], Tensor], op: Callable) -> Tensor:
-    """In place as PyTorch when no graph is involved; where one is being built, a new node
-    (rebinding the name), except on a leaf that requires grad, which is refused."""
-    graph = is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
-    if not graph:
-        return inplace(other)
-    if self.requires_grad and self.is_leaf:
-        self._check_inplace(name)
-    return op(self, other)
-
-
+# ---- augmented assignment: ``x += y`` is ``x.add_(y)``, in place (recorded where a gradient is needed)
 def _iadd(self: Tensor, o: Any) -> Tensor:
-    return _augmented(self, "+=", o, self.add_, add)
+    return self.add_(o)
 
 
 def _isub(self: Tensor, o: Any) -> Tensor:
-    return _augmented(self, "-=", o, self.sub_, sub)
+    return self.sub_(o)
 
 
 def _imul(self: Tensor, o: Any) -> Tensor:
-    return _augmented(self, "*=", o, self.mul_, mul)
+    return self.mul_(o)
 
 
 def _itruediv(self: Tensor, o: Any) -> Tensor:
-    return _augmented(self, "/=", o, self.div_, div)
+    return self.div_(o)
 
 
 # ---- dtype conversion ------------------------------------------------------------------------------
@@ -161,6 +150,7 @@ METHODS: dict[str, Callable[..., Any]] = {
     "__rmatmul__": _rmatmul,
     "__neg__": neg,
     "__abs__": abs,
+    "_record_inplace": record_inplace,
     "__iadd__": _iadd,
     "__isub__": _isub,
     "__imul__": _imul,
