@@ -213,6 +213,7 @@ def test_text_in_chinese_with_the_notes_terms_and_in_english(numbers):
         assert term in en, term
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in en)
     assert "VGG-16" not in zh + en  # the notes' 7.3% is VGG-19's
+    assert "alpha = n·α = 0.0005" in zh and "def forward(self, x, size, alpha, beta, k)" in zh  # LRN's code
     assert "features.4" in zh and "conv 256×5×5 pad 2 groups=2" in en  # the summary's layer table
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from shendu.lessons._i18n import tr
 from shendu.lessons._plot import source, table
 from shendu.lessons.classics_degradation import Block
+from shendu.nn.functional.normalization import LocalResponseNorm as FLocalResponseNorm
 
 
 def pct(a: float) -> str:
@@ -185,6 +186,13 @@ def lrn_lines(lrn: dict, q: dict) -> list[str]:
             f"     A map of 10 beside a 100 → {near:.3f}, alone → {alone:.3f} (by the formula: {f_near:.3f}, "
             f"{f_alone:.3f}): {verdict_en} (paper: top-1/top-5 {gain(q['lrn_gain'])}).",
         ),
+        tr(
+            "     shendu 与 PyTorch 一样在代码里除以 n，"
+            f"所以 alexnet2012 传入 alpha = n·α = {lrn['n'] * lrn['alpha']:g}：",
+            f"     shendu, like PyTorch, divides α by n in the code, so alexnet2012 passes alpha = n·α = "
+            f"{lrn['n'] * lrn['alpha']:g}:",
+        ),
+        source(FLocalResponseNorm.forward),
     ]
 
 
