@@ -324,26 +324,12 @@ def test_dl_vs_ml_gives_every_network_at_least_four_epochs(monkeypatch):
 
 
 def test_fitting(tmp_path):
-    out = run("fitting", tmp_path)
-    r = out["results"]
-    small, large = r["too small (784-4-10)"], r["too large (784-100×6-10)"]
-    assert large["params"] == 784 * 100 + 100 + 5 * (100 * 100 + 100) + 100 * 10 + 10
-    assert small["params"] == 784 * 4 + 4 + 4 * 10 + 10
-    # over-fitting: memorises its 300 digits, validation far behind, validation loss rises after its minimum
-    assert large["train_acc"] >= 0.99 and large["gap"] > 0.1
-    assert large["min_val_loss_epoch"] < len(large["history"]["val_loss"])
-    # under-fitting: cannot even fit the training digits
-    assert small["train_acc"] < 0.95
-    # the cures keep the validation loss lower; dropout narrows the gap; more data closes it most
-    for cure in ("large + dropout 0.2", "large + weight decay", "large, 4,500 digits"):
-        assert r[cure]["final_val_loss"] < large["final_val_loss"], cure
-    assert r["large + dropout 0.2"]["gap"] < large["gap"]
-    more = r["large, 4,500 digits"]
-    assert more["gap"] < min(v["gap"] for k, v in r.items() if v["n"] == 300 and k != "too small (784-4-10)")
-    assert more["val_acc"] > large["val_acc"]
-    for v in r.values():
-        assert v["gap"] == pytest.approx(v["train_acc"] - v["val_acc"])
-    check_pngs(out["pngs"], 2)
+    """The figures render in both languages; the numbers are checked in tests/course/test_lesson_fitting.py."""
+    r = run("fitting", tmp_path)
+    assert r["regime"] == {"small": "under", "good": "good", "large": "over"}
+    for term in ("欠拟合", "过拟合", "权重衰减", "早停", "噪声下限"):
+        assert term in r["text"], term
+    check_pngs(r["pngs"], 3)
 
 
 def test_lesson_command_lists_in_course_order_and_rejects_unknown(capsys):
