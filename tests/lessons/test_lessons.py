@@ -178,23 +178,10 @@ def test_gradient(tmp_path):
 
 
 def test_gd(tmp_path):
+    """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_gd.py."""
     r = run("gd", tmp_path)
-    worse, jump = r["share_of_steps_worse"], r["worst_step_increase"]
-    bgd, mbgd, sgd = "BGD (batch = N)", "MBGD (batch = 16)", "SGD (batch = 1)"
-    assert worse[bgd] == 0.0  # the exact gradient with a small step always descends
-    assert worse[sgd] > 0.2  # one sample's gradient often points uphill for the whole loss
-    assert jump[sgd] > jump[mbgd] > jump[bgd] == 0.0
-    n, epochs = r["n"], r["epochs"]
-    assert r["steps"] == {bgd: epochs, mbgd: epochs * math.ceil(n / 16), sgd: epochs * n}
-    assert all(a > b for a, b in zip(r["epoch_losses"][bgd], r["epoch_losses"][bgd][1:], strict=False))
-    # the least-squares solution from numpy, and the methods that took many steps are near it
-    rng = np.random.default_rng(0)
-    xs = rng.normal(0.5, 1.0, (n, 1)).astype(np.float32)
-    ys = (2.0 * xs + 1.0 + rng.normal(0.0, 0.5, (n, 1))).astype(np.float32)
-    w, b = np.polyfit(xs.ravel().astype(float), ys.ravel().astype(float), 1)
-    np.testing.assert_allclose(r["least_squares"], [w, b], rtol=1e-6)
-    np.testing.assert_allclose(r["final_params"][mbgd], [w, b], atol=0.05)
-    np.testing.assert_allclose(r["final_params"][sgd], [w, b], atol=0.3)
+    for term in ("批量梯度下降", "随机梯度下降", "小批量梯度下降", "学习率", "均方误差"):
+        assert term in r["text"], term
     check_pngs(r["pngs"], 2)
 
 
@@ -324,7 +311,7 @@ def test_dl_vs_ml_gives_every_network_at_least_four_epochs(monkeypatch):
 
 
 def test_fitting(tmp_path):
-    """The figures render in both languages; the numbers are checked in tests/course/test_lesson_fitting.py."""
+    """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_fitting.py."""
     r = run("fitting", tmp_path)
     assert r["regime"] == {"small": "under", "good": "good", "large": "over"}
     for term in ("欠拟合", "过拟合", "权重衰减", "早停", "噪声下限"):

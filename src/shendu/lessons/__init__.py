@@ -174,7 +174,7 @@ LESSONS: dict[str, LessonInfo] = {
         "过拟合与欠拟合",
         "Over- and under-fitting",
         "欠拟合、过拟合与合适的拟合，正则化（权重衰减、Dropout、早停、数据增强）和更多数据，各自测量效果",
-        "under-, over- and good fit; weight decay, dropout, early stopping, augmentation, more data, measured",
+        "under-, over- and good fit; weight decay, dropout, early stopping, augmentation, more data",
     ),
 }
 
