@@ -157,7 +157,36 @@ def output_of_relu_not_saved_changed(lib):
     return y, [w]
 
 
+def _net(lib, layers):
+    """Linear layers (3 -> 4 -> 2, tanh between) with fixed float64 weights, in either library."""
+    mods = [lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 2)] if layers == 2 else [lib.nn.Linear(3, 2)]
+    net = lib.nn.Sequential(*mods).double()
+    rng = np.random.default_rng(0)
+    with lib.no_grad():
+        for p in net.parameters():
+            p.copy_(lib.tensor(rng.standard_normal(tuple(p.shape)), dtype=lib.float64))
+    return net
+
+
+def _optimizer_step_between_backwards(lib, layers):
+    net = _net(lib, layers)
+    loss = (net(lib.ones(4, 3, dtype=lib.float64)) ** 2).sum()
+    loss.backward(retain_graph=True)
+    lib.optim.SGD(net.parameters(), lr=0.1).step()  # changes every weight in place
+    return loss, list(net.parameters())
+
+
+def optimizer_step_before_backward_weight_saved(lib):
+    return _optimizer_step_between_backwards(lib, 2)  # the second layer's input needs grad: W2 saved
+
+
+def optimizer_step_before_backward_weight_not_saved(lib):
+    return _optimizer_step_between_backwards(lib, 1)  # x needs no grad: W is not saved, as in torch
+
+
 PROGRAMS = [
+    optimizer_step_before_backward_weight_saved,
+    optimizer_step_before_backward_weight_not_saved,
     saved_reshape_base_changed,
     saved_slice_base_changed,
     saved_transpose_base_changed,

@@ -181,6 +181,7 @@ class Optimizer:
                     for key in absent[id(p)]:
                         state.pop(key, None)
                     self._update(p._data, grad, state, group)
+                    p._bump_version()  # as torch's in-place update: a graph that saved p is stale now
         return loss
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:

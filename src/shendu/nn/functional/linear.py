@@ -21,7 +21,9 @@ class Linear(Function):
     """
 
     def forward(self, x, w, *b):
-        self.save(x, w)
+        # ∂L/∂x needs W, ∂L/∂W needs x: keep only those (as PyTorch, which then reports an in-place
+        # change of W, e.g. by optimizer.step() before backward, only where W was kept)
+        self.save(x if self.needs_grad[1] else None, w if self.needs_grad[0] else None)
         matmul_precision(x)  # on a GPU: TF32 as shendu.backends.cuda.matmul.allow_tf32 says
         y = _matmul(x, w.T)
         if b:
@@ -30,7 +32,7 @@ class Linear(Function):
 
     def backward(self, gy):
         x, w = self.saved
-        matmul_precision(x)
+        matmul_precision(gy)
         gx = gw = gb = None
         if self.needs_grad[0]:
             gx = _matmul(gy, w)
