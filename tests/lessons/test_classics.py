@@ -144,15 +144,15 @@ def test_degradation_is_measured_and_shortcuts_fix_it(numbers):
     d = numbers["degradation"]
     runs = {(r["depth"], r["residual"]): r for r in d["runs"]}
     assert d["depths"] == [8, 20] and len(d["runs"]) == 4
-    assert d["steps"] == d["epochs"] * (d["n_train"] // 128)
+    assert d["steps"] == d["epochs"] * (d["n_train"] // d["batch_size"])
     for (depth, _), r in runs.items():
         assert len(r["train_loss"]) == d["epochs"]
         w = d["width"]
         stem, block, head = 196 * w + w + 2 * w, 2 * (w * w + w + 2 * w), w * 10 + 10
         assert r["params"] == stem + (depth - 2) // 2 * block + head
     final = {k: r["train_loss"][-1] for k, r in runs.items()}
-    assert final[(20, False)] > 1.5 * final[(8, False)]  # plain: deeper is worse on the TRAINING set
-    assert final[(20, True)] < 0.6 * final[(20, False)]  # the shortcut fixes most of it
+    assert final[(20, False)] > 1.5 * final[(8, False)]  # plain: deeper is worse on the TRAINING set (> 4×)
+    assert final[(20, True)] < 0.6 * final[(20, False)]  # the shortcut fixes most of it (seeds 0-4: < 0.4)
     assert runs[(20, True)]["train_acc"] > runs[(20, False)]["train_acc"]
 
 

@@ -400,9 +400,10 @@ def report_degradation(r: dict) -> list[str]:
         "",
         tr(
             f"5. 退化问题：{d['n_train']} 个 mnist-5k 数字（14×14），宽 {d['width']} 的全连接网络，"
-            f"SGD 动量 0.9，{d['epochs']} 轮；",
+            f"SGD（动量 0.9，学习率 {d['lr']:g}，批量 {d['batch_size']}），{d['epochs']} 轮；",
             f"5. The degradation problem: {d['n_train']} mnist-5k digits (14×14), fully connected nets "
-            f"{d['width']} wide, SGD momentum 0.9, {d['epochs']} epochs;",
+            f"{d['width']} wide, SGD (momentum 0.9, lr {d['lr']:g}, batch {d['batch_size']}), "
+            f"{d['epochs']} epochs;",
         ),
         tr(
             "   普通与残差网络的层和初始权重都相同，只差捷径：",
