@@ -110,21 +110,9 @@ def test_activations(tmp_path):
 
 
 def test_approx(tmp_path):
+    """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_approx.py."""
     r = run("approx", tmp_path)
-    loss, params = r["final_loss"], r["params"]
-    # 6 tanh neurons approximate the cubic closely: MSE below 0.2% of f's variance (about 5.9)
-    assert loss["6 neurons (course)"] < 0.01
-    assert loss["6 neurons (course)"] < min(loss["1 neuron"], loss["2 neurons"]) / 10
-    for name, finals in r["restart_finals"].items():  # the reported fit is the best restart
-        assert loss[name] == min(finals) and len(finals) == 3
-    assert "随机重启" in r["text"] and "通用近似定理" in r["text"]
-    assert params["6 neurons (course)"] == 3 * 6 + 1  # 6 weights in, 6 biases, 6 weights out, 1 bias
-    for name, b in r["budget"].items():
-        assert 40 <= params[name] <= 60  # the comparison is at a similar parameter count
-        assert b["best"] <= b["median"] <= b["worst"]
-        assert b["best"] == loss[name] < 0.01  # every shape can fit the curve
-    # the printed conclusion names the shape the numbers favour (it once claimed the wide one, typed in)
-    assert r["lowest_median"] == min(r["budget"], key=lambda k: np.median(r["budget"][k]["finals"]))
+    assert "随机重启" in r["text"] and "通用近似定理" in r["text"] and "6 个神经元" in r["text"]
     check_pngs(r["pngs"], 2)
 
 

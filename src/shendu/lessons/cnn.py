@@ -20,11 +20,11 @@ import shendu
 import shendu.nn.functional as F
 from shendu.data import DataLoader, TensorDataset, load_dataset
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import sizes, figure, lesson, save, start
+from shendu.lessons._plot import figure, make_run, matrix, save, sizes
 from shendu.metrics import accuracy, confusion_matrix
 from shendu.models import lenet, lenet5, summary
 from shendu.optim import Adam
-from shendu.training import Trainer, plot_confusion_matrix, plot_history, predict
+from shendu.training import Trainer, predict
 
 
 def feature_maps(model, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -38,42 +38,9 @@ def feature_maps(model, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
     return out
 
 
-@lesson
-def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True, full: bool = False) -> dict:
-    folder, say = start("cnn", out, quick, verbose)
+def compute(quick: bool = False, full: bool = False, verbose: bool = False) -> dict:
+    """Build LeNet-5 and LeNet, train LeNet on mnist-5k, and collect what the lesson prints and draws."""
     classic, ours = lenet5(), lenet()
-    first_32 = sizes(F.conv_output_size((32, 32), 5))[0]
-    first_28 = sizes(F.conv_output_size((28, 28), 5))[0]
-    first_28_padded = sizes(F.conv_output_size((28, 28), 5, padding=2))[0]
-    say(
-        tr(
-            "LeNet-5（LeCun 1998）的结构：输入 32×32，卷积 6@5×5 → 池化 → 卷积 16@5×5 → 池化 → 卷积 "
-            "120@5×5 → 全连接 84 → 10：",
-            "LeNet-5 (LeCun 1998): input 32×32, conv 6@5×5 → pool → conv 16@5×5 → pool → conv 120@5×5 → FC "
-            "84 → 10:",
-        ),
-        str(summary(classic, (1, 32, 32))),
-        tr(
-            "32×32 与 28×28：笔记中 LeNet-5 的输入是 32×32，MNIST 图像是 28×28。5×5 卷积后 32×32 → "
-            f"{first_32}×{first_32}；"
-            f"28×28 不填充 → {first_28}×{first_28}，填充 2 像素 → {first_28_padded}×{first_28_padded}："
-            "给 28×28 图像四周各补 2 个像素（填充），就得到与 32×32 相同的特征图大小。",
-            "32×32 vs 28×28: the notes' LeNet-5 takes 32×32 inputs, MNIST digits are 28×28. After the 5×5 "
-            "conv, "
-            f"32×32 → {first_32}×{first_32}; 28×28 unpadded → {first_28}×{first_28}, padded by 2 → "
-            f"{first_28_padded}×{first_28_padded}: padding a 28×28 digit by 2 pixels gives the same feature "
-            "maps.",
-        ),
-        tr(
-            "这里训练的 shendu.models.lenet 是现代版本（28×28 输入，不填充，ReLU + 最大池化，卷积 20、50 "
-            "个滤波器）：",
-            "The network trained here, shendu.models.lenet, is the modern variant (28×28, no padding, ReLU "
-            "and "
-            "max pooling, 20 and 50 filters):",
-        ),
-        str(summary(ours, (1, 28, 28))),
-        "",
-    )
     train = load_dataset("mnist-5k", "train")
     val = load_dataset("mnist-5k", "val")
     epochs = 4 if full else 2  # two epochs keep the lesson within half a minute; --full trains four
@@ -88,54 +55,158 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     opt = Adam(model.parameters(), lr=1e-3)
     train_loader = DataLoader(TensorDataset(train_x, train_y), batch_size=64, shuffle=True, seed=0)
     val_loader = DataLoader(val, batch_size=250)
-    n_params = sum(p.numel() for p in model.parameters())
-    say(
-        tr(
-            f"在 {len(train_x)} 个 mnist-5k 数字上训练 LeNet（{n_params:,} 个参数），{epochs} 轮，"
-            f"Adam 学习率 1e-3，批量 64；在 {len(val)} 个数字上验证：",
-            f"Training LeNet ({n_params:,} parameters) on {len(train_x)} mnist-5k digits, {epochs} epochs, "
-            f"Adam lr 1e-3, batch 64; validating on {len(val)}:",
-        )
-    )
     history = Trainer(model, opt, train_loader, val_loader=val_loader, epochs=epochs, progress=verbose).fit()
 
     logits, labels = predict(model, val_loader)
     pred = logits.argmax(axis=1)
-    acc = accuracy(labels, pred)
     cm = confusion_matrix(labels, pred, num_classes=10)
     probs = F.softmax(shendu.tensor(logits), dim=1).numpy()
     wrong = np.flatnonzero(pred != labels)
     order = wrong[np.argsort(-probs[wrong, pred[wrong]])][:10]
     confusions = [(int(i), int(j), int(cm[i, j])) for i, j in zip(*np.nonzero(cm), strict=True) if i != j]
     confusions.sort(key=lambda c: -c[2])
-    say(
+    idx = int(np.flatnonzero(labels == pred)[0])
+    maps = feature_maps(model, val.images[idx])
+    return {
+        "epochs": epochs,
+        "n_train": int(len(train_x)),
+        "n_val": int(len(labels)),
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "lenet5_summary": str(summary(classic, (1, 32, 32))),
+        "lenet_summary": str(summary(ours, (1, 28, 28))),
+        "val_accuracy": float(accuracy(labels, pred)),
+        "history": {
+            k: [float(v) for v in history[k]] for k in ("train_loss", "train_acc", "val_loss", "val_acc")
+        },
+        "history_val_acc": [float(v) for v in history["val_acc"]],
+        "history_train_loss": [float(v) for v in history["train_loss"]],
+        "confusion_matrix": cm.tolist(),
+        "confusions": confusions[:5],
+        "predictions": pred.tolist(),
+        "labels": labels.tolist(),
+        "mistakes": [int(i) for i in order],
+        "mistake_confidence": [float(probs[i, pred[i]]) for i in order],
+        "mistake_images": [val.images[i, 0].tolist() for i in order],
+        "filters": model.features[0].weight.numpy().tolist(),
+        "filters_shape": list(model.features[0].weight.shape),
+        "example": {"index": idx, "image": val.images[idx, 0].tolist(), "label": int(labels[idx])},
+        "feature_maps": [(name, m[:8].tolist(), list(m.shape)) for name, m in maps],
+        "feature_map_shapes": [list(m.shape) for _, m in maps],
+        "lenet5_params": sum(p.numel() for p in classic.parameters()),
+        "first_map_sizes": {
+            "32": sizes(F.conv_output_size((32, 32), 5))[0],
+            "28": sizes(F.conv_output_size((28, 28), 5))[0],
+            "28 padded 2": sizes(F.conv_output_size((28, 28), 5, padding=2))[0],
+        },
+    }
+
+
+def report(r: dict) -> list[str]:
+    first_32, first_28, first_28_padded = r["first_map_sizes"].values()
+    cm = np.array(r["confusion_matrix"])
+    labels, pred, probs = r["labels"], r["predictions"], r["mistake_confidence"]
+    return [
+        tr(
+            "LeNet-5（LeCun 1998）的结构：输入 32×32，卷积 6@5×5 → 池化 → 卷积 16@5×5 → 池化 → 卷积 "
+            "120@5×5 → 全连接 84 → 10：",
+            "LeNet-5 (LeCun 1998): input 32×32, conv 6@5×5 → pool → conv 16@5×5 → pool → conv 120@5×5 → FC "
+            "84 → 10:",
+        ),
+        r["lenet5_summary"],
+        tr(
+            "32×32 与 28×28：笔记中 LeNet-5 的输入是 32×32，MNIST 图像是 28×28。5×5 卷积后 32×32 → "
+            f"{first_32}×{first_32}；"
+            f"28×28 不填充 → {first_28}×{first_28}，填充 2 像素 → {first_28_padded}×{first_28_padded}"
+            + (
+                "：给 28×28 图像四周各补 2 个像素（填充），就得到与 32×32 相同的特征图大小。"
+                if first_28_padded == first_32
+                else "。"
+            ),
+            "32×32 vs 28×28: the notes' LeNet-5 takes 32×32 inputs, MNIST digits are 28×28. After the 5×5 "
+            f"conv, 32×32 → {first_32}×{first_32}; 28×28 unpadded → {first_28}×{first_28}, padded by 2 → "
+            f"{first_28_padded}×{first_28_padded}"
+            + (
+                ": padding a 28×28 digit by 2 pixels gives the same feature maps."
+                if first_28_padded == first_32
+                else "."
+            ),
+        ),
+        tr(
+            "这里训练的 shendu.models.lenet 是现代版本（28×28 输入，不填充，ReLU + 最大池化，卷积 20、50 "
+            "个滤波器）：",
+            "The network trained here, shendu.models.lenet, is the modern variant (28×28, no padding, ReLU "
+            "and max pooling, 20 and 50 filters):",
+        ),
+        r["lenet_summary"],
         "",
         tr(
-            f"验证准确率 {acc:.2%}（{int(np.trace(cm))}/{len(labels)}）；最常见的混淆（真实 → 预测）：",
-            f"Validation accuracy {acc:.2%} ({int(np.trace(cm))} of {len(labels)}); most frequent confusions "
-            "(true → predicted):",
+            f"在 {r['n_train']} 个 mnist-5k 数字上训练 LeNet（{r['n_params']:,} 个参数），{r['epochs']} 轮，"
+            f"Adam 学习率 1e-3，批量 64；在 {r['n_val']} 个数字上验证：",
+            f"Training LeNet ({r['n_params']:,} parameters) on {r['n_train']} mnist-5k digits, {r['epochs']} "
+            f"epochs, Adam lr 1e-3, batch 64; validating on {r['n_val']}:",
         ),
-        "   " + ", ".join(f"{i} → {j}: {n}" for i, j, n in confusions[:5]),
+        "",
+        tr(
+            f"验证准确率 {r['val_accuracy']:.2%}（{int(np.trace(cm))}/{len(labels)}）；"
+            "最常见的混淆（真实 → 预测）：",
+            f"Validation accuracy {r['val_accuracy']:.2%} ({int(np.trace(cm))} of {len(labels)}); "
+            "most frequent confusions (true → predicted):",
+        ),
+        "   " + ", ".join(f"{i} → {j}: {n}" for i, j, n in r["confusions"]),
         tr("最有把握却错了的：", "Most confidently wrong: ")
-        + ", ".join(f"#{i} {labels[i]} → {pred[i]} ({probs[i, pred[i]]:.0%})" for i in order[:5]),
-    )
+        + ", ".join(
+            f"#{i} {labels[i]} → {pred[i]} ({p:.0%})"
+            for i, p in zip(r["mistakes"][:5], probs[:5], strict=True)
+        ),
+    ]
 
-    pngs = [str(plot_history(history, folder / "training_curves.png"))]
-    pngs.append(
-        str(
-            plot_confusion_matrix(
-                cm,
-                [str(k) for k in range(10)],
-                folder / "confusion_matrix.png",
-                title=tr(
-                    f"LeNet 在 mnist-5k 验证集上的混淆矩阵，准确率 {acc:.1%}",
-                    f"LeNet on mnist-5k validation, accuracy {acc:.1%}",
-                ),
-            )
-        )
-    )
 
-    w = model.features[0].weight.numpy()  # (20, 1, 5, 5)
+def draw(r: dict, folder: Path) -> list[str]:
+    pngs = []
+    h = r["history"]
+    ep = np.arange(1, len(h["train_loss"]) + 1)
+    fig, (a1, a2) = figure(1, 2, size=(10, 3.8))
+    a1.plot(ep, h["train_loss"], "o-", label=tr("训练", "training"))
+    a1.plot(ep, h["val_loss"], "s-", label=tr("验证", "validation"))
+    a1.set(
+        title=tr("每轮的交叉熵损失", "Cross-entropy loss per epoch"),
+        xlabel=tr("轮", "epoch"),
+        ylabel=tr("损失", "loss"),
+        xticks=ep,
+    )
+    a2.plot(ep, np.array(h["train_acc"]) * 100, "o-", label=tr("训练", "training"))
+    a2.plot(ep, np.array(h["val_acc"]) * 100, "s-", label=tr("验证", "validation"))
+    a2.set(
+        title=tr("每轮的准确率", "Accuracy per epoch"),
+        xlabel=tr("轮", "epoch"),
+        ylabel=tr("准确率（%）", "accuracy (%)"),
+        xticks=ep,
+    )
+    for a in (a1, a2):
+        a.legend(fontsize=8)
+        a.grid(True, alpha=0.3)
+    pngs.append(save(fig, folder, "training_curves.png"))
+
+    cm = np.array(r["confusion_matrix"])
+    fig, ax = figure(size=(6.4, 5.8))
+    matrix(
+        ax,
+        cm,
+        tr(
+            f"LeNet 在 mnist-5k 验证集上的混淆矩阵，准确率 {r['val_accuracy']:.1%}",
+            f"LeNet on mnist-5k validation, accuracy {r['val_accuracy']:.1%}",
+        ),
+        fontsize=8,
+    )
+    ax.set(
+        xticks=range(10),
+        yticks=range(10),
+        xlabel=tr("预测的数字", "predicted digit"),
+        ylabel=tr("真实的数字", "true digit"),
+    )
+    pngs.append(save(fig, folder, "confusion_matrix.png"))
+
+    w = np.array(r["filters"])  # (20, 1, 5, 5)
     fig, axes = figure(2, 10, size=(13, 3.2))
     lim = np.abs(w).max()
     for k, ax in enumerate(axes.flat):
@@ -150,21 +221,20 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     )
     pngs.append(save(fig, folder, "filters.png"))
 
-    idx = int(np.flatnonzero(labels == pred)[0])
-    maps = feature_maps(model, val.images[idx])
+    maps, ex = r["feature_maps"], r["example"]
     show = 8
     fig, axes = figure(len(maps) + 1, show, size=(12, 8.6))
-    axes[0, 0].imshow(val.images[idx, 0], cmap="gray_r")
-    axes[0, 0].set_title(tr(f"输入：数字 {labels[idx]}", f"input: digit {labels[idx]}"), fontsize=9)
+    axes[0, 0].imshow(ex["image"], cmap="gray_r")
+    axes[0, 0].set_title(tr(f"输入：数字 {ex['label']}", f"input: digit {ex['label']}"), fontsize=9)
     for ax in axes[0]:
         ax.set(xticks=[], yticks=[])
     for a in axes[0, 1:]:
         a.axis("off")
-    for r, (name, m) in enumerate(maps, start=1):
+    for row, (name, m, shape) in enumerate(maps, start=1):
         for c in range(show):
-            axes[r, c].imshow(m[c], cmap="viridis")
-            axes[r, c].set(xticks=[], yticks=[])
-        axes[r, 0].set_ylabel(f"{name}\n{m.shape[0]}×{m.shape[1]}×{m.shape[2]}", fontsize=9)
+            axes[row, c].imshow(m[c], cmap="viridis")
+            axes[row, c].set(xticks=[], yticks=[])
+        axes[row, 0].set_ylabel(f"{name}\n{shape[0]}×{shape[1]}×{shape[2]}", fontsize=9)
     fig.suptitle(
         tr(
             f"一个数字在每层之后的特征图（前 {show} 个通道）",
@@ -174,18 +244,18 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     pngs.append(save(fig, folder, "feature_maps.png"))
 
     fig, axes = figure(2, 5, size=(11, 5.2))
-    for ax, i in zip(axes.flat, order, strict=True):
-        ax.imshow(val.images[i, 0], cmap="gray_r")
+    for ax, i, img, p in zip(
+        axes.flat, r["mistakes"], r["mistake_images"], r["mistake_confidence"], strict=False
+    ):
+        t, y = r["labels"][i], r["predictions"][i]
+        ax.imshow(img, cmap="gray_r")
         ax.set(
             xticks=[],
             yticks=[],
-            title=tr(
-                f"真实 {labels[i]} → {pred[i]}\n（把握 {probs[i, pred[i]]:.0%}）",
-                f"true {labels[i]} → {pred[i]}\n({probs[i, pred[i]]:.0%} sure)",
-            ),
+            title=tr(f"真实 {t} → {y}\n（把握 {p:.0%}）", f"true {t} → {y}\n({p:.0%} sure)"),
         )
         ax.title.set_fontsize(9)
-    for ax in axes.flat[len(order) :]:
+    for ax in axes.flat[len(r["mistakes"]) :]:
         ax.axis("off")
     fig.suptitle(
         tr(
@@ -194,23 +264,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         )
     )
     pngs.append(save(fig, folder, "confident_mistakes.png"))
-    say.figures(pngs)
+    return pngs
 
-    return {
-        "epochs": epochs,
-        "n_train": int(len(train_x)),
-        "n_val": int(len(labels)),
-        "val_accuracy": float(acc),
-        "history_val_acc": [float(v) for v in history["val_acc"]],
-        "history_train_loss": [float(v) for v in history["train_loss"]],
-        "confusion_matrix": cm.tolist(),
-        "predictions": pred.tolist(),
-        "labels": labels.tolist(),
-        "mistakes": [int(i) for i in order],
-        "mistake_confidence": [float(probs[i, pred[i]]) for i in order],
-        "filters_shape": list(w.shape),
-        "feature_map_shapes": [list(m.shape) for _, m in maps],
-        "lenet5_params": sum(p.numel() for p in classic.parameters()),
-        "first_map_sizes": {"32": first_32, "28": first_28, "28 padded 2": first_28_padded},
-        "pngs": pngs,
-    }
+
+run = make_run("cnn", compute, report, draw, has_full=True)
