@@ -231,6 +231,9 @@ def test_conclusions_follow_the_numbers(numbers):
     assert "更深更好" in text(flipped, "zh") and "deeper is better" in text(flipped, "en")
     flipped["networks"]["AlexNet"]["depth"] = 500  # the best network is no longer the deepest
     assert "最深的是 AlexNet" in text(flipped, "zh")
+    assert "is not the biggest" in text(numbers, "en")
+    flipped["networks"]["ResNet-152"]["params"] = 10**9  # the best network becomes the biggest
+    assert "the best is also the biggest" in text(flipped, "en") and "最好的也是最大的" in text(flipped, "zh")
     flipped["tricks"]["tanh_grad"] = [0.9, 0.8, 0.7]
     assert "tanh does not saturate here" in text(flipped, "en")
 

@@ -49,6 +49,13 @@ def report_networks(r: dict) -> list[str]:
     ratio = nets[big]["params"] / nets[small]["params"]
     depth_zh = "它也是最深的" if best == deepest else f"最深的是 {deepest}"
     depth_en = "also the deepest" if best == deepest else f"the deepest is {deepest}"
+    # the most accurate network against the largest: does accuracy come with size?
+    size_zh = "最好的也是最大的" if best == big else f"最好的 {best} 不是最大的，更好不靠参数更多"
+    size_en = (
+        "the best is also the biggest"
+        if best == big
+        else f"the best, {best}, is not the biggest: better is not bigger"
+    )
     return [
         tr(
             "经典网络（由 shendu.models 构建，输入 224×224×3，1000 类）：",
@@ -66,9 +73,9 @@ def report_networks(r: dict) -> list[str]:
         ),
         tr(
             f"   错误率最低：{best}（{nets[best]['depth']} 层），{depth_zh}；参数最少的是 {small}"
-            f"（{nets[small]['params'] / 1e6:.1f} M），只有 {big} 的 1/{ratio:.0f}：更好不靠参数更多。",
+            f"（{nets[small]['params'] / 1e6:.1f} M），只有 {big} 的 1/{ratio:.0f}：{size_zh}。",
             f"   Lowest error: {best} ({nets[best]['depth']} layers), {depth_en}; the fewest parameters: "
-            f"{small} ({nets[small]['params'] / 1e6:.1f} M), 1/{ratio:.0f} of {big}'s: better is not bigger.",
+            f"{small} ({nets[small]['params'] / 1e6:.1f} M), 1/{ratio:.0f} of {big}'s: {size_en}.",
         ),
     ]
 
