@@ -184,7 +184,16 @@ def optimizer_step_before_backward_weight_not_saved(lib):
     return _optimizer_step_between_backwards(lib, 1)  # x needs no grad: W is not saved, as in torch
 
 
+def saved_zero_d_output_changed(lib):
+    w = lib.tensor([[1.0, -2.0], [3.0, 4.0]], dtype=lib.float64, requires_grad=True)
+    r = w[1][0].relu()  # NumPy returns a scalar for a 0-d input: ReLU's saved output must be r's array
+    with lib.no_grad():
+        r.add_(1)
+    return r, [w]
+
+
 PROGRAMS = [
+    saved_zero_d_output_changed,
     optimizer_step_before_backward_weight_saved,
     optimizer_step_before_backward_weight_not_saved,
     saved_reshape_base_changed,

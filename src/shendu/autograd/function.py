@@ -78,6 +78,14 @@ def check_no_grad_view(name: str, t: Tensor) -> None:
         raise RuntimeError(f"{name}: {STALE_VIEW_MSG}")
 
 
+def _scalar_output(fn: Function, value: np.generic) -> np.ndarray:
+    arr = np.asarray(value)
+    saved = fn.__dict__.get("saved")
+    if saved:
+        fn.saved = tuple(arr if a is value else a for a in saved)
+    return arr
+
+
 class ViewInfo:
     """What makes a tensor a view: its root ``base`` and the ops that lead from the base to it.
 
@@ -184,6 +192,8 @@ class Function:
         if len(arrays) > 1 and any(type(a) is not type(first._data) for a in arrays if a is not None):
             arrays = same_device(fn.name, inputs)
         out_arr = fn.forward(*arrays, **params)
+        if isinstance(out_arr, np.generic):  # NumPy gives a scalar for 0-d input: make it the 0-d
+            out_arr = _scalar_output(fn, out_arr)  # array the tensor holds, in what forward saved too
         out = first._wrap(out_arr)  # a plain Tensor (see Tensor._wrap)
         # forward may have returned a view of an input (reshape, x[i], .T): share its version counter
         if type(out_arr) is np.ndarray and out_arr.base is not None:
