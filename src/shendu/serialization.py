@@ -23,8 +23,9 @@ flushed to disk (fsync), and the temporary file then replaces the target in one 
 Checkpoint dicts as PyTorch scripts write them, nested dicts and lists of tensors, arrays and plain
 values, go into ONE safetensors file too: :func:`flatten_state_dict` stores the tensors under their
 key paths (``"model.fc.weight"``, ``"optimizer.state.0.exp_avg"``) and the structure around them
-(keys in order, numbers, strings, tuples) as JSON in the header's metadata, under
-``"shendu.structure"``. ``load`` rebuilds the same structure, in insertion order, with Tensors:
+(keys in order, numbers, strings, tuples, which values were Tensors and which NumPy arrays) as
+JSON in the header's metadata, under ``"shendu.structure"``. ``load`` rebuilds the same structure,
+in insertion order and with the same types, as ``torch.load`` does:
 
 >>> ckpt = {"epoch": 3, "model": net.state_dict(), "best": [0.5, None], "note": "lr 0.1"}
 >>> serialization.save(ckpt, path)
@@ -35,17 +36,20 @@ key paths (``"model.fc.weight"``, ``"optimizer.state.0.exp_avg"``) and the struc
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import json
 import os
 import tempfile
-from typing import Any, Mapping
+from collections import OrderedDict
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from shendu import backend
 from shendu.device import as_device
+from shendu.nn.parameter import Parameter
 from shendu.tensor import Tensor
 
 __all__ = [
@@ -82,9 +86,10 @@ def save(obj: Any, path: PathLike, metadata: Mapping[str, str] | None = None) ->
     """Write ``obj`` to ``path`` as one safetensors file, atomically; never pickle.
 
     ``obj`` is a dict of name -> Tensor/ndarray (a ``state_dict``, stored as plain named tensors
-    that any safetensors reader understands), or any nesting of dicts (string or int keys), lists
-    and tuples whose leaves are Tensors, ndarrays, numbers, strings, bools or None (a checkpoint:
-    ``{"epoch": e, "model": model.state_dict(), "optimizer": opt.state_dict()}``). ``metadata`` is
+    that any safetensors reader understands), or any nesting of dicts, lists, tuples and sets
+    whose leaves are Tensors, ndarrays, NumPy or Python numbers, strings, bytes, dtypes or None (a
+    checkpoint: ``{"epoch": e, "model": model.state_dict(), "optimizer": opt.state_dict()}``);
+    :func:`load` gives each back with its type (see :func:`flatten_state_dict`). ``metadata`` is
     an optional dict of strings stored in the header. Anything else is refused with a TypeError
     that says why: storing arbitrary objects needs pickle, and loading a pickle can run any code.
     """
@@ -98,8 +103,8 @@ def save(obj: Any, path: PathLike, metadata: Mapping[str, str] | None = None) ->
     except TypeError as err:
         raise TypeError(
             f"save: {err}. shendu.save writes a safetensors file, which holds tensors, arrays and (as JSON) "
-            "dicts, lists, tuples, numbers, strings and None; it never pickles other objects, because "
-            "loading a pickle can run any code: save the object's state_dict() or convert it"
+            "dicts, lists, tuples, sets, numbers, strings, bytes and None; it never pickles other objects, "
+            "because loading a pickle can run any code: save the object's state_dict() or convert it"
         ) from None
     meta[STRUCTURE_KEY] = json.dumps(skeleton)
     atomic_write(path, st_save(arrays, metadata=meta))
@@ -222,18 +227,32 @@ def _load_raw(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     return tensors, dict(header.get("__metadata__") or {})
 
 
-def load(path: PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
-    """What :func:`save` wrote, rebuilt: the same nesting and key order, with Tensors for arrays.
+def load(
+    path: PathLike,
+    map_location: Any = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+) -> Any:
+    """What :func:`save` wrote, rebuilt as ``torch.load`` would give it back: the same nesting, key
+    order and types (a Tensor as a Tensor, with its ``requires_grad`` and Parameter-ness, a NumPy
+    array as a NumPy array, a NumPy scalar as a NumPy scalar of its dtype, tuples, int keys, ...);
+    an object saved twice in one call comes back as one object, as with torch.
 
     A file without shendu's structure entry (written by another safetensors tool) gives a dict
     of name -> Tensor. ``map_location`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a device, or
-    PyTorch's dict form ``{"cuda:0": "cpu"}``) puts the Tensors on that device; files always hold
-    host arrays, so any file loads onto any device. ``weights_only`` is accepted for PyTorch
-    scripts and changes nothing: a safetensors file holds no code, so loading is always
-    "weights only".
+    PyTorch's dict form ``{"cuda:0": "cpu"}``) puts the Tensors on that device (NumPy arrays stay
+    NumPy arrays, as with torch); files always hold host arrays, so any file loads onto any device.
+    ``weights_only`` and ``mmap`` are accepted for PyTorch scripts and change nothing: a safetensors
+    file holds no code, so loading is always "weights only" (which is also why NumPy values load,
+    where ``torch.load(weights_only=True)`` refuses them).
     """
-    if weights_only not in (True, False):
-        raise TypeError(f"load: weights_only must be True or False, got {weights_only!r}")
+    for name, flag in (("weights_only", weights_only), ("mmap", mmap)):
+        if flag not in (None, True, False):
+            raise TypeError(f"load: {name} must be True, False or None, got {flag!r}")
+    if pickle_module is not None:
+        raise TypeError("load: pickle_module is not supported: shendu files are safetensors, never pickles")
     if isinstance(map_location, Mapping):
         # Saved tensors are host arrays: only the entry for "cpu" (if any) applies to them.
         map_location = map_location.get("cpu", "cpu")
@@ -242,33 +261,70 @@ def load(path: PathLike, map_location: Any = None, weights_only: bool = True) ->
     device = None if map_location is None else as_device(map_location)
     tensors, meta = _load_raw(path)
     structure = meta.get(STRUCTURE_KEY)
-    tree = tensors if structure is None else unflatten_state_dict(tensors, structure)
-    return _as_tensors(tree, device)
 
+    def make_tensor(arr: np.ndarray, node: Mapping[str, Any]) -> Tensor:
+        arr = arr if device is None else backend.to_device(arr, device)
+        if node.get("parameter"):
+            return Parameter(arr, requires_grad=bool(node.get("requires_grad")))
+        t = Tensor._wrap(arr)
+        return t.requires_grad_() if node.get("requires_grad") else t
 
-def _as_tensors(value: Any, device: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return Tensor._wrap(value if device is None else backend.to_device(value, device))
-    if isinstance(value, dict):
-        return {k: _as_tensors(v, device) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_as_tensors(v, device) for v in value)
-    return value
+    if structure is None:
+        return {k: make_tensor(v, {}) for k, v in tensors.items()}
+    return _unflatten(tensors, structure, "", make_tensor)
 
 
 # ---- nested state in safetensors: arrays by key path, the rest as JSON ------------------------
-_ARRAY, _TUPLE, _ITEMS = "__array__", "__tuple__", "__items__"
+# The JSON skeleton marks what plain JSON cannot say with one-key objects (every dict whose keys
+# are not all plain strings is stored as [key, value] pairs, so these tags never clash with data):
+_ARRAY = "__array__"  # a Tensor: {"__array__": name, "requires_grad": true, "parameter": true}
+_NDARRAY = "__ndarray__"  # a NumPy array: {"__ndarray__": name}
+_NUMPY = "__numpy__"  # a NumPy scalar: {"__numpy__": dtype name, "value": number or [re, im]}
+_TUPLE, _ITEMS, _ORDERED = "__tuple__", "__items__", "__ordered__"  # tuple, dict with other keys, OrderedDict
+_SET, _FROZENSET = "__set__", "__frozenset__"
+_COMPLEX, _BYTES, _DTYPE = "__complex__", "__bytes__", "__dtype__"
+_SCALAR_KINDS = "biufc"  # bool, int, unsigned, float, complex: what a file and JSON can hold
+
+
+def _scalar(value: Any) -> Any:
+    """A JSON form of a Python or NumPy scalar, or ``None`` if ``value`` is not one."""
+    if isinstance(value, np.generic):  # before Python's types: np.float64 is a float
+        if value.dtype.kind not in _SCALAR_KINDS:
+            return None
+        item = value.item()
+        number = [item.real, item.imag] if value.dtype.kind == "c" else item
+        return {"v": {_NUMPY: value.dtype.name, "value": number}}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return {"v": value}  # wrapped so that None itself can be told from "not a scalar"
+    if isinstance(value, complex):
+        return {"v": {_COMPLEX: [value.real, value.imag]}}
+    return None
+
+
+def _key(key: Any, path: str) -> Any:
+    """A JSON form of a dict key or set element: a scalar, or a tuple of them (as torch, any such
+    hashable works)."""
+    if isinstance(key, tuple):
+        return {_TUPLE: [_key(k, path) for k in key]}
+    found = _scalar(key)
+    if found is None:
+        raise TypeError(
+            f"{path or 'state'}: dict keys must be strings, numbers, None or tuples of them, "
+            f"got {type(key).__name__}"
+        )
+    return found["v"]
 
 
 def flatten_state_dict(state: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], Any]:
-    """Split nested state (dicts, lists, tuples of arrays, Tensors and plain scalars/strings) into
+    """Split nested state (dicts, lists, tuples of Tensors, arrays and plain values) into
     ``{prefix + key path: ndarray}`` and a JSON-able skeleton that refers to each array by its name.
 
     An optimiser's ``state_dict()`` ``{"state": {0: {"exp_avg": a}}, ...}`` gives the array
-    ``"state.0.exp_avg"``; tuples and non-string dict keys are recorded so
-    :func:`unflatten_state_dict` returns exactly the same structure (int keys stay ints, ``betas``
-    stays a tuple, a 0-d array stays 0-d). Anything else (an arbitrary object) is a ``TypeError``:
-    it could only be stored with pickle, which shendu never uses.
+    ``"state.0.exp_avg"``; the skeleton records what JSON alone would lose, so
+    :func:`unflatten_state_dict` returns exactly the same structure: Tensor or ndarray, NumPy scalar
+    types, tuples, sets, OrderedDicts, non-string dict keys (int keys stay ints, ``betas`` stays a
+    tuple, a 0-d array stays 0-d). An object met twice is stored once. Anything else (an arbitrary
+    object) is a ``TypeError``: it could only be stored with pickle, which shendu never uses.
 
     >>> sd = {"state": {0: {"step": 2, "exp_avg": np.ones(3, np.float32)}},
     ...       "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0]}]}
@@ -280,37 +336,56 @@ def flatten_state_dict(state: Any, prefix: str = "") -> tuple[dict[str, np.ndarr
     (2, (0.9, 0.999))
     """
     arrays: dict[str, np.ndarray] = {}
+    seen: dict[int, dict] = {}  # id of a Tensor or array already stored -> its skeleton node
+
+    def store(value: Any, path: str) -> dict:
+        is_tensor = isinstance(value, Tensor)
+        arr = backend.to_host(value._data if is_tensor else value)  # files hold host arrays
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{path or 'state'}: arrays of dtype {arr.dtype} cannot be stored")
+        name = prefix + path
+        if name in arrays:  # two different objects under one name ("a.b" and a -> b): keep both
+            name = next(f"{name}#{i}" for i in range(1, len(arrays) + 2) if f"{name}#{i}" not in arrays)
+        arrays[name] = arr if arr.flags.c_contiguous else arr.copy(order="C")
+        ref = name[len(prefix) :]
+        if not is_tensor:
+            return {_NDARRAY: ref}
+        node: dict[str, Any] = {_ARRAY: ref}
+        if value.requires_grad:
+            node["requires_grad"] = True
+        if isinstance(value, Parameter):
+            node["parameter"] = True
+        return node
 
     def walk(value: Any, path: str) -> Any:
-        if isinstance(value, Tensor):
-            value = value._data
-        if backend.is_array(value):
-            value = backend.to_host(value)  # files hold host arrays, whatever device trained
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind not in "biuf":
-                raise TypeError(f"{path or 'state'}: arrays of dtype {value.dtype} cannot be stored")
-            name = prefix + path
-            if name in arrays:
-                raise ValueError(f"two entries of the state share the name {name!r} (a key holds a '.')")
-            arrays[name] = value if value.flags.c_contiguous else value.copy(order="C")
-            return {_ARRAY: path}
-        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-            return value.item()
-        if value is None or isinstance(value, (bool, int, float, str)):
-            return value
-        if isinstance(value, (list, tuple)):
-            items = [walk(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
-            return {_TUPLE: items} if isinstance(value, tuple) else items
+        if isinstance(value, Tensor) or backend.is_array(value):
+            if id(value) not in seen:
+                seen[id(value)] = store(value, path)
+            return seen[id(value)]
+        found = _scalar(value)
+        if found is not None:
+            return found["v"]
+        if isinstance(value, list):
+            return [walk(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
+        if isinstance(value, tuple):
+            return {_TUPLE: [walk(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]}
         if isinstance(value, dict):
             sub = {k: walk(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+            if type(value) is OrderedDict:
+                return {_ORDERED: [[_key(k, path), v] for k, v in sub.items()]}
             if all(isinstance(k, str) and not k.startswith("__") for k in value):
                 return sub
-            if not all(isinstance(k, (str, int)) and not isinstance(k, bool) for k in value):
-                raise TypeError(f"{path or 'state'}: dict keys must be strings or integers")
-            return {_ITEMS: [[k, v] for k, v in sub.items()]}
+            return {_ITEMS: [[_key(k, path), v] for k, v in sub.items()]}
+        if isinstance(value, (set, frozenset)):
+            return {_SET if isinstance(value, set) else _FROZENSET: [_key(v, path) for v in value]}
+        if isinstance(value, bytes):
+            return {_BYTES: base64.b64encode(value).decode("ascii")}
+        if isinstance(value, np.dtype):
+            return {_DTYPE: value.name}
         raise TypeError(
             f"{path or 'state'}: cannot store a value of type {type(value).__name__} as JSON metadata or an "
-            "array (only dicts, lists, tuples, numbers, strings, None, arrays and Tensors: no pickle)"
+            "array (only dicts, lists, tuples, sets, numbers, strings, bytes, None, dtypes, arrays and "
+            "Tensors: no pickle)"
         )
 
     meta = walk(state, "")
@@ -319,36 +394,75 @@ def flatten_state_dict(state: Any, prefix: str = "") -> tuple[dict[str, np.ndarr
 
 
 def unflatten_state_dict(arrays: Mapping[str, np.ndarray], metadata: Any, prefix: str = "") -> Any:
-    """The inverse of :func:`flatten_state_dict` (``metadata`` may be its JSON text).
+    """The inverse of :func:`flatten_state_dict` (``metadata`` may be its JSON text), with NumPy
+    arrays where Tensors were (:func:`load` gives Tensors back).
 
     A skeleton that names an array missing from ``arrays`` is a ``KeyError`` naming it (a file
     that lost tensors); anything not written by :func:`flatten_state_dict` is a ``ValueError``.
     """
+    return _unflatten(arrays, metadata, prefix, lambda arr, node: arr)
+
+
+def _unflatten(
+    arrays: Mapping[str, np.ndarray],
+    metadata: Any,
+    prefix: str,
+    make_tensor: Callable[[np.ndarray, Mapping[str, Any]], Any],
+) -> Any:
+    """:func:`unflatten_state_dict`, making each saved Tensor with ``make_tensor(array, node)``."""
     if isinstance(metadata, str):
         try:
             metadata = json.loads(metadata)
         except json.JSONDecodeError as err:
             raise ValueError(f"the state's metadata is not valid JSON ({err})") from None
+    made: dict[tuple[str, str], Any] = {}  # one object per stored array, as it was saved
+
+    def array(node: Mapping[str, Any], tag: str) -> Any:
+        name = prefix + str(node[tag])
+        if (tag, name) not in made:
+            if name not in arrays:
+                raise KeyError(f"the tensor {name!r} is missing")
+            arr = np.asarray(arrays[name])
+            made[tag, name] = make_tensor(arr, node) if tag == _ARRAY else arr
+        return made[tag, name]
+
+    def listed(node: Mapping[str, Any], tag: str) -> list:
+        if not isinstance(node[tag], list):
+            raise ValueError(f"malformed state metadata: {tag} holds {type(node[tag]).__name__}")
+        return node[tag]
+
+    def pairs(node: Mapping[str, Any], tag: str) -> list[tuple[Any, Any]]:
+        items = listed(node, tag)
+        if not all(isinstance(p, list) and len(p) == 2 for p in items):
+            raise ValueError(f"malformed state metadata: {tag} must be [key, value] pairs")
+        return [(build(k), build(v)) for k, v in items]
 
     def build(node: Any) -> Any:
         if isinstance(node, list):
             return [build(v) for v in node]
         if not isinstance(node, dict):
             return node
-        if _ARRAY in node:
-            name = prefix + str(node[_ARRAY])
-            if name not in arrays:
-                raise KeyError(f"the tensor {name!r} is missing")
-            return np.asarray(arrays[name])
+        if _ARRAY in node or _NDARRAY in node:
+            return array(node, _ARRAY if _ARRAY in node else _NDARRAY)
+        if _NUMPY in node:
+            value = node["value"]
+            scalar_type: Any = np.dtype(node[_NUMPY]).type
+            return scalar_type(complex(*value) if isinstance(value, list) else value)
         if _TUPLE in node:
-            if not isinstance(node[_TUPLE], list):
-                raise ValueError(f"malformed state metadata: {_TUPLE} holds {type(node[_TUPLE]).__name__}")
-            return tuple(build(v) for v in node[_TUPLE])
+            return tuple(build(v) for v in listed(node, _TUPLE))
         if _ITEMS in node:
-            pairs = node[_ITEMS]
-            if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
-                raise ValueError(f"malformed state metadata: {_ITEMS} must be [key, value] pairs")
-            return {k if isinstance(k, (str, int)) else str(k): build(v) for k, v in pairs}
+            return dict(pairs(node, _ITEMS))
+        if _ORDERED in node:
+            return OrderedDict(pairs(node, _ORDERED))
+        if _SET in node or _FROZENSET in node:
+            kind = set if _SET in node else frozenset
+            return kind(build(v) for v in listed(node, _SET if _SET in node else _FROZENSET))
+        if _COMPLEX in node:
+            return complex(*node[_COMPLEX])
+        if _BYTES in node:
+            return base64.b64decode(node[_BYTES])
+        if _DTYPE in node:
+            return np.dtype(node[_DTYPE])
         return {k: build(v) for k, v in node.items()}
 
     return build(metadata)

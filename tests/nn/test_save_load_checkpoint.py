@@ -1,11 +1,15 @@
 """shendu.save/load of nested checkpoint dicts, as torch.save/torch.load are used, without pickle."""
 
+import json
+import math
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 import torch
 
 import shendu
-from shendu import nn, optim
+from shendu import nn, optim, serialization
 
 
 def _train(model, opt, sched, steps, seed):
@@ -49,30 +53,108 @@ def test_checkpoint_round_trip_resumes_exactly(tmp_path):
     assert _train(model2, opt2, sched2, 4, seed=1) == expected
 
 
-def test_structure_like_torch_save(tmp_path):
-    obj = {
-        "w": np.arange(6, dtype=np.float16).reshape(2, 3),
-        "t": shendu.tensor(2.5, dtype=shendu.float64),
-        "n": np.int64(7),
-        "nested": {"b": [1, 2.5, None, True, "文字"], 3: (np.zeros((0, 2), np.int32),)},
+def _assert_same(s, t, path="obj"):
+    """shendu's loaded value ``s`` has the type, structure and values of torch's ``t``."""
+    if isinstance(t, torch.Tensor):
+        assert isinstance(s, shendu.Tensor), f"{path}: {type(s).__name__}, torch gives a Tensor"
+        assert isinstance(s, nn.Parameter) == isinstance(t, torch.nn.Parameter), path
+        assert s.requires_grad == t.requires_grad and s.is_leaf, path
+        assert s.dtype == np.dtype(str(t.dtype).replace("torch.", "")), path
+        np.testing.assert_array_equal(s.detach().numpy(), t.detach().numpy(), err_msg=path)
+        return
+    assert type(s) is type(t), f"{path}: {type(s).__name__}, torch gives {type(t).__name__}"
+    if isinstance(t, (np.ndarray, np.generic)):
+        assert s.dtype == t.dtype and np.shape(s) == np.shape(t), path
+        np.testing.assert_array_equal(s, t, err_msg=path)
+    elif isinstance(t, dict):
+        assert list(s) == list(t), path  # the same keys (types included) in the same order
+        for (ks, vs), (kt, vt) in zip(s.items(), t.items(), strict=True):
+            assert type(ks) is type(kt), path
+            _assert_same(vs, vt, f"{path}[{kt!r}]")
+    elif isinstance(t, (list, tuple)):
+        assert len(s) == len(t), path
+        for i, (a, b) in enumerate(zip(s, t, strict=True)):
+            _assert_same(a, b, f"{path}[{i}]")
+    elif isinstance(t, float) and math.isnan(t):
+        assert math.isnan(s), path
+    else:
+        assert s == t, path
+
+
+def _everything(lib):
+    """One of each kind of value a checkpoint may hold, built the same way in either library."""
+    param = torch.nn.Parameter if lib is torch else nn.Parameter
+    shared = lib.tensor([[1.0, 2.0]], dtype=lib.float64)
+    return {
+        "tensor": shared,
+        "same tensor": shared,  # saved once, loaded as one object
+        "requires grad": lib.tensor([1.0, 2.0], requires_grad=True),
+        "parameter": param(lib.ones(3)),
+        "frozen parameter": param(lib.zeros(2, dtype=lib.int64), requires_grad=False),
+        "half array": np.arange(6, dtype=np.float16).reshape(2, 3),
+        "0-d array": np.array(7, np.int64),
+        "bool array": np.array([True, False]),
+        "empty array": np.zeros((0, 2), np.int32),
+        "numpy scalars": [np.float32(1.5), np.float64(0.1), np.int64(-3), np.uint8(200), np.bool_(True)],
+        "numpy complex": np.complex64(1 - 2j),
+        "python": [3, 2.5, False, "文字", None, 2**70, float("inf"), 1 - 2j, b"\x00ab"],
         "nan": float("nan"),
+        "nesting": [1, (2, [3.0, ()]), {"a": {"b": (None,)}}],
+        "keys": {
+            1: "int",
+            2.5: "float",
+            None: "none",
+            (1, "a"): "tuple",
+            "__dunder": "str",
+            np.int64(4): "np",
+        },
+        "ordered": OrderedDict([("b", 1), ("a", 2)]),
+        "sets": [{1, "a"}, frozenset({(1, 2)})],
+        "a.b": lib.ones(1),
+        "a": {"b": lib.zeros(1)},  # the same key path as "a.b": both kept, as torch does
     }
-    shendu.save(obj, tmp_path / "o.safetensors")
-    back = shendu.load(tmp_path / "o.safetensors")
-    assert list(back) == list(obj)
-    assert isinstance(back["w"], shendu.Tensor)
-    assert back["w"].dtype == np.float16 and back["w"].shape == (2, 3)
-    assert isinstance(back["t"], shendu.Tensor) and back["t"].shape == () and back["t"].item() == 2.5
-    assert back["n"] == 7 and isinstance(back["n"], int)
-    assert back["nested"]["b"] == [1, 2.5, None, True, "文字"] and isinstance(back["nested"]["b"][0], int)
-    assert isinstance(back["nested"][3], tuple) and back["nested"][3][0].shape == (0, 2)
-    assert np.isnan(back["nan"])
-    # the same structure torch.save/torch.load give for the same object
-    torch.save({"nested": obj["nested"]}, tmp_path / "o.pt")
-    ref = torch.load(tmp_path / "o.pt", weights_only=False)
-    assert list(ref["nested"]) == list(back["nested"]) and ref["nested"]["b"] == back["nested"]["b"]
-    with pytest.raises(ValueError, match="share the name 'a.b'"):
-        shendu.save({"a.b": shendu.ones(2), "a": {"b": shendu.zeros(2)}}, tmp_path / "x")
+
+
+def test_round_trip_keeps_every_type_as_torch_save_load(tmp_path):
+    shendu.save(_everything(shendu), tmp_path / "s.safetensors")
+    torch.save(_everything(torch), tmp_path / "t.pt")
+    back = shendu.load(tmp_path / "s.safetensors")
+    ref = torch.load(tmp_path / "t.pt", weights_only=False)  # weights_only=True refuses NumPy values
+    _assert_same(back, ref)
+    assert back["same tensor"] is back["tensor"] and ref["same tensor"] is ref["tensor"]
+    assert back["a.b"].tolist() == [1.0] and back["a"]["b"].tolist() == [0.0]
+
+
+def test_unflatten_gives_arrays_where_tensors_were_saved():
+    state = {"t": shendu.ones(2), "a": np.zeros(2, np.float32), "n": np.int64(3)}
+    arrays, meta = serialization.flatten_state_dict(state)
+    back = serialization.unflatten_state_dict(arrays, json.dumps(meta))
+    assert type(back["t"]) is np.ndarray and type(back["a"]) is np.ndarray and type(back["n"]) is np.int64
+
+
+def test_state_dict_comes_back_an_ordered_dict_as_with_torch(tmp_path):
+    net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    shendu.save(net.state_dict(), tmp_path / "w.safetensors")
+    back = shendu.load(tmp_path / "w.safetensors", map_location="cpu")
+    tnet = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    torch.save(tnet.state_dict(), tmp_path / "w.pt")
+    ref = torch.load(tmp_path / "w.pt", map_location="cpu", weights_only=True)
+    assert type(back) is type(ref) is OrderedDict and list(back) == list(ref)
+    assert all(type(v) is shendu.Tensor and not v.requires_grad for v in back.values())
+    assert back["1.num_batches_tracked"].dtype == np.int64 and back["1.num_batches_tracked"].shape == ()
+
+
+def test_load_takes_torch_load_arguments(tmp_path):
+    shendu.save({"w": shendu.ones(2)}, tmp_path / "x")
+    for kwargs in ({"weights_only": True}, {"weights_only": False, "mmap": True}, {"weights_only": None}):
+        assert shendu.load(tmp_path / "x", "cpu", **kwargs)["w"].tolist() == [1.0, 1.0]
+    assert shendu.load(tmp_path / "x", map_location={"cuda:0": "cpu"})["w"].device == shendu.device("cpu")
+    with pytest.raises(TypeError, match="weights_only must be"):
+        shendu.load(tmp_path / "x", weights_only="yes")
+    with pytest.raises(TypeError, match="never pickles"):
+        shendu.load(tmp_path / "x", "cpu", __import__("pickle"))
+    with pytest.raises(TypeError, match="map_location must be"):
+        shendu.load(tmp_path / "x", map_location=lambda storage, loc: storage)
 
 
 def test_plain_state_dict_stays_a_standard_safetensors_file(tmp_path):
