@@ -248,6 +248,12 @@ def test_cnn(tmp_path):
     assert r["first_map_sizes"] == {"32": 28, "28": 24, "28 padded 2": 28}  # why 32×32: padding
     for term in ("LeNet-5", "32×32", "28×28", "填充", "特征图", "Conv2d"):
         assert term in r["text"], term
+    # the sentence about the filters follows how far they moved from their random start
+    from shendu.lessons import cnn
+
+    assert 0 < r["filter_change"] and ("还带着很多随机初始化的痕迹" in r["text"]) == (r["filter_change"] < 1)
+    with lessons.language("zh"):
+        assert "已经远离随机初始化" in "\n".join(cnn.report({**r, "filter_change": 2.0}))
     check_pngs(r["pngs"], 5)
 
 

@@ -4,7 +4,7 @@ LeNet (``shendu.models.lenet``): conv 20×5×5 → maxpool 2 → conv 50×5×5 �
 → ReLU → Linear 10, trained with ``shendu.training.Trainer`` (Adam, cross-entropy) on the
 ``mnist-5k`` digits (4,500 for training, 500 held out for validation). Then:
 
-1. the first layer's 20 filters: small 5×5 stroke and edge detectors learnt from the data;
+1. the first layer's 20 filters, and how far training moved them from their random start;
 2. the feature maps of one digit after each conv and pool layer (28 → 24 → 12 → 8 → 4);
 3. the confusion matrix on the validation digits (``shendu.metrics.confusion_matrix``);
 4. the validation digits the network got wrong with the highest confidence.
@@ -52,6 +52,7 @@ def compute(quick: bool = False, full: bool = False, verbose: bool = False) -> d
 
     shendu.manual_seed(0)
     model = lenet()
+    initial = model.features[0].weight.numpy().copy()  # to measure how far training moved the filters
     opt = Adam(model.parameters(), lr=1e-3)
     train_loader = DataLoader(TensorDataset(train_x, train_y), batch_size=64, shuffle=True, seed=0)
     val_loader = DataLoader(val, batch_size=250)
@@ -89,6 +90,9 @@ def compute(quick: bool = False, full: bool = False, verbose: bool = False) -> d
         "mistake_images": [val.images[i, 0].tolist() for i in order],
         "filters": model.features[0].weight.numpy().tolist(),
         "filters_shape": list(model.features[0].weight.shape),
+        "filter_change": float(
+            np.linalg.norm(model.features[0].weight.numpy() - initial) / np.linalg.norm(initial)
+        ),
         "example": {"index": idx, "image": val.images[idx, 0].tolist(), "label": int(labels[idx])},
         "feature_maps": [(name, m[:8].tolist(), list(m.shape)) for name, m in maps],
         "feature_map_shapes": [list(m.shape) for _, m in maps],
@@ -153,6 +157,22 @@ def report(r: dict) -> list[str]:
             "most frequent confusions (true → predicted):",
         ),
         "   " + ", ".join(f"{i} → {j}: {n}" for i, j, n in r["confusions"]),
+        tr(
+            f"第一层滤波器离随机初始值变了 {r['filter_change']:.0%}（‖W − W₀‖ / ‖W₀‖）"
+            + (
+                "：它们还带着很多随机初始化的痕迹，只有一部分看得出笔画和边缘的样子。"
+                if r["filter_change"] < 1
+                else "：已经远离随机初始化，成了从数据中学到的笔画和边缘检测器。"
+            ),
+            f"The first-layer filters moved {r['filter_change']:.0%} from their random start (‖W − W₀‖ / "
+            "‖W₀‖)"
+            + (
+                ": they still carry much of their random initialisation; only some look like strokes and "
+                "edges."
+                if r["filter_change"] < 1
+                else ": far from their random start, stroke and edge detectors learnt from the data."
+            ),
+        ),
         tr("最有把握却错了的：", "Most confidently wrong: ")
         + ", ".join(
             f"#{i} {labels[i]} → {pred[i]} ({p:.0%})"
@@ -215,8 +235,9 @@ def draw(r: dict, folder: Path) -> list[str]:
         ax.title.set_fontsize(8)
     fig.suptitle(
         tr(
-            "第一层的 20 个 5×5 滤波器（红正蓝负）：笔画与边缘检测器",
-            "First-layer filters (5×5), red positive, blue negative: stroke and edge detectors",
+            f"第一层的 20 个 5×5 滤波器（红正蓝负），训练后离随机初始值变了 {r['filter_change']:.0%}",
+            f"First-layer filters (5×5), red positive, blue negative; {r['filter_change']:.0%} away from "
+            "their random start",
         )
     )
     pngs.append(save(fig, folder, "filters.png"))
