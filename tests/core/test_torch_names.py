@@ -132,3 +132,12 @@ def test_one_hot_like_torch():
         F.one_hot(shendu.tensor(idx), 3)
     with pytest.raises(TypeError, match="index tensors"):
         F.one_hot(shendu.tensor([1.0]))
+
+
+@given(a=matrices, alpha=st.sampled_from([1, 2.5, -0.5]))
+def test_named_arithmetic_methods(a, alpha):
+    b = np.flip(a, -1).copy() + 11.0  # same shape, no zeros (div)
+    check_op(lambda x, y: x.add(y, alpha=alpha), lambda x, y: x.add(y, alpha=alpha), [a, b])
+    check_op(lambda x, y: x.sub(y, alpha=alpha), lambda x, y: x.sub(y, alpha=alpha), [a, b])
+    check_op(lambda x, y: x.mul(y).div(y.neg()), lambda x, y: x.mul(y).div(y.neg()), [a, b])
+    check_op(lambda x: x.add(1.5).mul(2).div(4), lambda x: x.add(1.5).mul(2).div(4), [a])

@@ -62,6 +62,17 @@ def _rmatmul(self: Tensor, o: Any) -> Tensor:
     return matmul(o, self)
 
 
+# ---- named arithmetic: ``x.add(y, alpha=2)`` as torch ------------------------------------------------
+def _add(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+    """self + alpha · other."""
+    return add(self, other if alpha == 1 else other * alpha)
+
+
+def _sub(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+    """self − alpha · other."""
+    return sub(self, other if alpha == 1 else other * alpha)
+
+
 # ---- augmented assignment: ``x += y`` is ``x.add_(y)``, in place (recorded where a gradient is needed)
 def _iadd(self: Tensor, o: Any) -> Tensor:
     return self.add_(o)
@@ -149,6 +160,11 @@ METHODS: dict[str, Callable[..., Any]] = {
     "__matmul__": matmul,
     "__rmatmul__": _rmatmul,
     "__neg__": neg,
+    "add": _add,
+    "sub": _sub,
+    "mul": mul,
+    "div": div,
+    "neg": neg,
     "__abs__": abs,
     "_record_inplace": record_inplace,
     "__iadd__": _iadd,
