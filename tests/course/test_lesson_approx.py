@@ -7,11 +7,12 @@ import pytest
 
 from shendu.lessons import approx
 from shendu.lessons._i18n import language
+from tests.course.lesson_numbers import numbers
 
 
 @pytest.fixture(scope="module")
 def r():
-    return approx.compute(quick=True)
+    return numbers("approx")
 
 
 def test_six_neurons_fit_the_cubic_and_fewer_cannot(r):

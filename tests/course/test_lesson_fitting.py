@@ -11,11 +11,12 @@ import pytest
 
 from shendu.lessons import fitting
 from shendu.lessons._i18n import language
+from tests.course.lesson_numbers import numbers
 
 
 @pytest.fixture(scope="module")
 def r():
-    return fitting.compute(quick=True)
+    return numbers("fitting")
 
 
 def test_the_data_has_the_stated_noise(r):

@@ -9,11 +9,12 @@ import pytest
 
 from shendu.lessons import gd
 from shendu.lessons._i18n import language
+from tests.course.lesson_numbers import numbers
 
 
 @pytest.fixture(scope="module")
 def r():
-    return gd.compute(quick=True)
+    return numbers("gd")
 
 
 def test_least_squares_from_numpy(r):

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from shendu import lessons
+from tests.course.lesson_numbers import numbers
 
 Y_RIGHT = [0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]  # the course's example
 
@@ -35,6 +36,26 @@ def run(name, tmp_path, lang="zh", verbose=False):
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     assert not missing, missing[:3]
     return result
+
+
+def render(name, tmp_path):
+    """Draw and report a lesson from the numbers ``tests/course`` computes (once per process), at the
+    draft resolution, in Chinese; fail on any glyph matplotlib could not draw."""
+    from shendu.lessons import _plot
+
+    module = lessons.get(name)
+    r = numbers(name)
+    with warnings.catch_warnings(record=True) as caught, lessons.language("zh"), _plot.style():
+        warnings.simplefilter("always")
+        token = _plot._dpi.set(_plot.DRAFT_DPI)
+        try:
+            pngs = module.draw(r, tmp_path)
+        finally:
+            _plot._dpi.reset(token)
+        text = "\n".join(module.report(r))
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert not missing, missing[:3]
+    return {**r, "pngs": pngs, "text": text}
 
 
 def test_registry_lists_all_lessons_with_summaries():
@@ -111,7 +132,7 @@ def test_activations(tmp_path):
 
 def test_approx(tmp_path):
     """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_approx.py."""
-    r = run("approx", tmp_path)
+    r = render("approx", tmp_path)
     assert "随机重启" in r["text"] and "通用近似定理" in r["text"] and "6 个神经元" in r["text"]
     check_pngs(r["pngs"], 2)
 
@@ -167,7 +188,7 @@ def test_gradient(tmp_path):
 
 def test_gd(tmp_path):
     """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_gd.py."""
-    r = run("gd", tmp_path)
+    r = render("gd", tmp_path)
     for term in ("批量梯度下降", "随机梯度下降", "小批量梯度下降", "学习率", "均方误差"):
         assert term in r["text"], term
     check_pngs(r["pngs"], 2)
@@ -306,7 +327,7 @@ def test_dl_vs_ml_gives_every_network_at_least_four_epochs(monkeypatch):
 
 def test_fitting(tmp_path):
     """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_fitting.py."""
-    r = run("fitting", tmp_path)
+    r = render("fitting", tmp_path)
     assert r["regime"] == {"small": "under", "good": "good", "large": "over"}
     for term in ("欠拟合", "过拟合", "权重衰减", "早停", "噪声下限"):
         assert term in r["text"], term

@@ -251,7 +251,7 @@ def report(r: dict) -> list[str]:
             v["final"]["val"],
             min(v["curve"]["val"]),
             v["best_step"],
-            f"{r['flatness'][k]:.1%}",
+            f"{-r['flatness'][k]:+.1%}",
             _regime_name(r["regime"][k]),
         ]
         for k, v in regimes.items()
@@ -278,7 +278,7 @@ def report(r: dict) -> list[str]:
                 tr("验证 MSE", "val MSE"),
                 tr("验证最低", "val min"),
                 tr("最低在第几步", "at step"),
-                tr("最后 20% 训练误差下降", "train drop, last 20%"),
+                tr("最后 20% 步训练误差的变化", "train loss change, last 20%"),
                 tr("判断", "verdict"),
             ],
             rows,
