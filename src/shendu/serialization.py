@@ -39,11 +39,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import errno
+import io
 import json
 import os
 import tempfile
 from collections import OrderedDict
-from typing import Any, Callable, Mapping
+from typing import IO, Any, Callable, Mapping
 
 import numpy as np
 
@@ -82,8 +83,9 @@ def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str] | None
     return dict(metadata)
 
 
-def save(obj: Any, path: PathLike, metadata: Mapping[str, str] | None = None) -> None:
-    """Write ``obj`` to ``path`` as one safetensors file, atomically; never pickle.
+def save(obj: Any, path: PathLike | IO[bytes], metadata: Mapping[str, str] | None = None) -> None:
+    """Write ``obj`` to ``path`` as one safetensors file, atomically; never pickle. ``path`` may
+    also be a binary file object (``io.BytesIO()``, ``open(name, "wb")``), as ``torch.save`` takes.
 
     ``obj`` is a dict of name -> Tensor/ndarray (a ``state_dict``, stored as plain named tensors
     that any safetensors reader understands), or any nesting of dicts, lists, tuples and sets
@@ -107,7 +109,11 @@ def save(obj: Any, path: PathLike, metadata: Mapping[str, str] | None = None) ->
             "because loading a pickle can run any code: save the object's state_dict() or convert it"
         ) from None
     meta[STRUCTURE_KEY] = json.dumps(skeleton)
-    atomic_write(path, st_save(arrays, metadata=meta))
+    data = st_save(arrays, metadata=meta)
+    if hasattr(path, "write"):  # a file object (torch.save(obj, buffer)): the caller owns it
+        path.write(data)
+    else:
+        atomic_write(path, data)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
@@ -153,34 +159,33 @@ def _not_safetensors(path: str, reason: str) -> ValueError:
     )
 
 
-def _read_header(path: str) -> dict:
-    """The parsed JSON header of ``path``, after checking the file is complete."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if head.startswith(b"PK\x03\x04"):
-            raise _not_safetensors(
-                path,
-                "it is a zip archive, probably a PyTorch checkpoint written by torch.save; shendu never "
-                "unpickles files (that can run code): load it with torch and save its state_dict as "
-                "safetensors",
-            )
-        # A pickle starts with 0x80 (PROTO), but so does a safetensors file whose header length is
-        # 128 mod 256: only the '{' opening the JSON header after the 8 length bytes tells them apart.
-        if head[:1] == b"\x80" and f.read(1) != b"{":
-            raise _not_safetensors(
-                path, "it looks like a pickle file, which shendu never loads (that can run code)"
-            )
-        f.seek(8)
-        if len(head) < 8:
-            raise _not_safetensors(path, f"the file has only {size} bytes (truncated or empty)")
-        n = int.from_bytes(head, "little")
-        if n > _HEADER_LIMIT or 8 + n > size:
-            raise _not_safetensors(
-                path,
-                f"the header claims {n} bytes but the file has only {size} (truncated or another format)",
-            )
-        raw = f.read(n)
+def _read_header(path: str, f: IO[bytes], size: int) -> dict:
+    """The parsed JSON header of the file ``f`` (named ``path`` in errors, ``size`` bytes long),
+    after checking the file is complete."""
+    head = f.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        raise _not_safetensors(
+            path,
+            "it is a zip archive, probably a PyTorch checkpoint written by torch.save; shendu never "
+            "unpickles files (that can run code): load it with torch and save its state_dict as "
+            "safetensors",
+        )
+    # A pickle starts with 0x80 (PROTO), but so does a safetensors file whose header length is
+    # 128 mod 256: only the '{' opening the JSON header after the 8 length bytes tells them apart.
+    if head[:1] == b"\x80" and f.read(1) != b"{":
+        raise _not_safetensors(
+            path, "it looks like a pickle file, which shendu never loads (that can run code)"
+        )
+    f.seek(8)
+    if len(head) < 8:
+        raise _not_safetensors(path, f"the file has only {size} bytes (truncated or empty)")
+    n = int.from_bytes(head, "little")
+    if n > _HEADER_LIMIT or 8 + n > size:
+        raise _not_safetensors(
+            path,
+            f"the header claims {n} bytes but the file has only {size} (truncated or another format)",
+        )
+    raw = f.read(n)
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -211,24 +216,33 @@ def load_with_metadata(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str,
     return tensors, meta
 
 
-def _load_raw(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The tensors of a safetensors file (names -> ndarrays, dtypes kept) and its metadata dict."""
+def _load_raw(path: PathLike | IO[bytes]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The tensors of a safetensors file or binary file object (names -> ndarrays, dtypes kept)
+    and its metadata dict."""
     from safetensors import SafetensorError, safe_open
+    from safetensors.numpy import load as st_load
 
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"load: no such file {path!r}")
-    header = _read_header(path)
     try:
-        with safe_open(path, framework="np") as f:
-            tensors = {key: f.get_tensor(key) for key in f.keys()}
+        if hasattr(path, "read"):  # a file object (torch.load(buffer)): read from where it stands
+            data = path.read()
+            name = str(getattr(path, "name", type(path).__name__))
+            header = _read_header(name, io.BytesIO(data), len(data))
+            tensors = st_load(data)
+        else:
+            name = os.fspath(path)
+            if not os.path.isfile(name):
+                raise FileNotFoundError(f"load: no such file {name!r}")
+            with open(name, "rb") as f:
+                header = _read_header(name, f, os.path.getsize(name))
+            with safe_open(name, framework="np") as st:
+                tensors = {key: st.get_tensor(key) for key in st.keys()}
     except SafetensorError as e:
-        raise _not_safetensors(path, str(e)) from None
+        raise _not_safetensors(name, str(e)) from None
     return tensors, dict(header.get("__metadata__") or {})
 
 
 def load(
-    path: PathLike,
+    path: PathLike | IO[bytes],
     map_location: Any = None,
     pickle_module: Any = None,
     *,
@@ -240,7 +254,8 @@ def load(
     array as a NumPy array, a NumPy scalar as a NumPy scalar of its dtype, tuples, int keys, ...);
     an object saved twice in one call comes back as one object, as with torch.
 
-    A file without shendu's structure entry (written by another safetensors tool) gives a dict
+    ``path`` may also be a binary file object (``io.BytesIO``, ``open(name, "rb")``), as for
+    ``torch.load``. A file without shendu's structure entry (written by another safetensors tool) gives a dict
     of name -> Tensor. ``map_location`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a device, or
     PyTorch's dict form ``{"cuda:0": "cpu"}``) puts the Tensors on that device (NumPy arrays stay
     NumPy arrays, as with torch); files always hold host arrays, so any file loads onto any device.

@@ -1,5 +1,6 @@
 """shendu.save/load of nested checkpoint dicts, as torch.save/torch.load are used, without pickle."""
 
+import io
 import json
 import math
 from collections import OrderedDict
@@ -181,3 +182,21 @@ def test_refusals_say_why(tmp_path):
     assert back["a"] == 1 and back["w"].tolist() == [1.0, 1.0]
     with pytest.raises(TypeError, match="weights_only"):
         shendu.load(tmp_path / "x", weights_only="yes")
+
+
+def test_save_and_load_take_file_objects_as_torch(tmp_path):
+    buf = io.BytesIO()
+    shendu.save({"w": shendu.ones(2), "n": np.int32(3)}, buf)
+    buf.seek(0)
+    back = shendu.load(buf, map_location="cpu")
+    assert back["w"].tolist() == [1.0, 1.0] and type(back["n"]) is np.int32
+    back["w"].add_(1)  # a writable tensor, not a view of the read bytes
+    with open(tmp_path / "f.safetensors", "wb") as f:
+        shendu.save([1, shendu.zeros(1)], f)
+    with open(tmp_path / "f.safetensors", "rb") as f:
+        assert shendu.load(f)[0] == 1
+    torch_file = io.BytesIO()
+    torch.save({"w": torch.ones(2)}, torch_file)
+    torch_file.seek(0)
+    with pytest.raises(ValueError, match="zip archive, probably a PyTorch checkpoint"):
+        shendu.load(torch_file)
