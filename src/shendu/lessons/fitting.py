@@ -31,9 +31,11 @@ import numpy as np
 import shendu
 import shendu.nn.functional as F
 from shendu.lessons._i18n import lang, tr
-from shendu.lessons._plot import figure, make_run, one_blas_thread, save, table
+from shendu.lessons._plot import figure, make_run, one_blas_thread, save, source, table
 from shendu.models import mlp
+from shendu.nn.functional.dropout import Dropout
 from shendu.optim import Adam
+from shendu.optim.adam import decay_and_moments
 
 NOISE = 0.25  # σ of the label noise: the validation loss cannot go below σ² on average
 X_RANGE = (-3.0, 3.0)
@@ -349,6 +351,17 @@ def report(r: dict) -> list[str]:
             + (f"; after {PATIENCE} checks without a lower one it stops at step {stop}" if stop else "")
             + " and restores the weights of that step.",
         ),
+    ]
+    lines += [
+        tr(
+            "   读代码：Dropout 训练时把每个激活以概率 p 置零、其余乘 1/(1−p)；权重衰减在 Adam 的每一步给梯度"
+            "加上 λW（即损失加上 λ/2·Σw²）：",
+            "   Read the code: dropout zeroes each activation with probability p while training and scales "
+            "the rest by 1/(1−p); weight decay adds λW to the gradient at every Adam step (the loss plus "
+            "λ/2·Σw²):",
+        ),
+        source(Dropout),
+        source(decay_and_moments, max_lines=21),
     ]
     helps = [k for k, v in r["verdict"].items() if v == "helps"]
     other = [k for k, v in r["verdict"].items() if v != "helps"]
