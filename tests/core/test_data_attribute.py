@@ -123,3 +123,17 @@ def test_numpy_sees_data_as_an_array():
     a = np.asarray(x.data)
     assert type(a) is np.ndarray and np.shares_memory(a, x.numpy())
     assert type(x.data.numpy()) is np.ndarray and x.data.numpy().dtype == np.float32
+
+
+@pytest.mark.parametrize("lib", LIBS, ids=["torch", "shendu"])
+def test_a_0d_gradient_summed_over_two_paths_is_still_changed_in_place(lib):
+    # Two paths into w add two 0-d gradients; NumPy's 0-d sum is a scalar, which must not end up
+    # as the gradient's storage (zero_ and .data.zero_() would fail or change a copy).
+    w = lib.tensor(2.0, requires_grad=True)
+    (w * w).backward()
+    assert w.grad.item() == 4.0
+    w.grad.data.zero_()
+    assert w.grad.item() == 0.0
+    (w * w).backward()
+    w.grad.zero_()
+    assert w.grad.item() == 0.0

@@ -73,7 +73,9 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
         # (leaf._wrap makes a plain Tensor: the engine sits below tensor.py and does not import it.)
         leaf.grad = leaf._wrap(g.astype(leaf._data.dtype, copy=True))
     else:
-        leaf.grad._data = leaf.grad._data + g  # _data: the slot behind .data (hot path)
+        total = leaf.grad._data + g  # _data: the slot behind .data (hot path)
+        # NumPy's sum of two 0-d arrays is a scalar: keep an array, so zero_() and .data write to it.
+        leaf.grad._data = total if total.ndim else leaf._wrap(total)._data
 
 
 def _hooked_leaves(order: list[Function]) -> dict[int, list]:
