@@ -4,6 +4,8 @@ depend on the number of threads (shendu.set_num_threads)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from unittest import mock
 
@@ -314,3 +316,20 @@ def test_linear_is_the_same_for_any_thread_count():
     for other in results[1:]:
         assert all(same_bits(a, e) for a, e in zip(other, results[0], strict=True))
     np.testing.assert_allclose(results[0][0], x @ w.T + b, rtol=1e-5, atol=1e-5)
+
+
+def test_numpy_blas_is_one_thread_after_any_op_not_only_a_split_product():
+    """A program that only multiplies small matrices (never split over the pool) must not run
+    NumPy's BLAS threads either: they made a tiny MLP 2.5x slower. Fresh process: the flag is global."""
+    code = (
+        "import os, numpy as np, shendu; from shendu import parallel\n"
+        "from threadpoolctl import threadpool_info\n"
+        "x = shendu.randn(8, 4); w = shendu.randn(4, 3, requires_grad=True); (x @ w).sum().backward()\n"
+        "d = os.path.dirname(os.path.dirname(np.__file__))\n"
+        "info = [i for i in threadpool_info() if i['user_api'] == 'blas']\n"
+        "own = [i for i in info if parallel._is_numpy_lib(i['filepath'], d)] or info\n"
+        "print(all(i['num_threads'] == 1 for i in own) and bool(own))\n"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "", "OMP_NUM_THREADS": ""}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "True", out.stderr

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shendu import parallel
 from shendu.autograd import anomaly_mode, grad_mode
 
 if TYPE_CHECKING:
@@ -180,6 +181,8 @@ class Function:
         and backward's gradient for it is ignored.
         """
         fn = cls()
+        if not parallel._blas_limited:  # NumPy's BLAS to one thread before shendu's first product: a
+            parallel._limit_blas()  # small one (not split over the pool) is 2.5x slower with BLAS threads
         # Known before forward, so forward can save only what the wanted gradients need (PyTorch
         # saves ``b`` of ``a * b`` only when ``a`` requires grad, and reports changes to it only then).
         enabled = grad_mode.is_grad_enabled()
