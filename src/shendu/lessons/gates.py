@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import figure, lesson, save, start, table
+from shendu.lessons._plot import figure, make_run, save, source, table
 from shendu.models.perceptron import (
     AND_WEIGHTS,
     NAND_WEIGHTS,
     OR_WEIGHTS,
     Perceptron,
     and_gate,
+    gate,
     nand_gate,
     or_gate,
     xor_gate,
@@ -53,16 +54,6 @@ def best_line(X: np.ndarray, t: np.ndarray, n_angles: int = 360, n_offsets: int 
     return {"errors": int(fewest), "w": w[i].tolist(), "b": float(b[j]), "lines_searched": int(errors.size)}
 
 
-def _learnt(name: str, res) -> str:
-    """One line on how the learning rule did on one gate."""
-    gate = {"AND": "与门", "OR": "或门", "XOR": "异或门"}[name]
-    if res.converged:
-        zh = f"{res.epochs} 轮后收敛"
-    else:
-        zh = f"{res.epochs} 轮后仍不收敛"
-    return tr(f"   {gate}：{zh}（每轮错误数：{res.errors}）", f"   {name}: {res}")
-
-
 def _draw_line(ax, w1: float, w2: float, b: float, **kw) -> None:
     xs = np.linspace(-0.5, 1.5, 2)
     if abs(w2) > 1e-9:
@@ -87,12 +78,9 @@ def _points(ax, X: np.ndarray, t: np.ndarray, title: str, xlabel: str = "x1", yl
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), aspect="equal")
 
 
-@lesson
-def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict:
-    folder, say = start("gates", out, quick, verbose)
+def compute(quick: bool = False) -> dict:
+    """Every number the lesson prints and draws: truth tables, best XOR line, hidden layer, learning."""
     x1, x2 = X[:, 0], X[:, 1]
-
-    # 1. truth tables from the course's weights
     tables = {
         "AND": and_gate(x1, x2).tolist(),
         "OR": or_gate(x1, x2).tolist(),
@@ -100,8 +88,68 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         "XOR (AND(NAND, OR))": xor_gate(x1, x2, method="and-nand-or").tolist(),
         "XOR (4 NAND)": xor_gate(x1, x2, method="nand").tolist(),
     }
+    best = best_line(X.astype(float), XOR_T, n_angles=180 if quick else 360)
+    hidden = np.stack([nand_gate(x1, x2), or_gate(x1, x2)], axis=1)
+    # In (s1, s2) space: which points are class 1, and does AND's single line finish XOR?
+    ones = sorted({tuple(h) for h, t in zip(hidden.tolist(), XOR_T, strict=True) if t == 1})
+    zeros = sorted({tuple(h) for h, t in zip(hidden.tolist(), XOR_T, strict=True) if t == 0})
+    max_epochs = 20 if quick else 30
+    learnt = {name: Perceptron(lr=0.1, max_epochs=max_epochs) for name in ("AND", "OR", "XOR")}
+    results = {
+        name: learnt[name].fit(X, target)
+        for name, target in (("AND", and_gate(x1, x2)), ("OR", or_gate(x1, x2)), ("XOR", XOR_T))
+    }
+    out = {
+        "truth_tables": tables,
+        "xor_truth": XOR_T.tolist(),
+        "xor_best_line_errors": best["errors"],
+        "xor_best_line": best,
+        "hidden": hidden.tolist(),
+        "hidden_class1": [list(h) for h in ones],
+        "hidden_class0": [list(h) for h in zeros],
+        "and_on_hidden": and_gate(hidden[:, 0], hidden[:, 1]).tolist(),
+        "max_epochs": max_epochs,
+        "learnt": {
+            k: {"converged": r.converged, "epochs": r.epochs, "errors": r.errors} for k, r in results.items()
+        },
+        "and_learnt_predictions": learnt["AND"].predict(X).tolist(),
+    }
+    out.update(conclusions(out))
+    return out
+
+
+def conclusions(r: dict) -> dict:
+    """What the numbers say: which gates are XOR, whether one line can do XOR, whether two layers can."""
+    xor = r["xor_truth"]
+    return {
+        "xor_methods_right": [k for k, v in r["truth_tables"].items() if k.startswith("XOR") and v == xor],
+        "xor_separable_by_one_line": r["xor_best_line_errors"] == 0,
+        "two_layers_solve_xor": r["and_on_hidden"] == xor,
+        "hidden_class1_is_one_point": len(r["hidden_class1"]) == 1,
+        "converged": {k: v["converged"] for k, v in r["learnt"].items()},
+    }
+
+
+_GATE = {"AND": "与门", "OR": "或门", "NAND": "与非门", "XOR": "异或门"}
+
+
+def _learnt(name: str, res: dict) -> str:
+    """One line on how the learning rule did on one gate."""
+    if res["converged"]:
+        zh, en = f"{res['epochs']} 轮后收敛", f"converged after {res['epochs']} epochs"
+    else:
+        zh, en = f"{res['epochs']} 轮后仍不收敛", f"did NOT converge in {res['epochs']} epochs"
+    return tr(
+        f"   {_GATE[name]}：{zh}（每轮错误数：{res['errors']}）", f"   {name}: {en} (errors: {res['errors']})"
+    )
+
+
+def report(r: dict) -> list[str]:
+    tables, best = r["truth_tables"], r["xor_best_line"]
     rows = [[f"({a}, {b})", *(tables[k][i] for k in tables)] for i, (a, b) in enumerate(X)]
-    say(
+    pts = lambda ps: ", ".join(f"({a}, {b})" for a, b in ps)  # noqa: E731
+    right = r["xor_methods_right"]
+    lines = [
         tr(
             "1. 感知机实现的逻辑门：w1·x1 + w2·x2 + b > 0 时 y = 1，否则 y = 0（b = −θ，θ 为阈值）：",
             "1. Perceptron gates, y = 1 if w1·x1 + w2·x2 + b > 0 else 0 (b = −θ, θ the threshold):",
@@ -110,11 +158,16 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         f"   AND w = {AND_WEIGHTS[:2]}, b = {AND_WEIGHTS[2]};  OR w = {OR_WEIGHTS[:2]}, b = {OR_WEIGHTS[2]};"
         f"  NAND w = {NAND_WEIGHTS[:2]}, b = {NAND_WEIGHTS[2]}",
         table(["(x1, x2)", *tables], rows),
-    )
-
-    # 2. no single line separates XOR
-    best = best_line(X.astype(float), XOR_T, n_angles=180 if quick else 360)
-    say(
+        tr(
+            f"   两种两层接法中与异或真值表一致的：{len(right)} 种（共 2 种）。",
+            f"   Two-layer circuits that match XOR's truth table: {len(right)} of 2.",
+        ),
+        tr(
+            "   读代码：一个感知机，和用它实现的异或门：",
+            "   Read the code: one perceptron, and XOR built from it:",
+        ),
+        source(gate, max_lines=14),
+        source(xor_gate),
         "",
         tr(
             f"2. 单层感知机做异或门：搜索了 {best['lines_searched']:,} 条直线，最好的仍错 {best['errors']} "
@@ -124,50 +177,47 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         ),
         tr(
             "   （异或的两类不是线性可分的：一条直线分不开它们。）"
-            if best["errors"] > 0
+            if not r["xor_separable_by_one_line"]
             else "   （找到了一条分开异或的直线？那就与理论矛盾了。）",
             "   (XOR's classes are not linearly separable: one straight line cannot split them)."
-            if best["errors"] > 0
+            if not r["xor_separable_by_one_line"]
             else "   (a line separating XOR? that would contradict the theory).",
         ),
-    )
-
-    # 3. the hidden layer makes XOR separable
-    hidden = np.stack([nand_gate(x1, x2), or_gate(x1, x2)], axis=1)
-    say(
         "",
         tr(
             "3. 两层感知机：第一层把 (x1, x2) 映射到 (s1, s2) = (与非门, 或门)：",
             "3. Two layers: the first maps (x1, x2) to (s1, s2) = (NAND, OR):",
         ),
-        "   "
-        + ", ".join(f"{tuple(x)} -> {tuple(h)}" for x, h in zip(X.tolist(), hidden.tolist(), strict=True)),
+        "   " + ", ".join(f"{tuple(x)} -> {tuple(h)}" for x, h in zip(X.tolist(), r["hidden"], strict=True)),
         tr(
-            "   在 (s1, s2) 空间里，类别 1 只剩 (1, 1) 一个点，与门的一条直线就能完成异或。",
-            "   In (s1, s2) space, (1, 1) is the only point of class 1, so AND's line finishes the job.",
+            f"   在 (s1, s2) 空间里，类别 1 是 {pts(r['hidden_class1'])}，"
+            f"类别 0 是 {pts(r['hidden_class0'])}；"
+            f"第二层的与门输出 {r['and_on_hidden']}，"
+            + ("正是异或：一条直线就完成了。" if r["two_layers_solve_xor"] else "不是异或。"),
+            f"   In (s1, s2) space class 1 is {pts(r['hidden_class1'])}, class 0 is "
+            f"{pts(r['hidden_class0'])}; AND in layer 2 outputs {r['and_on_hidden']}, "
+            + ("exactly XOR: one line finishes the job." if r["two_layers_solve_xor"] else "not XOR."),
         ),
-    )
-
-    # 4. Rosenblatt's learning rule
-    max_epochs = 20 if quick else 30
-    learn_and = Perceptron(lr=0.1, max_epochs=max_epochs).fit(X, and_gate(x1, x2))
-    learn_or = Perceptron(lr=0.1, max_epochs=max_epochs).fit(X, or_gate(x1, x2))
-    learn_xor = Perceptron(lr=0.1, max_epochs=max_epochs).fit(X, XOR_T)
-    say(
         "",
         tr(
             "4. 感知机学习规则 w ← w + η(t − y)x，b ← b + η(t − y)，η = 0.1，从 0 开始：",
             "4. The perceptron learning rule w ← w + η(t − y)x, b ← b + η(t − y), η = 0.1, from zeros:",
         ),
-        *(_learnt(name, res) for name, res in (("AND", learn_and), ("OR", learn_or), ("XOR", learn_xor))),
-    )
+        *(_learnt(name, res) for name, res in r["learnt"].items()),
+    ]
+    return lines
 
+
+def draw(r: dict, folder: Path) -> list[str]:
+    tables, best = r["truth_tables"], r["xor_best_line"]
     pngs = []
     fig, axes = figure(1, 4, size=(16, 4.3))
     for ax, name, wts in zip(
         axes, ["AND", "OR", "NAND"], [AND_WEIGHTS, OR_WEIGHTS, NAND_WEIGHTS], strict=False
     ):
-        _points(ax, X, np.array(tables[name]), f"{name}: w = ({wts[0]}, {wts[1]}), b = {wts[2]}")
+        _points(
+            ax, X, np.array(tables[name]), f"{tr(_GATE[name], name)}: w = ({wts[0]}, {wts[1]}), b = {wts[2]}"
+        )
         _draw_line(ax, *wts, color="k", label="w·x + b = 0")
         ax.legend(loc="upper right", fontsize=8)
     ax = axes[3]
@@ -183,10 +233,13 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
         ax, best["w"][0], best["w"][1], best["b"], color="k", ls="--", label=tr("最好的直线", "best line")
     )
     ax.legend(loc="upper right", fontsize=8)
+    separable = [_GATE[k] if tr("中", "") else k for k in ("AND", "OR", "NAND")]
     fig.suptitle(
         tr(
-            "一个感知机 = 一条直线：与门、或门、与非门线性可分，异或门不可分",
-            "One perceptron = one straight line: AND, OR, NAND are separable, XOR is not",
+            f"一个感知机 = 一条直线：{'、'.join(separable)}线性可分，异或门"
+            + ("不可分" if not r["xor_separable_by_one_line"] else "也可分"),
+            f"One perceptron = one straight line: {', '.join(separable)} are separable, XOR "
+            + ("is not" if not r["xor_separable_by_one_line"] else "is too"),
         )
     )
     pngs.append(save(fig, folder, "gates_lines.png"))
@@ -199,7 +252,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     jitter = np.array([[0.0, 0.0], [-0.04, 0.04], [0.04, -0.04], [0.0, 0.0]])  # (1,0),(0,1) both map to (1,1)
     _points(
         a2,
-        hidden + jitter,
+        np.array(r["hidden"]) + jitter,
         XOR_T,
         tr("第一层之后：(s1, s2) = (与非门, 或门)", "After layer 1: (s1, s2) = (NAND, OR)"),
         "s1 = NAND(x1, x2)",
@@ -212,17 +265,20 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
             "异或 = 与(与非(x1, x2), 或(x1, x2))：两层使它可分",
             "XOR = AND(NAND(x1, x2), OR(x1, x2)): two layers make it separable",
         )
+        if r["two_layers_solve_xor"]
+        else tr("与(与非, 或) 没有得到异或", "AND(NAND, OR) did not give XOR")
     )
     pngs.append(save(fig, folder, "xor_two_layers.png"))
 
     fig, ax = figure(size=(6.5, 4.0))
-    for name, res, m in [("AND", learn_and, "o-"), ("OR", learn_or, "s-"), ("XOR", learn_xor, "^-")]:
+    for (name, res), m in zip(r["learnt"].items(), ("o-", "s-", "^-"), strict=True):
+        state = tr("收敛", "converged") if res["converged"] else tr("不收敛", "no convergence")
         ax.plot(
-            range(1, res.epochs + 1),
-            res.errors,
+            range(1, res["epochs"] + 1),
+            res["errors"],
             m,
             ms=4,
-            label=f"{name} ({tr('收敛', 'converged') if res.converged else tr('不收敛', 'no convergence')})",
+            label=f"{tr(_GATE[name], name)} ({state})",
         )
     ax.set(
         title=tr("感知机学习规则：每轮的错误数", "Perceptron learning rule: mistakes per epoch"),
@@ -234,19 +290,7 @@ def run(out: str | Path | None = None, quick: bool = False, verbose: bool = True
     ax.legend()
     ax.grid(True, alpha=0.3)
     pngs.append(save(fig, folder, "learning_rule.png"))
-    say.figures(pngs)
+    return pngs
 
-    return {
-        "truth_tables": tables,
-        "xor_best_line_errors": best["errors"],
-        "xor_best_line": best,
-        "hidden": hidden.tolist(),
-        "and_converged": learn_and.converged,
-        "and_epochs": learn_and.epochs,
-        "and_errors": learn_and.errors,
-        "and_learnt_predictions": (learn_and.weights @ X.T + learn_and.bias > 0).astype(int).tolist(),
-        "or_converged": learn_or.converged,
-        "xor_converged": learn_xor.converged,
-        "xor_errors": learn_xor.errors,
-        "pngs": pngs,
-    }
+
+run = make_run("gates", compute, report, draw)
