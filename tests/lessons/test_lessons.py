@@ -90,30 +90,9 @@ def test_gates(tmp_path):
 
 
 def test_activations(tmp_path):
+    """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_activations.py."""
     r = run("activations", tmp_path)
-    x = np.array(r["x"])
-    sig = 1 / (1 + np.exp(-x))
-    d = {k: np.array(v) for k, v in r["derivatives"].items()}
-    np.testing.assert_allclose(d["sigmoid"], sig * (1 - sig), atol=1e-10)
-    np.testing.assert_allclose(d["tanh"], 1 - np.tanh(x) ** 2, atol=1e-10)
-    np.testing.assert_allclose(d["softplus"], sig, atol=1e-10)
-    np.testing.assert_allclose(d["relu"], (x > 0).astype(float))
-    np.testing.assert_array_equal(d["step"], np.zeros_like(x))
-    np.testing.assert_allclose(r["values"]["softplus"], np.log1p(np.exp(x)), atol=1e-10)
-    s = np.array(r["softmax_input"])
-    np.testing.assert_allclose(r["softmax"], np.exp(s) / np.exp(s).sum(), rtol=1e-6)
-    # vanishing gradient: through sigmoid layers the gradient shrinks toward the input
-    g = r["grad_norms"]["sigmoid"]
-    assert all(a < b for a, b in zip(g, g[1:], strict=False))
-    assert g[0] < 1e-3 * g[-1]
-    relu = r["grad_norms"]["relu"]
-    assert max(relu) / min(relu) < 20  # ReLU (He init) keeps it within an order of magnitude
-    # tanh: Xavier keeps it; too small weights make it vanish; the sentence says what the numbers say
-    ratios = r["first_over_last"]
-    assert 1e-2 < ratios["tanh"] < 1e2
-    assert r["grad_norms"]["tanh, N(0, 0.01²)"][0] < 1e-4 * r["grad_norms"]["tanh"][0]
-    assert "Xavier 初始化时梯度保持" in r["text"] and "N(0, 0.01²)）时消失" in r["text"]
-    for term in ("激活函数", "梯度消失", "导数", "自动微分"):
+    for term in ("激活函数", "梯度消失", "导数", "自动微分", "阶跃函数"):
         assert term in r["text"], term
     check_pngs(r["pngs"], 7)
 
