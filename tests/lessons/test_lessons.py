@@ -134,22 +134,10 @@ def test_loss(tmp_path):
 
 
 def test_gradient(tmp_path):
+    """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_gradient.py."""
     r = run("gradient", tmp_path)
-    assert r["derivative_at_5"] == pytest.approx(0.2, abs=1e-8)
-    assert r["derivative_at_10"] == pytest.approx(0.3, abs=1e-8)
-    x, y, z = r["point"]
-    analytic = [2 * x + 3 * y, 3 * x + 2 * y, 3 * z**2]
-    np.testing.assert_allclose(r["numerical"], analytic, rtol=1e-6)
-    np.testing.assert_allclose(r["autograd"], analytic, rtol=1e-12)
-    # central differences beat forward differences and want a larger step (error h² vs h)
-    assert r["best_h_central"] > r["best_h_forward"]
-    # descent on x0² + x1² with η = 0.1 shrinks x by 0.8 per step
-    path = np.array(r["path"])
-    np.testing.assert_allclose(path[-1], np.array([-3.0, 4.0]) * 0.8 ** (len(path) - 1), rtol=1e-9)
-    final = r["final_loss"]
-    start = 0.2 * 9 + 16
-    assert final["too large"] > start > final["too small"] > final["good"]
-    assert final["good"] < 1e-2
+    for term in ("数值微分", "中心差分", "偏导数", "梯度下降", "学习率", "自动微分"):
+        assert term in r["text"], term
     check_pngs(r["pngs"], 3)
 
 
