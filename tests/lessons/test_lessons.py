@@ -150,36 +150,12 @@ def test_gd(tmp_path):
 
 
 def test_conv(tmp_path):
-    from scipy.signal import correlate2d
-
+    """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_conv.py."""
     r = run("conv", tmp_path)
-    np.testing.assert_allclose(r["conv1d"], np.convolve([1, 2, 3, 4, 5], [1, 0.5, -1]), atol=1e-6)
-    np.testing.assert_allclose(
-        r["cross_correlation"], np.correlate([1, 2, 3, 4, 5], [1, 0.5, -1], "valid"), atol=1e-6
-    )
-    x = np.array([[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]])
-    w = np.array([[2, 0, 1], [0, 1, 2], [1, 0, 2]])
-    assert r["course_output"] == [[15, 16], [6, 15]]  # the course's figure
-    np.testing.assert_array_equal(r["course_output"], correlate2d(x, w, "valid"))
-    np.testing.assert_array_equal(r["course_output_bias"], correlate2d(x, w, "valid") + 3)
-    np.testing.assert_array_equal(r["course_output_padded"], correlate2d(x, w, "same"))
-    sums = correlate2d(np.arange(49).reshape(7, 7), np.ones((3, 3)), "valid")[::2, ::2]
-    np.testing.assert_array_equal(r["strided"], sums)
-    assert r["output_size"] == [(28 + 2 * 2 - 5) // 3 + 1, (31 + 2 * 2 - 5) // 3 + 1] == [10, 11]
-    assert r["output_size_real"] == [10, 11]
-    assert r["channel_sum_error"] < 1e-5
-    assert r["multi_shape"] == [2, 4, 3, 3]
-    s = r["kernel_stats"]
-    for name in ("sharpen", "box blur 5×5", "Gaussian blur σ=1"):
-        assert s[name]["kernel_sum"] == pytest.approx(1.0, abs=1e-5)
-    assert s["box blur 5×5"]["std"] < s["Gaussian blur σ=1"]["std"] < r["image_std"] < s["sharpen"]["std"]
-    assert abs(s["all edges (Laplacian)"]["mean"]) < 0.01
-    assert r["fc_params"] == 784 * 6 * 24 * 24 + 6 * 24 * 24 and r["conv_params"] == 6 * 25 + 6
-    for key, size in r["output_size_grid"].items():
-        stride, pad = (int(v.split("=")[1]) for v in key.split(","))
-        assert size == (28 + 2 * pad - 5) // stride + 1
-    for term in ("卷积核", "滤波器", "填充", "步幅", "输出大小", "多通道", "全连接层"):
+    for term in ("卷积核", "滤波器", "填充", "步幅", "输出大小", "多通道", "全连接层", "互相关", "im2col"):
         assert term in r["text"], term
+    en = run("conv", tmp_path / "en", lang="en")["text"]
+    assert "cross-correlation" in en and "互相关" not in en
     check_pngs(r["pngs"], 5)
 
 
