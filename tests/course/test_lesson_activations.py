@@ -7,11 +7,12 @@ import pytest
 
 from shendu.lessons import activations
 from shendu.lessons._i18n import language
+from tests.course.lesson_numbers import numbers
 
 
 @pytest.fixture(scope="module")
 def r():
-    return activations.compute(quick=True)
+    return numbers("activations")
 
 
 def test_derivatives_from_backward_equal_the_closed_forms(r):

@@ -7,11 +7,12 @@ import pytest
 
 from shendu.lessons import gradient
 from shendu.lessons._i18n import language
+from tests.course.lesson_numbers import numbers
 
 
 @pytest.fixture(scope="module")
 def r():
-    return gradient.compute(quick=True)
+    return numbers("gradient")
 
 
 def test_numerical_derivatives_of_the_course_function(r):

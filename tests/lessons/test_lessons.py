@@ -81,7 +81,7 @@ def test_registry_lists_all_lessons_with_summaries():
 
 def test_gates(tmp_path):
     """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_gates.py."""
-    r = run("gates", tmp_path)
+    r = render("gates", tmp_path)
     for term in ("感知机", "与门", "或门", "与非门", "异或门", "阈值", "线性可分"):
         assert term in r["text"], term
     en = run("gates", tmp_path / "en", lang="en")["text"]
@@ -91,7 +91,7 @@ def test_gates(tmp_path):
 
 def test_activations(tmp_path):
     """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_activations.py."""
-    r = run("activations", tmp_path)
+    r = render("activations", tmp_path)
     for term in ("激活函数", "梯度消失", "导数", "自动微分", "阶跃函数"):
         assert term in r["text"], term
     check_pngs(r["pngs"], 7)
@@ -135,7 +135,7 @@ def test_loss(tmp_path):
 
 def test_gradient(tmp_path):
     """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_gradient.py."""
-    r = run("gradient", tmp_path)
+    r = render("gradient", tmp_path)
     for term in ("数值微分", "中心差分", "偏导数", "梯度下降", "学习率", "自动微分"):
         assert term in r["text"], term
     check_pngs(r["pngs"], 3)
@@ -151,7 +151,7 @@ def test_gd(tmp_path):
 
 def test_conv(tmp_path):
     """Figures and Chinese text; the numbers are checked in tests/course/test_lesson_conv.py."""
-    r = run("conv", tmp_path)
+    r = render("conv", tmp_path)
     for term in ("卷积核", "滤波器", "填充", "步幅", "输出大小", "多通道", "全连接层", "互相关", "im2col"):
         assert term in r["text"], term
     en = run("conv", tmp_path / "en", lang="en")["text"]
