@@ -19,7 +19,9 @@ import numpy as np
 import shendu
 import shendu.nn.functional as F
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import figure, grad_of, make_run, save, table
+from shendu.lessons._plot import figure, grad_of, make_run, save, source, table
+from shendu.nn.functional.loss import SquaredError
+from shendu.reference.layers import cross_entropy_error
 
 TARGET = 2
 Y_RIGHT = [0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]  # most probability on class 2
@@ -79,6 +81,10 @@ def compute(quick: bool = False) -> dict:
     se_curve, se_grad = _curve(lambda q: 0.5 * F.mse_loss(q, ones, reduction="none"), p)
     out.update(p=p.tolist(), ce_curve=ce_curve.tolist(), ce_grad=ce_grad.tolist())
     out.update(se_curve=se_curve.tolist(), se_grad=se_grad.tolist())
+    # the book's NumPy cross_entropy_error on the same predictions
+    out["book_ce_right"] = float(cross_entropy_error(np.array(Y_RIGHT), t))
+    out["book_ce_wrong"] = float(cross_entropy_error(np.array(Y_WRONG), t))
+    out["max_se_push"] = float(np.abs(se_grad).max())
     out["ratio_sse"] = out["sse_wrong"] / out["sse_right"]
     out["ratio_ce"] = out["ce_wrong"] / out["ce_right"]
     return out
@@ -94,6 +100,10 @@ def report(r: dict) -> list[str]:
     d_sse, d_ce = r["sse_wrong"] - r["sse_right"], r["ce_wrong"] - r["ce_right"]
     bigger_ce = d_ce > d_sse
     grad = ", ".join(f"{g:g}" for g in r["half_sse_grad"])
+    book_same = (
+        abs(r["book_ce_right"] - r["ce_right"]) < 1e-6 and abs(r["book_ce_wrong"] - r["ce_wrong"]) < 1e-6
+    )
+    steeper = abs(r["ce_grad"][idx[0]]) > abs(r["se_grad"][idx[0]])
     return [
         tr(
             f"损失函数：目标 t = one-hot({TARGET})（独热编码）；预测 y 是 softmax 的输出，和为 1。",
@@ -112,6 +122,22 @@ def report(r: dict) -> list[str]:
             f"   ½Σ is not a mean: it equals n/2 × MSE = {r['n'] / 2:g} × MSE. The ½ makes the derivative "
             f"clean: ∂E/∂y = y − t = ({grad}).",
         ),
+        tr(
+            f"   书中的 cross_entropy_error（NumPy）：{r['book_ce_right']:.6f} 与 {r['book_ce_wrong']:.6f}"
+            + ("，与上表相同。" if book_same else "，与上表不同！"),
+            "   the book's cross_entropy_error (NumPy): "
+            f"{r['book_ce_right']:.6f} and {r['book_ce_wrong']:.6f}"
+            + (", the same as above." if book_same else ", NOT the same as above!"),
+        ),
+        tr(
+            "   读代码：书中的交叉熵；shendu 的平方误差节点（forward 与 backward），以及本课的两种写法：",
+            "   Read the code: the book's cross-entropy; shendu's squared-error node (forward and "
+            "backward), and this lesson's two variants:",
+        ),
+        source(cross_entropy_error),
+        source(SquaredError),
+        source(mean_squared_error),
+        source(half_sum_squared_error),
         tr(
             f"   用 logits log(y) 调用 F.cross_entropy：{r['ce_from_logits']:.4f}"
             "（log-softmax 与 NLL 一步完成）",
@@ -140,11 +166,14 @@ def report(r: dict) -> list[str]:
         ),
         tr(
             f"   网络错得最厉害时（y = {p[idx[0]]:.2f}），交叉熵的梯度为 {r['ce_grad'][idx[0]]:.1f}，"
-            f"平方误差的只有 {r['se_grad'][idx[0]]:.2f}：交叉熵推得最用力（−1/y），"
-            "平方误差的推力 (1 − y) 不超过 1。",
+            f"平方误差的{'只有' if steeper else '却有'} {r['se_grad'][idx[0]]:.2f}："
+            + ("交叉熵推得最用力（−1/y）" if steeper else "平方误差推得更用力")
+            + f"，平方误差的推力 |1 − y| 最大只有 {r['max_se_push']:.2f}。",
             f"   When the network is most wrong (y = {p[idx[0]]:.2f}) cross-entropy's gradient is "
-            f"{r['ce_grad'][idx[0]]:.1f}, squared error's only {r['se_grad'][idx[0]]:.2f}: "
-            "cross-entropy pushes hardest (−1/y); squared error's push (1 − y) never exceeds 1.",
+            f"{r['ce_grad'][idx[0]]:.1f}, squared error's {'only' if steeper else 'even'} "
+            f"{r['se_grad'][idx[0]]:.2f}: "
+            + ("cross-entropy pushes hardest (−1/y)" if steeper else "squared error pushes harder")
+            + f"; squared error's push |1 − y| is at most {r['max_se_push']:.2f}.",
         ),
     ]
 
