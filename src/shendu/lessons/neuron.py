@@ -20,7 +20,7 @@ import shendu
 import shendu.nn.functional as F
 from shendu import nn
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import figure, make_run, save, table
+from shendu.lessons._plot import figure, make_run, save, source, table
 
 # The 3-layer example (inputs 2 → 3 → 2 → 2): the book's weights.
 X = [[1.0, 0.5]]
@@ -53,6 +53,15 @@ def forward_three_layers() -> dict:
         )
         z = z_next
     return {"steps": steps, "y": z.numpy().ravel().tolist()}
+
+
+def forward_book(x: np.ndarray) -> np.ndarray:
+    """The book's forward pass in NumPy: A = Z·W + B layer by layer, σ between layers, identity at the end."""
+    z = x
+    for i, (w, b) in enumerate(((W1, B1), (W2, B2), (W3, B3)), start=1):
+        a = z @ np.array(w) + np.array(b)  # A⁽ⁱ⁾ = Z⁽ⁱ⁻¹⁾ W⁽ⁱ⁾ + B⁽ⁱ⁾
+        z = 1 / (1 + np.exp(-a)) if i < 3 else a  # Z⁽ⁱ⁾ = σ(A⁽ⁱ⁾); the output layer is the identity
+    return z
 
 
 def xor_mlp() -> dict:
@@ -133,6 +142,7 @@ def compute(quick: bool = False) -> dict:
     steps = 150 if quick else 300
     return {
         "forward": forward_three_layers(),
+        "forward_book": forward_book(np.array(X)).ravel().tolist(),
         "xor": xor_mlp(),
         "regressor": neuron_regressor(steps=steps),
         "classifier": neuron_classifier(steps=steps),
@@ -142,6 +152,7 @@ def compute(quick: bool = False) -> dict:
 def report(r: dict) -> list[str]:
     fw, xor, reg, cls = r["forward"], r["xor"], r["regressor"], r["classifier"]
     xor_ok = xor["output"] == [0, 1, 1, 0]
+    book_same = bool(np.allclose(r["forward_book"], fw["y"], rtol=1e-12, atol=0))
     close = abs(reg["w"] - reg["w_least_squares"]) < 0.01 and abs(reg["b"] - reg["b_least_squares"]) < 0.01
     lines = [
         tr("神经元与前向传播", "Neurons and forward propagation"),
@@ -198,6 +209,13 @@ def report(r: dict) -> list[str]:
             f"   output Y = ({fw['y'][0]:.8f}, {fw['y'][1]:.8f}); the shapes chain: (1×2)(2×3) → (1×3), "
             "(1×3)(3×2) → (1×2)",
         ),
+        tr(
+            f"   书中的写法（NumPy，逐层 A = Z·W + B）：Y = ({r['forward_book'][0]:.8f}, "
+            f"{r['forward_book'][1]:.8f})" + ("，与上面相同：" if book_same else "，与上面不同！"),
+            f"   The book's way (NumPy, A = Z·W + B layer by layer): Y = ({r['forward_book'][0]:.8f}, "
+            f"{r['forward_book'][1]:.8f})" + (", the same as above:" if book_same else ", NOT as above!"),
+        ),
+        source(forward_book),
         "",
         tr(
             f"4. 用多层感知机实现异或门，所有阈值都是 {THRESHOLD}：h₁ = [x₁ − x₂ > 0.5]，"
