@@ -283,13 +283,19 @@ def draw(r: dict, folder: Path) -> list[str]:
             edgecolor="k",
             zorder=3,
         )
-        below = a == b == 1  # drawn beside (0, 0): write its label underneath
-        off = (10, -14) if below else (8, 8)
-        a2.annotate(f"x = ({int(a)}, {int(b)})", hh, xytext=off, textcoords="offset points", fontsize=8)
+        # (0, 0) and (1, 1) share a point: one label to its upper left, the other below right
+        off, ha = {(0, 0): ((-8, 8), "right"), (1, 1): ((10, -14), "left")}.get(
+            (int(a), int(b)), ((8, 8), "left")
+        )
+        a2.annotate(
+            f"x = ({int(a)}, {int(b)})", hh, xytext=off, textcoords="offset points", fontsize=8, ha=ha
+        )
     g = np.linspace(-0.3, 1.3, 2)
     a2.plot(g, 0.5 - g, "k--", lw=1.2, label="h₁ + h₂ = 0.5")
     a2.set(
-        title=tr("隐藏层 (h₁, h₂)：异或变得线性可分", "Hidden layer (h₁, h₂): XOR becomes separable"),
+        title=tr("隐藏层 (h₁, h₂)：异或变得线性可分", "Hidden layer (h₁, h₂): XOR becomes separable")
+        if xor["output"] == [0, 1, 1, 0]
+        else tr("隐藏层 (h₁, h₂)：输出不是异或", "Hidden layer (h₁, h₂): the output is not XOR"),
         xlabel="h₁",
         ylabel="h₂",
         xlim=(-0.3, 1.3),
