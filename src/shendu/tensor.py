@@ -176,11 +176,13 @@ class Tensor:
         """The same values as a new tensor outside the graph, as PyTorch's ``.data``.
 
         It shares the storage (``w.grad.data.zero_()`` and ``p.data.add_(g, alpha=-lr)`` change
-        ``w.grad`` and ``p``) but has ``requires_grad=False`` and its *own* version counter: a change
-        made through ``.data`` is invisible to autograd, so backward will not refuse it even if the
-        old values were saved for the gradient (prefer ``detach()`` or ``no_grad()``, which are seen).
+        ``w.grad`` and ``p``) and has ``requires_grad=False``. Unlike PyTorch, it also shares the
+        version counter, as ``detach()`` does: a change made through ``.data`` to values saved for
+        the gradient makes backward raise instead of silently using the changed values.
         """
-        return Tensor._wrap(self._data)
+        t = Tensor._wrap(self._data)
+        t._vc = self._version_counter()
+        return t
 
     @data.setter
     def data(self, value: Tensor) -> None:

@@ -47,16 +47,19 @@ def _square_twice(lib):
     return x, y, y * y  # y is saved for the gradient of y * y
 
 
-def test_changes_through_data_are_invisible_to_the_version_check():
-    """PyTorch's documented trap: backward uses the changed values and does not complain."""
-    grads = []
-    for lib in LIBS:
-        x, y, z = _square_twice(lib)
-        y.data.add_(1)
-        assert y._version == 0 and y.data._version == 0  # .data has its own counter
+def test_changes_through_data_are_caught_where_torch_silently_uses_them():
+    """PyTorch's documented trap: there backward uses the changed values and does not complain.
+    shendu's ``.data`` shares the version counter (as ``detach()``), so backward raises instead."""
+    x, y, z = _square_twice(torch)
+    y.data.add_(1)
+    assert y._version == 0 and y.data._version == 0  # torch: .data has its own counter
+    z.sum().backward()
+    assert x.grad.tolist() == [8.0, 8.0, 8.0]  # d(y²)/dx = 2y·2x with the changed y = 2: a wrong gradient
+    x, y, z = _square_twice(shendu)
+    y.data.add_(1)
+    assert y._version == 1 and y.data._version == 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.sum().backward()
-        grads.append(x.grad.tolist())
-    assert grads[0] == grads[1] == [8.0, 8.0, 8.0]  # d(y²)/dx = 2y·2x with the changed y = 2
 
 
 @pytest.mark.parametrize("lib", LIBS, ids=["torch", "shendu"])
