@@ -420,8 +420,8 @@ def _draw_shapes(folder, size_grid: dict, fc_params: int, conv_params: int, mult
             (
                 4.0,
                 tr(
-                    f"{fn} 个滤波器 (FN, C, FH, FW)\n(4, 3, 5, 5)",
-                    f"{fn} filters (FN, C, FH, FW)\n(4, 3, 5, 5)",
+                    f"{fn} 个滤波器，各 3 个通道\n(FN, C, FH, FW) = (4, 3, 5, 5)",
+                    f"{fn} filters of 3 channels\n(FN, C, FH, FW) = (4, 3, 5, 5)",
                 ),
                 3,
                 "#f9d9b9",
@@ -434,9 +434,14 @@ def _draw_shapes(folder, size_grid: dict, fc_params: int, conv_params: int, mult
             ),
         )
     ):
-        size = 2.2 if i == 0 else (1.6 if i == 1 else 1.0)
-        for d in range(depth):
-            a2.add_patch(Rectangle((x + 0.15 * d, 0.15 * d), size, size, facecolor=color, edgecolor="0.3"))
+        size = 2.2 if i == 0 else (0.75 if i == 1 else 1.0)
+        # the filters: FN small stacks of C channels each, in a 2×2 grid; input and output one stack
+        corners = [(x + 1.05 * (k % 2), 1.15 - 1.15 * (k // 2)) for k in range(fn)] if i == 1 else [(x, 0.0)]
+        for cx, cy in corners:
+            for d in range(depth):
+                a2.add_patch(
+                    Rectangle((cx + 0.12 * d, cy + 0.12 * d), size, size, facecolor=color, edgecolor="0.3")
+                )
         a2.text(x + 1.1, -0.9, label, ha="center", va="top", fontsize=8.5)
     a2.text(3.2, 1.0, "*", fontsize=20, ha="center")
     a2.text(7.2, 1.0, "→", fontsize=20, ha="center")
