@@ -117,9 +117,10 @@ def report(r: dict) -> list[str]:
         ),
         table([tr("预测", "prediction"), "MSE (1/n)Σ(y−t)²", "½Σ(y−t)²", "−Σ t·log(y+δ)"], rows, ".6f"),
         tr(
-            f"   ½Σ 不是均值：它等于 n/2 × MSE = {r['n'] / 2:g} × MSE。"
+            f"   ½Σ 不是均值：上表中 ½Σ / MSE = {r['sse_right'] / r['mse_right']:.4g} = n/2。"
             f"½ 是为了让导数干净：∂E/∂y = y − t = ({grad})。",
-            f"   ½Σ is not a mean: it equals n/2 × MSE = {r['n'] / 2:g} × MSE. The ½ makes the derivative "
+            f"   ½Σ is not a mean: in the table ½Σ / MSE = {r['sse_right'] / r['mse_right']:.4g} = n/2. "
+            "The ½ makes the derivative "
             f"clean: ∂E/∂y = y − t = ({grad}).",
         ),
         tr(
