@@ -285,13 +285,18 @@ def _curve_axes(ax, x, y, d, name: str, title: str) -> None:
     ax.grid(True, alpha=0.3)
 
 
+def _title(name: str) -> str:
+    """The activation's name as the notes write it in Chinese (阶跃函数 for step), the code name beside."""
+    return tr(f"阶跃函数 {name}", name) if name == "step" else name
+
+
 def draw(r: dict, folder: Path) -> list[str]:
     x = np.array(r["x"])
     probs = np.array(r["softmax"])
     pngs = []
     fig, axes = figure(2, 3, size=(13, 7.6))
     for ax, name in zip(axes.flat, ACTIVATIONS, strict=False):
-        _curve_axes(ax, x, r["values"][name], r["derivatives"][name], name, name)
+        _curve_axes(ax, x, r["values"][name], r["derivatives"][name], name, _title(name))
     ax = axes.flat[5]
     ax.bar(np.arange(len(probs)) - 0.2, SOFTMAX_EXAMPLE, width=0.4, label=tr("分数 x", "score x"))
     ax.bar(np.arange(len(probs)) + 0.2, probs, width=0.4, label="softmax(x)")
@@ -314,7 +319,7 @@ def draw(r: dict, folder: Path) -> list[str]:
     for name in ACTIVATIONS:  # one figure each, as the course shows them
         fig, ax = figure(size=(5, 3.6))
         title = tr(
-            f"{name} 及其导数（最大 {r['max_derivative'][name]:.2f}）",
+            f"{_title(name)} 及其导数（最大 {r['max_derivative'][name]:.2f}）",
             f"{name} and its derivative (max {r['max_derivative'][name]:.2f})",
         )
         _curve_axes(ax, x, r["values"][name], r["derivatives"][name], name, title)
