@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import figure, make_run, save, table
+from shendu.lessons._plot import figure, make_run, save, source, table
 
 # (year, Chinese, English): the dates the notes give.
 TIMELINE = [
@@ -153,6 +153,11 @@ def report(r: dict) -> list[str]:
             f"{gain * 100:+.1f} "
             f"points ({n_few} labels).",
         ),
+        tr(
+            "   读代码：无监督学习的 k 均值聚类，没有用到任何标签：",
+            "   Read the code: unsupervised k-means, which uses no label at all:",
+        ),
+        source(kmeans),
         "",
         tr("3. 工作流程：", "3. The workflow:") + " → ".join(tr(zh, en) for zh, en in WORKFLOW),
         "",
