@@ -67,3 +67,4 @@ def test_sentences_follow_the_numbers(r):
 def test_prints_the_perceptron_code(r):
     text = "\n".join(gates.report(r))
     assert "shendu/models/perceptron.py:" in text and "def xor_gate" in text and "def gate" in text
+    assert "def fit" in text

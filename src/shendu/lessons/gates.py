@@ -204,6 +204,11 @@ def report(r: dict) -> list[str]:
             "4. The perceptron learning rule w ← w + η(t − y)x, b ← b + η(t − y), η = 0.1, from zeros:",
         ),
         *(_learnt(name, res) for name, res in r["learnt"].items()),
+        tr(
+            "   读代码：学习规则只在分错时更新权重（里面那一层 for）：",
+            "   Read the code: the rule updates the weights only on a mistake (the inner loop):",
+        ),
+        source(Perceptron.fit),
     ]
     return lines
 
