@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
-__all__ = ["get_num_threads", "set_num_threads", "run", "pieces", "matmul", "sum_in_order"]
+__all__ = ["get_num_threads", "set_num_threads", "run", "pieces", "matmul", "sum_in_order", "elementwise"]
 
 T = TypeVar("T")
 
@@ -151,6 +151,28 @@ def sum_in_order(parts: Sequence[np.ndarray]) -> np.ndarray:
     if rest:
         run(add, pieces(flat.size, max(ELEMENTWISE_PIECE, -(-flat.size // get_num_threads()))))
     return total
+
+
+def elementwise(fn: Callable[..., Any], out: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
+    """``fn(*arrays, out=out)`` with the rows (first axis) shared among the threads: ``fn`` must
+    compute each element from the same elements of ``arrays`` alone (a ufunc expression), so the
+    result has the same bits however it is cut, and any memory layout works. Small arrays, one
+    row, or arrays of other shapes run in one call."""
+    n = out.size
+    if (
+        n < 2 * ELEMENTWISE_PIECE
+        or type(out) is not np.ndarray
+        or out.ndim == 0
+        or out.shape[0] < 2
+        or not workers_idle()
+        or any(type(a) is not np.ndarray or a.shape != out.shape for a in arrays)
+    ):
+        fn(*arrays, out=out)
+        return out
+    row = n // out.shape[0]
+    rows = max(1, -(-max(ELEMENTWISE_PIECE, -(-n // get_num_threads())) // row))
+    run(lambda s: fn(*(a[s] for a in arrays), out=out[s]), pieces(out.shape[0], rows))
+    return out
 
 
 def pieces(total: int, size: int) -> list[slice]:

@@ -333,3 +333,50 @@ def test_numpy_blas_is_one_thread_after_any_op_not_only_a_split_product():
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "", "OMP_NUM_THREADS": ""}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "True", out.stderr
+
+
+@given(
+    shape=st.sampled_from([(1, 3, 5, 5), (7, 4, 6, 3), (5, 33)]),
+    channels_last=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_relu_and_sigmoid_over_threads_have_the_bits_of_one_numpy_call(shape, channels_last, seed):
+    """ReLU's and the sigmoid's forward and backward, shared among 3 threads in small pieces, equal
+    the one-call NumPy formulas bit for bit, for C-ordered and channels-last layouts."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    gy = rng.standard_normal(shape).astype(np.float32)
+    if channels_last and len(shape) == 4:  # the layout conv2d returns: NHWC memory, NCHW view
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        gy = np.ascontiguousarray(gy.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    with threads(3), small_pieces():
+        t = shendu.tensor(x, requires_grad=True)
+        y = F.relu(t)
+        y.backward(gy)
+        u = shendu.tensor(x, requires_grad=True)
+        s = F.sigmoid(u)
+        s.backward(gy)
+    assert same_bits(y.numpy(), np.maximum(x, 0))
+    assert same_bits(t.grad.numpy(), gy * (np.maximum(x, 0) > 0))
+    e = np.exp(-np.abs(x))
+    sig = np.where(x >= 0, 1 / (1 + e), e * (1 / (1 + e)))  # the one-call formula
+    assert same_bits(s.numpy(), sig)
+    assert same_bits(u.grad.numpy(), gy * sig * (1 - sig))
+
+
+def test_elementwise_splits_rows_of_any_layout_and_keeps_the_bits():
+    a = np.arange(24, dtype=np.float32).reshape(4, 6) / 7
+    b = (np.arange(24, dtype=np.float32).reshape(6, 4).T / 3).astype(np.float32)  # other strides
+    calls = []
+
+    def add(x, y, out):
+        calls.append(x.shape)
+        return np.add(x, y, out=out)
+
+    with threads(3), small_pieces():
+        out = parallel.elementwise(add, np.empty((4, 6), dtype=np.float32), a, b)
+        assert len(calls) > 1 and same_bits(out, a + b)
+        calls.clear()
+        row = a.reshape(1, 24)
+        out = parallel.elementwise(add, np.empty((1, 24), dtype=np.float32), row, row)
+        assert calls == [(1, 24)] and same_bits(out, row * 2)  # one row: one call

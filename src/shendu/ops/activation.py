@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from shendu import parallel
 from shendu.autograd.function import Function
 from shendu.tensor import Tensor, as_tensor
 
@@ -84,17 +85,27 @@ def step(input: Tensor) -> Tensor:
 # ---- sigmoid and tanh -----------------------------------------------------------------
 
 
+def _sigmoid_into(x, out):
+    out[...] = _stable_sigmoid(x)
+    return out
+
+
+def _sigmoid_grad(gy, y, out):
+    return np.multiply(gy * y, 1 - y, out=out)
+
+
 class Sigmoid(Function):
     """y = σ(x) = 1 / (1 + e⁻ˣ);  dy/dx = y (1 − y)."""
 
     def forward(self, x):
-        y = _stable_sigmoid(x)
+        y = parallel.elementwise(_sigmoid_into, np.empty_like(x), x)  # over the threads
         self.save(y)
         return y
 
     def backward(self, gy):
         (y,) = self.saved
-        return gy * y * (1 - y)
+        out = np.empty_like(gy, dtype=np.result_type(gy, y))
+        return parallel.elementwise(_sigmoid_grad, out, gy, y)  # gy · y (1 − y)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -129,18 +140,26 @@ def tanh(input: Tensor) -> Tensor:
 # ---- ReLU family ------------------------------------------------------------------------
 
 
+def _relu(x, out):
+    return np.maximum(x, 0, out=out)
+
+
+def _relu_grad(gy, y, out):
+    return np.multiply(gy, y > 0, out=out)  # gy · 1[y > 0]
+
+
 class ReLU(Function):
     """y = max(0, x);  dy/dx = 1 if x > 0 else 0 (0 at x = 0, as PyTorch)."""
 
     def forward(self, x):
-        y = np.maximum(x, 0)
+        y = parallel.elementwise(_relu, np.empty_like(x), x)  # np.maximum(x, 0), over the threads
         self.save(y)
         return y
 
     def backward(self, gy):
         (y,) = self.saved
         # A new array: gy may feed other nodes too, so it is never masked in place.
-        return gy * (y > 0)
+        return parallel.elementwise(_relu_grad, np.empty_like(gy), gy, y)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
