@@ -380,3 +380,33 @@ def test_elementwise_splits_rows_of_any_layout_and_keeps_the_bits():
         row = a.reshape(1, 24)
         out = parallel.elementwise(add, np.empty((1, 24), dtype=np.float32), row, row)
         assert calls == [(1, 24)] and same_bits(out, row * 2)  # one row: one call
+
+
+@given(
+    shape=st.sampled_from([(5, 3, 8, 8), (7, 2, 9, 6), (2, 4, 7, 7)]),
+    kernel_stride=st.sampled_from([(2, 2), (3, 2), (3, 1)]),
+    nan_image=st.sampled_from([None, 0, 1]),
+    channels_last=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_max_pool_over_threads_keeps_the_bits(shape, kernel_stride, nan_image, channels_last, seed):
+    """max_pool2d's batch shared among 3 threads equals one thread bit for bit: values, indices and
+    gradient, also when one image holds a NaN (only its piece then takes the NaN-wins pass)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[:, :, 2] = x[:, :, 1]  # ties across rows: the first in row-major order must win
+    if nan_image is not None:
+        x[nan_image, 0, 1, 1] = np.nan
+    if channels_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    k, s = kernel_stride
+    results = []
+    for n in (1, 3):
+        with threads(n), small_pieces():
+            t = shendu.tensor(x, requires_grad=True)
+            y, idx = F.max_pool2d(t, k, s, return_indices=True)
+            gy = np.arange(y.numel(), dtype=np.float32).reshape(y.shape) % 7
+            y.backward(gy)
+            results.append((y.numpy(), idx.numpy(), t.grad.numpy()))
+    for one, many in zip(results[0], results[1], strict=True):
+        assert same_bits(one, many)

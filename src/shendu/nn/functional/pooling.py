@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from shendu import backend, ops
+from shendu import backend, ops, parallel
 from shendu.autograd import grad_mode
 from shendu.autograd.function import Function
 from shendu.backend import contiguous, get_array_module, matmul_precision
@@ -106,13 +106,25 @@ class MaxPool2d(_Pool2d):
         xp = _pad(x, self.before, self.after, -np.inf)
         if not argmax:  # np.maximum propagates NaN, as PyTorch's max does
             return _running_max(_running_max(xp, *self._axis(1)), *self._axis(0))
-        r, aj = _running_argmax(xp, *self._axis(1), nan_wins=False)
-        nan = bool(np.isnan(r).any())
-        if nan:  # rare: redo the pass with NaN winning, as PyTorch
-            r, aj = _running_argmax(xp, *self._axis(1), nan_wins=True)
-        y, place = self._row_pass(r, aj, nan_wins=nan)
+        n, piece = xp.shape[0], parallel.ELEMENTWISE_PIECE
+        if type(xp) is np.ndarray and n > 1 and xp.size >= 2 * piece and parallel.workers_idle():
+            # each image's windows are its own: the batch is shared among the threads, same bits
+            per_thread = -(-xp.size // parallel.get_num_threads())
+            images = max(1, -(-max(piece, per_thread) // (xp.size // n)))
+            parts = parallel.run(lambda s: self._argmax_pass(xp[s]), parallel.pieces(n, images))
+            y, place = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
+        else:
+            y, place = self._argmax_pass(xp)
         self.save(place)
         return y
+
+    def _argmax_pass(self, xp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(max, place in the window) of every window of the padded input xp (some images)."""
+        r, aj = _running_argmax(xp, *self._axis(1), nan_wins=False)
+        nan = bool(np.isnan(r).any())
+        if nan:  # rare: redo the pass with NaN winning, as PyTorch (a non-NaN window: same result)
+            r, aj = _running_argmax(xp, *self._axis(1), nan_wins=True)
+        return self._row_pass(r, aj, nan_wins=nan)
 
     def _axis(self, a: int) -> tuple[int, int, int, int, int]:
         """(array axis, K, S, D, output size) of spatial axis a: 0 = rows, 1 = columns."""
