@@ -32,7 +32,16 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
-__all__ = ["get_num_threads", "set_num_threads", "run", "pieces", "matmul", "sum_in_order", "elementwise"]
+__all__ = [
+    "get_num_threads",
+    "set_num_threads",
+    "run",
+    "pieces",
+    "row_pieces",
+    "matmul",
+    "sum_in_order",
+    "elementwise",
+]
 
 T = TypeVar("T")
 
@@ -149,7 +158,7 @@ def sum_in_order(parts: Sequence[np.ndarray]) -> np.ndarray:
             flat[s] += p[s]
 
     if rest:
-        run(add, pieces(flat.size, max(ELEMENTWISE_PIECE, -(-flat.size // get_num_threads()))))
+        run(add, row_pieces(flat.size, 1))
     return total
 
 
@@ -158,9 +167,8 @@ def elementwise(fn: Callable[..., Any], out: np.ndarray, *arrays: np.ndarray) ->
     compute each element from the same elements of ``arrays`` alone (a ufunc expression), so the
     result has the same bits however it is cut, and any memory layout works. Small arrays, one
     row, or arrays of other shapes run in one call."""
-    n = out.size
     if (
-        n < 2 * ELEMENTWISE_PIECE
+        out.size < 2 * ELEMENTWISE_PIECE
         or type(out) is not np.ndarray
         or out.ndim == 0
         or out.shape[0] < 2
@@ -169,10 +177,15 @@ def elementwise(fn: Callable[..., Any], out: np.ndarray, *arrays: np.ndarray) ->
     ):
         fn(*arrays, out=out)
         return out
-    row = n // out.shape[0]
-    rows = max(1, -(-max(ELEMENTWISE_PIECE, -(-n // get_num_threads())) // row))
-    run(lambda s: fn(*(a[s] for a in arrays), out=out[s]), pieces(out.shape[0], rows))
+    run(lambda s: fn(*(a[s] for a in arrays), out=out[s]), row_pieces(out.shape[0], out.size // out.shape[0]))
     return out
+
+
+def row_pieces(rows: int, row_size: int) -> list[slice]:
+    """[0, rows) cut into pieces of whole rows (``row_size`` elements each) for work whose result
+    does not depend on the cut: about one piece per thread, none under ELEMENTWISE_PIECE elements."""
+    elements = max(ELEMENTWISE_PIECE, -(-rows * row_size // get_num_threads()))
+    return pieces(rows, max(1, -(-elements // row_size)))
 
 
 def pieces(total: int, size: int) -> list[slice]:

@@ -106,12 +106,16 @@ class MaxPool2d(_Pool2d):
         xp = _pad(x, self.before, self.after, -np.inf)
         if not argmax:  # np.maximum propagates NaN, as PyTorch's max does
             return _running_max(_running_max(xp, *self._axis(1)), *self._axis(0))
-        n, piece = xp.shape[0], parallel.ELEMENTWISE_PIECE
-        if type(xp) is np.ndarray and n > 1 and xp.size >= 2 * piece and parallel.workers_idle():
+        n = xp.shape[0]
+        if (
+            type(xp) is np.ndarray
+            and n > 1
+            and xp.size >= 2 * parallel.ELEMENTWISE_PIECE
+            and parallel.workers_idle()
+        ):
             # each image's windows are its own: the batch is shared among the threads, same bits
-            per_thread = -(-xp.size // parallel.get_num_threads())
-            images = max(1, -(-max(piece, per_thread) // (xp.size // n)))
-            parts = parallel.run(lambda s: self._argmax_pass(xp[s]), parallel.pieces(n, images))
+            images = parallel.row_pieces(n, xp.size // n)
+            parts = parallel.run(lambda s: self._argmax_pass(xp[s]), images)
             y, place = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
         else:
             y, place = self._argmax_pass(xp)
