@@ -31,7 +31,8 @@ NO_GRAD_VIEW_MSG = (
 
 def check_inplace_allowed(t: Tensor, name: str, through_view: bool = False) -> None:
     """PyTorch's refusals for an in-place op that the graph would record (``through_view``: the op
-    writes through a view of ``t``, as ``t[0] = v`` does)."""
+    writes through a view of ``t``, as ``t[0] = v`` does). A view made under no_grad is refused
+    before, by ``is_recorded``."""
     view: ViewInfo | None = t._view
     if view is None:
         if t.requires_grad and t._ctx is None:
@@ -42,8 +43,6 @@ def check_inplace_allowed(t: Tensor, name: str, through_view: bool = False) -> N
                 "code) or use the out-of-place op"
             )
         return
-    if view.no_grad:
-        raise RuntimeError(f"{name}: {NO_GRAD_VIEW_MSG}")
     base = view.base
     if base.requires_grad and base._ctx is None:
         raise RuntimeError(f"{name}: {VIEW_OF_LEAF_MSG}")
@@ -75,9 +74,10 @@ class CopySlices(Function):
         return gb, gr
 
 
-def _wrapper(t: Tensor) -> Tensor:
-    """A tensor that stands for ``t`` as it is now (same storage and node), for Function.apply."""
-    w = t._wrap(t._data)
+def _wrapper(t: Tensor, data: Any = None) -> Tensor:
+    """A tensor that stands for ``t`` as it is now (same node; ``t``'s storage, or ``data``), as an
+    input of Function.apply."""
+    w = t._wrap(t._data if data is None else data)
     w.requires_grad, w._ctx = t.requires_grad, t._ctx
     return w
 
@@ -136,9 +136,7 @@ def rebase_history(t: Tensor, result: Tensor) -> Tensor:
 def snapshot(t: Tensor) -> Tensor:
     """A copy of ``t``'s values that keeps ``t``'s place in the graph: the old ``t`` as an input
     of the out-of-place op (so the in-place write cannot change what that op saved)."""
-    s = t._wrap(t._data.copy())
-    s.requires_grad, s._ctx = t.requires_grad, t._ctx
-    return s
+    return _wrapper(t, t._data.copy())
 
 
 def is_recorded(t: Tensor, others: tuple[Any, ...], name: str, through_view: bool = False) -> bool:
@@ -147,11 +145,13 @@ def is_recorded(t: Tensor, others: tuple[Any, ...], name: str, through_view: boo
     if not grad_mode.is_grad_enabled():
         return False
     view: ViewInfo | None = t._view
-    if view is not None and view.no_grad and view.base.requires_grad:
-        if through_view:  # x[i] = v first takes the view x[i]: refused if x changed since it was made
-            check_no_grad_view(name, t)
+    needed = t.requires_grad or any(getattr(o, "requires_grad", False) for o in others)
+    # a view made under no_grad: refused if the op would be recorded, or if its base needs a gradient
+    if view is not None and view.no_grad and (needed or view.base.requires_grad):
+        if through_view and view.base.requires_grad:  # x[i] = v first takes the view x[i]: refused
+            check_no_grad_view(name, t)  # with PyTorch's other message if x changed since it was made
         raise RuntimeError(f"{name}: {NO_GRAD_VIEW_MSG}")
-    if not (t.requires_grad or any(getattr(o, "requires_grad", False) for o in others)):
+    if not needed:
         return False
     check_inplace_allowed(t, name, through_view)
     return True

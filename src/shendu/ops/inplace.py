@@ -65,7 +65,7 @@ OUT_OF_PLACE: dict[str, Callable[..., Tensor]] = {
     "mul_": mul,
     "div_": div,
     "clamp_": clip,
-    "masked_fill_": lambda a, m, value: masked_fill(a, m, value),
+    "masked_fill_": masked_fill,
     "copy_": _overwrite,
     "fill_": _overwrite,
     "setitem": lambda a, v, idx: SetItem.apply(a, as_tensor(v, like=a), idx=_index_arrays(idx, a._data)),
