@@ -234,16 +234,3 @@ def sizes(v: Any) -> tuple[int, ...]:
 def arr(t: Any) -> Any:
     """A tensor's values as a NumPy array (for results typed as tensor-or-tuple, such as pooling's)."""
     return t.numpy()
-
-
-@contextlib.contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Within the block NumPy's BLAS uses one thread (restored after).
-
-    The lessons that train small MLPs multiply matrices of a few hundred numbers: BLAS threads
-    cost more to wake than they save there (measured on 2 cores: 2.5× the time with two).
-    """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="blas"):
-        yield

@@ -25,7 +25,7 @@ import numpy as np
 import shendu
 import shendu.nn.functional as F
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import figure, make_run, one_blas_thread, save, table
+from shendu.lessons._plot import figure, make_run, save, table
 from shendu.models import mlp
 from shendu.optim import Adam
 
@@ -97,10 +97,9 @@ def compute(quick: bool = False) -> dict:
     steps = 600 if quick else 1000
     x = np.linspace(-2, 2, 101 if quick else 201, dtype=np.float32)[:, None]
     y = target(x).astype(np.float32)
-    with one_blas_thread():  # matrices of a few hundred numbers: BLAS threads only cost time
-        widths = {name: best_of(sizes, x, y, steps, range(RESTARTS)) for name, sizes in WIDTHS.items()}
-        seeds = range(2 if quick else 3)
-        shapes = {name: best_of(sizes, x, y, steps, seeds) for name, sizes in SAME_BUDGET.items()}
+    widths = {name: best_of(sizes, x, y, steps, range(RESTARTS)) for name, sizes in WIDTHS.items()}
+    seeds = range(2 if quick else 3)
+    shapes = {name: best_of(sizes, x, y, steps, seeds) for name, sizes in SAME_BUDGET.items()}
     fits = {**widths, **shapes}
     r = {
         "steps": steps,

@@ -25,7 +25,7 @@ import numpy as np
 import shendu
 from shendu.data import DataLoader, TensorDataset, load_dataset
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import figure, make_run, one_blas_thread, save, table
+from shendu.lessons._plot import figure, make_run, save, table
 from shendu.metrics import accuracy
 from shendu.models import lenet, mlp
 from shendu.optim import Adam
@@ -202,8 +202,7 @@ def compute(quick: bool = False, full: bool = False) -> dict:
                 seconds[name] += time.perf_counter() - t0
             for name, (make, budget) in nets.items():
                 t0 = time.perf_counter()
-                with one_blas_thread() if name == MLP else warnings.catch_warnings():  # tiny MLP products
-                    acc[name].append(float(train_net(make, x, y, val, budget)))
+                acc[name].append(float(train_net(make, x, y, val, budget)))
                 seconds[name] += time.perf_counter() - t0
     return {
         "sizes": sizes,

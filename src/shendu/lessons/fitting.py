@@ -31,7 +31,7 @@ import numpy as np
 import shendu
 import shendu.nn.functional as F
 from shendu.lessons._i18n import lang, tr
-from shendu.lessons._plot import figure, make_run, one_blas_thread, save, source, table
+from shendu.lessons._plot import figure, make_run, save, source, table
 from shendu.models import mlp
 from shendu.nn.functional.dropout import Dropout
 from shendu.optim import Adam
@@ -164,8 +164,7 @@ def verdict(before: float, after: float, tol: float = 0.03) -> str:
 
 def compute(quick: bool = False) -> dict:
     """Train the three regimes and the cures; every loss the lesson prints and draws."""
-    with one_blas_thread():
-        return _compute(quick)
+    return _compute(quick)
 
 
 def _compute(quick: bool) -> dict:

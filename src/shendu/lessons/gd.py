@@ -24,7 +24,7 @@ import shendu
 import shendu.nn.functional as F
 from shendu.data import DataLoader, TensorDataset
 from shendu.lessons._i18n import tr
-from shendu.lessons._plot import figure, make_run, one_blas_thread, save, table
+from shendu.lessons._plot import figure, make_run, save, table
 from shendu.optim import SGD
 
 TRUE_W, TRUE_B, NOISE = 2.0, 1.0, 0.5
@@ -85,9 +85,8 @@ def compute(quick: bool = False) -> dict:
     w_star, b_star = np.polyfit(x.ravel().astype(np.float64), y.ravel().astype(np.float64), 1)
     floor = float(full_loss(x, y, w_star, b_star))
     runs = {}
-    with one_blas_thread():  # 1×1 weights: BLAS threads only cost time here
-        for name, bs in METHODS.items():
-            runs[name] = train(x, y, bs or n, epochs)
+    for name, bs in METHODS.items():
+        runs[name] = train(x, y, bs or n, epochs)
     out: dict = {
         "n": n,
         "epochs": epochs,
