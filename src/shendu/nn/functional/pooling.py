@@ -155,28 +155,40 @@ class MaxPool2d(_Pool2d):
 
     def backward(self, gy):
         # One unbuffered scatter-add of G onto the argmax positions: far cheaper than K masked
-        # strided passes over the input, and it adds where windows overlap.
+        # strided passes over the input, and it adds where windows overlap. Each image scatters
+        # into its own planes, so the batch is shared among the threads (same bits: every plane
+        # receives its additions in the same order).
         n, c = self.x_shape[:2]
         hp, wp = self.padded_size()
-        xp = get_array_module(gy)  # numpy, or cupy on a GPU
-        planes = (xp.arange(n * c, dtype=np.int64) * (hp * wp)).reshape(n, c, 1, 1)
-        gp = np.zeros_like(gy, shape=n * c * hp * wp)
-        flat = self.padded_argmax()
-        flat += planes
-        xp.add.at(gp, flat.ravel(), gy.ravel())
-        return self.crop(gp.reshape(n, c, hp, wp))
+        gp = get_array_module(gy).zeros((n, c, hp, wp), dtype=gy.dtype)  # C order: planes are runs
+        if type(gy) is np.ndarray and n > 1 and gp.size >= 2 * parallel.ELEMENTWISE_PIECE:
+            parallel.run(lambda s: self._scatter(gy[s], gp[s], s), parallel.row_pieces(n, gp[0].size))
+        else:
+            self._scatter(gy, gp, slice(None))
+        return self.crop(gp)
 
-    def padded_argmax(self) -> np.ndarray:
-        """Each window's argmax as h·Wp + w in the padded plane: (N, C, OH, OW), int64."""
+    def _scatter(self, gy: np.ndarray, gp: np.ndarray, images: slice) -> None:
+        """gp[n, c, h, w] += G[n, c, p, q] for every window (p, q) whose argmax is (h, w):
+        gy: (n, C, OH, OW) of these images, gp: their zeroed padded gradient (n, C, Hp, Wp)."""
+        xp = get_array_module(gy)  # numpy, or cupy on a GPU
+        nb, c, hp, wp = gp.shape
+        flat = self.padded_argmax(images)
+        flat += (xp.arange(nb * c, dtype=np.int64) * (hp * wp)).reshape(nb, c, 1, 1)  # each plane's start
+        xp.add.at(gp.reshape(-1), flat.ravel(), gy.ravel())
+
+    def padded_argmax(self, images: slice = slice(None)) -> np.ndarray:
+        """Each window's argmax as h·Wp + w in the padded plane: (N, C, OH, OW), int64 (of
+        ``images`` only, when given)."""
         (place,) = self.saved
         (kh, kw), (dh, dw), wp = self.kernel, self.dilation, self.padded_size()[1]
         xp = get_array_module(place)
-        # A table lookup (KH·KW entries) is much cheaper than dividing every place by KW.
+        # A table lookup (KH·KW entries) is much cheaper than dividing every place by KW;
+        # indexing, not .take(), which is ~5x slower for an int8 index.
         step = (xp.arange(kh, dtype=np.int64)[:, None] * (dh * wp) + xp.arange(kw) * dw).ravel()
         p = xp.arange(self.out[0], dtype=np.int64).reshape(-1, 1)
         q = xp.arange(self.out[1], dtype=np.int64)
         corner = p * (self.stride[0] * wp) + q * self.stride[1]  # (OH, OW)
-        offset = step.take(place)
+        offset = step[place[images]]
         offset += corner
         return offset
 
