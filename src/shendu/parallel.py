@@ -7,7 +7,7 @@ same time, on as many cores as there are threads. That is how shendu's kernels g
 
 Three rules every parallel kernel keeps:
 
-* **n threads in all.** The pool has n workers and the calling thread waits while they run.
+* **n threads in all.** The calling thread and a pool of n − 1 helpers share a kernel's pieces.
   NumPy's BLAS is set to ONE thread (through threadpoolctl) the first time shendu runs a kernel:
   a product big enough to share is split by :func:`matmul` over the pool instead, so BLAS
   threads and shendu's never add up to more than n (no oversubscription).
@@ -25,6 +25,7 @@ Three rules every parallel kernel keeps:
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -117,33 +118,50 @@ def _is_numpy_lib(path: str, numpy_dir: str) -> bool:
 
 
 def _get_pool() -> ThreadPoolExecutor:
+    """The n − 1 helper threads (the calling thread is the n-th: it works too, see :func:`run`)."""
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(get_num_threads(), thread_name_prefix="shendu")
+            _pool = ThreadPoolExecutor(get_num_threads() - 1, thread_name_prefix="shendu")
         return _pool
-
-
-def _run_piece(fn: Callable[..., T], item: Any) -> T:
-    _local.inside = True
-    try:
-        return fn(item)
-    finally:
-        _local.inside = False
 
 
 def run(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
     """``[fn(item) for item in items]``, the items shared among the pool's threads.
 
-    Runs in the calling thread when there is one thread, one item, or when called from a piece
-    already running on the pool (a nested kernel: the pool is busy with the outer one).
-    Exceptions propagate; results come back in the items' order.
+    The calling thread and up to n − 1 helpers each take the next item not yet taken until none
+    is left (a slow or busy core simply takes fewer), so one kernel costs n − 1 hand-offs, not
+    one per item. Runs in the calling thread alone when there is one thread, one item, or when
+    called from a piece already running on the pool (a nested kernel: the pool is busy with the
+    outer one). Results come back in the items' order; the first exception propagates, once
+    every thread has stopped (the others take no new item after it).
     """
     _limit_blas()
     if len(items) <= 1 or get_num_threads() == 1 or getattr(_local, "inside", False):
         return [fn(item) for item in items]
-    pool = _get_pool()
-    return list(pool.map(_run_piece, [fn] * len(items), items))
+    results: list[Any] = [None] * len(items)
+    taken = itertools.count()  # next() on it is atomic under the GIL: each item goes to one thread
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        _local.inside = True
+        try:
+            for i in iter(taken.__next__, None):
+                if i >= len(items) or failed:
+                    return
+                results[i] = fn(items[i])
+        except BaseException as error:  # noqa: BLE001 - handed to the caller below
+            failed.append(error)
+        finally:
+            _local.inside = False
+
+    helpers = [_get_pool().submit(work) for _ in range(min(get_num_threads(), len(items)) - 1)]
+    work()
+    for helper in helpers:
+        helper.result()
+    if failed:
+        raise failed[0]
+    return results
 
 
 def sum_in_order(parts: Sequence[np.ndarray]) -> np.ndarray:
