@@ -38,7 +38,9 @@ def small_pieces():
     """Cut even tiny problems into many chunks and bands, so the parallel paths run in tests."""
     with (
         mock.patch.multiple(conv_module, CHUNK_BYTES=256, MIN_ROWS=4, MIN_CHUNKS=3),
-        mock.patch.multiple(parallel, MATMUL_BAND_WORK=64, MATMUL_MIN_BAND=2, ELEMENTWISE_PIECE=7),
+        mock.patch.multiple(
+            parallel, MATMUL_BAND_WORK=64, MATMUL_MIN_BAND=2, MATMUL_BLOCK=1, ELEMENTWISE_PIECE=7
+        ),
     ):
         yield
 
@@ -115,6 +117,29 @@ def test_matmul_equals_its_reference_for_any_thread_count(m, k, n, transpose, se
             with threads(t):
                 assert same_bits(parallel.matmul(a, b), expected)
     np.testing.assert_allclose(expected, a @ b, rtol=1e-4, atol=1e-4)
+
+
+@given(m=st.integers(1, 5000), k=st.integers(1, 5000), n=st.integers(1, 5000))
+def test_matmul_bands_are_near_equal_whole_blocks_with_enough_work(m, k, n):
+    """The real constants: bands tile the longer side in order, cut on whole blocks, each
+    near the mean width and none under MATMUL_MIN_BAND − MATMUL_BLOCK wide; a product is split
+    only when two bands would each keep MATMUL_BAND_WORK multiply-adds."""
+    bands = parallel.matmul_bands(m, k, n)
+    along_rows = m >= n
+    length = m if along_rows else n
+    enough = m * k * n >= 2 * parallel.MATMUL_BAND_WORK and length >= 2 * parallel.MATMUL_MIN_BAND
+    assert (bands is not None) == enough
+    if bands is None:
+        return
+    rows, cuts = bands
+    assert rows == along_rows and cuts[0].start == 0 and cuts[-1].stop == length
+    assert all(a.stop == b.start for a, b in zip(cuts, cuts[1:], strict=False))
+    assert all(c.start % parallel.MATMUL_BLOCK == 0 for c in cuts)
+    widths = [c.stop - c.start for c in cuts]
+    mean = length / len(cuts)
+    assert all(abs(w - mean) <= parallel.MATMUL_BLOCK for w in widths)
+    assert min(widths) >= parallel.MATMUL_MIN_BAND - parallel.MATMUL_BLOCK
+    assert m * k * n // len(cuts) >= parallel.MATMUL_BAND_WORK
 
 
 def test_sum_in_order_is_left_to_right():
