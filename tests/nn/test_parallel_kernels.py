@@ -212,7 +212,9 @@ def _conv_grads(x, w, b, kw):
 @pytest.mark.parametrize(
     "x_shape, w_shape, kw",
     [
-        ((1, 3, 9, 7), (5, 3, 3, 3), dict(padding=1)),  # batch 1
+        ((1, 3, 9, 7), (5, 3, 3, 3), dict(padding=1)),  # batch 1: bands of output rows
+        # two images, one chunk: bands of rows with stride, dilation, groups and uneven padding
+        ((2, 4, 9, 8), (6, 2, 3, 2), dict(stride=(2, 1), padding=(2, 1), dilation=(2, 1), groups=2)),
         ((7, 4, 8, 8), (6, 4, 3, 3), dict(stride=2, padding=1)),  # a batch no thread count divides
         ((5, 6, 5, 6), (4, 3, 2, 3), dict(dilation=(2, 1), groups=2)),
         ((9, 1, 12, 12), (3, 1, 5, 5), {}),  # one channel: colᵀ
@@ -223,6 +225,7 @@ def test_conv2d_is_the_same_for_any_thread_count(x_shape, w_shape, kw):
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal(x_shape).astype(np.float32), rng.standard_normal(w_shape).astype(np.float32)
     b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    by_pieces = []
     for pieces in (small_pieces, _whole):
         with pieces():
             results = []
@@ -231,6 +234,9 @@ def test_conv2d_is_the_same_for_any_thread_count(x_shape, w_shape, kw):
                     results.append(_conv_grads(x, w, b, kw))
         for other in results[1:]:
             assert all(same_bits(a, e) for a, e in zip(other, results[0], strict=True))
+        by_pieces.append(results[0])
+    for cut, whole in zip(*by_pieces, strict=True):  # cut small (bands, chunks) or not: same numbers
+        np.testing.assert_allclose(cut, whole, rtol=1e-5, atol=1e-5)
     # and it is the convolution: the book's im2col and one matrix product (groups=1 cases)
     if kw.get("groups", 1) == 1:
         stride = (kw.get("stride", 1),) * 2

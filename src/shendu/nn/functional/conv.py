@@ -146,21 +146,46 @@ class Conv2d(Function):
         bias = b[0] if b else None
 
         chunks = self._chunks()
-        split = len(chunks) == 1  # one chunk: share its products among the threads instead
-
-        def chunk(s: slice) -> None:
-            y2 = y[s].reshape(-1, o)
-            xp = pad_channels_last(x[s], padding)
-            for g in range(groups):
-                col = self._columns(xp, g)
-                a = col.T if self.transposed else col
-                parallel.matmul(a, w2[g].T, out=y2[:, self._outs(g)], split=split)
-            if bias is not None:
-                y2 += bias
-
-        parallel.run(chunk, chunks)
+        bands = self._line_bands(w2.shape[2]) if len(chunks) == 1 else []
+        if bands:  # a small batch: bands of output rows, each unfolded and multiplied on a thread
+            xp = pad_channels_last(x, padding)
+            parallel.run(lambda band: self._multiply(xp, w2, bias, y, *band), bands)
+        else:  # chunks of images on the threads; a lone chunk shares its products instead
+            split = len(chunks) == 1
+            parallel.run(
+                lambda s: self._multiply(pad_channels_last(x[s], padding), w2, bias, y[s], split=split),
+                chunks,
+            )
         self.save(x, w2)
         return y.transpose(0, 3, 1, 2)
+
+    def _multiply(
+        self, xp: np.ndarray, w2: np.ndarray, bias, y: np.ndarray, image=None, rows=None, split=False
+    ) -> None:
+        """y = col · W₂ᵀ + b for a padded channels-last chunk xp (y: its (n, OH, OW, O) part), or
+        for output rows ``rows`` of one ``image`` only (its input rows p·S … p·S + D·(KH − 1))."""
+        out_size = self.out_size
+        if image is not None:
+            first, last = rows.start * self.stride[0], (rows.stop - 1) * self.stride[0]
+            xp = xp[image : image + 1, first : last + self.dilation[0] * (self.kernel[0] - 1) + 1]
+            y, out_size = y[image, rows], (rows.stop - rows.start, out_size[1])
+        y2 = y.reshape(-1, self.out_channels)
+        for g in range(self.groups):
+            col = self._columns(xp, g, out_size)
+            a = col.T if self.transposed else col
+            parallel.matmul(a, w2[g].T, out=y2[:, self._outs(g)], split=split)
+        if bias is not None:
+            y2 += bias
+
+    def _line_bands(self, k: int) -> list[tuple[int, slice]]:
+        """(image, output rows) bands of a batch too small to chunk by images, each with at
+        least MIN_ROWS rows of col and MATMUL_BAND_WORK multiply-adds (from the shapes only);
+        [] when there would be fewer than two. k: a group's KH·KW·C/g."""
+        oh, ow = self.out_size
+        per_line = ow * k * self.out_channels
+        lines = max(-(-MIN_ROWS // ow), -(-parallel.MATMUL_BAND_WORK // max(1, per_line)))
+        bands = [(i, s) for i in range(self.x_shape[0]) for s in parallel.pieces(oh, lines)]
+        return bands if len(bands) > 1 else []
 
     def _chunks(self) -> list[slice]:
         """The batch cut into chunks of ``chunk_images`` images (from the shapes only)."""
@@ -168,12 +193,12 @@ class Conv2d(Function):
         k = self.kernel[0] * self.kernel[1] * c
         return parallel.pieces(n, chunk_images(n, self.out_size, k, self.itemsize))
 
-    def _columns(self, xp: np.ndarray, g: int) -> np.ndarray:
-        """col (or colᵀ) of group g for a padded channels-last chunk xp."""
+    def _columns(self, xp: np.ndarray, g: int, out_size: tuple[int, int] | None = None) -> np.ndarray:
+        """col (or colᵀ) of group g for a padded channels-last chunk xp (of ``out_size`` outputs)."""
         cg = xp.shape[3] // self.groups
         xg = xp if self.groups == 1 else xp[..., g * cg : (g + 1) * cg]
         return im2col_channels_last(
-            xg, self.kernel, self.stride, self.dilation, self.out_size, self.transposed
+            xg, self.kernel, self.stride, self.dilation, out_size or self.out_size, self.transposed
         )
 
     def _outs(self, g: int) -> slice:
