@@ -25,6 +25,7 @@ except ImportError:
     collect_ignore_glob = ["test_*.py"]
 
 RUN_NAME = "lenet-web"
+EVAL_FILE = "eval-mnist-5k-val.json"
 # a "7" as a pen would draw it on the 280×280 pad: a top bar, then a stroke down to the left
 SEVEN = [[(70, 62), (120, 60), (170, 58), (212, 60)], [(212, 60), (190, 110), (165, 160), (140, 225)]]
 
@@ -47,14 +48,20 @@ def _locked(path: Path):
 
 @pytest.fixture(scope="session")
 def runs_root(tmp_path_factory) -> Path:
-    """``runs/`` holding one trained LeNet run, :data:`RUN_NAME`."""
+    """``runs/`` holding one trained LeNet run, :data:`RUN_NAME`, evaluated by ``shendu eval`` on the
+    validation split: its JSON result kept as :data:`EVAL_FILE`, its confusion matrix as a PNG."""
     from shendu.cli.main import main
 
     root = _shared_root(tmp_path_factory) / "web-runs"
+    run = root / RUN_NAME
     with _locked(_shared_root(tmp_path_factory) / "web-runs.lock"):
-        if not (root / RUN_NAME / "model.safetensors").is_file():
+        if not (run / EVAL_FILE).is_file():
             args = ["train", "lenet", "--epochs", "1", "--no-augment", "--no-progress"]
-            assert main([*args, "--out", str(root / RUN_NAME)]) == 0
+            assert main([*args, "--out", str(run)]) == 0
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):  # what `shendu eval RUN --json > RUN/eval-….json` keeps
+                assert main(["eval", str(run), "--data", "mnist-5k", "--split", "val", "--json"]) == 0
+            (run / EVAL_FILE).write_text(out.getvalue())
     return root
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from shendu.lessons import available
 from shendu.training.images import load_image
-from tests.web.conftest import RUN_NAME, draw_png, live_server, png_of
+from tests.web.conftest import EVAL_FILE, RUN_NAME, draw_png, live_server, png_of
 
 starlette_testclient = pytest.importorskip("starlette.testclient")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # TestClient's httpx notice
@@ -276,6 +276,18 @@ def test_runs_list_and_details(client):
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
 
 
+def test_a_run_shows_its_evaluation_results(client, runs_root):
+    """What ``shendu eval`` left in the run folder: its JSON result and its confusion matrix."""
+    saved = json.loads((runs_root / RUN_NAME / EVAL_FILE).read_text())
+    evaluations = client.get(f"/api/runs/{RUN_NAME}").json()["evaluations"]
+    by_file = {e["file"]: e for e in evaluations}
+    assert by_file[EVAL_FILE]["result"]["accuracy"] == saved["accuracy"]
+    assert saved["n"] == 500 and 0.5 < saved["accuracy"] <= 1  # LeNet after one epoch: far above chance
+    assert by_file["confusion-mnist-5k-val.png"]["image"] == "confusion-mnist-5k-val.png"
+    png = client.get(f"/api/runs/{RUN_NAME}/files/confusion-mnist-5k-val.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+
+
 def _fake_training_run(runs_root: Path, name: str, planned: int) -> Path:
     run = runs_root / name
     run.mkdir()
@@ -378,6 +390,42 @@ def test_a_lesson_renders_on_demand_then_comes_from_the_cache(client):
     assert figure.status_code == 200 and figure.content.startswith(b"\x89PNG")
     again = client.get("/api/lessons/gates?lang=en")
     assert again.status_code == 200 and again.json()["text"] == lesson["text"]
+
+
+def test_a_lesson_renders_once_chinese_first_then_comes_from_disk(runs_root, tmp_path, monkeypatch):
+    """The rendering (a child process, proven by the test above) is replaced by a counter here."""
+    from shendu.web import lessons as web_lessons
+    from shendu.web.app import create_app
+
+    rendered = []
+
+    async def render(book, name: str, lang: str) -> None:
+        rendered.append((name, lang))
+        folder = book.folder(name, lang)
+        folder.mkdir(parents=True)
+        record = {"name": name, "lang": lang, "text": f"{name} in {lang}", "figures": [], "seconds": 0.0}
+        (folder / web_lessons.TEXT).write_text(json.dumps(record))
+
+    monkeypatch.setattr(web_lessons.LessonBook, "_run_child", render)
+
+    def ask(client) -> list[int]:
+        codes = [client.get("/api/lessons/gates").status_code]  # no lang: Chinese
+        while codes[-1] == 202 and len(codes) < 200:
+            time.sleep(0.02)
+            codes.append(client.get("/api/lessons/gates").status_code)
+        assert client.get("/api/lessons/gates").json()["text"] == "gates in zh"
+        return codes
+
+    with starlette_testclient.TestClient(create_app(runs_dir=runs_root, cache_dir=tmp_path)) as c:
+        codes = ask(c)
+        assert codes[0] == 202 and codes[-1] == 200  # on demand: rendering, then ready
+    with starlette_testclient.TestClient(create_app(runs_dir=runs_root, cache_dir=tmp_path)) as c:
+        assert ask(c) == [200]  # a new server finds it on disk
+    assert rendered == [("gates", "zh")]
+    monkeypatch.setattr(web_lessons, "_source_hash", lambda: "0.1.0-edited")  # a lesson was edited
+    with starlette_testclient.TestClient(create_app(runs_dir=runs_root, cache_dir=tmp_path)) as c:
+        assert ask(c)[0] == 202
+    assert rendered == [("gates", "zh")] * 2
 
 
 def test_a_lesson_in_an_unknown_language_is_400(client):

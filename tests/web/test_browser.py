@@ -21,7 +21,7 @@ import pytest
 
 from shendu import lessons
 from tests.web import browsers
-from tests.web.conftest import RUN_NAME, SEVEN, draw_png, live_server
+from tests.web.conftest import EVAL_FILE, RUN_NAME, SEVEN, draw_png, live_server
 
 BAR = [[(70, 62), (120, 60), (170, 58), (212, 60)]]  # the 7's top bar alone: no 7
 
@@ -198,8 +198,19 @@ READY = {
     "lessons": "() => document.querySelector('pre.lesson-text')"
     " && [...document.querySelectorAll('.figures img')].every(i => i.complete && i.naturalWidth > 0)",
     "runs": "() => document.querySelector('#charts svg')"
-    " && document.querySelector('#run h2').textContent.startsWith('lenet-web')",
+    " && document.querySelector('#run h2').textContent.startsWith('lenet-web')"
+    " && [...document.querySelectorAll('.run-images img')].every(i => i.complete && i.naturalWidth > 0)",
 }
+# what the runs page shows of a run: its evaluation by `shendu eval` (numbers and confusion matrix), config
+RUN_SHOWN = """() => [document.querySelector('#run p.eval')?.textContent,
+                      document.querySelectorAll('.run-images img').length,
+                      [...document.querySelectorAll('#run table.config th')].map(th => th.textContent)]"""
+# every file the page loaded came from the server itself (no CDN, nothing from elsewhere)
+FOREIGN = (
+    "(base) => performance.getEntriesByType('resource').map(e => e.name)"
+    ".filter(u => !u.startsWith(base))"
+)
+FITS = "(sel) => { const e = document.querySelector(sel); return e.scrollWidth <= e.clientWidth; }"
 NAV = {"zh": ["画数字", "课程", "训练"], "en": ["Draw", "Lessons", "Runs"]}
 
 
@@ -224,6 +235,12 @@ def test_every_page_in_both_languages(new_tab, url, shots, size):
             nav = tab.js("() => [...document.querySelectorAll('.top nav a')].map(a => a.textContent)")
             assert nav == NAV[lang]
             _no_sideways_scrolling(tab, width)
+            if page == "runs":
+                assert tab.js(FITS, "#epochs")  # the epoch table fits: no sideways scrolling
+                evaluation, confusion, config = tab.js(RUN_SHOWN)
+                assert EVAL_FILE in evaluation and ("准确率" if lang == "zh" else "accuracy") in evaluation
+                assert confusion == 1 and "model" in config and "optimizer" in config
+            assert tab.js(FOREIGN, url + "/") == []
             path = shots / f"{tab.browser}-{size}-{lang}-{page}.png"
             tab.screenshot(path)
             shot_width, _ = browsers.png_size(path)

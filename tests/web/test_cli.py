@@ -32,6 +32,20 @@ def test_serve_picks_the_newest_run_and_prints_the_address(
     assert config.host == "127.0.0.1" and config.port == 8123
 
 
+def test_serve_draws_with_the_newest_of_several_trained_runs(served, runs_root, tmp_path, capsys):
+    import os
+    import shutil
+
+    for age, name in [(3600, "older"), (0, "newer"), (7200, "oldest")]:
+        shutil.copytree(runs_root / RUN_NAME, tmp_path / name)
+        stamp = os.path.getmtime(runs_root / RUN_NAME / "model.safetensors") - age
+        os.utime(tmp_path / name / "model.safetensors", (stamp, stamp))
+    (tmp_path / "untrained").mkdir()  # a run that has no weights yet is not drawn with
+    shutil.copy(runs_root / RUN_NAME / "config.json", tmp_path / "untrained")
+    assert main(["serve", "--runs-dir", str(tmp_path)]) == 0
+    assert "drawing with run 'newer'" in capsys.readouterr().out
+
+
 def test_serve_warns_when_reachable_from_the_network(served, runs_root, lesson_cache, monkeypatch, capsys):
     monkeypatch.setenv("XDG_CACHE_HOME", str(lesson_cache))
     assert main(["serve", str(runs_root / RUN_NAME), "--host", "0.0.0.0"]) == 0

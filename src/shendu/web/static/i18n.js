@@ -19,10 +19,12 @@ const WORDS = {
     'runs.pick': '选择一次训练，查看配置、曲线和评估结果。', 'runs.none': 'runs/ 下还没有训练记录。运行 shendu train 开始第一次训练。',
     'runs.training': '训练中', 'runs.finished': '已完成', 'runs.stopped': '已停止',
     'runs.epochs': '轮次', 'runs.best': '最佳验证准确率', 'runs.config': '配置', 'runs.curves': '学习曲线',
-    'runs.history': '每轮记录', 'runs.evals': '评估结果', 'runs.noeval': '还没有评估结果。运行：',
+    'runs.history': '每轮记录', 'runs.evals': '评估结果', 'runs.noeval': '还没有评估结果。运行：', 'runs.accuracy': '准确率',
     'runs.draw': '用这个模型画数字', 'runs.live': '训练进行中：每轮结束时曲线自动更新。',
     'runs.loss': '损失', 'runs.acc': '准确率 (%)', 'runs.train': '训练集', 'runs.val': '验证集',
     'runs.epoch': '轮', 'runs.noepoch': '还没有完成任何一轮。',
+    'runs.col.epoch': '轮次', 'runs.col.train_loss': '训练损失', 'runs.col.train_acc': '训练准确率',
+    'runs.col.val_loss': '验证损失', 'runs.col.val_acc': '验证准确率', 'runs.col.lr': '学习率', 'runs.col.seconds': '秒',
   },
   en: {
     'nav.draw': 'Draw', 'nav.lessons': 'Lessons', 'nav.runs': 'Runs', 'lang.switch': '中文',
@@ -43,10 +45,12 @@ const WORDS = {
     'runs.pick': 'Pick a run to see its configuration, curves and evaluation results.', 'runs.none': 'No runs under runs/ yet. Start one with: shendu train',
     'runs.training': 'training', 'runs.finished': 'finished', 'runs.stopped': 'stopped',
     'runs.epochs': 'epochs', 'runs.best': 'best validation accuracy', 'runs.config': 'Configuration', 'runs.curves': 'Learning curves',
-    'runs.history': 'Epochs', 'runs.evals': 'Evaluation', 'runs.noeval': 'No evaluation yet. Run:',
+    'runs.history': 'Epochs', 'runs.evals': 'Evaluation', 'runs.noeval': 'No evaluation yet. Run:', 'runs.accuracy': 'accuracy',
     'runs.draw': 'Draw with this model', 'runs.live': 'Training: the curves update at the end of every epoch.',
     'runs.loss': 'loss', 'runs.acc': 'accuracy (%)', 'runs.train': 'training', 'runs.val': 'validation',
     'runs.epoch': 'epoch', 'runs.noepoch': 'No epoch has finished yet.',
+    'runs.col.epoch': 'epoch', 'runs.col.train_loss': 'train loss', 'runs.col.train_acc': 'train acc',
+    'runs.col.val_loss': 'val loss', 'runs.col.val_acc': 'val acc', 'runs.col.lr': 'lr', 'runs.col.seconds': 'time (s)',
   },
 };
 

@@ -112,7 +112,8 @@ function chart(rows, key, title, scale) {
 function epochTable(rows) {
   const cols = [['epoch', (v) => v], ['train_loss', (v) => v?.toFixed(4)], ['train_acc', (v) => percent(v, 2)],
     ['val_loss', (v) => v?.toFixed(4)], ['val_acc', (v) => percent(v, 2)], ['lr', (v) => v?.toPrecision(3)], ['seconds', (v) => v?.toFixed(1)]];
-  const head = el('tr', {}, ...cols.map(([c]) => el('th', { class: 'num', text: c })));
+  // headers in words that may wrap (a phone's width holds the seven columns), history.json's key as the tooltip
+  const head = el('tr', {}, ...cols.map(([c]) => el('th', { class: 'num', text: t(`runs.col.${c}`), title: c })));
   const body = rows.map((r) => el('tr', {}, ...cols.map(([c, f]) => el('td', { class: 'num', text: String(f(r[c]) ?? '–') }))));
   return el('table', {}, el('thead', {}, head), el('tbody', {}, ...body));
 }
@@ -121,11 +122,17 @@ function evaluations(run) {
   const box = el('div', { class: 'run-images' });
   for (const e of run.evaluations) {
     if (e.image) box.append(el('figure', {}, el('img', { src: `/api/runs/${encodeURIComponent(run.name)}/files/${encodeURIComponent(e.image)}`, alt: e.file }), el('figcaption', { class: 'small', text: e.file })));
-    else box.append(el('p', {}, el('b', { text: e.file }), ` accuracy ${percent(e.result.accuracy, 2)} · n ${e.result.n ?? '?'} · ${e.result.data ?? ''} ${e.result.split ?? ''}`));
+    else {
+      const r = e.result, f1 = r.macro_f1 == null ? '' : ` · macro F1 ${r.macro_f1.toFixed(4)}`;
+      box.append(el('p', { class: 'eval' }, el('b', { text: e.file }),
+        ` ${r.data ?? ''} ${r.split ?? ''} · n ${r.n ?? '?'} · ${t('runs.accuracy')} ${percent(r.accuracy, 2)}${f1}`));
+    }
   }
   if (!run.evaluations.length) {
     const data = run.data === 'mnist-5k' ? 'mnist' : run.data;
-    box.append(el('p', { class: 'small', text: t('runs.noeval') }), el('pre', { text: `shendu eval ${run.path} --data ${data} --split test` }));
+    // --json > the run folder: the page shows the numbers too, not only the confusion matrix
+    const command = `shendu eval ${run.path} --data ${data} --split test --json > ${run.path}/eval-${data}-test.json`;
+    box.append(el('p', { class: 'small', text: t('runs.noeval') }), el('pre', { text: command }));
   }
   return box;
 }
