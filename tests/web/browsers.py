@@ -109,8 +109,8 @@ class Tab:
     def upload(self, selector: str, path: Path) -> None:
         raise NotImplementedError
 
-    def screenshot(self, path: Path) -> None:
-        """The whole page (not only the window) as a PNG."""
+    def screenshot(self, path: Path, full_page: bool = True) -> None:
+        """The whole page (or only the window, as seen) as a PNG."""
         raise NotImplementedError
 
     def wait(self, function: str, arg: Any = None, timeout: float = 20.0) -> Any:
@@ -178,8 +178,8 @@ class ChromiumTab(Tab):
     def upload(self, selector: str, path: Path) -> None:
         self.page.set_input_files(selector, str(path))
 
-    def screenshot(self, path: Path) -> None:
-        self.page.screenshot(path=path, full_page=True)
+    def screenshot(self, path: Path, full_page: bool = True) -> None:
+        self.page.screenshot(path=path, full_page=full_page)
 
 
 class FirefoxTab(Tab):
@@ -233,8 +233,10 @@ class FirefoxTab(Tab):
         finally:
             self.js("(s) => { document.querySelector(s).hidden = true; }", selector)
 
-    def screenshot(self, path: Path) -> None:
-        Path(path).write_bytes(self.client.screenshot(format="binary", full=True))
+    def screenshot(self, path: Path, full_page: bool = True) -> None:
+        if full_page:  # from the top: Firefox draws the sticky header where the window had scrolled to
+            self.js("() => window.scrollTo(0, 0)")
+        Path(path).write_bytes(self.client.screenshot(format="binary", full=full_page))
 
 
 @contextlib.contextmanager

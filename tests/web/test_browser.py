@@ -106,7 +106,7 @@ def test_draw_a_seven_see_maps_kernels_and_the_lens(new_tab, url, shots):
     tab.hover("#layer-features_2 canvas.map", 3)
     tab.wait("() => !document.querySelector('#lens').hidden")
     assert tab.text(".lens-label").startswith("features.2 · 通道 3 (8×8)")
-    tab.screenshot(shots / f"{tab.browser}-draw-lens.png")
+    tab.screenshot(shots / f"{tab.browser}-draw-lens.png", full_page=False)  # the window, as seen
 
     # round trips of the page's own request (a drawn 7 as a PNG data URL), measured in the browser
     times = sorted(tab.js(ROUND_TRIPS, RUN_NAME))
