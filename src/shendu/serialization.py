@@ -122,13 +122,22 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"save: directory {directory!r} does not exist (cannot write {path!r})")
+        blocker = next((p for p in _parents(directory) if os.path.exists(p) and not os.path.isdir(p)), None)
+        if blocker is not None:
+            raise NotADirectoryError(
+                errno.ENOTDIR, f"cannot write it: {blocker} is a file, not a folder", path
+            )
+        raise FileNotFoundError(errno.ENOENT, f"cannot write it: the folder {directory} does not exist", path)
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", path)
     mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     except OSError as err:  # read-only folder, no permission, disk full: name the file, not a temp name
+        if err.errno == errno.ENOENT:  # the folder exists but takes no new files (/proc)
+            raise FileNotFoundError(
+                errno.ENOENT, f"cannot write it: the folder {directory} does not take new files", path
+            ) from None
         raise type(err)(err.errno, err.strerror, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
@@ -150,6 +159,17 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def _parents(path: str) -> list[str]:
+    """``/a/b/c`` -> ``["/a", "/a/b", "/a/b/c"]``."""
+    parts = []
+    while True:
+        parts.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            return parts[::-1]
+        path = parent
 
 
 def _not_safetensors(path: str, reason: str) -> ValueError:

@@ -13,7 +13,9 @@ from shendu.cli.main import main
 from shendu.data import load_dataset
 from shendu.training import trainer as trainer_module
 
-SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "mnist")
+SHARED_MNIST = os.environ.get(  # a worktree elsewhere can point at the shared folder
+    "SHENDU_TEST_MNIST", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "mnist")
+)
 TRAIN = [
     "train",
     "mlp",

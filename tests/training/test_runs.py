@@ -8,6 +8,7 @@ import json
 import os
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,31 +16,10 @@ import pytest
 from shendu import serialization
 from shendu.cli.main import main
 from shendu.training import rundir
+from tests.training.conftest import TRAIN
+from tests.training.conftest import one_error_line as _one_error_line
 
-TRAIN = ["train", "mlp", "--data", "digits", "--batch-size", "256", "--no-progress"]
-
-
-def _one_error_line(err: str) -> str:
-    lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """A finished 2-epoch digits run (the tests below copy it before changing it)."""
-    out = tmp_path_factory.mktemp("runs") / "digits"
-    assert main([*TRAIN, "--epochs", "2", "--out", str(out)]) == 0
-    return out
-
-
-@pytest.fixture
-def copy(run, tmp_path):
-    import shutil
-
-    out = tmp_path / "copy"
-    shutil.copytree(run, out)
-    return out
+SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
 # ---- 1. two runs into one --out ----------------------------------------------------------------
@@ -130,6 +110,32 @@ def test_4_json_output_has_null_for_undefined_values():
     assert json.loads(doc) == {"loss": None, "f": [1.0, None]}
 
 
+def test_4_overflowing_weights_fail_in_one_line_without_numpy_warnings(copy, tmp_path):
+    """Finite weights whose outputs overflow: eval and predict stop with one line, and NumPy's
+    RuntimeWarnings (raised on shendu's worker threads too) never reach the user."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    state, meta = serialization.load_with_metadata(copy / "model.safetensors")
+    serialization.save({k: v * 1e30 for k, v in state.items()}, copy / "model.safetensors", metadata=meta)
+    digit = np.zeros((16, 16), np.uint8)
+    digit[3:13, 7:9] = 255
+    Image.fromarray(digit).save(tmp_path / "x.png")
+    env = {**os.environ, "PYTHONPATH": SRC}
+    for argv, words in (
+        (["predict", str(copy), str(tmp_path / "x.png")], "NaN or infinite"),
+        (["eval", str(copy), "--split", "test", "--json"], "NaN or infinite outputs"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "shendu.cli.main", *argv], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 1 and done.stdout == "", done.stderr
+        assert "Warning" not in done.stderr and "np." not in done.stderr, done.stderr
+        assert words in done.stderr and len(done.stderr.strip().splitlines()) <= 2, done.stderr
+
+
 # ---- 5. predict: one reader for every file ------------------------------------------------------
 def _png_claiming(path, width: int, height: int, mode: int = 0) -> None:
     """A tiny PNG whose header claims width × height pixels (colour type ``mode``: 0 grey, 6 RGBA)."""
@@ -193,6 +199,24 @@ def test_5_max_pixels_is_configurable_and_top_is_checked(run, tmp_path, capsys):
         assert stop.value.code == 2
 
 
+def test_5_max_pixels_must_be_a_positive_finite_number(run, capsys):
+    for value in ("0", "-1", "nan", "inf", "x"):
+        with pytest.raises(SystemExit) as stop:
+            main(["predict", str(run), "x.png", "--max-pixels", value])
+        assert stop.value.code == 2
+        assert "--max-pixels" in capsys.readouterr().err
+
+
+def test_5_above_pillows_own_limit_and_not_an_image_say_what_to_do(run, tmp_path, capsys):
+    _png_claiming(tmp_path / "huge.png", 20000, 20000)  # 400 MP: Pillow refuses it whatever --max-pixels
+    (tmp_path / "notes.png").write_text("hello")
+    paths = [str(tmp_path / "huge.png"), str(tmp_path / "notes.png")]
+    assert main(["predict", str(run), *paths, "--max-pixels", "500"]) == 1
+    err = capsys.readouterr().err
+    assert "400.0 megapixels" in err and "shrink it first" in err
+    assert "not a format Pillow reads" in err and "BufferedReader" not in err
+
+
 # ---- 6. convert-torch -------------------------------------------------------------------------
 def test_6_convert_torch_answers_every_bad_file_in_one_line(tmp_path, capsys):
     torch = pytest.importorskip("torch")
@@ -219,6 +243,37 @@ def test_6_convert_torch_answers_every_bad_file_in_one_line(tmp_path, capsys):
         assert code != 0 and words in _one_error_line(err), (src, dst, err)
         assert "weights_only=False" not in err
     assert main(["convert-torch", str(tmp_path / "good.pth"), str(tmp_path / "ok.safetensors")]) == 0
+
+
+def test_6_convert_torch_paths_that_cannot_work_are_refused_before_writing(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    import pickle
+
+    torch.save({"w": torch.zeros(2)}, tmp_path / "good.pth")
+    (tmp_path / "plain.pth").write_bytes(pickle.dumps({"w": [1, 2]}, protocol=4))  # torch warns on it
+    (tmp_path / "folder.pth").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    good = str(tmp_path / "good.pth")
+    cases = [
+        (good, good, "should end in .safetensors"),
+        (good, str(tmp_path / "out.pth"), "should end in .safetensors"),
+        (str(tmp_path / "folder.pth"), str(tmp_path / "o.safetensors"), "is a folder; give the .pth file"),
+        (good, str(tmp_path / "a_file" / "o.safetensors"), "a_file is a file, not a folder"),
+        (good, str(tmp_path / "none" / "o.safetensors"), "does not exist"),
+        (str(tmp_path / "plain.pth"), str(tmp_path / "o.safetensors"), "not a readable PyTorch file"),
+    ]
+    if os.path.isdir("/proc/self"):
+        cases.append((good, "/proc/o.safetensors", "does not take new files"))
+    for src, dst, words in cases:
+        assert main(["convert-torch", src, dst]) == 1, (src, dst)
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in _one_error_line(err) and "[Errno" not in err, (src, dst, err)
+    assert (tmp_path / "good.pth").read_bytes()[:2] == b"PK"  # the input was never overwritten
+    serialization.save({"w": np.zeros(2)}, tmp_path / "same.safetensors")
+    assert (
+        main(["convert-torch", str(tmp_path / "same.safetensors"), str(tmp_path / "same.safetensors")]) == 1
+    )
+    assert "is the input file" in _one_error_line(capsys.readouterr().err)
 
 
 # ---- 7. other tracebacks ------------------------------------------------------------------------
@@ -306,7 +361,8 @@ def test_9_a_failed_download_leaves_no_empty_folder(tmp_path):
 
 
 # ---- 10. messages ----------------------------------------------------------------------------------
-def test_10_a_full_disk_names_the_file_and_says_resume_continues(copy, monkeypatch, capsys):
+def _disk_full_at_checkpoint(monkeypatch) -> None:
+    """Every write of checkpoint.safetensors fails as on a full disk (the other files are written)."""
     real = serialization.atomic_write
 
     def full(path, data):
@@ -315,6 +371,10 @@ def test_10_a_full_disk_names_the_file_and_says_resume_continues(copy, monkeypat
         real(path, data)
 
     monkeypatch.setattr(serialization, "atomic_write", full)
+
+
+def test_10_a_full_disk_names_the_file_and_says_resume_continues(copy, monkeypatch, capsys):
+    _disk_full_at_checkpoint(monkeypatch)
     assert main(["train", "--out", str(copy), "--resume", "--epochs", "3", "--no-progress"]) == 5
     line = _one_error_line(capsys.readouterr().err)
     assert "no space left" in line and "checkpoint.safetensors" in line and "--resume" in line
@@ -333,9 +393,45 @@ def test_10_fashion_mnist_pointed_at_mnist_says_wrong_data_set(tmp_path):
 
     from shendu.data import load_dataset
 
-    if not os.path.isdir(SHARED_MNIST):
+    folder = os.environ.get("SHENDU_TEST_MNIST", SHARED_MNIST)  # a worktree elsewhere can point at it
+    if not os.path.isdir(folder):
         pytest.skip("the MNIST test files are not here")
     with pytest.raises(ValueError) as err:
-        load_dataset("fashion-mnist", "test", data_dir=SHARED_MNIST)
+        load_dataset("fashion-mnist", "test", data_dir=folder)
     message = str(err.value)
     assert "MNIST's t10k-images-idx3-ubyte, not Fashion-MNIST's" in message and "Delete" not in message
+
+
+def test_10_a_full_disk_before_the_first_checkpoint_says_start_again(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "full"
+    _disk_full_at_checkpoint(monkeypatch)
+    assert main([*TRAIN, "--epochs", "1", "--out", str(out)]) == 5
+    line = _one_error_line(capsys.readouterr().err)
+    assert "no space left" in line and "no epoch was saved" in line and "--resume" not in line
+    assert "start again: shendu train mlp --data digits" in line
+    monkeypatch.undo()
+    assert main(["train", "--out", str(out), "--resume"]) == 2  # the advice --resume would have been wrong
+    line = _one_error_line(capsys.readouterr().err)
+    assert "no epoch of its run finished" in line and "start again: shendu train mlp" in line
+
+
+def test_10_a_truncated_checkpoint_says_what_to_do(copy, capsys):
+    data = (copy / "checkpoint.safetensors").read_bytes()
+    (copy / "checkpoint.safetensors").write_bytes(data[: len(data) // 2])
+    assert main(["train", "--out", str(copy), "--resume", "--no-progress"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert (
+        "checkpoint.safetensors" in line and "without --resume" in line and "Expected an 8-byte" not in line
+    )
+
+
+def test_10_a_gzip_bomb_in_a_data_folder_says_delete_it(tmp_path):
+    from shendu.data import load_dataset
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    body = c.compress(bytes([0, 0, 8, 3]) + (10).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2)
+    body += b"".join(c.compress(bytes(1 << 20)) for _ in range(64)) + c.flush()  # 64 MB inflated
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(body)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"")
+    with pytest.raises(ValueError, match="inflates to more than .*delete it to download it again"):
+        load_dataset("mnist", "test", data_dir=tmp_path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(subparsers) -> None:
@@ -19,14 +18,11 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Errors (a bad .pth, an output that cannot be written) are one line from shendu.cli.main:
+    exit code 1 for a bad input, 5 for a write that failed (read-only folder, full disk)."""
     from shendu.models.convert import convert_torch
 
-    try:
-        arrays = convert_torch(args.input, args.output)
-    except (ImportError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    # other OSErrors (a read-only folder, a full disk) are reported by shendu.cli.main, exit code 5
+    arrays = convert_torch(args.input, args.output)
     n = sum(int(a.size) for a in arrays.values())
-    print(f"wrote {args.output}: {len(arrays)} tensors, {n:,} values")
+    print(f"wrote {args.output}: {len(arrays)} tensor{'s' if len(arrays) != 1 else ''}, {n:,} values")
     return 0

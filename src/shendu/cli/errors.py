@@ -14,13 +14,19 @@ Exit codes (also in docs/training.md):
 130 interrupted (Ctrl-C)
 == =====================================================================================
 
-A Python traceback never reaches the user; ``SHENDU_DEBUG=1`` shows it.
+A Python traceback never reaches the user; ``SHENDU_DEBUG=1`` shows it. The ``error:`` line says
+everything needed; a few messages (a failed download) add indented detail lines below it (the
+mirrors tried, the checksum to check a hand download against).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import re
+import warnings
+from collections.abc import Iterator
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -46,12 +52,43 @@ def debug() -> bool:
     return os.environ.get(DEBUG_VAR, "") not in ("", "0")
 
 
+#: NumPy's floating-point warnings: every command checks its numbers itself (a NaN loss stops
+#: training, non-finite weights or outputs stop eval/predict) and says so in its one error line
+_NUMPY_FP = re.compile(r"(overflow|invalid value|divide by zero|underflow) encountered")
+
+
+@contextlib.contextmanager
+def quiet_warnings() -> Iterator[None]:
+    """Hide NumPy's floating-point RuntimeWarnings while a subcommand runs (unless SHENDU_DEBUG is set).
+
+    A filter of the ``warnings`` module, not ``np.errstate``: the errstate is per thread, and
+    shendu's kernels run on worker threads too.
+    """
+    if debug():
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_NUMPY_FP.pattern, category=RuntimeWarning)
+        yield
+
+
+def format_error(message: str) -> str:
+    """``error: FIRST LINE`` and any further lines of ``message`` indented below it as details."""
+    first, *details = message.strip().splitlines() or [""]
+    return "\n".join([f"error: {first}", *(f"  {line.strip()}" for line in details if line.strip())])
+
+
 _WRITE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG}
 
 
 def describe_os_error(err: OSError) -> str:
-    """``[Errno 28] No space left on device`` -> ``no space left on the disk for FILE``."""
+    """``[Errno 28] No space left on device`` -> ``no space left on the disk for FILE``.
+
+    An error raised by shendu itself with its own reason (``strerror`` other than the OS's text
+    for the errno, as :func:`shendu.serialization.atomic_write` gives) keeps that reason."""
     name = f" {err.filename}" if err.filename else ""
+    if err.strerror and err.errno is not None and err.strerror != os.strerror(err.errno):
+        return f"{err.filename}: {err.strerror}" if err.filename else err.strerror
     if err.errno == errno.ENOSPC or err.errno == errno.EDQUOT:
         return f"no space left on the disk while writing{name}"
     if err.errno == errno.EROFS:
@@ -75,6 +112,8 @@ def classify(err: BaseException) -> tuple[str, int]:
         return str(err), err.code
     if isinstance(err, RunInUse):
         return str(err), EXIT_IN_USE
+    if isinstance(err, ImportError) and "pip install" in str(err):
+        return str(err), EXIT_FAILED  # an optional package not installed; the message says which
     if isinstance(err, MemoryError):
         return (
             "out of memory: the input is too large for this machine (try a smaller batch or image)",
@@ -89,3 +128,11 @@ def classify(err: BaseException) -> tuple[str, int]:
         f"{DEBUG_VAR}=1 shows",
         EXIT_BUG,
     )
+
+
+def usage_check(check) -> None:
+    """Run ``check()``; a ValueError it raises (an unknown data set or split) becomes a usage error."""
+    try:
+        check()
+    except ValueError as err:
+        raise CLIError(str(err), EXIT_USAGE) from None

@@ -106,9 +106,18 @@ def check_compatible(config: dict[str, Any], dataset, data: str) -> None:
 
 
 def _split(name: str, requested: str | None) -> str:
+    """The split to evaluate; an unknown data set or split is a usage error (exit code 2)."""
+    from shendu.cli.errors import EXIT_USAGE, CLIError
     from shendu.data import dataset_splits
 
-    splits = dataset_splits(name)
+    try:
+        splits = dataset_splits(name)
+    except ValueError as err:
+        raise CLIError(str(err), EXIT_USAGE) from None
+    if requested and requested not in splits:
+        raise CLIError(
+            f"data set {name!r} has no split {requested!r}; its splits: {', '.join(splits)}", EXIT_USAGE
+        )
     if requested:
         return requested
     return "test" if "test" in splits else "val" if "val" in splits else splits[0]

@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        with errors.quiet_warnings():
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return errors.EXIT_INTERRUPTED
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         if errors.debug():
             raise
         message, code = errors.classify(err)
-        print(f"error: {message}", file=sys.stderr)
+        print(errors.format_error(message), file=sys.stderr)
         return code
 
 

@@ -18,3 +18,14 @@ def at_least(low: int):
         return value
 
     return parse
+
+
+def positive_number(text: str) -> float:
+    """argparse type: a positive, finite number (``--lr``, ``--max-pixels``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from shendu.cli.device_option import add_device_option, pick_device
-from shendu.cli.options import at_least
+from shendu.cli.options import at_least, positive_number
 
 MAX_MEGAPIXELS = 50.0
 
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--max-pixels",
-        type=float,
+        type=positive_number,
         default=MAX_MEGAPIXELS,
         metavar="MP",
         help="refuse images larger than this many megapixels before decoding them "
@@ -70,8 +70,6 @@ def run(args: argparse.Namespace) -> int:
     from shendu.training.images import ImageError, load_image
     from shendu.training.rundir import load_model
 
-    if not args.max_pixels > 0:
-        raise ValueError(f"--max-pixels must be positive, got {args.max_pixels}")
     model, config = load_model(args.target, args.model)
     device = pick_device(args.device)
     model.to(device)
@@ -90,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
                 x = shendu.from_numpy(((image - mean) / std)[None].astype(np.float32)).to(device)
                 p = F.softmax(model(x).double(), dim=1).cpu().numpy()[0]
             if not np.isfinite(p).all():
-                raise ImageError("the model's output is NaN or infinite for this image")
+                raise ImageError(
+                    "the model's output is NaN or infinite for this image "
+                    "(its weights overflow: train it again)"
+                )
         except ImageError as err:
             print(f"{path}: error: {err}", file=sys.stderr)
             failed += 1

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from shendu.cli.device_option import add_device_option, pick_device
-from shendu.cli.options import at_least
+from shendu.cli.options import at_least, positive_number
 
 # What a plain ``shendu train`` does. Tuned so LeNet on mnist-5k trains in under 2 minutes on a
 # 2-core machine and scores over 97.5% on the official MNIST test set (see docs/training.md).
@@ -61,17 +61,6 @@ config.json, history.json and curves.png.
 """
 
 
-def _learning_rate(text: str) -> float:
-    """argparse type: a positive, finite number."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return value
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
@@ -116,7 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--lr",
-        type=_learning_rate,
+        type=positive_number,
         metavar="LR",
         help="initial learning rate; it follows a cosine curve "
         "to 0 over the epochs (default: " + ", ".join(f"{k} {v}" for k, v in LEARNING_RATES.items()) + ")",
@@ -183,6 +172,12 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], Any, dict[str, A
         old = previous.get("options")
         if not isinstance(old, dict) or not isinstance(old.get("epochs"), int):
             raise RunError(f"{run.config} has no 'options' of 'shendu train': it cannot be resumed by it")
+        if not run.checkpoint.is_file():
+            again = {**DEFAULTS, **old, "data_dir": (previous.get("data_info") or {}).get("data_dir")}
+            raise RunError(
+                f"nothing to resume in {run.path}: no epoch of its run finished (there is no "
+                f"{run.checkpoint.name}); start again: {_restart_command(again, run.path)}"
+            )
         mismatch = [
             f"--{k.replace('_', '-')} {v} (the run used {old.get(k)})"
             for k, v in given.items()
@@ -343,9 +338,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, rank) -> int:
-    import contextlib
-
-    from shendu.cli.errors import EXIT_USAGE, CLIError
+    from shendu.cli.errors import EXIT_USAGE, CLIError, usage_check
+    from shendu.data import dataset_splits
     from shendu.models import list_models
     from shendu.training.rundir import RunError, RunInUse
 
@@ -357,7 +351,9 @@ def _run(args: argparse.Namespace, rank) -> int:
         raise CLIError(
             f"unknown model {opts['model']!r}; known models: {', '.join(list_models())}", EXIT_USAGE
         )
+    usage_check(lambda: dataset_splits(opts["data"]))
     writer = rank is None or rank.writer  # with --nproc, rank 0 alone owns the run directory
+    created = writer and not run_dir.path.exists()
     try:
         if writer:
             run_dir.lock()  # before the data loads: a second run into the folder stops at once
@@ -368,15 +364,20 @@ def _run(args: argparse.Namespace, rank) -> int:
     with run_dir if writer else contextlib.nullcontext(), _use_threads(args.threads, args.nproc):
         # NumPy's overflow warnings are silenced: the trainer itself stops on a NaN or infinite
         # loss with a message that says what happened and what to do
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return _train(
-                opts,
-                run_dir,
-                previous,
-                progress=not args.no_progress and writer,
-                device=args.device,
-                rank=rank,
-            )
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return _train(
+                    opts,
+                    run_dir,
+                    previous,
+                    progress=not args.no_progress and writer,
+                    device=args.device,
+                    rank=rank,
+                )
+        except BaseException:
+            if created:  # stopped before its first file (the data could not load): leave no empty folder
+                run_dir.discard_if_empty()
+            raise
 
 
 def _use_threads(n: int | None, nproc: int) -> contextlib.AbstractContextManager:
@@ -475,11 +476,17 @@ def _fit(trainer, opts: dict[str, Any], run, resume: Any):
     except OSError as err:
         if err.errno is None:  # a message of shendu's own (a missing data file): passed on as it is
             raise
-        raise CLIError(
-            f"{describe_os_error(err)}; the last completed epoch is kept: free space (or fix the folder) and "
-            f"continue with: {_resume_command(opts, run.path)}",
-            EXIT_IO,
-        ) from None
+        if run.checkpoint.is_file():
+            again = (
+                f"the last completed epoch is kept: free space (or fix the folder) and continue with: "
+                f"{_resume_command(opts, run.path)}"
+            )
+        else:  # not even the first epoch's checkpoint was written: --resume would have nothing
+            again = (
+                f"no epoch was saved: free space (or fix the folder) and start again: "
+                f"{_restart_command(opts, run.path)}"
+            )
+        raise CLIError(f"{describe_os_error(err)}; {again}", EXIT_IO) from None
 
 
 def _announce(opts: dict[str, Any], data: dict[str, Any]) -> None:

@@ -122,5 +122,6 @@ class CIFAR10(ArrayDataset):
             return download(URLS, dirs[0] / ARCHIVE, md5=ARCHIVE_MD5)
         except DownloadError as e:
             raise DatasetNotFoundError(
-                f"CIFAR-10: missing {ARCHIVE} in {where}, and the download failed:\n{e}"
+                f"CIFAR-10: missing {ARCHIVE} in {where}, and the download failed; put it in {dirs[0]} by "
+                f"hand, or point data_dir / --data-dir / $SHENDU_DATA at a folder that has it\n{e}"
             ) from None

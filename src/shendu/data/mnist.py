@@ -96,10 +96,9 @@ class _IDXImageDataset(ArrayDataset):
                 errors.append(str(e))
         if errors:
             raise DatasetNotFoundError(
-                f"{self.title} split {split!r}: missing {names} in {where}, and the download failed:\n"
-                + "\n".join(errors)
-                + f"\nPut the files (gzip or uncompressed) in {target_dir} by hand, or point data_dir / "
-                f"--data-dir / $SHENDU_DATA at a folder that has them."
+                f"{self.title} split {split!r}: missing {names} in {where}, and the download failed; put "
+                f"the files (gzip or uncompressed) in {target_dir} by hand, or point data_dir / --data-dir / "
+                f"$SHENDU_DATA at a folder that has them\n" + "\n".join(errors)
             )
         return [
             p if p is not None else target_dir / (n + ".gz")
@@ -108,7 +107,12 @@ class _IDXImageDataset(ArrayDataset):
 
     # ---- reading and checking -----------------------------------------------------
     def _read(self, path: Path, raw_md5: str | None, name: str) -> np.ndarray:
-        data = read_bytes_maybe_gzip(path)
+        try:
+            data = read_bytes_maybe_gzip(path)
+        except ValueError as e:  # a gzip bomb or a damaged stream: the official files are neither
+            raise ValueError(
+                f"{e}; the file is damaged: delete it to download it again, or replace it"
+            ) from None
         if raw_md5 is not None:
             actual = hashlib.md5(data).hexdigest()
             other = _known_file(actual)

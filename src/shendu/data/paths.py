@@ -23,13 +23,22 @@ class DatasetNotFoundError(FileNotFoundError):
 def candidate_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
     """Folders to search for ``name``'s files, the first being where downloads go."""
     if data_dir is not None:
-        base = Path(data_dir).expanduser()
+        base = _folder(Path(data_dir).expanduser(), "data_dir (--data-dir)")
         return [base, base / name]
     env = os.environ.get(ENV_VAR)
     if env:
-        root = Path(env).expanduser()
+        root = _folder(Path(env).expanduser(), f"${ENV_VAR}")
         return [root / name, root]
     return [Path.home() / ".cache" / "shendu" / name]
+
+
+def _folder(path: Path, what: str) -> Path:
+    """``path`` itself, unless something other than a folder is there (a folder may be missing)."""
+    if path.exists() and not path.is_dir():
+        raise DatasetNotFoundError(
+            f"{what} {path} is a file, not a folder: point it at the folder that holds the data set's files"
+        )
+    return path
 
 
 def find_file(dirs: Sequence[Path], names: Sequence[str]) -> Path | None:

@@ -6,6 +6,7 @@ torch is needed here and only here, imported inside the function, so ``import sh
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -64,12 +65,21 @@ def convert_torch(in_path: str | os.PathLike, out_path: str | os.PathLike) -> di
     from shendu.serialization import save
 
     in_path, out_path = os.fspath(in_path), os.fspath(out_path)
+    if os.path.isdir(in_path):
+        raise ValueError(f"convert_torch: {in_path!r} is a folder; give the .pth file itself")
     if not os.path.isfile(in_path):
         raise FileNotFoundError(f"convert_torch: no such file {in_path!r}")
     if os.path.isdir(out_path):
         raise ValueError(
             f"convert_torch: the output {out_path!r} is a folder; give a file name ending .safetensors"
         )
+    if not out_path.endswith(".safetensors"):  # shendu loads weights only from .safetensors files
+        raise ValueError(
+            f"convert_torch: the output {out_path!r} should end in .safetensors (it is a safetensors file, "
+            f"and shendu's commands read weights only from such names)"
+        )
+    if os.path.exists(out_path) and os.path.samefile(in_path, out_path):
+        raise ValueError(f"convert_torch: the output {out_path!r} is the input file; give another name")
     state = _load_refusing_code(torch, in_path)
     arrays = torch_state_dict_to_numpy(state)
     save(
@@ -87,7 +97,9 @@ def _load_refusing_code(torch, path: str) -> Any:
     if os.path.getsize(path) == 0:
         raise ValueError(f"convert_torch: {path!r} is empty")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols: the error says enough
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except MemoryError:
         raise ValueError(f"convert_torch: {path!r} is too large to load in memory") from None
     except Exception as err:  # noqa: BLE001 - torch raises many kinds; all mean "not a usable state dict"

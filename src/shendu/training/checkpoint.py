@@ -118,8 +118,11 @@ def load_checkpoint(path: str | os.PathLike) -> CheckpointState:
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
         tensors, meta = serialization.load_with_metadata(path)
-    except ValueError as err:
-        raise CheckpointError(str(err)) from None
+    except ValueError as err:  # not a safetensors file, or a truncated one
+        raise CheckpointError(
+            f"{str(err).split('. Expected')[0]}; the checkpoint is damaged: start the run again without "
+            f"--resume, or restore the file"
+        ) from None
     meta = meta or {}
     if meta.get("format") != FORMAT:
         raise CheckpointError(

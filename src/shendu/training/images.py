@@ -16,6 +16,7 @@ before decoding them (default 50 megapixels), decodes large JPEGs at a reduced s
 from __future__ import annotations
 
 import os
+import re
 import stat
 import warnings
 from pathlib import Path
@@ -223,14 +224,22 @@ def read_image(
                     pixels, alpha = _scaled_pixels(img)
         except ImageError:
             raise
-        except Image.DecompressionBombError:
+        except Image.DecompressionBombError as err:  # above twice Pillow's MAX_IMAGE_PIXELS: no size given
+            claimed = re.search(r"\((\d+) pixels\)", str(err))
+            many = f"{int(claimed[1]) / 1e6:.1f} megapixels" if claimed else "too many pixels"
             raise ImageError(
-                f"the image is larger than Pillow's limit of {Image.MAX_IMAGE_PIXELS} pixels"
+                f"the image has {many}, above Pillow's decompression-bomb limit of "
+                f"{2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels (--max-pixels cannot raise it): "
+                f"shrink it first"
             ) from None
         except MemoryError:
             raise ImageError("the image is too large to decode in this machine's memory") from None
+        except Image.UnidentifiedImageError:
+            raise ImageError(
+                "not a readable image: not a format Pillow reads (PNG, JPEG, BMP, TIFF, GIF, WebP, ...)"
+            ) from None
         except Exception as err:  # Pillow raises many kinds for damaged files: all mean "unreadable"
-            raise ImageError(f"not a readable image ({type(err).__name__}: {err})") from None
+            raise ImageError(f"not a readable image, damaged ({type(err).__name__}: {err})") from None
     if channels == 1:
         grey = _grey(pixels, alpha)
         if not digit_style:

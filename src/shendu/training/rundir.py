@@ -114,7 +114,10 @@ class RunDir:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as err:
-            raise RunError(f"cannot create the lock file {path}: {err.strerror}") from None
+            raise RunError(
+                f"cannot create the lock file {path}: {err.strerror}; "
+                f"{'remove that folder' if path.is_dir() else 'choose another folder with --out'}"
+            ) from None
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: no advisory locks, one run at a time by hand
@@ -149,6 +152,16 @@ class RunDir:
 
     def __exit__(self, *exc: object) -> None:
         self.unlock()
+
+    def discard_if_empty(self) -> None:
+        """Remove the folder if it holds nothing but the lock (a run that stopped before its first
+        file); called by the owner while it still holds the lock."""
+        try:
+            if set(os.listdir(self.path)) <= {LOCK}:
+                (self.path / LOCK).unlink(missing_ok=True)
+                self.path.rmdir()
+        except OSError:  # a file arrived meanwhile, or the folder is gone: leave it
+            pass
 
     # ---- cleaning -------------------------------------------------------------------------
     def remove_temp_files(self) -> list[str]:
@@ -309,6 +322,14 @@ def _check_config(config: dict[str, Any], path: Path) -> None:
                 f"{path}: {key!r} should be a {types[0].__name__}, got {json.dumps(value)[:60]}; "
                 f"train again or restore the file"
             )
+    classes, count = config.get("classes"), config.get("num_classes")
+    if count is not None and count < 1:
+        raise RunError(f"{path}: 'num_classes' should be at least 1, got {count}")
+    if classes is not None and count is not None and len(classes) != count:
+        raise RunError(
+            f"{path}: 'classes' names {len(classes)} classes but 'num_classes' is {count}; "
+            f"train again or restore the file"
+        )
     shape = config.get("input_shape")
     if shape is not None and (len(shape) != 3 or not all(isinstance(s, int) and s > 0 for s in shape)):
         raise RunError(f"{path}: 'input_shape' should be [C, H, W] of positive integers, got {shape}")
@@ -359,14 +380,22 @@ def resolve_weights(target: str | os.PathLike, model: str | None = None) -> tupl
     return weights, config
 
 
+def model_input(
+    config: dict[str, Any], input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None
+) -> tuple[tuple[int, ...], int]:
+    """(input shape (C, H, W), number of classes) of a run's model: its config's, else the given ones,
+    else MNIST's (1, 28, 28) and 10."""
+    shape = tuple(config.get("input_shape") or input_shape or (1, 28, 28))
+    return shape, int(config.get("num_classes") or num_classes or 10)
+
+
 def build_model(
     config: dict[str, Any], input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None
 ):
     """The network named in ``config``, shaped for its data (or the given shape and classes)."""
     from shendu.models import get_model
 
-    shape = tuple(config.get("input_shape") or input_shape or (1, 28, 28))
-    classes = config.get("num_classes") or num_classes or 10
+    shape, classes = model_input(config, input_shape, num_classes)
     try:
         return get_model(
             config["model"],
@@ -377,6 +406,25 @@ def build_model(
         )
     except (TypeError, ValueError) as err:
         raise RunError(f"cannot build model {config['model']!r} for input {shape}: {err}") from None
+
+
+def state_misfit(expected: dict[str, Any], state: dict[str, Any]) -> str:
+    """One line on how ``state`` differs from a model's ``state_dict()`` (names, shapes); "" if it fits."""
+    missing = [k for k in expected if k not in state]
+    extra = [k for k in state if k not in expected]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} (the model's is {tuple(expected[k].shape)})"
+        for k in expected
+        if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
+    ]
+
+    def some(names: list[str]) -> str:
+        return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+    parts = [f"{len(missing)} tensor(s) missing ({some(missing)})"] if missing else []
+    parts += [f"{len(extra)} unexpected ({some(extra)})"] if extra else []
+    parts += [f"{len(shapes)} of another shape ({some(shapes)})"] if shapes else []
+    return "; ".join(parts)
 
 
 def load_model(
@@ -415,13 +463,17 @@ def load_model(
                 f"{weights}: tensor {name!r} holds {bad} NaN or infinite value(s): the training diverged; "
                 f"train again with a lower learning rate"
             )
+    misfit = state_misfit(net.state_dict(), state)
     try:
+        if misfit:
+            raise ValueError(misfit)
         net.load_state_dict(state)
     except (KeyError, ValueError, RuntimeError) as err:
+        reason = str(err).strip().splitlines()[0]
+        shape, classes = model_input(config, input_shape, num_classes)
         raise RunError(
-            f"the weights in {weights} do not fit model {config['model']!r} "
-            f"(input {tuple(config.get('input_shape') or input_shape or ())}, "
-            f"{config.get('num_classes') or num_classes} classes): {err}"
+            f"the weights in {weights} do not fit model {config['model']!r} (input {shape}, {classes} "
+            f"classes): {reason}; are they another network's? give the right one with --model NAME"
         ) from None
     net.eval()
     return net, config

@@ -633,8 +633,10 @@ class Trainer:
         """history.json and curves.png of the whole run (left as they are when already current)."""
         if self.run is None or not len(self.history):
             return
-        if self.completed_epochs == self.resumed_from and self.run.curves_current(len(self.history)):
-            return  # a resume with nothing left to train: the files were checked and repaired
+        if self.completed_epochs == self.resumed_from:  # a resume with nothing (yet) trained
+            if self.run.curves_current(len(self.history)):
+                return  # the files were checked and repaired
+            self.repaired.append(self.run.curves.name)
         self.history.save(self.run.history)
         from shendu.training.plots import plot_history
 
