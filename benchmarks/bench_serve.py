@@ -7,6 +7,12 @@ one after another for ``--seconds``. Prints the latency percentiles, throughput 
 
     python benchmarks/bench_serve.py runs/lenet-mnist-5k --clients 20 --seconds 10
 
+``--browser chromium`` (or ``firefox``) measures instead what a learner waits for: the page opened
+in Debian's headless browser (driven as in ``tests/web/browsers.py``) draws a "7" with the mouse,
+then sends its own request ``--requests`` times in a row; the round trips are timed in the page.
+
+    python benchmarks/bench_serve.py runs/lenet-mnist-5k --browser chromium --requests 100
+
 Not part of the tests: it measures, and needs an idle machine to mean much.
 """
 
@@ -69,6 +75,13 @@ async def wait_ready(client, server: subprocess.Popen, timeout: float = 60.0) ->
     raise SystemExit("the server did not answer within a minute")
 
 
+async def ready(url: str, server: subprocess.Popen) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        await wait_ready(client, server)
+
+
 async def one_client(client, body: bytes, until: float, latencies: list[float], errors: list[str]) -> None:
     headers = {"content-type": "application/json"}
     while time.monotonic() < until:
@@ -104,6 +117,29 @@ async def load(
         return latencies, errors, time.monotonic() - started
 
 
+def browser_round_trips(url: str, browser: str, run: str, requests: int) -> list[float]:
+    """Round trips (ms) of the page's own request in ``browser``, after ten to warm up."""
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))  # the browser drivers of the tests
+    import tempfile
+
+    from tests.web import browsers
+    from tests.web.conftest import SEVEN
+
+    reason = browsers.missing(browser)
+    if reason:
+        raise SystemExit(f"cannot measure in {browser}: {reason}")
+    with tempfile.TemporaryDirectory() as tmp:
+        launched = browsers.chromium() if browser == "chromium" else browsers.firefox(Path(tmp))
+        with launched as new_tab:
+            tab = new_tab()
+            browsers.open_page(tab, url)
+            tab.wait("() => document.querySelectorAll('#kernels canvas').length > 0")
+            tab.draw(SEVEN)
+            tab.wait("() => document.querySelector('#pad').dataset.busy === 'false'")
+            return tab.js(browsers.ROUND_TRIPS, [run, requests + 10])[10:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -113,9 +149,15 @@ def main() -> int:
         "--clients", type=int, default=20, help="concurrent clients (default 20, at most 200)"
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="how long (default 10, at most 120)")
+    parser.add_argument(
+        "--browser", choices=["chromium", "firefox"], help="time the page's own requests in this browser"
+    )
+    parser.add_argument(
+        "--requests", type=int, default=100, help="with --browser: requests in a row (default 100)"
+    )
     args = parser.parse_args()
-    if not (1 <= args.clients <= 200 and 0 < args.seconds <= 120):
-        parser.error("keep it bounded: 1–200 clients for at most 120 s")
+    if not (1 <= args.clients <= 200 and 0 < args.seconds <= 120 and 1 <= args.requests <= 10_000):
+        parser.error("keep it bounded: 1–200 clients for at most 120 s, at most 10,000 requests")
     run = args.run
     if run is None:
         from shendu.web.runs import RunIndex
@@ -126,15 +168,23 @@ def main() -> int:
         run = str(Path("runs") / name)
     port = free_port()
     server = start_server(run, port)
+    url = f"http://{HOST}:{port}"
     try:
-        latencies, errors, took = asyncio.run(
-            load(f"http://{HOST}:{port}", server, args.clients, args.seconds)
-        )
+        if args.browser:
+            asyncio.run(ready(url, server))
+            ms = np.array(browser_round_trips(url, args.browser, Path(run).resolve().name, args.requests))
+            p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+            print(f"shendu serve {run}: the page's request {len(ms)} times in {args.browser} on {HOST}")
+            print(f"  round trip ms: p50 {p50:.1f}  p90 {p90:.1f}  p99 {p99:.1f}  max {ms.max():.1f}")
+            print(f"  load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+            return 0
+        latencies, errors, took = asyncio.run(load(url, server, args.clients, args.seconds))
     finally:
         server.terminate()
         server.wait(10)
     ms = np.array(latencies)
     print(f"shendu serve {run}: {args.clients} clients for {took:.1f} s on {HOST} ({os.cpu_count()} CPUs)")
+    print(f"  load average {os.getloadavg()[0]:.2f} at the end")
     print(f"  requests: {len(ms)} answered, {len(errors)} errors, {len(ms) / took:.1f} per second")
     if len(ms):
         p50, p90, p99 = np.percentile(ms, [50, 90, 99])

@@ -53,6 +53,19 @@ TOUCH_STROKES = """(strokes) => {
     fire('pointerup', s[s.length - 1]);
   }
 }"""
+# [run, n] -> n round trips (ms) of the page's own request: the pad's drawing as a PNG data URL, answered
+# with the probabilities and every feature map, one after another
+ROUND_TRIPS = """async ([run, n]) => {
+  const body = JSON.stringify({image: document.querySelector('#pad').toDataURL('image/png')});
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const r = await fetch('/api/predict?run=' + encodeURIComponent(run),
+      {method: 'POST', body, headers: {'Content-Type': 'application/json'}});
+    await r.json();
+    out.push(performance.now() - t);
+  }
+  return out; }"""
 # script errors after the page loaded (Firefox has no console hook in Marionette): recorded by the page
 RECORD_ERRORS = """() => {
   if (window.__errors) return;

@@ -26,7 +26,20 @@ def test_the_load_test_answers_every_request_on_loopback(runs_root):
     assert " 0 errors" in done.stdout and "latency ms: p50" in done.stdout
 
 
-@pytest.mark.parametrize("args", [["--clients", "201"], ["--clients", "0"], ["--seconds", "121"]])
+@pytest.mark.parametrize(
+    "args", [["--clients", "201"], ["--clients", "0"], ["--seconds", "121"], ["--requests", "10001"]]
+)
 def test_the_load_test_is_bounded(args):
     done = _bench(*args)
     assert done.returncode == 2 and "keep it bounded" in done.stderr
+
+
+def test_the_round_trip_in_a_browser_is_timed(runs_root):
+    from tests.web import browsers
+
+    reason = browsers.missing("chromium")
+    if reason:
+        pytest.skip(reason)
+    done = _bench(str(runs_root / RUN_NAME), "--browser", "chromium", "--requests", "5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "request 5 times in chromium" in done.stdout and "round trip ms: p50" in done.stdout

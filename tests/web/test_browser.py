@@ -79,19 +79,6 @@ def _no_sideways_scrolling(tab: browsers.Tab, width: int) -> None:
     assert tab.js("() => document.documentElement.scrollWidth") <= width
 
 
-ROUND_TRIPS = """async (run) => {
-  const body = JSON.stringify({image: document.querySelector('#pad').toDataURL('image/png')});
-  const out = [];
-  for (let i = 0; i < 30; i++) {
-    const t = performance.now();
-    const r = await fetch('/api/predict?run=' + run,
-      {method: 'POST', body, headers: {'Content-Type': 'application/json'}});
-    await r.json();
-    out.push(performance.now() - t);
-  }
-  return out; }"""
-
-
 def test_draw_a_seven_see_maps_kernels_and_the_lens(new_tab, url, shots):
     tab = new_tab()
     browsers.open_page(tab, url)
@@ -109,11 +96,13 @@ def test_draw_a_seven_see_maps_kernels_and_the_lens(new_tab, url, shots):
     tab.screenshot(shots / f"{tab.browser}-draw-lens.png", full_page=False)  # the window, as seen
 
     # round trips of the page's own request (a drawn 7 as a PNG data URL), measured in the browser
-    times = sorted(tab.js(ROUND_TRIPS, RUN_NAME))
+    times = sorted(tab.js(browsers.ROUND_TRIPS, [RUN_NAME, 30]))
     report = {"median_ms": statistics.median(times), "p90_ms": times[26], "max_ms": times[-1]}
     (shots / f"round-trip-{tab.browser}.json").write_text(json.dumps(report, indent=2))
     print(f"\nround trip with all feature maps ({tab.browser}, LeNet): {report}")
-    assert report["median_ms"] < 1000  # the 100 ms goal is measured on a quiet machine (docs/web.md)
+    # a loose bound: the server here is a thread of this process, which also drives the browser (the
+    # 100 ms goal is measured with `shendu serve` in its own process, bench_serve.py --browser)
+    assert report["median_ms"] < 1000
 
     tab.click("#undo")  # the stroke down is gone: a bar alone is no 7
     assert _answer(tab) != "7"
