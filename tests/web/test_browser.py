@@ -199,6 +199,9 @@ FOREIGN = (
     "(base) => performance.getEntriesByType('resource').map(e => e.name)"
     ".filter(u => !u.startsWith(base))"
 )
+IN_VIEW = """(sel) => { const a = document.querySelector(sel).getBoundingClientRect();
+                          const l = document.querySelector(sel).closest('ol').getBoundingClientRect();
+                          return a.left >= l.left - 0.5 && a.right <= l.right + 0.5; }"""
 FITS = "(sel) => { const e = document.querySelector(sel); return e.scrollWidth <= e.clientWidth; }"
 NAV = {"zh": ["画数字", "课程", "训练"], "en": ["Draw", "Lessons", "Runs"]}
 
@@ -229,6 +232,8 @@ def test_every_page_in_both_languages(new_tab, url, shots, size):
                 evaluation, confusion, config = tab.js(RUN_SHOWN)
                 assert EVAL_FILE in evaluation and ("准确率" if lang == "zh" else "accuracy") in evaluation
                 assert confusion == 1 and "model" in config and "optimizer" in config
+            if page != "draw":  # the open lesson or run is in view in its list (a sideways row on a phone)
+                assert tab.js(IN_VIEW, f"#{page[:-1]}-list a.active")
             assert tab.js(FOREIGN, url + "/") == []
             path = shots / f"{tab.browser}-{size}-{lang}-{page}.png"
             tab.screenshot(path)

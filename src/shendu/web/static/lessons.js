@@ -1,6 +1,6 @@
 // 课程: the lessons in course order; one opened is fetched in the page's language, rendered by the
 // server on first use (202 while it runs: ask again each second) and cached there.
-import { $, el, getJSON } from './util.js';
+import { $, el, getJSON, scrollToActive } from './util.js';
 import { t, getLang } from './i18n.js';
 
 let current = null;  // name of the lesson shown
@@ -24,6 +24,7 @@ export function listLessons() {
 
 function markActive() {
   for (const a of document.querySelectorAll('#lesson-list a')) a.classList.toggle('active', a.dataset.lesson === current);
+  scrollToActive($('#lesson-list'));
 }
 
 export async function openLesson(name) {

@@ -1,6 +1,6 @@
 // 训练: the runs under runs/; one opened shows its config, curves (drawn here as SVG so they can grow
 // live), epoch table and evaluation results. A run still training streams its history (SSE).
-import { $, el, getJSON, percent } from './util.js';
+import { $, el, getJSON, scrollToActive, percent } from './util.js';
 import { t } from './i18n.js';
 
 let current = null;
@@ -20,6 +20,7 @@ export async function initRuns() {
 function badge(status) { return el('span', { class: `badge ${status}`, text: t(`runs.${status}`) }); }
 function markActive() {
   for (const a of document.querySelectorAll('#run-list a')) a.classList.toggle('active', a.dataset.run === current);
+  scrollToActive($('#run-list'));
 }
 
 export async function openRun(name) {

@@ -63,3 +63,10 @@ export function paintImage(canvas, bytes, c, h, w) {
 }
 
 export function percent(x, digits = 1) { return x == null ? '–' : `${(100 * x).toFixed(digits)}%`; }
+
+// a list that scrolls sideways (the lessons and runs on a phone): bring its active item into view
+export function scrollToActive(list) {
+  const a = list.querySelector('a.active');
+  if (!a || list.scrollWidth <= list.clientWidth) return;
+  list.scrollLeft = a.offsetLeft - list.offsetLeft - (list.clientWidth - a.offsetWidth) / 2;
+}
