@@ -207,7 +207,10 @@ class FirefoxTab(Tab):
         self.js(RECORD_ERRORS)
 
     def js(self, function: str, arg: Any = None) -> Any:
-        return self.client.execute_script(f"return ({function})(arguments[0]);", script_args=[arg])
+        # one sandbox for all calls (not a new one each): what a call leaves on window, the next one sees
+        return self.client.execute_script(
+            f"return ({function})(arguments[0]);", script_args=[arg], new_sandbox=False
+        )
 
     def _element(self, selector: str, nth: int = 0) -> Any:
         from marionette_driver.by import By

@@ -112,6 +112,30 @@ def test_draw_a_seven_see_maps_kernels_and_the_lens(new_tab, url, shots):
     assert tab.script_errors() == []
 
 
+# a pen touches the pad and draws the 7's top bar; the pen is not lifted
+PEN_DOWN = """() => {
+  const pad = document.querySelector('#pad'), r = pad.getBoundingClientRect();
+  const fire = (type, x, y) => pad.dispatchEvent(new PointerEvent(type, {
+    pointerId: 3, pointerType: 'pen', isPrimary: true, bubbles: true, cancelable: true, pressure: 0.5,
+    clientX: r.left + x / 280 * r.width, clientY: r.top + y / 280 * r.height}));
+  fire('pointerdown', 70, 62);
+  for (let x = 80; x <= 212; x += 12) fire('pointermove', x, 61);
+  window.__lift = () => fire('pointerup', 212, 60);
+}"""
+
+
+def test_the_answer_comes_while_the_pen_is_still_down(new_tab, url):
+    tab = new_tab()
+    browsers.open_page(tab, url)
+    tab.wait("() => document.querySelectorAll('#kernels canvas').length === 20")
+    tab.js(PEN_DOWN)
+    label = _answer(tab)  # answered before the stroke ends
+    assert label != "?" and tab.count("#probs .best") == 3  # a digit, its bar and its percentage
+    assert _painted(tab, "#seen")
+    tab.js("() => window.__lift()")
+    assert tab.script_errors() == []
+
+
 def test_upload_a_picture(new_tab, url, tmp_path):
     (tmp_path / "seven.png").write_bytes(draw_png())
     tab = new_tab()
