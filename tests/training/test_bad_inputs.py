@@ -63,7 +63,8 @@ def test_a_truncated_weights_file(copy, digit, capsys):
     data = (copy / "model.safetensors").read_bytes()
     (copy / "model.safetensors").write_bytes(data[:1000])
     assert main(["predict", str(copy), str(digit)]) == 1
-    assert "cannot read the weights" in _one_error_line(capsys.readouterr().err)
+    line = _one_error_line(capsys.readouterr().err)
+    assert "cannot read the weights" in line and "restore the file" in line and "Expected" not in line
 
 
 def test_weights_of_another_network_are_one_line_naming_the_misfit(run, tmp_path, capsys):
@@ -181,7 +182,7 @@ def test_odd_images_one_pixel_palette_empty_device(run, tmp_path, digit, capsys)
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
 def test_eval_out_where_no_folder_can_be_made(run, capsys):
-    assert main(["eval", str(run), "--split", "test", "--out", "/proc/shendu-eval"]) == 1
+    assert main(["eval", str(run), "--split", "test", "--out", "/proc/shendu-eval"]) == 2  # as train's --out
     line = _one_error_line(capsys.readouterr().err)
     assert "/proc/shendu-eval" in line and "--out" in line
 
@@ -196,3 +197,21 @@ def test_shendu_debug_shows_the_traceback_and_only_then(copy):
     assert quiet.returncode == 1 and "Traceback" not in quiet.stderr
     assert _one_error_line(quiet.stderr).endswith("train again or restore the file")
     assert loud.returncode != 0 and "Traceback" in loud.stderr and "RunError: " in loud.stderr
+
+
+def test_eval_into_a_read_only_run_directory_says_use_out(copy, monkeypatch, capsys):
+    import errno
+
+    from shendu import serialization
+
+    real = serialization.atomic_write
+
+    def read_only(path, data):
+        if str(path).startswith(str(copy)):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        real(path, data)
+
+    monkeypatch.setattr(serialization, "atomic_write", read_only)
+    assert main(["eval", str(copy), "--split", "test"]) == 5
+    line = _one_error_line(capsys.readouterr().err)
+    assert "confusion-digits-test.png" in line and "read-only" in line and "--out DIR" in line

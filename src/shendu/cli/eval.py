@@ -165,10 +165,25 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     out_dir = (
         Path(args.out) if args.out else (Path(args.target) if Path(args.target).is_dir() else weights.parent)
     )
-    rundir.make_dirs(out_dir)
-    png = plot_confusion_matrix(
-        cm, classes, out_dir / f"confusion-{data}-{split}.png", title=f"{config['model']} on {data} {split}"
-    )
+    try:
+        rundir.make_dirs(out_dir)
+    except rundir.RunError as err:  # --out below a file, in /proc, read-only: as train's --out
+        from shendu.cli.errors import EXIT_USAGE, CLIError
+
+        raise CLIError(str(err), EXIT_USAGE) from None
+    try:
+        png = plot_confusion_matrix(
+            cm,
+            classes,
+            out_dir / f"confusion-{data}-{split}.png",
+            title=f"{config['model']} on {data} {split}",
+        )
+    except OSError as err:  # a read-only run directory, a full disk
+        from shendu.cli.errors import EXIT_IO, CLIError, describe_os_error
+
+        raise CLIError(
+            f"{describe_os_error(err)}; draw the figure elsewhere with --out DIR", EXIT_IO
+        ) from None
     return {
         "model": config["model"],
         "weights": str(weights),

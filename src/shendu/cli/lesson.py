@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,12 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from shendu import lessons
+    from shendu.cli.errors import EXIT_USAGE, CLIError
 
     try:
         lang = args.lang or lessons.default_lang()
     except ValueError as err:  # a bad SHENDU_LANG
-        print(f"shendu lesson: SHENDU_LANG: {err}", file=sys.stderr)
-        return 2
+        raise CLIError(f"SHENDU_LANG: {err}", EXIT_USAGE) from None
     if not args.name:
         head = (
             "课程各章（运行：shendu lesson 名称）：\n"
@@ -53,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if args.full and not lessons.has_full(args.name):
             raise ValueError(f"lesson {args.name!r} has no --full version")
     except ValueError as err:
-        print(f"shendu lesson: {err}", file=sys.stderr)
-        return 2
+        raise CLIError(str(err), EXIT_USAGE) from None
     if args.out is not None:
         _check_out(args.out)
     lessons.run_lesson(args.name, lang=lang, out_dir=args.out, full=args.full, verbose=True)

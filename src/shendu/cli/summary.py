@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from shendu.cli.options import at_least
 
@@ -72,17 +71,18 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Errors are one ``error:`` line from shendu.cli.main, exit code 2 (the input or model asked for)."""
+    from shendu.cli.errors import EXIT_USAGE, CLIError
     from shendu.models import get_model, list_models, summary
 
     if args.list or not args.model:
         print("\n".join(list_models()))
         return 0
     if args.model not in list_models():
-        print(
-            f"shendu summary: unknown model {args.model!r}; known: {', '.join(list_models())}",
-            file=sys.stderr,
+        raise CLIError(
+            f"unknown model {args.model!r}; known: {', '.join(list_models())}",
+            EXIT_USAGE,
         )
-        return 2
     size = args.input or ((1, 28, 28) if args.model in ("mlp", "lenet", "lenet5") else (3, 224, 224))
     kwargs = {"in_channels": size[0], "input_size": size[1]}  # as `shendu train` passes it
     if args.small_input:
@@ -91,25 +91,24 @@ def run(args: argparse.Namespace) -> int:
         kwargs["num_classes"] = args.num_classes
     limit = int(args.max_memory * 1024**3)
     if max(size[1:]) > 64 and _weights_bytes(args.model, kwargs, size) > limit:
-        print(
-            f"shendu summary: {args.model} for input {'x'.join(map(str, size))} would hold about "
+        raise CLIError(
+            f"{args.model} for input {'x'.join(map(str, size))} would hold about "
             f"{_weights_bytes(args.model, kwargs, size) / 1024**3:.1f} GB of weights, more than "
             f"--max-memory {args.max_memory:g} GB; use a smaller input",
-            file=sys.stderr,
+            EXIT_USAGE,
         )
-        return 2
     try:
         model = get_model(args.model, **kwargs)
         table = summary(model, size, batch_size=args.batch_size, max_bytes=limit)
     except MemoryError:  # the weights alone (an MLP's first layer grows with the image's area)
-        print(
-            f"shendu summary: {args.model} for input {'x'.join(map(str, size))} does not fit in memory; "
-            f"use a smaller input",
-            file=sys.stderr,
-        )
-        return 2
+        raise CLIError(
+            f"{args.model} for input {'x'.join(map(str, size))} does not fit in memory; use a smaller input",
+            EXIT_USAGE,
+        ) from None
     except ValueError as err:  # an input the network cannot take (too small, wrong channels): say why
-        print(f"shendu summary: {args.model} on input {'x'.join(map(str, size))}: {err}", file=sys.stderr)
-        return 2
+        raise CLIError(
+            f"{args.model} on input {'x'.join(map(str, size))}: {err}",
+            EXIT_USAGE,
+        ) from None
     print(table)
     return 0

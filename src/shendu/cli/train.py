@@ -529,9 +529,10 @@ def _summary(history, out: Path, opts: dict[str, Any], seconds: float) -> None:
     lines.append(f"  final: train acc {last['train_acc']:.2%}, val acc {last['val_acc']:.2%}")
     if best is not None:
         lines.append(f"  best val acc {best['val_acc']:.2%} (epoch {best['epoch']})")
-    lines.append(
-        f"  files in {out}/: model.safetensors, checkpoint.safetensors, config.json, history.json, curves.png"
-    )
+    from shendu.training import rundir
+
+    files = (rundir.WEIGHTS, rundir.CHECKPOINT, rundir.CONFIG, rundir.HISTORY, rundir.CURVES)
+    lines.append(f"  files in {out}/: {', '.join(files)}")
     data = "mnist --split test" if opts["data"] == "mnist-5k" else f"{opts['data']} --split test"
     lines.append(f"next: shendu eval {shlex.quote(str(out))} --data {data}")
     if opts["data"] == "mnist-5k":

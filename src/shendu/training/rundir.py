@@ -448,7 +448,8 @@ def load_model(
     try:
         state, meta = serialization.load_with_metadata(weights)
     except (OSError, ValueError) as err:
-        raise RunError(f"cannot read the weights: {err}") from None
+        reason = str(err).split(". Expected")[0]  # the format's description adds nothing here
+        raise RunError(f"cannot read the weights: {reason}; train again or restore the file") from None
     if meta.get("format") == FORMAT:  # a training checkpoint: take its weights
         state = model_state(state)
     if config.get("run_id") and meta.get("run_id") and meta["run_id"] != config["run_id"]:
