@@ -215,3 +215,18 @@ def test_eval_into_a_read_only_run_directory_says_use_out(copy, monkeypatch, cap
     assert main(["eval", str(copy), "--split", "test"]) == 5
     line = _one_error_line(capsys.readouterr().err)
     assert "confusion-digits-test.png" in line and "read-only" in line and "--out DIR" in line
+
+
+def test_export_outputs_that_cannot_be_written_are_one_line(run, tmp_path, capsys):
+    pytest.importorskip("onnx")
+    (tmp_path / "afile").write_text("x")
+    cases = [
+        (str(tmp_path), "is a folder, not a file"),
+        (str(tmp_path / "afile" / "x.onnx"), "is a file, not a folder"),
+    ]
+    for out, words in cases:
+        assert main(["export", str(run), "--onnx", out]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in _one_error_line(err) and "[Errno" not in err, err
+    assert main(["export", str(run), "--onnx", str(tmp_path / "ok.onnx"), "--input", "3xa"]) == 2
+    assert "--input must look like" in _one_error_line(capsys.readouterr().err)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 
 def register(subparsers) -> None:
@@ -26,29 +25,26 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Errors are one ``error:`` line from shendu.cli.main: exit code 2 for a bad --input, 1 for a
+    run or weights file that cannot be used (or onnx missing), 5 for an output that cannot be written."""
+    from shendu.cli.errors import EXIT_USAGE, CLIError
     from shendu.cli.summary import parse_input
-    from shendu.training.rundir import RunError, load_model
+    from shendu.training.rundir import load_model
 
     try:
         shape = parse_input(args.input) if args.input else None
     except argparse.ArgumentTypeError as err:
-        print(f"shendu export: {err}", file=sys.stderr)
-        return 2
+        raise CLIError(str(err), EXIT_USAGE) from None
     try:
         import onnx  # noqa: F401  (fail early with the install hint)
     except ImportError:
-        print(
-            "shendu export: the onnx package is missing; install it with pip install 'shendu[onnx]'",
-            file=sys.stderr,
-        )
-        return 1
+        raise CLIError("the onnx package is missing; install it with pip install 'shendu[onnx]'") from None
+    model, config = load_model(args.target, args.model, shape, args.num_classes)
+    input_shape = tuple(shape or config.get("input_shape") or (1, 28, 28))
     try:
-        model, config = load_model(args.target, args.model, shape, args.num_classes)
-        input_shape = tuple(shape or config.get("input_shape") or (1, 28, 28))
         proto = _export(model, input_shape, config, args.onnx)
-    except (RunError, FileNotFoundError, ValueError, OSError, NotImplementedError) as err:
-        print(f"shendu export: {err}", file=sys.stderr)
-        return 1
+    except NotImplementedError as err:  # a layer ONNX export does not cover yet
+        raise CLIError(f"cannot export {config.get('model', type(model).__name__)}: {err}") from None
     norm = config.get("normalize")
     print(
         f"wrote {args.onnx}: {config.get('model', type(model).__name__)}, "
@@ -74,5 +70,7 @@ def _export(model, input_shape, config, path):
         "shendu.normalize": json.dumps(config.get("normalize")),
     }
     onnx.helper.set_model_props(proto, meta)
-    onnx.save(proto, path)
+    from shendu import serialization
+
+    serialization.atomic_write(path, proto.SerializeToString())  # a kill never leaves half a file
     return proto
