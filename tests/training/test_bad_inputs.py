@@ -230,3 +230,23 @@ def test_export_outputs_that_cannot_be_written_are_one_line(run, tmp_path, capsy
         assert err.count("\n") == 1 and words in _one_error_line(err) and "[Errno" not in err, err
     assert main(["export", str(run), "--onnx", str(tmp_path / "ok.onnx"), "--input", "3xa"]) == 2
     assert "--input must look like" in _one_error_line(capsys.readouterr().err)
+
+
+def test_resume_refuses_damaged_cycles_in_config_json(copy, capsys):
+    _edit_config(copy, lr_cycles=[0])
+    assert main(["train", "--out", str(copy), "--resume", "--epochs", "3"]) == 1
+    assert "'lr_cycles' should be a list of positive epoch counts" in _one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    "key, value", [("lr", None), ("optimizer", "nosuch"), ("batch_size", "64"), ("seed", -1), ("epochs", 0)]
+)
+def test_resume_refuses_damaged_options_in_config_json(copy, key, value, capsys):
+    config = json.loads((copy / "config.json").read_text())
+    config["options"][key] = value
+    (copy / "config.json").write_text(json.dumps(config))
+    assert (
+        main(["train", "--out", str(copy), "--resume", "--epochs", "3"]) == 1
+    )  # was exit 70 for lr, optimizer
+    line = _one_error_line(capsys.readouterr().err)
+    assert f"config.json: options.{key} is {json.dumps(value)}" in line and "without --resume" in line

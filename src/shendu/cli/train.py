@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import shlex
 import sys
 import time
@@ -168,10 +169,16 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], Any, dict[str, A
                 f"nothing to resume in {run.path}: it holds no run (none was started there, or it was "
                 f"stopped before its first file); start again without --resume"
             )
-        previous = run.read_config()
+        try:
+            previous = run.read_config()
+        except RunError as err:  # a damaged config.json is a bad input (1), not a usage error (2)
+            from shendu.cli.errors import CLIError
+
+            raise CLIError(str(err)) from None
         old = previous.get("options")
         if not isinstance(old, dict) or not isinstance(old.get("epochs"), int):
             raise RunError(f"{run.config} has no 'options' of 'shendu train': it cannot be resumed by it")
+        _check_options(old, run.config)
         if not run.checkpoint.is_file():
             again = {**DEFAULTS, **old, "data_dir": (previous.get("data_info") or {}).get("data_dir")}
             raise RunError(
@@ -203,6 +210,32 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], Any, dict[str, A
         opts["data_dir"] = args.data_dir
     opts.setdefault("data_dir", None)
     return opts, run, previous
+
+
+def _check_options(options: dict[str, Any], path: Path) -> None:
+    """The options a resumed run reads back from config.json: each of the type and range the command
+    line would have accepted (a damaged or hand-edited file is a bad input, exit code 1)."""
+    from shendu.cli.errors import CLIError
+
+    def integer(v: Any, low: int) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+    valid = {
+        "model": lambda v: isinstance(v, str),
+        "data": lambda v: isinstance(v, str),
+        "epochs": lambda v: integer(v, 1),
+        "batch_size": lambda v: integer(v, 1),
+        "optimizer": lambda v: v in OPTIMIZERS,
+        "lr": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 < v < float("inf"),
+        "seed": lambda v: integer(v, 0),
+        "augment": lambda v: v is None or isinstance(v, bool),
+    }
+    for key, ok in valid.items():
+        if not ok(options.get(key)):
+            raise CLIError(
+                f"{path}: options.{key} is {json.dumps(options.get(key))}, not a value 'shendu train' "
+                f"writes; restore the file, or start the run again without --resume"
+            )
 
 
 def _lr_cycles(opts: dict[str, Any], previous: dict[str, Any] | None) -> list[int]:

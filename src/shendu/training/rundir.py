@@ -311,6 +311,8 @@ _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "options": (dict,),
     "model_options": (dict,),
     "run_id": (str,),
+    "lr_cycles": (list,),
+    "data_info": (dict,),
 }
 
 
@@ -322,6 +324,9 @@ def _check_config(config: dict[str, Any], path: Path) -> None:
                 f"{path}: {key!r} should be a {types[0].__name__}, got {json.dumps(value)[:60]}; "
                 f"train again or restore the file"
             )
+    cycles = config.get("lr_cycles")
+    if cycles is not None and not all(type(c) is int and c > 0 for c in cycles):  # bool is no count
+        raise RunError(f"{path}: 'lr_cycles' should be a list of positive epoch counts, got {cycles}")
     classes, count = config.get("classes"), config.get("num_classes")
     if count is not None and count < 1:
         raise RunError(f"{path}: 'num_classes' should be at least 1, got {count}")
