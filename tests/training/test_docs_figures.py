@@ -31,3 +31,14 @@ def test_readme_and_training_doc_state_the_same_figures():
     assert evaluation <= _figures(_row(measured, "| `shendu eval runs/lenet-mnist-5k")), evaluation
     # each figure comes with the command that reproduces it
     assert "shendu eval runs/lenet-mnist-5k --data mnist --split test" in _row(readme, "| its accuracy")
+
+
+def test_the_documented_exit_codes_are_the_commands_codes():
+    from shendu.cli import errors
+
+    doc = (ROOT / "docs" / "training.md").read_text()
+    table = doc[doc.index("### Exit codes and errors") :].split("\n## ")[0]
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \|", table, re.M)}
+    codes = {v for k, v in vars(errors).items() if k.startswith("EXIT_")}
+    assert documented == codes, (documented, codes)
+    assert errors.DEBUG_VAR in table

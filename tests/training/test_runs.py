@@ -283,6 +283,13 @@ def test_7_lesson_out_that_is_a_file(tmp_path, capsys):
     assert "a file is in the way" in _one_error_line(capsys.readouterr().err)
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_7_lesson_out_where_no_folder_can_be_made(capsys):  # as a read-only --out (root writes anywhere)
+    assert main(["lesson", "gates", "--out", "/proc/shendu-lesson"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "/proc/shendu-lesson" in line and "choose another folder with --out" in line
+
+
 def test_7_config_json_that_is_a_list(copy, capsys):
     (copy / "config.json").write_text("[1, 2]")
     for argv in (
