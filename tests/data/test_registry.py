@@ -36,3 +36,11 @@ def test_digits():
 def test_name_is_case_and_underscore_insensitive(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="Fashion-MNIST split 'test'"):
         load_dataset("Fashion_MNIST", "test", data_dir=tmp_path, download=False)
+
+
+def test_dataset_shape_is_the_shape_of_the_loaded_images():
+    from shendu.data import dataset_shape, load_dataset
+
+    for name in ("digits", "mnist-5k"):
+        assert load_dataset(name, "train").images.shape[1:] == dataset_shape(name)
+    assert dataset_shape("cifar10") == (3, 32, 32) and dataset_shape("fashion-mnist") == (1, 28, 28)

@@ -250,3 +250,15 @@ def test_resume_refuses_damaged_options_in_config_json(copy, key, value, capsys)
     )  # was exit 70 for lr, optimizer
     line = _one_error_line(capsys.readouterr().err)
     assert f"config.json: options.{key} is {json.dumps(value)}" in line and "without --resume" in line
+
+
+def test_eval_on_a_data_set_of_another_shape_says_so_before_any_download(run, monkeypatch, capsys):
+    import shendu.data.cifar10 as cifar10
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("eval downloaded a data set the model cannot take")
+
+    monkeypatch.setattr(cifar10, "download", no_download)
+    assert main(["eval", str(run), "--data", "cifar10"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "takes images of shape (1, 8, 8)" in line and "cifar10 has images of shape (3, 32, 32)" in line

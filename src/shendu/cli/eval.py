@@ -127,7 +127,7 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     import shendu
     import shendu.nn.functional as F
     from shendu import metrics
-    from shendu.data import DataLoader, load_dataset
+    from shendu.data import DataLoader, dataset_shape, load_dataset
     from shendu.data import transforms as T
     from shendu.training import plot_confusion_matrix, predict, rundir
 
@@ -136,6 +136,13 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     if not data:
         raise rundir.RunError("say which data set to evaluate on with --data NAME")
     split = _split(data, args.split)
+    shape = config.get("input_shape")
+    if shape and tuple(shape) != dataset_shape(data):  # before a download that could not help
+        raise rundir.RunError(
+            f"the model {config['model']!r} takes images of shape {tuple(shape)} (C, H, W), but {data} has "
+            f"images of shape {dataset_shape(data)}; evaluate it on the data set it was trained for "
+            f"({config.get('data') or 'see its config.json'})"
+        )
     dataset = load_dataset(data, split, data_dir=args.data_dir)
     check_compatible(config, dataset, f"{data} ({split})")
     model, config = rundir.load_model(

@@ -26,7 +26,7 @@ from shendu.data.idx import parse_idx, read_idx
 from shendu.data.mnist import MNIST, FashionMNIST
 from shendu.data.mnist5k import MNIST5k
 from shendu.data.paths import DatasetNotFoundError
-from shendu.data.registry import dataset_splits, list_datasets, load_dataset
+from shendu.data.registry import dataset_shape, dataset_splits, list_datasets, load_dataset
 
 __all__ = [
     "ArrayDataset",
@@ -43,6 +43,7 @@ __all__ = [
     "MNIST5k",
     "Subset",
     "TensorDataset",
+    "dataset_shape",
     "dataset_splits",
     "default_collate",
     "download",

@@ -72,6 +72,7 @@ class CIFAR10(ArrayDataset):
     """CIFAR-10: 32×32 colour images in 10 classes; ``images`` float32 (N, 3, 32, 32) in [0, 1]."""
 
     splits = ("train", "test")
+    image_shape = (3, 32, 32)  # (C, H, W) of every image, known before any file is read
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ class Digits(ArrayDataset):
     """scikit-learn's 8×8 digits; ``split`` is "train", "test" or "all"."""
 
     splits = ("train", "test", "all")
+    image_shape = (1, 8, 8)  # (C, H, W) of every image
 
     def __init__(self, split: str = "train") -> None:
         if split not in self.splits:

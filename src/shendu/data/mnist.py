@@ -32,6 +32,7 @@ class _IDXImageDataset(ArrayDataset):
     resources: dict[str, tuple[tuple[str, str, str], tuple[str, str, str]]] = {}
     default_classes: tuple[str, ...] = ()
     splits = ("train", "test")
+    image_shape = (1, 28, 28)  # (C, H, W) of every image, known before any file is read
 
     def __init__(
         self,

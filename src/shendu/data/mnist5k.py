@@ -80,6 +80,7 @@ class MNIST5k(ArrayDataset):
     """
 
     splits = ("train", "val", "all")
+    image_shape = (1, 28, 28)  # (C, H, W) of every image
 
     def __init__(self, split: str = "train") -> None:
         if split not in self.splits:

@@ -42,6 +42,15 @@ def dataset_splits(name: str) -> tuple[str, ...]:
     return _lookup(name).splits
 
 
+def dataset_shape(name: str) -> tuple[int, int, int]:
+    """``(C, H, W)`` of dataset ``name``'s images, known without reading (or downloading) its files.
+
+    >>> dataset_shape("cifar10")
+    (3, 32, 32)
+    """
+    return _lookup(name).image_shape
+
+
 def _lookup(name: str) -> Any:
     key = name.strip().lower().replace("_", "-")
     cls = _FILE_DATASETS.get(key) or _BUNDLED.get(key)
