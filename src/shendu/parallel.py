@@ -42,6 +42,7 @@ __all__ = [
     "matmul",
     "sum_in_order",
     "elementwise",
+    "copyto",
 ]
 
 T = TypeVar("T")
@@ -198,6 +199,15 @@ def elementwise(fn: Callable[..., Any], out: np.ndarray, *arrays: np.ndarray) ->
         return out
     run(lambda s: fn(*(a[s] for a in arrays), out=out[s]), row_pieces(out.shape[0], out.size // out.shape[0]))
     return out
+
+
+def copyto(out: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``out[...] = a`` (same shape, any layouts) with the rows shared among the threads."""
+    return elementwise(_copy_into, out, a)
+
+
+def _copy_into(a: np.ndarray, out: np.ndarray) -> None:
+    np.copyto(out, a)
 
 
 def row_pieces(rows: int, row_size: int) -> list[slice]:

@@ -413,6 +413,21 @@ def test_elementwise_splits_rows_of_any_layout_and_keeps_the_bits():
         assert calls == [(1, 24)] and same_bits(out, row * 2)  # one row: one call
 
 
+@pytest.mark.parametrize("n", [1, 3])
+def test_copyto_and_padding_over_threads_equal_plain_numpy(n):
+    """parallel.copyto into a strided view from a transposed source, and pad_channels_last (one
+    image: its rows are shared; several: the batch), equal NumPy's own assignment bit for bit."""
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((n, 5, 9, 7)).astype(np.float32)  # (N, C, H, W), stored NCHW
+    with threads(3), small_pieces():
+        out = np.zeros((n, 11, 9, 5), np.float32)
+        parallel.copyto(out[:, 1:10, 1:8], x.transpose(0, 2, 3, 1))
+        padded = im2col.pad_channels_last(x, (1, 1, 1, 1))
+    expected = np.zeros((n, 11, 9, 5), np.float32)
+    expected[:, 1:10, 1:8] = x.transpose(0, 2, 3, 1)
+    assert same_bits(out, expected) and same_bits(padded, expected)
+
+
 @given(
     shape=st.sampled_from([(5, 3, 8, 8), (7, 2, 9, 6), (2, 4, 7, 7)]),
     kernel_stride=st.sampled_from([(2, 2), (3, 2), (3, 1)]),

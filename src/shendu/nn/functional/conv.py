@@ -142,7 +142,7 @@ class Conv2d(Function):
         self.out_channels, self.itemsize = o, x.dtype.itemsize
         # W₂ per group, columns in col's (i, j, c) order: (g, O/g, KH·KW·C/g)
         # (a copy of every weight: for one image at 224×224 it is a tenth of the work, so shared out)
-        w2 = parallel.elementwise(_copy, np.empty((o, kh, kw, cg), w.dtype), w.transpose(0, 2, 3, 1))
+        w2 = parallel.copyto(np.empty((o, kh, kw, cg), w.dtype), w.transpose(0, 2, 3, 1))
         w2 = w2.reshape(groups, o // groups, -1)
         y = np.empty((n, oh, ow, o), dtype=np.result_type(x, w))
         bias = b[0] if b else None
@@ -270,10 +270,6 @@ class Conv2d(Function):
             col2im_channels_last(gcol, target.shape, *geometry, out=target)
         if padded:
             gx[...] = gxp[:, top : top + h, left : left + w]
-
-
-def _copy(a: np.ndarray, out: np.ndarray) -> None:
-    np.copyto(out, a)
 
 
 def chunk_images(n: int, out_size: tuple[int, int], k: int, itemsize: int) -> int:

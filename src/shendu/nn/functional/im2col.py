@@ -41,6 +41,7 @@ import numpy as np
 
 from numpy.lib.stride_tricks import as_strided as np_as_strided
 
+from shendu import parallel
 from shendu.backend import as_strided, contiguous
 
 Pair = tuple[int, int]
@@ -222,7 +223,10 @@ def pad_channels_last(x: np.ndarray, padding: Padding) -> np.ndarray:
     xp[:, top + h :] = 0
     xp[:, top : top + h, :left] = 0
     xp[:, top : top + h, left + w :] = 0
-    xp[:, top : top + h, left : left + w] = nhwc
+    inside = xp[:, top : top + h, left : left + w]
+    if n == 1:  # one image: its rows are shared among the threads instead of the batch
+        inside, nhwc = inside[0], nhwc[0]
+    parallel.copyto(inside, nhwc)
     return xp
 
 
