@@ -262,3 +262,43 @@ def test_eval_on_a_data_set_of_another_shape_says_so_before_any_download(run, mo
     assert main(["eval", str(run), "--data", "cifar10"]) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert "takes images of shape (1, 8, 8)" in line and "cifar10 has images of shape (3, 32, 32)" in line
+
+
+def test_resume_with_the_checkpoint_of_another_run_or_network(copy, tmp_path, capsys):
+    from shendu import serialization
+
+    other = tmp_path / "other"
+    assert (
+        main(["train", "mlp", "--data", "digits", "--epochs", "1", "--no-progress", "--out", str(other)]) == 0
+    )
+    capsys.readouterr()
+    tensors, meta = serialization.load_with_metadata(other / "checkpoint.safetensors")  # another run's
+    serialization.save(tensors, copy / "checkpoint.safetensors", metadata=meta)
+    assert main(["train", "--out", str(copy), "--resume", "--epochs", "3"]) == 1
+    assert "belongs to another run than" in _one_error_line(capsys.readouterr().err)
+    dropped = min(k for k in tensors if k.startswith("model."))
+    tensors = {k: v for k, v in tensors.items() if k != dropped}  # and untagged, with a tensor missing
+    serialization.save(tensors, copy / "checkpoint.safetensors", metadata={**meta, "extra": "{}"})
+    assert main(["train", "--out", str(copy), "--resume", "--epochs", "3"]) == 1
+    err = capsys.readouterr().err
+    line = _one_error_line(err)
+    assert err.count("\n") == 1 and "does not fit this run" in line and "missing" in line, err
+
+
+def test_resume_with_a_checkpoint_of_another_optimiser(copy, capsys):
+    from shendu import serialization
+
+    tensors, meta = serialization.load_with_metadata(copy / "checkpoint.safetensors")
+    optimizer = json.loads(meta["optimizer"])
+    serialization.save(
+        tensors,
+        copy / "checkpoint.safetensors",
+        metadata={**meta, "optimizer": json.dumps({**optimizer, "class": "SGD"})},
+    )
+    assert main(["train", "--out", str(copy), "--resume", "--epochs", "3"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert (
+        "checkpoint.safetensors does not fit this run" in line
+        and "SGD" in line
+        and "without --resume" in line
+    )

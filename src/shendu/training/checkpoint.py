@@ -183,7 +183,7 @@ def restore_checkpoint(state: CheckpointState, *, model, optimizer=None, schedul
             raise CheckpointError(
                 f"the checkpoint was written by a {state.optimizer_class} optimiser, "
                 f"but this run uses {type(optimizer).__name__}"
-            )
+            )  # Trainer.load_checkpoint names the file and says what to do
         optimizer.load_state_dict(state.optimizer)
     if scheduler is not None and state.scheduler is not None:
         scheduler.load_state_dict(state.scheduler)

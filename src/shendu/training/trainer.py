@@ -38,9 +38,15 @@ from shendu.autograd.grad_mode import no_grad
 from shendu.device import CPU
 from shendu.tensor import Tensor
 from shendu.training.callbacks import Callback
-from shendu.training.checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint, save_weights
+from shendu.training.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    restore_checkpoint,
+    save_checkpoint,
+    save_weights,
+)
 from shendu.training.history import History
-from shendu.training.rundir import RunDir, RunError, new_run_id
+from shendu.training.rundir import RunDir, RunError, new_run_id, state_misfit
 
 
 class TrainingDiverged(RuntimeError):
@@ -324,12 +330,20 @@ class Trainer:
     def load_checkpoint(self, path: str | os.PathLike) -> int:
         """Restore model, optimiser, scheduler, RNG, history and callbacks; returns completed epochs."""
         state = load_checkpoint(path)
-        restore_checkpoint(state, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler)
+        self._check_same_run(state.extra.get("run_id"), Path(path))
+        try:
+            restore_checkpoint(state, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler)
+        except (KeyError, ValueError, RuntimeError) as err:  # another network's or optimiser's state
+            reason = state_misfit(self.model.state_dict(), state.model) or str(err).strip().splitlines()[0]
+            raise CheckpointError(
+                f"{path} does not fit this run: {reason}; start the run again without --resume, "
+                f"or restore the file"
+            ) from None
         train_state = state.loaders.get("train", {})
         seed = getattr(self.train_loader, "seed", None)
         if train_state.get("seed") != seed:
-            raise ValueError(
-                f"the checkpoint's training loader used seed {train_state.get('seed')}, "
+            raise CheckpointError(
+                f"{path}: the checkpoint's training loader used seed {train_state.get('seed')}, "
                 f"this one uses {seed}: the resumed run would not match"
             )
         self.history = History(state.history)
@@ -339,6 +353,19 @@ class Trainer:
         self.completed_epochs = self.checkpointed_epoch = state.epoch
         self.run_id = state.extra.get("run_id") or self.run_id
         return state.epoch
+
+    def _check_same_run(self, run_id: str | None, path: Path) -> None:
+        """Refuse the run directory's checkpoint when config.json names another run (checked before
+        the checkpoint is loaded into the model, which another network's weights would not fit)."""
+        run = self.run
+        if run is None or not run_id or path != run.checkpoint or not run.config.is_file():
+            return
+        stored = run.read_config().get("run_id")
+        if stored and stored != run_id:
+            raise RunError(
+                f"{run.checkpoint} belongs to another run than {run.config}: the folder mixes two "
+                f"runs; start again without --resume"
+            )
 
     def _start(self, resume: str | os.PathLike | bool | None) -> None:
         """Take the run directory and bring it to a consistent state before the first epoch."""
@@ -361,11 +388,6 @@ class Trainer:
         self.load_checkpoint(path)
         if run is not None and path == run.checkpoint:
             stored = run.read_config().get("run_id") if run.config.is_file() else None
-            if stored and self.run_id and stored != self.run_id:
-                raise RunError(
-                    f"{run.checkpoint} belongs to another run than {run.config}: the folder mixes two "
-                    f"runs; start again without --resume"
-                )
             self.run_id = self.run_id or stored or new_run_id()
             if self.config is not None:
                 self._write_config()
