@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import shlex
 import sys
 import time
@@ -15,35 +14,20 @@ import numpy as np
 
 from shendu.cli.device_option import add_device_option, pick_device
 from shendu.cli.options import at_least, positive_number
+from shendu.training.runoptions import (
+    DEFAULTS,
+    LEARNING_RATES,
+    OPTIMIZERS,
+    RUN_OPTIONS,
+    lr_cycles,
+    restart_command,
+    resume_command,
+)
 
-# What a plain ``shendu train`` does. Tuned so LeNet on mnist-5k trains in under 2 minutes on a
-# 2-core machine and scores over 97.5% on the official MNIST test set (see docs/training.md).
-DEFAULTS: dict[str, Any] = {
-    "model": "lenet",
-    "data": "mnist-5k",
-    "epochs": 15,
-    "batch_size": 64,
-    "optimizer": "adam",
-    "lr": None,  # per optimiser, LEARNING_RATES
-    "seed": 0,
-    "augment": None,  # per data set: on for digit and photo data sets
-}
-LEARNING_RATES = {
-    "sgd": 0.05,
-    "momentum": 0.01,
-    "adagrad": 0.01,
-    "rmsprop": 0.001,
-    "adam": 0.002,
-    "adamw": 0.002,
-}
-OPTIMIZERS = tuple(LEARNING_RATES)
 # digits: rotations up to ±10°, shifts up to ±7% of the side (±2 pixels on 28), zoom 0.9–1.1.
 # Measured on mnist-5k -> MNIST test: ±2 px beat ±2.8 px (98.4% vs 98.0%, 20 epochs, seed 0).
 DIGIT_AUGMENT: dict[str, Any] = {"degrees": 10.0, "translate": (0.07, 0.07), "scale": (0.9, 1.1)}
 VAL_FRACTION = 0.1  # held out of 'train' for data sets without a validation split
-# options that must match the original run when resuming (``epochs`` may grow: the run is extended)
-RUN_OPTIONS = ("model", "data", "epochs", "batch_size", "optimizer", "lr", "seed", "augment")
-
 EXAMPLES = """\
 examples:
   shendu train                          # LeNet on the 5,000 embedded MNIST digits (under 2 minutes)
@@ -153,98 +137,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # ---- options ------------------------------------------------------------------------------
-def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], Any, dict[str, Any] | None]:
-    """(options, run directory, the resumed run's config or None): the command line, else the
-    resumed run's options, else DEFAULTS. ``--resume`` accepts a larger ``--epochs`` (extension)."""
-    from shendu.training.rundir import RunDir, RunError
-
-    given = {k: getattr(args, k) for k in RUN_OPTIONS if getattr(args, k) is not None}
-    model = given.get("model", DEFAULTS["model"])
-    data = given.get("data", DEFAULTS["data"])
-    run = RunDir(args.out if args.out else Path("runs") / f"{model}-{data}")
-    previous = None
-    if args.resume:
-        if not run.config.is_file() and not run.checkpoint.is_file():
-            raise RunError(
-                f"nothing to resume in {run.path}: it holds no run (none was started there, or it was "
-                f"stopped before its first file); start again without --resume"
-            )
-        try:
-            previous = run.read_config()
-        except RunError as err:  # a damaged config.json is a bad input (1), not a usage error (2)
-            from shendu.cli.errors import CLIError
-
-            raise CLIError(str(err)) from None
-        old = previous.get("options")
-        if not isinstance(old, dict) or not isinstance(old.get("epochs"), int):
-            raise RunError(f"{run.config} has no 'options' of 'shendu train': it cannot be resumed by it")
-        _check_options(old, run.config)
-        if not run.checkpoint.is_file():
-            again = {**DEFAULTS, **old, "data_dir": (previous.get("data_info") or {}).get("data_dir")}
-            raise RunError(
-                f"nothing to resume in {run.path}: no epoch of its run finished (there is no "
-                f"{run.checkpoint.name}); start again: {_restart_command(again, run.path)}"
-            )
-        mismatch = [
-            f"--{k.replace('_', '-')} {v} (the run used {old.get(k)})"
-            for k, v in given.items()
-            if k != "epochs" and old.get(k) != v
-        ]
-        if mismatch:
-            raise RunError(
-                "--resume continues the run with its own options; these differ: " + "; ".join(mismatch)
-            )
-        opts = dict(old)
-        if given.get("epochs", old["epochs"]) < old["epochs"]:
-            raise RunError(
-                f"--resume --epochs {given['epochs']}: the run already planned {old['epochs']} epochs; "
-                f"--epochs can only extend it"
-            )
-        opts["epochs"] = given.get("epochs", old["epochs"])
-        opts["data_dir"] = (previous.get("data_info") or {}).get("data_dir")
-    else:
-        opts = {**DEFAULTS, **given}
-        if opts["lr"] is None:
-            opts["lr"] = LEARNING_RATES[opts["optimizer"]]
-    if args.data_dir is not None:
-        opts["data_dir"] = args.data_dir
-    opts.setdefault("data_dir", None)
-    return opts, run, previous
-
-
-def _check_options(options: dict[str, Any], path: Path) -> None:
-    """The options a resumed run reads back from config.json: each of the type and range the command
-    line would have accepted (a damaged or hand-edited file is a bad input, exit code 1)."""
-    from shendu.cli.errors import CLIError
-
-    def integer(v: Any, low: int) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and v >= low
-
-    valid = {
-        "model": lambda v: isinstance(v, str),
-        "data": lambda v: isinstance(v, str),
-        "epochs": lambda v: integer(v, 1),
-        "batch_size": lambda v: integer(v, 1),
-        "optimizer": lambda v: v in OPTIMIZERS,
-        "lr": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 < v < float("inf"),
-        "seed": lambda v: integer(v, 0),
-        "augment": lambda v: v is None or isinstance(v, bool),
-    }
-    for key, ok in valid.items():
-        if not ok(options.get(key)):
-            raise CLIError(
-                f"{path}: options.{key} is {json.dumps(options.get(key))}, not a value 'shendu train' "
-                f"writes; restore the file, or start the run again without --resume"
-            )
-
-
-def _lr_cycles(opts: dict[str, Any], previous: dict[str, Any] | None) -> list[int]:
-    """Cosine cycles of the schedule: one over all epochs, plus one per extension of the run."""
-    cycles = list(previous.get("lr_cycles") or [previous["options"]["epochs"]]) if previous else []
-    added = opts["epochs"] - sum(cycles)
-    return cycles + [added] if added > 0 else cycles
-
-
 # ---- data ---------------------------------------------------------------------------------
 def _datasets(name: str, data_dir: str | None):
     """(train, val) ArrayDatasets: the data set's own validation split, or 10% held out of train."""
@@ -352,7 +244,7 @@ def _config(opts: dict[str, Any], run, data: dict[str, Any], optimizer, cycles: 
         "scheduler": f"CosineCycles(cycles={cycles}): half cosines from lr to 0; an extension restarts at lr",
         "lr_cycles": cycles,
         "shendu_version": shendu.__version__,
-        "resume_command": _resume_command(opts, run.path),
+        "resume_command": resume_command(opts, run.path),
     }
 
 
@@ -373,12 +265,16 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, rank) -> int:
     from shendu.cli.errors import EXIT_USAGE, CLIError, usage_check
     from shendu.data import dataset_splits
+    from shendu.training import runoptions
     from shendu.models import list_models
     from shendu.training.rundir import RunError, RunInUse
 
+    given = {k: getattr(args, k) for k in RUN_OPTIONS if getattr(args, k) is not None}
     try:
-        opts, run_dir, previous = _resolve(args)
-    except RunError as err:
+        opts, run_dir, previous = runoptions.resolve(given, args.out, args.resume, args.data_dir)
+    except runoptions.DamagedRunFile as err:  # a bad input (1)
+        raise CLIError(str(err)) from None
+    except RunError as err:  # nothing to resume, options that contradict the run
         raise CLIError(str(err), EXIT_USAGE) from None
     if opts["model"] not in list_models():  # before the data loads, which takes a while
         raise CLIError(
@@ -450,7 +346,7 @@ def _train(
 
     started = time.perf_counter()
     data = _load_data(opts, previous)
-    cycles = _lr_cycles(opts, previous)
+    cycles = lr_cycles(opts, previous)
     model, optimizer, scheduler = _network(opts, data["train"], cycles)
     train_loader, val_loader = data["loaders"]
     resume: Any = previous is not None
@@ -500,9 +396,9 @@ def _fit(trainer, opts: dict[str, Any], run, resume: Any):
         return trainer.fit(resume=resume)
     except TrainingInterrupted as stop:
         if stop.checkpoint:
-            again = f"to resume: {_resume_command(opts, run.path)}"
+            again = f"to resume: {resume_command(opts, run.path)}"
         else:  # nothing to resume from: --resume would only say so
-            again = f"to start again: {_restart_command(opts, run.path)}"
+            again = f"to start again: {restart_command(opts, run.path)}"
         raise CLIError(f"{stop}; {again}", EXIT_INTERRUPTED) from None
     except TrainingDiverged as err:
         raise CLIError(str(err), EXIT_DIVERGED) from None
@@ -512,12 +408,12 @@ def _fit(trainer, opts: dict[str, Any], run, resume: Any):
         if run.checkpoint.is_file():
             again = (
                 f"the last completed epoch is kept: free space (or fix the folder) and continue with: "
-                f"{_resume_command(opts, run.path)}"
+                f"{resume_command(opts, run.path)}"
             )
         else:  # not even the first epoch's checkpoint was written: --resume would have nothing
             again = (
                 f"no epoch was saved: free space (or fix the folder) and start again: "
-                f"{_restart_command(opts, run.path)}"
+                f"{restart_command(opts, run.path)}"
             )
         raise CLIError(f"{describe_os_error(err)}; {again}", EXIT_IO) from None
 
@@ -530,25 +426,6 @@ def _announce(opts: dict[str, Any], data: dict[str, Any]) -> None:
         f"seed {opts['seed']}",
         file=sys.stderr,
     )
-
-
-def _resume_command(opts: dict[str, Any], out: Path) -> str:
-    words = ["shendu", "train", "--out", str(out), "--resume"]
-    if opts["data_dir"]:
-        words += ["--data-dir", str(opts["data_dir"])]
-    return shlex.join(words)
-
-
-def _restart_command(opts: dict[str, Any], out: Path) -> str:
-    """The ``shendu train`` command line that starts this run afresh."""
-    words = ["shendu", "train", opts["model"], "--data", opts["data"]]
-    for key in ("epochs", "batch_size", "optimizer", "lr", "seed"):
-        words += [f"--{key.replace('_', '-')}", str(opts[key])]
-    if opts["augment"] is not None:
-        words.append("--augment" if opts["augment"] else "--no-augment")
-    if opts["data_dir"]:
-        words += ["--data-dir", str(opts["data_dir"])]
-    return shlex.join(words + ["--out", str(out)])
 
 
 def _epochs(n: int) -> str:
