@@ -151,3 +151,9 @@ def test_compose_passes_generator(rng):
     b = t(x, generator=np.random.default_rng(5))
     np.testing.assert_array_equal(a, b)
     assert "RandomShift" in repr(t)
+
+
+def test_repr_shows_arrays_as_plain_lists():
+    """A transform's repr goes into config.json: numbers, not NumPy's ``array(...)``."""
+    text = repr(T.Compose([T.Normalize([0.5, 0.25], [2.0, 4.0])]))
+    assert "Normalize(mean=[0.5, 0.25], std=[2.0, 4.0])" in text and "array" not in text

@@ -22,6 +22,7 @@ from shendu.training.runoptions import (
     lr_cycles,
     restart_command,
     resume_command,
+    run_config,
 )
 
 # digits: rotations up to ±10°, shifts up to ±7% of the side (±2 pixels on 28), zoom 0.9–1.1.
@@ -219,35 +220,6 @@ def _optimizer(name: str, params, lr: float):
     ](params, lr=lr)
 
 
-def _config(opts: dict[str, Any], run, data: dict[str, Any], optimizer, cycles: list[int]) -> dict[str, Any]:
-    """config.json: what eval/predict need to rebuild the model and its input, and the run's options."""
-    import shendu
-
-    train = data["train"]
-    return {
-        "model": opts["model"],
-        "num_classes": train.num_classes,
-        "classes": list(train.classes),
-        "input_shape": list(train.images.shape[1:]),
-        "normalize": data["normalize"],
-        "data": opts["data"],
-        "digit_style": opts["data"] in ("mnist-5k", "mnist", "digits"),
-        "options": {k: opts[k] for k in RUN_OPTIONS} | {"augment": data["augment"]},
-        "data_info": {
-            "train": len(train),
-            "val": len(data["val"]),
-            "val_source": data["val_source"],
-            "data_dir": opts["data_dir"],
-            "train_transform": data["train_transform"],
-        },
-        "optimizer": repr(optimizer).replace("\n", " "),
-        "scheduler": f"CosineCycles(cycles={cycles}): half cosines from lr to 0; an extension restarts at lr",
-        "lr_cycles": cycles,
-        "shendu_version": shendu.__version__,
-        "resume_command": resume_command(opts, run.path),
-    }
-
-
 # ---- the command ----------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
     """Exit codes (docs/training.md): 0 done, 1 bad input, 2 usage, 3 diverged, 4 folder in use,
@@ -365,7 +337,7 @@ def _train(
         scheduler=scheduler,
         out_dir=run if writer else None,
         progress=progress,
-        config=_config(opts, run, data, optimizer, cycles),
+        config=run_config(opts, run, data, optimizer, cycles),
         device=target,
     )
     if progress and previous is None:

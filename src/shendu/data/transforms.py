@@ -58,7 +58,12 @@ class Transform:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        # arrays as lists: the repr lands in config.json, where "array([0.13])" reads badly
+        fields = ", ".join(
+            f"{k}={v.tolist() if isinstance(v, np.ndarray) else v!r}"
+            for k, v in vars(self).items()
+            if not k.startswith("_")
+        )
         return f"{type(self).__name__}({fields})"
 
 

@@ -1,6 +1,6 @@
-"""The options of a ``shendu train`` run: their defaults, how a resumed run reads them back from its
-config.json (checked, then merged with the command line), how ``--epochs`` extends a finished run
-(one more cosine cycle), and the command lines that resume or restart a run.
+"""The options of a ``shendu train`` run: their defaults, what its config.json holds, how a resumed
+run reads them back (checked, then merged with the command line), how ``--epochs`` extends a
+finished run (one more cosine cycle), and the command lines that resume or restart a run.
 
 ``shendu train`` (``shendu.cli.train``) is a thin command over this module and
 :mod:`shendu.training.rundir` (file names, lock, repair, config.json I/O).
@@ -157,6 +157,40 @@ def lr_cycles(opts: dict[str, Any], previous: dict[str, Any] | None) -> list[int
     cycles = list(previous.get("lr_cycles") or [previous["options"]["epochs"]]) if previous else []
     added = opts["epochs"] - sum(cycles)
     return cycles + [added] if added > 0 else cycles
+
+
+def run_config(
+    opts: dict[str, Any], run: RunDir, data: dict[str, Any], optimizer: Any, cycles: list[int]
+) -> dict[str, Any]:
+    """config.json: what eval/predict need to rebuild the model and its input, and the run's options.
+
+    data: the loaded data (``train``, ``val`` data sets, ``normalize``, ``augment``, ``val_source``,
+    ``train_transform``); cycles: the cosine cycles' epochs (:func:`lr_cycles`)."""
+    import shendu
+
+    train = data["train"]
+    return {
+        "model": opts["model"],
+        "num_classes": train.num_classes,
+        "classes": list(train.classes),
+        "input_shape": list(train.images.shape[1:]),
+        "normalize": data["normalize"],
+        "data": opts["data"],
+        "digit_style": opts["data"] in ("mnist-5k", "mnist", "digits"),
+        "options": {k: opts[k] for k in RUN_OPTIONS} | {"augment": data["augment"]},
+        "data_info": {
+            "train": len(train),
+            "val": len(data["val"]),
+            "val_source": data["val_source"],
+            "data_dir": opts["data_dir"],
+            "train_transform": data["train_transform"],
+        },
+        "optimizer": repr(optimizer).replace("\n", " "),
+        "scheduler": f"CosineCycles(cycles={cycles}): half cosines from lr to 0; an extension restarts at lr",
+        "lr_cycles": cycles,
+        "shendu_version": shendu.__version__,
+        "resume_command": resume_command(opts, run.path),
+    }
 
 
 def resume_command(opts: dict[str, Any], out: Path) -> str:
