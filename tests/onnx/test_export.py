@@ -1,6 +1,7 @@
 """ONNX export of the whole model zoo: the file runs in onnxruntime and agrees with shendu (rtol 1e-4)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -76,6 +77,27 @@ def test_unsupported_op_and_train_mode_errors(tmp_path):
         shendu.onnx.export(bn, shendu.zeros(2, 1, 5, 5), tmp_path / "bn.onnx")
     with pytest.raises(ValueError, match="float32"):
         shendu.onnx.export(bn.eval(), np.zeros((1, 1, 5, 5)), tmp_path / "bn.onnx")
+
+
+def test_export_replaces_a_file_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A write that fails half-way (disk full, kill) leaves the earlier .onnx as it was."""
+    from shendu.onnx import export
+
+    path = tmp_path / "net.onnx"
+    net = models.get_model("mlp", input_size=28).eval()
+    x = np.zeros((1, 1, 28, 28), np.float32)
+    export(net, x, path)
+    before = path.read_bytes()
+    real_replace = os.replace
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        export(models.get_model("mlp", input_size=28).eval(), x, path)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["net.onnx"]
 
 
 def test_cli_export_of_a_run(tmp_path):

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from shendu import serialization
 from shendu.autograd.function import Function
 from shendu.autograd.grad_mode import enable_grad
 from shendu.nn import Module
@@ -313,5 +314,5 @@ def export(
     )
     proto.ir_version = min(proto.ir_version, 9)  # readable by onnxruntime releases of the last years
     onnx.checker.check_model(proto)
-    onnx.save(proto, os.fspath(path))
+    serialization.atomic_write(path, proto.SerializeToString())  # a kill never leaves half a file
     return proto
