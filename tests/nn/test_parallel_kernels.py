@@ -458,3 +458,23 @@ def test_max_pool_over_threads_keeps_the_bits(shape, kernel_stride, nan_image, c
             results.append((y.numpy(), idx.numpy(), t.grad.numpy()))
     for one, many in zip(results[0], results[1], strict=True):
         assert same_bits(one, many)
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, 1), (3, 1, 1)])
+def test_max_pool_gradient_takes_the_inputs_layout_with_the_same_bits(kernel, stride, padding):
+    """A channels-last input (what conv2d gives) gets a channels-last gradient, so ReLU's backward
+    before it reads both in one layout; the values are the NCHW path's, bit for bit, also where
+    windows overlap (each pixel adds its windows' gradients in the same order)."""
+    rng = np.random.default_rng(kernel + stride)
+    x = rng.standard_normal((6, 5, 11, 9)).astype(np.float32)
+    x[:, :, 3] = x[:, :, 2]  # ties
+    grads = []
+    for layout in ("nchw", "channels_last"):
+        a = x if layout == "nchw" else np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        t = shendu.tensor(a, requires_grad=True)
+        y = F.max_pool2d(t, kernel, stride, padding)
+        y.backward(np.random.default_rng(0).standard_normal(y.shape).astype(np.float32))
+        grads.append(t.grad.numpy())
+    nchw, last = grads
+    assert nchw.flags.c_contiguous and last.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert same_bits(nchw, np.ascontiguousarray(last))

@@ -103,6 +103,8 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x, kernel, stride, padding, dilation, out, argmax=True):
         self.setup(x, kernel, stride, padding, dilation, out)
+        # channels-last (what conv2d gives): the gradient is made in that layout too
+        self.channels_last = not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
         xp = _pad(x, self.before, self.after, -np.inf)
         if not argmax:  # np.maximum propagates NaN, as PyTorch's max does
             return _running_max(_running_max(xp, *self._axis(1)), *self._axis(0))
@@ -157,28 +159,46 @@ class MaxPool2d(_Pool2d):
         # One unbuffered scatter-add of G onto the argmax positions: far cheaper than K masked
         # strided passes over the input, and it adds where windows overlap. Each image scatters
         # into its own planes, so the batch is shared among the threads (same bits: every plane
-        # receives its additions in the same order).
+        # receives its additions in the same order). The gradient takes x's memory layout, so
+        # the layer before (ReLU, a convolution) reads it as it reads x: a channels-last x gets a
+        # channels-last gradient (mixed layouts made ReLU's backward 5x slower).
         n, c = self.x_shape[:2]
         hp, wp = self.padded_size()
-        gp = get_array_module(gy).zeros((n, c, hp, wp), dtype=gy.dtype)  # C order: planes are runs
+        shape = (n, hp, wp, c) if self.channels_last else (n, c, hp, wp)
+        gp = get_array_module(gy).zeros(shape, dtype=gy.dtype)  # C order: an image's planes are one run
         if type(gy) is np.ndarray and n > 1 and gp.size >= 2 * parallel.ELEMENTWISE_PIECE:
             parallel.run(lambda s: self._scatter(gy[s], gp[s], s), parallel.row_pieces(n, gp[0].size))
         else:
             self._scatter(gy, gp, slice(None))
-        return self.crop(gp)
+        h, w = self.x_shape[2:]
+        (top, left) = self.before
+        if self.channels_last:
+            return contiguous(gp[:, top : top + h, left : left + w]).transpose(0, 3, 1, 2)
+        return contiguous(gp[:, :, top : top + h, left : left + w])
 
     def _scatter(self, gy: np.ndarray, gp: np.ndarray, images: slice) -> None:
         """gp[n, c, h, w] += G[n, c, p, q] for every window (p, q) whose argmax is (h, w):
-        gy: (n, C, OH, OW) of these images, gp: their zeroed padded gradient (n, C, Hp, Wp)."""
+        gy: (n, C, OH, OW) of these images, gp: their zeroed padded gradient, (n, C, Hp, Wp) or
+        channels-last (n, Hp, Wp, C). Channels-last walks the windows in (n, p, q, c) order, so
+        a run of C windows adds onto C neighbours; each pixel still receives its windows' G in
+        (p, q) order, as in (n, c, p, q) order: the same bits in either layout."""
         xp = get_array_module(gy)  # numpy, or cupy on a GPU
-        nb, c, hp, wp = gp.shape
-        flat = self.padded_argmax(images)
-        flat += (xp.arange(nb * c, dtype=np.int64) * (hp * wp)).reshape(nb, c, 1, 1)  # each plane's start
-        xp.add.at(gp.reshape(-1), flat.ravel(), gy.ravel())
+        flat = self.padded_argmax(images, self.channels_last)
+        if self.channels_last:
+            nb, hp, wp, c = gp.shape
+            flat *= c
+            flat += xp.arange(c, dtype=np.int64)  # h·Wp·C + w·C + c
+            flat += (xp.arange(nb, dtype=np.int64) * (hp * wp * c)).reshape(nb, 1, 1, 1)  # each image's start
+            g = gy.transpose(0, 2, 3, 1)
+        else:
+            nb, c, hp, wp = gp.shape
+            flat += (xp.arange(nb * c, dtype=np.int64) * (hp * wp)).reshape(nb, c, 1, 1)  # each plane's start
+            g = gy
+        xp.add.at(gp.reshape(-1), flat.ravel(), g.ravel())
 
-    def padded_argmax(self, images: slice = slice(None)) -> np.ndarray:
-        """Each window's argmax as h·Wp + w in the padded plane: (N, C, OH, OW), int64 (of
-        ``images`` only, when given)."""
+    def padded_argmax(self, images: slice = slice(None), channels_last: bool = False) -> np.ndarray:
+        """Each window's argmax as h·Wp + w in the padded plane: (N, C, OH, OW), int64, or
+        (N, OH, OW, C) with ``channels_last`` (of ``images`` only, when given)."""
         (place,) = self.saved
         (kh, kw), (dh, dw), wp = self.kernel, self.dilation, self.padded_size()[1]
         xp = get_array_module(place)
@@ -188,7 +208,10 @@ class MaxPool2d(_Pool2d):
         p = xp.arange(self.out[0], dtype=np.int64).reshape(-1, 1)
         q = xp.arange(self.out[1], dtype=np.int64)
         corner = p * (self.stride[0] * wp) + q * self.stride[1]  # (OH, OW)
-        offset = step[place[images]]
+        place = place[images]
+        if channels_last:
+            place, corner = place.transpose(0, 2, 3, 1), corner[:, :, None]
+        offset = step[place]
         offset += corner
         return offset
 
