@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shendu import parallel
+from shendu import allocator, parallel
 from shendu.autograd import anomaly_mode, grad_mode
 
 if TYPE_CHECKING:
@@ -142,6 +142,17 @@ STALE_VIEW_MSG = (
     "make it outside no_grad()."
 )
 
+_process_ready = False
+
+
+def _ready_process() -> None:
+    """Before shendu's first op: NumPy's BLAS to one thread (a small product, not split over the
+    pool, is 2.5x slower with BLAS threads) and malloc set to reuse freed memory (:mod:`shendu.allocator`)."""
+    global _process_ready
+    parallel._limit_blas()
+    allocator.keep_freed_memory()
+    _process_ready = True
+
 
 class Function:
     """Base of every op. Subclasses define ``forward(*arrays, **params)`` and ``backward(gy)``.
@@ -181,8 +192,8 @@ class Function:
         and backward's gradient for it is ignored.
         """
         fn = cls()
-        if not parallel._blas_limited:  # NumPy's BLAS to one thread before shendu's first product: a
-            parallel._limit_blas()  # small one (not split over the pool) is 2.5x slower with BLAS threads
+        if not _process_ready:
+            _ready_process()
         # Known before forward, so forward can save only what the wanted gradients need (PyTorch
         # saves ``b`` of ``a * b`` only when ``a`` requires grad, and reports changes to it only then).
         enabled = grad_mode.is_grad_enabled()
