@@ -187,14 +187,7 @@ def elementwise(fn: Callable[..., Any], out: np.ndarray, *arrays: np.ndarray) ->
     compute each element from the same elements of ``arrays`` alone (a ufunc expression), so the
     result has the same bits however it is cut, and any memory layout works. Small arrays, one
     row, or arrays of other shapes run in one call."""
-    if (
-        out.size < 2 * ELEMENTWISE_PIECE
-        or type(out) is not np.ndarray
-        or out.ndim == 0
-        or out.shape[0] < 2
-        or not workers_idle()
-        or any(type(a) is not np.ndarray or a.shape != out.shape for a in arrays)
-    ):
+    if not shares_rows(out) or any(type(a) is not np.ndarray or a.shape != out.shape for a in arrays):
         fn(*arrays, out=out)
         return out
     run(lambda s: fn(*(a[s] for a in arrays), out=out[s]), row_pieces(out.shape[0], out.size // out.shape[0]))
@@ -221,6 +214,18 @@ def pieces(total: int, size: int) -> list[slice]:
     """[0, total) cut into consecutive slices of ``size`` (the last may be shorter)."""
     size = max(1, size)
     return [slice(i, min(i + size, total)) for i in range(0, total, size)]
+
+
+def shares_rows(a: Any) -> bool:
+    """Whether work over the rows (first axis) of ``a`` is worth sharing among the threads now: a
+    NumPy array of two rows or more and at least 2·ELEMENTWISE_PIECE elements, and a free pool."""
+    return (
+        type(a) is np.ndarray
+        and a.ndim > 0
+        and a.shape[0] > 1
+        and a.size >= 2 * ELEMENTWISE_PIECE
+        and workers_idle()
+    )
 
 
 def workers_idle() -> bool:

@@ -74,10 +74,13 @@ class _Pool2d(Function):
         h, w = self.x_shape[2:]
         return self.before[0] + h + self.after[0], self.before[1] + w + self.after[1]
 
-    def crop(self, gp: np.ndarray) -> np.ndarray:
-        """The gradient of the padded input, gp: (N, C, Hp, Wp), cut to x's (N, C, H, W), C-contiguous."""
-        h, w = self.x_shape[2:]
-        return contiguous(gp[:, :, self.before[0] : self.before[0] + h, self.before[1] : self.before[1] + w])
+    def crop(self, gp: np.ndarray, channels_last: bool = False) -> np.ndarray:
+        """The gradient of the padded input, gp: (N, C, Hp, Wp), cut to x's (N, C, H, W), C-contiguous;
+        with ``channels_last`` gp is stored (N, Hp, Wp, C) and the result is a channels-last view."""
+        (h, w), (top, left) = self.x_shape[2:], self.before
+        if channels_last:
+            return contiguous(gp[:, top : top + h, left : left + w]).transpose(0, 3, 1, 2)
+        return contiguous(gp[:, :, top : top + h, left : left + w])
 
 
 class MaxPool2d(_Pool2d):
@@ -108,15 +111,9 @@ class MaxPool2d(_Pool2d):
         xp = _pad(x, self.before, self.after, -np.inf)
         if not argmax:  # np.maximum propagates NaN, as PyTorch's max does
             return _running_max(_running_max(xp, *self._axis(1)), *self._axis(0))
-        n = xp.shape[0]
-        if (
-            type(xp) is np.ndarray
-            and n > 1
-            and xp.size >= 2 * parallel.ELEMENTWISE_PIECE
-            and parallel.workers_idle()
-        ):
+        if parallel.shares_rows(xp):
             # each image's windows are its own: the batch is shared among the threads, same bits
-            images = parallel.row_pieces(n, xp.size // n)
+            images = parallel.row_pieces(xp.shape[0], xp[0].size)
             parts = parallel.run(lambda s: self._argmax_pass(xp[s]), images)
             y, place = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
         else:
@@ -166,15 +163,11 @@ class MaxPool2d(_Pool2d):
         hp, wp = self.padded_size()
         shape = (n, hp, wp, c) if self.channels_last else (n, c, hp, wp)
         gp = get_array_module(gy).zeros(shape, dtype=gy.dtype)  # C order: an image's planes are one run
-        if type(gy) is np.ndarray and n > 1 and gp.size >= 2 * parallel.ELEMENTWISE_PIECE:
+        if parallel.shares_rows(gp):
             parallel.run(lambda s: self._scatter(gy[s], gp[s], s), parallel.row_pieces(n, gp[0].size))
         else:
             self._scatter(gy, gp, slice(None))
-        h, w = self.x_shape[2:]
-        (top, left) = self.before
-        if self.channels_last:
-            return contiguous(gp[:, top : top + h, left : left + w]).transpose(0, 3, 1, 2)
-        return contiguous(gp[:, :, top : top + h, left : left + w])
+        return self.crop(gp, self.channels_last)
 
     def _scatter(self, gy: np.ndarray, gp: np.ndarray, images: slice) -> None:
         """gp[n, c, h, w] += G[n, c, p, q] for every window (p, q) whose argmax is (h, w):
