@@ -45,6 +45,7 @@ def _shendu_rank(args: argparse.Namespace) -> dict:
     from shendu.nn.parallel import DistributedDataParallel as DDP
 
     threadpool_limits(args.threads)
+    shendu.set_num_threads(args.threads)  # shendu's own threads: without this each rank takes every core
     dist.init_process_group(backend="mpi")
     model = lenet() if args.model == "lenet" else resnet18(num_classes=10, small_input=True)
     ddp = DDP(model)

@@ -36,6 +36,7 @@ import numpy as np
 __all__ = [
     "get_num_threads",
     "set_num_threads",
+    "share_cores",
     "run",
     "pieces",
     "row_pieces",
@@ -72,9 +73,26 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _env_threads() -> int | None:
+    """``$OMP_NUM_THREADS`` when it is a positive integer (PyTorch's default honours it too)."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def get_num_threads() -> int:
-    """The number of threads shendu's kernels use (default: the cores this process may use)."""
-    return _num_threads if _num_threads is not None else _cores()
+    """The number of threads shendu's kernels use: the last ``set_num_threads``, else
+    ``$OMP_NUM_THREADS``, else the cores this process may use (PyTorch's order)."""
+    if _num_threads is not None:
+        return _num_threads
+    return _env_threads() or _cores()
+
+
+def share_cores(processes: int) -> None:
+    """Give this process ``cores // processes`` threads (at least one) when ``processes`` ranks
+    share the machine and neither ``set_num_threads`` nor ``$OMP_NUM_THREADS`` chose a number:
+    ranks that each take every core would ask for ``processes`` times the cores there are."""
+    if processes > 1 and _num_threads is None and _env_threads() is None:
+        set_num_threads(max(1, _cores() // processes))
 
 
 def set_num_threads(n: int) -> None:

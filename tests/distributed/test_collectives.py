@@ -41,3 +41,15 @@ def test_only_the_mpi_backend():
         dist.init_process_group(backend="gloo")
     with pytest.raises(ValueError, match="leave init_method and store unset"):
         dist.init_process_group(init_method="tcp://10.0.0.1:23456")
+
+
+@needs_mpi
+@pytest.mark.parametrize("omp, expected", [("", None), ("3", 3)])
+def test_ranks_on_one_machine_share_its_cores_unless_told(omp, expected):
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    job = mpirun(2, "threads.py", env={"OMP_NUM_THREADS": omp}).check()
+    want = expected if expected is not None else max(1, cores // 2)
+    for rank in (0, 1):
+        assert f"threads rank {rank}: {want}" in job.stdout

@@ -52,10 +52,38 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 # ---- the thread setting ------------------------------------------------------------------------
 
 
-def test_default_is_the_cores_this_process_may_use():
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def test_default_is_the_cores_this_process_may_use(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     with mock.patch.object(parallel, "_num_threads", None):
-        expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        assert shendu.get_num_threads() == expected
+        assert shendu.get_num_threads() == _cores()
+
+
+@pytest.mark.parametrize("value, expected", [("3", 3), ("1", 1), ("0", None), ("two", None), ("", None)])
+def test_default_follows_omp_num_threads_as_pytorch(monkeypatch, value, expected):
+    monkeypatch.setenv("OMP_NUM_THREADS", value)
+    with mock.patch.object(parallel, "_num_threads", None):
+        assert shendu.get_num_threads() == (expected or _cores())
+
+
+def test_share_cores_divides_the_machine_only_when_nothing_chose_the_threads(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with mock.patch.object(parallel, "_num_threads", None):
+        parallel.share_cores(2 * _cores())  # more ranks than cores: one thread each
+        assert shendu.get_num_threads() == 1
+    with mock.patch.object(parallel, "_num_threads", 5):  # set_num_threads(5) was called
+        parallel.share_cores(4)
+        assert shendu.get_num_threads() == 5
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    with mock.patch.object(parallel, "_num_threads", None):
+        parallel.share_cores(4)
+        assert shendu.get_num_threads() == 3
+    with mock.patch.object(parallel, "_num_threads", None):
+        parallel.share_cores(1)  # one rank: keeps every core
+        assert parallel._num_threads is None
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])

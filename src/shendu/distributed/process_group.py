@@ -20,6 +20,8 @@ from datetime import timedelta
 from types import ModuleType, TracebackType
 from typing import Any
 
+from shendu import parallel
+
 DEFAULT_TIMEOUT = timedelta(minutes=5)
 INSTALL_HINT = 'pip install "shendu[distributed]" (mpi4py and an MPI runtime from PyPI)'
 
@@ -117,7 +119,9 @@ def init_process_group(
         timeout: how long any collective may wait for the other ranks (timedelta or seconds).
         world_size, rank: optional; if given they must agree with the launcher's.
 
-    Without a launcher (``python train.py``) the world has one process, rank 0.
+    Without a launcher (``python train.py``) the world has one process, rank 0. Ranks that share
+    a machine split its cores (``cores // ranks`` threads each) unless ``set_num_threads`` or
+    ``$OMP_NUM_THREADS`` chose their threads.
     """
     global _group
     if _group is not None:
@@ -144,9 +148,20 @@ def init_process_group(
     _group = group
     if group.size > 1:
         sys.excepthook = _abort_on_uncaught
+        # ranks on one machine share its cores, unless the user chose the threads
+        parallel.share_cores(_ranks_on_this_machine(comm))
     from shendu.distributed.collectives import barrier
 
     barrier()  # every rank has joined (or the deadline says which one is missing)
+
+
+def _ranks_on_this_machine(comm: Any) -> int:
+    """How many ranks of ``comm`` share this machine's memory (MPI's shared-memory split)."""
+    local = comm.Split_type(_mpi().COMM_TYPE_SHARED)
+    try:
+        return int(local.Get_size())
+    finally:
+        local.Free()
 
 
 def destroy_process_group(group: Any = None) -> None:
