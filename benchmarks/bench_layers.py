@@ -5,11 +5,12 @@
     python benchmarks/bench_layers.py --threads 1,16 --steps-only   # only the training-step table
     python benchmarks/bench_layers.py --memory            # also the peak RSS of a SimpleConvNet epoch
 
-Each timing is the median of ``--repeats`` runs after a warm-up; shendu and PyTorch runs
-alternate, so both see the same machine. For every thread count both libraries are set to it
-(``shendu.set_num_threads``, ``torch.set_num_threads``). On a busy machine (see the load average
-printed) the multi-thread figures turn to noise. The layer tables give times and shendu's time
-over PyTorch's; the final training-step table gives images/s and shendu ÷ PyTorch throughput.
+Each timing is the median over ``--repeats`` rounds of three back-to-back runs after a warm-up;
+shendu and PyTorch take turns a round at a time, so both see the same machine. For every thread
+count both libraries are set to it (``shendu.set_num_threads``, ``torch.set_num_threads``). On a
+busy machine (see the load average printed) the multi-thread figures turn to noise. The layer
+tables give times and shendu's time over PyTorch's; the final training-step table gives images/s
+and shendu ÷ PyTorch throughput.
 The networks are written with the functional API and plain parameter arrays, so the script needs nothing above
 ``shendu.nn.functional``.
 """
@@ -187,17 +188,26 @@ def fwd_bwd(fn, tensors, make_grad):
 # ---- timing ------------------------------------------------------------------------------------
 
 
-def best_of(fns: list[Callable[[], object]], repeats: int, warmup: int = 3) -> list[float]:
-    """Median wall time of each function, alternating between them on every repeat."""
+def best_of(fns: list[Callable[[], object]], repeats: int, warmup: int = 3, block: int = 3) -> list[float]:
+    """Median wall time of each function over ``repeats`` rounds of ``block`` timed calls each.
+
+    The functions take turns a block at a time, so both see the same machine; a block runs its
+    calls back to back, as training does, after one untimed call. Turns of single calls would
+    charge each library for the other's idle threads: PyTorch's OpenMP threads spin on after a
+    parallel region (slowing shendu's 2-thread step by ~25% on 2 cores), and a helper thread
+    idle for a whole foreign step wakes slowly.
+    """
     for f in fns:
         for _ in range(warmup):
             f()
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
         for i, f in enumerate(fns):
-            t0 = time.perf_counter()
             f()
-            times[i].append(time.perf_counter() - t0)
+            for _ in range(block):
+                t0 = time.perf_counter()
+                f()
+                times[i].append(time.perf_counter() - t0)
     return [statistics.median(t) for t in times]
 
 

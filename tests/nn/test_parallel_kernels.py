@@ -11,7 +11,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shendu
@@ -506,3 +506,39 @@ def test_max_pool_gradient_takes_the_inputs_layout_with_the_same_bits(kernel, st
     nchw, last = grads
     assert nchw.flags.c_contiguous and last.transpose(0, 2, 3, 1).flags.c_contiguous
     assert same_bits(nchw, np.ascontiguousarray(last))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.sampled_from([(3, 2, 8, 8), (2, 3, 9, 7), (1, 2, 5, 6)]),
+    geometry=st.sampled_from(
+        [((2, 2), (2, 2), (0, 0), (1, 1)), ((3, 2), (3, 2), (1, 1), (1, 1)), ((2, 2), (3, 3), (0, 1), (1, 1)),
+         ((2, 2), (4, 4), (1, 0), (2, 2))]
+    ),
+    ceil_mode=st.booleans(),
+    channels_last=st.booleans(),
+    special=st.sampled_from([None, "negative zero", "inf", "nan"]),
+    seed=st.integers(0, 1000),
+)
+def test_max_pool_backward_of_windows_apart_equals_the_scatter_add(
+    shape, geometry, ceil_mode, channels_last, special, seed
+):
+    """Windows that never overlap (stride ≥ span) take per-tap strided writes instead of the
+    scatter-add: the same bits, −0.0 and non-finite gradients included (a ∞ in G must stay at its
+    argmax, not turn the other pixels of its window into NaN)."""
+    from shendu.nn.functional.pooling import MaxPool2d
+
+    kernel, stride, padding, dilation = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, shape).astype(np.float32)  # ties: the first maximum must win
+    if channels_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    y = F.max_pool2d(shendu.tensor(x, requires_grad=True), kernel, stride, padding, dilation, ceil_mode)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    gy[0, 0, 0, 0] = {None: gy[0, 0, 0, 0], "negative zero": -0.0, "inf": np.inf, "nan": np.nan}[special]
+    fn = y.grad_fn
+    assert isinstance(fn, MaxPool2d) and fn._windows_apart()
+    fast = fn.backward(gy)
+    with mock.patch.object(MaxPool2d, "_windows_apart", lambda self: False):
+        slow = fn.backward(gy)
+    assert same_bits(np.ascontiguousarray(fast), np.ascontiguousarray(slow))

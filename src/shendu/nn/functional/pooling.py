@@ -153,21 +153,53 @@ class MaxPool2d(_Pool2d):
         return best, place
 
     def backward(self, gy):
-        # One unbuffered scatter-add of G onto the argmax positions: far cheaper than K masked
-        # strided passes over the input, and it adds where windows overlap. Each image scatters
-        # into its own planes, so the batch is shared among the threads (same bits: every plane
-        # receives its additions in the same order). The gradient takes x's memory layout, so
-        # the layer before (ReLU, a convolution) reads it as it reads x: a channels-last x gets a
-        # channels-last gradient (mixed layouts made ReLU's backward 5x slower).
+        # Each image's gradient is its own planes, so the batch is shared among the threads
+        # (same bits). The gradient takes x's memory layout, so the layer before (ReLU, a
+        # convolution) reads it as it reads x: a channels-last x gets a channels-last gradient
+        # (mixed layouts made ReLU's backward 5x slower).
         n, c = self.x_shape[:2]
         hp, wp = self.padded_size()
         shape = (n, hp, wp, c) if self.channels_last else (n, c, hp, wp)
-        gp = get_array_module(gy).zeros(shape, dtype=gy.dtype)  # C order: an image's planes are one run
+        apart = self._windows_apart() and type(gy) is np.ndarray
+        # zeroed unless the windows cover every padded pixel (they then write each one)
+        covered = apart and all(self.out[a] * self.stride[a] == (hp, wp)[a] for a in (0, 1))
+        covered = covered and self.kernel == self.stride and self.dilation == (1, 1)
+        xp = get_array_module(gy)
+        gp = (np.empty if covered else xp.zeros)(shape, dtype=gy.dtype)  # C order: an image is one run
+        piece = self._spread if apart else self._scatter
         if parallel.shares_rows(gp):
-            parallel.run(lambda s: self._scatter(gy[s], gp[s], s), parallel.row_pieces(n, gp[0].size))
+            parallel.run(lambda s: piece(gy[s], gp[s], s), parallel.row_pieces(n, gp[0].size))
         else:
-            self._scatter(gy, gp, slice(None))
+            piece(gy, gp, slice(None))
         return self.crop(gp, self.channels_last)
+
+    def _windows_apart(self) -> bool:
+        """Whether no two windows share a pixel (stride ≥ window span on both axes: 2×2 stride 2)."""
+        return all(self.stride[a] >= window_span(self.kernel[a], self.dilation[a]) for a in (0, 1))
+
+    def _spread(self, gy: np.ndarray, gp: np.ndarray, images: slice) -> None:
+        """Windows that never overlap: tap t of every window gets G where t is the argmax, else 0,
+        one strided write per tap — KH·KW vectorised passes instead of an unbuffered scatter-add.
+        Adding 0.0 at the end gives exactly the scatter-add's bits (−0.0 becomes +0.0, as 0 + G).
+        A non-finite G (whose product with a 0 mask would be NaN) takes the scatter-add."""
+        if not np.isfinite(gy).all():
+            self._scatter(gy, gp, images)
+            return
+        (place,) = self.saved
+        place = place[images]
+        if self.channels_last:  # G and the places in gp's layout, (n, OH, OW, C)
+            gy, place = gy.transpose(0, 2, 3, 1), place.transpose(0, 2, 3, 1)
+            axes = (1, 2)
+        else:
+            axes = (2, 3)
+        gy = np.ascontiguousarray(gy)
+        kh, kw = self.kernel
+        for i in range(kh):
+            rows = _tap(axes[0], i, self.stride[0], self.dilation[0], self.out[0])
+            for j in range(kw):
+                cols = _tap(axes[1], j, self.stride[1], self.dilation[1], self.out[1])[axes[1]]
+                np.multiply(gy, place == i * kw + j, out=gp[rows + (cols,)])
+        np.add(gp, gp.dtype.type(0), out=gp)
 
     def _scatter(self, gy: np.ndarray, gp: np.ndarray, images: slice) -> None:
         """gp[n, c, h, w] += G[n, c, p, q] for every window (p, q) whose argmax is (h, w):
