@@ -160,15 +160,16 @@ class MaxPool2d(_Pool2d):
         n, c = self.x_shape[:2]
         hp, wp = self.padded_size()
         shape = (n, hp, wp, c) if self.channels_last else (n, c, hp, wp)
-        apart = self._windows_apart()
-        # zeroed unless the windows cover every padded pixel (they then write each one)
-        covered = apart and all(self.out[a] * self.stride[a] == (hp, wp)[a] for a in (0, 1))
+        # windows apart (2×2 stride 2): per-tap writes; overlapping (3×3 stride 2), or a GPU's
+        # arrays: the scatter-add (~2x faster there than adding tap by tap: KH·KW passes, each a
+        # product and a strided add)
+        spread = self._windows_apart() and type(gy) is np.ndarray
+        # zeroed unless per-tap writes cover every padded pixel (they then write each one)
+        covered = spread and all(self.out[a] * self.stride[a] == (hp, wp)[a] for a in (0, 1))
         covered = covered and self.kernel == self.stride and self.dilation == (1, 1)
         xp = get_array_module(gy)
         gp = (np.empty if covered else xp.zeros)(shape, dtype=gy.dtype)  # C order: an image is one run
-        # windows apart (2×2 stride 2): per-tap writes; overlapping (3×3 stride 2): the scatter-add,
-        # ~2x faster there than adding tap by tap (KH·KW passes, each a product and a strided add)
-        piece = self._spread if apart and type(gy) is np.ndarray else self._scatter
+        piece = self._spread if spread else self._scatter
         if parallel.shares_rows(gp):
             parallel.run(lambda s: piece(gy[s], gp[s], s), parallel.row_pieces(n, gp[0].size))
         else:
