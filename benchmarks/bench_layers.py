@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 from functools import partial
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -188,8 +188,11 @@ def fwd_bwd(fn, tensors, make_grad):
 # ---- timing ------------------------------------------------------------------------------------
 
 
-def best_of(fns: list[Callable[[], object]], repeats: int, warmup: int = 3, block: int = 3) -> list[float]:
-    """Median wall time of each function over ``repeats`` rounds of ``block`` timed calls each.
+def best_of(
+    fns: list[Callable[[], object]], repeats: int, warmup: int = 3, block: int = 3, raw: bool = False
+) -> list[Any]:
+    """Median wall time of each function over ``repeats`` rounds of ``block`` timed calls each
+    (with ``raw``: every time, not the median).
 
     The functions take turns a block at a time, so both see the same machine; a block runs its
     calls back to back, as training does, after one untimed call. Turns of single calls would
@@ -208,7 +211,7 @@ def best_of(fns: list[Callable[[], object]], repeats: int, warmup: int = 3, bloc
                 t0 = time.perf_counter()
                 f()
                 times[i].append(time.perf_counter() - t0)
-    return [statistics.median(t) for t in times]
+    return times if raw else [statistics.median(t) for t in times]
 
 
 def row(name: str, s: float, t: float, per_image: bool) -> str:
@@ -252,29 +255,54 @@ def run_tables(repeats: int, threads: list[int], steps_only: bool) -> None:
 
     rng = np.random.default_rng(0)
     print(
-        f"numpy {np.__version__}, torch {torch.__version__}, median of {repeats}, batch {BATCH}, "
-        f"load average {os.getloadavg()[0]:.1f} on {cores()} cores\n"
+        f"numpy {np.__version__}, torch {torch.__version__}, median of {repeats} rounds × 3 steps, "
+        f"batch {BATCH}, load average {os.getloadavg()[0]:.1f} on {cores()} cores\n"
     )
+    if not steps_only:
+        for n in threads:
+            set_threads(n)
+            print(f"---- {n} thread(s)")
+            layer_table(repeats, rng)
+            print()
+    step_table(repeats, threads, rng)
+
+
+def step_table(repeats: int, threads: list[int], rng: np.random.Generator) -> None:
+    """Training-step throughput for every thread count, the counts taking turns within each round
+    (so a machine that is slower for a while slows every count alike, not the last one measured)."""
     x = rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, BATCH)
     steps = {name: make_steps(name) for name in NETWORKS}
-    summary = []
-    for n in threads:
-        set_threads(n)
-        if not steps_only:
-            print(f"---- {n} thread(s)")
-            layer_table(repeats, rng)
-            print(f"\n{'training step (SGD)':<31} " + cols("shendu i/s", "torch i/s"))
-        for name, (s_step, t_step) in steps.items():
-            s, t = best_of([partial(s_step, x, labels), partial(t_step, x, labels)], repeats)
-            if not steps_only:
-                print(row(name, s, t, per_image=True), flush=True)
-            summary.append(f"{name:<14} {n:>7} {BATCH / s:>12,.0f} {BATCH / t:>12,.0f} {t / s:>7.2f}")
-        if not steps_only:
-            print()
+    fns = {
+        (n, name, lib): partial(step, x, labels)
+        for n in threads
+        for name, pair in steps.items()
+        for lib, step in zip(("shendu", "torch"), pair, strict=True)
+    }
+    times: dict[tuple[int, str, str], list[float]] = {key: [] for key in fns}
+    for round_ in range(repeats + 1):  # round 0 warms up
+        for n in threads:
+            set_threads(n)
+            for key in (key for key in fns if key[0] == n):
+                if round_ == 0:
+                    best_of([fns[key]], 0, raw=True)
+                else:
+                    times[key] += best_of([fns[key]], 1, warmup=0, raw=True)[0]
+    median = {key: statistics.median(t) for key, t in times.items()}
     head = f"{'net':<14} {'threads':>7} {'shendu img/s':>12} {'torch img/s':>12} {'ratio':>7}"
-    print("training step, images/second (ratio = shendu ÷ PyTorch throughput)")
-    print(head + "\n" + "-" * len(head) + "\n" + "\n".join(summary), flush=True)
+    head += f" {'shendu ×':>9} {'torch ×':>8}"
+    print("training step, images/second (ratio = shendu ÷ PyTorch throughput; × = speed-up over")
+    print(f"{threads[0]} thread(s))")
+    print(head + "\n" + "-" * len(head))
+    for n in threads:
+        for name in NETWORKS:
+            s, t = median[(n, name, "shendu")], median[(n, name, "torch")]
+            s0, t0 = median[(threads[0], name, "shendu")], median[(threads[0], name, "torch")]
+            print(
+                f"{name:<14} {n:>7} {BATCH / s:>12,.0f} {BATCH / t:>12,.0f} {t / s:>7.2f} "
+                f"{s0 / s:>9.2f} {t0 / t:>8.2f}",
+                flush=True,
+            )
 
 
 def cores() -> int:
