@@ -28,7 +28,6 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
@@ -50,7 +49,7 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _num_threads: int | None = None  # None: not chosen yet, the cores this process may use
-_pool: ThreadPoolExecutor | None = None
+_pool: _Pool | None = None
 _blas_limited = False
 _local = threading.local()  # .inside: this thread is running a piece (nested kernels run in place)
 
@@ -106,7 +105,7 @@ def set_num_threads(n: int) -> None:
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
     with _lock:
         if _pool is not None and n != get_num_threads():
-            _pool.shutdown(wait=True)
+            _pool.shutdown()
             _pool = None
         _num_threads = int(n)
     _limit_blas()
@@ -137,13 +136,91 @@ def _is_numpy_lib(path: str, numpy_dir: str) -> bool:
     return any(path.startswith(os.path.join(root, d) + os.sep) for d in ("numpy", "numpy.libs"))
 
 
-def _get_pool() -> ThreadPoolExecutor:
+class _Helper:
+    """One persistent helper thread, handed a task through two locks (one wake-up each way).
+
+    A ``concurrent.futures`` pool costs a Future, a queue and a condition per task: ~70 µs a
+    hand-off on the 2-core VM against ~25 µs for this, and a kernel has many hand-offs.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._go = threading.Lock()
+        self._go.acquire()
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._task: Callable[[], None] | None = None
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self._go.acquire()
+            task = self._task
+            if task is None:  # stop()
+                return
+            try:
+                task()
+            finally:
+                self._done.release()
+
+    def start(self, task: Callable[[], None]) -> None:
+        self._task = task
+        self._go.release()
+
+    def wait(self) -> BaseException | None:
+        """Until the task has finished, even through a Ctrl-C (returned, for the caller to raise):
+        a helper left running would release ``_done`` into the next kernel's hand-off."""
+        interrupted: BaseException | None = None
+        while True:
+            try:
+                self._done.acquire()
+                return interrupted
+            except BaseException as error:  # noqa: BLE001 - returned
+                interrupted = error
+
+    def stop(self) -> None:
+        self._task = None
+        self._go.release()
+        self._thread.join()
+
+
+class _Pool:
+    """n − 1 helpers; the calling thread is the n-th (see :func:`run`)."""
+
+    def __init__(self, helpers: int) -> None:
+        self.helpers = [_Helper(f"shendu_{i}") for i in range(helpers)]
+        self.busy = threading.Lock()  # held by the thread whose kernel has the helpers
+
+    def shutdown(self) -> None:
+        with self.busy:  # after the kernel in flight, if any
+            for helper in self.helpers:
+                helper.stop()
+
+
+def _wait_all(helpers: list[_Helper]) -> None:
+    """Wait for every helper, then raise the first interruption (Ctrl-C) met while waiting."""
+    interrupted = [e for e in (helper.wait() for helper in helpers) if e is not None]
+    if interrupted:
+        raise interrupted[0]
+
+
+def _get_pool() -> _Pool:
     """The n − 1 helper threads (the calling thread is the n-th: it works too, see :func:`run`)."""
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(get_num_threads() - 1, thread_name_prefix="shendu")
+            _pool = _Pool(get_num_threads() - 1)
         return _pool
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's helper threads do not exist there; start afresh."""
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def run(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
@@ -151,10 +228,11 @@ def run(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
 
     The calling thread and up to n − 1 helpers each take the next item not yet taken until none
     is left (a slow or busy core simply takes fewer), so one kernel costs n − 1 hand-offs, not
-    one per item. Runs in the calling thread alone when there is one thread, one item, or when
+    one per item. Runs in the calling thread alone when there is one thread, one item, when
     called from a piece already running on the pool (a nested kernel: the pool is busy with the
-    outer one). Results come back in the items' order; the first exception propagates, once
-    every thread has stopped (the others take no new item after it).
+    outer one), or while another thread's kernel has the pool (a server's request threads).
+    Results come back in the items' order; the first exception propagates, once every thread
+    has stopped (the others take no new item after it).
     """
     _limit_blas()
     if len(items) <= 1 or get_num_threads() == 1 or getattr(_local, "inside", False):
@@ -175,10 +253,20 @@ def run(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
         finally:
             _local.inside = False
 
-    helpers = [_get_pool().submit(work) for _ in range(min(get_num_threads(), len(items)) - 1)]
-    work()
-    for helper in helpers:
-        helper.result()
+    pool = _get_pool()
+    if not pool.busy.acquire(blocking=False):  # another thread's kernel has the helpers
+        return [fn(item) for item in items]
+    started = []
+    try:
+        for helper in pool.helpers[: min(get_num_threads(), len(items)) - 1]:
+            helper.start(work)
+            started.append(helper)
+        work()
+    finally:
+        try:
+            _wait_all(started)
+        finally:
+            pool.busy.release()
     if failed:
         raise failed[0]
     return results

@@ -121,6 +121,54 @@ def test_nested_run_does_not_deadlock():
     assert out == [6 * i for i in range(6)]
 
 
+def test_kernels_called_from_several_threads_at_once_stay_correct():
+    """A server's request threads may run kernels together: one has the helpers, the others run
+    in place; every result is right and the pool still works afterwards."""
+    import threading
+
+    errors: list[str] = []
+
+    def client(k: int) -> None:
+        for r in range(200):
+            items = list(range(k, k + 9))
+            got = parallel.run(lambda i, r=r: i * r, items)
+            if got != [i * r for i in items]:
+                errors.append(f"client {k} round {r}: {got}")
+
+    with threads(3):
+        clients = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.join()
+        assert parallel.run(lambda i: -i, [1, 2, 3]) == [-1, -2, -3]
+    assert not errors, errors[:3]
+
+
+def test_a_forked_child_runs_kernels_on_its_own_helpers():
+    """The parent's helper threads do not exist in a child made by fork: it starts its own pool
+    (with a hand-me-down pool it would wait forever)."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    with threads(2):
+        parallel.run(lambda i: i, [0, 1, 2])  # the parent's pool exists
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        child = ctx.Process(target=_child_kernel, args=(queue,))
+        child.start()
+        child.join(timeout=30)
+        if child.is_alive():
+            child.kill()
+            pytest.fail("the forked child hung in a kernel")
+        assert queue.get(timeout=5) == [i * 3 for i in range(10)]
+
+
+def _child_kernel(queue) -> None:
+    queue.put(parallel.run(lambda i: i * 3, list(range(10))))
+
+
 # ---- matrix products ---------------------------------------------------------------------------
 
 
