@@ -289,15 +289,35 @@ def sum_in_order(parts: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def elementwise(fn: Callable[..., Any], out: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
-    """``fn(*arrays, out=out)`` with the rows (first axis) shared among the threads: ``fn`` must
-    compute each element from the same elements of ``arrays`` alone (a ufunc expression), so the
-    result has the same bits however it is cut, and any memory layout works. Small arrays, one
-    row, or arrays of other shapes run in one call."""
-    if not shares_rows(out) or any(type(a) is not np.ndarray or a.shape != out.shape for a in arrays):
+    """``fn(*arrays, out=out)`` with ``out``'s outermost axis in memory shared among the threads
+    (the batch; for one image of a channels-last array, its rows): ``fn`` must compute each
+    element from the same elements of ``arrays`` alone (a ufunc expression), so the result has
+    the same bits however it is cut, and any memory layout works. Small arrays, or arrays of
+    other shapes, run in one call."""
+    axis = _outer_axis(out)
+    if (
+        axis is None
+        or not worth_sharing(out.size)
+        or any(type(a) is not np.ndarray or a.shape != out.shape for a in arrays)
+    ):
         fn(*arrays, out=out)
         return out
-    run(lambda s: fn(*(a[s] for a in arrays), out=out[s]), row_pieces(out.shape[0], out.size // out.shape[0]))
+    lead = (slice(None),) * axis
+
+    def piece(s: slice) -> None:
+        fn(*(a[lead + (s,)] for a in arrays), out=out[lead + (s,)])
+
+    run(piece, row_pieces(out.shape[axis], out.size // out.shape[axis]))
     return out
+
+
+def _outer_axis(a: Any) -> int | None:
+    """The axis of ``a`` (of two elements or more) with the largest stride: cutting it gives
+    pieces that are each one stretch of memory. None for a non-NumPy array or a single element."""
+    if type(a) is not np.ndarray:
+        return None
+    axes = [i for i in range(a.ndim) if a.shape[i] > 1]
+    return max(axes, key=lambda i: abs(a.strides[i])) if axes else None
 
 
 def copyto(out: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -322,16 +342,16 @@ def pieces(total: int, size: int) -> list[slice]:
     return [slice(i, min(i + size, total)) for i in range(0, total, size)]
 
 
+def worth_sharing(elements: int) -> bool:
+    """Whether element-wise work on this many elements is worth sharing among the threads now:
+    2·ELEMENTWISE_PIECE or more (below that a hand-off costs about what it saves), and a free pool."""
+    return elements >= 2 * ELEMENTWISE_PIECE and workers_idle()
+
+
 def shares_rows(a: Any) -> bool:
     """Whether work over the rows (first axis) of ``a`` is worth sharing among the threads now: a
     NumPy array of two rows or more and at least 2·ELEMENTWISE_PIECE elements, and a free pool."""
-    return (
-        type(a) is np.ndarray
-        and a.ndim > 0
-        and a.shape[0] > 1
-        and a.size >= 2 * ELEMENTWISE_PIECE
-        and workers_idle()
-    )
+    return type(a) is np.ndarray and a.ndim > 0 and a.shape[0] > 1 and worth_sharing(a.size)
 
 
 def workers_idle() -> bool:

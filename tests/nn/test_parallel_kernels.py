@@ -486,7 +486,19 @@ def test_elementwise_splits_rows_of_any_layout_and_keeps_the_bits():
         calls.clear()
         row = a.reshape(1, 24)
         out = parallel.elementwise(add, np.empty((1, 24), dtype=np.float32), row, row)
-        assert calls == [(1, 24)] and same_bits(out, row * 2)  # one row: one call
+        assert len(calls) > 1 and same_bits(out, row * 2)  # one row: its elements are shared
+        calls.clear()
+        # one channels-last image, (1, C, H, W) stored (1, H, W, C): cut along H, its outermost axis
+        image = np.ascontiguousarray(
+            np.arange(60, dtype=np.float32).reshape(1, 3, 4, 5).transpose(0, 2, 3, 1)
+        )
+        image = image.transpose(0, 3, 1, 2)
+        out = parallel.elementwise(add, np.empty_like(image), image, image)
+        assert len(calls) > 1 and all(shape[:2] == (1, 3) and shape[3] == 5 for shape in calls)
+        assert same_bits(np.ascontiguousarray(out), np.ascontiguousarray(image * 2))
+        calls.clear()
+        out = parallel.elementwise(add, np.empty((1, 1), dtype=np.float32), row[:, :1], row[:, :1])
+        assert calls == [(1, 1)]  # a single element: one call
 
 
 @pytest.mark.parametrize("n", [1, 3])

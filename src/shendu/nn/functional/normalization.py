@@ -107,7 +107,7 @@ class BatchNorm(Function):
             np.multiply(x2[s], scale, out=y2[s])
             y2[s] += shift
 
-        parallel.run(affine, _row_pieces(x2))
+        _run(affine, x2)
         self.has_weight, self.has_bias = has_weight, b is not None
         self.save(x, mean, inv_std, w)
         return from_rows(y2, self.layout)
@@ -138,7 +138,7 @@ class BatchNorm(Function):
                     gx2[s] -= x2[s] * k2
                     gx2[s] += k3
 
-            parallel.run(grad, _row_pieces(g2))
+            _run(grad, g2)
             gx = from_rows(gx2, self.layout)
         grads = [gx]
         if self.has_weight:
@@ -168,13 +168,22 @@ def _row_pieces(a2: np.ndarray) -> list[slice]:
     return parallel.pieces(a2.shape[0], max(1, PIECE_ELEMENTS // max(1, a2.shape[1])))
 
 
+def _run(fn, a2: np.ndarray) -> list:
+    """fn over a2's row pieces, shared among the threads when a2 is big enough to be worth a
+    hand-off (the pieces, so the bits, are the same either way)."""
+    pieces = _row_pieces(a2)
+    if parallel.worth_sharing(a2.size):
+        return parallel.run(fn, pieces)
+    return [fn(s) for s in pieces]
+
+
 def _square(a: np.ndarray) -> np.ndarray:
     return np.multiply(a, a, out=a)
 
 
 def _column_sums(a2: np.ndarray, f) -> np.ndarray:
     """Σ over rows of f(piece), per column; pieces summed in order (same bits for any thread count)."""
-    parts = parallel.run(lambda s: f(a2[s]).sum(axis=0), _row_pieces(a2))
+    parts = _run(lambda s: f(a2[s]).sum(axis=0), a2)
     return _in_order(parts, a2)
 
 
@@ -186,7 +195,7 @@ def _column_sums2(g2: np.ndarray, x2: np.ndarray, mean: np.ndarray) -> np.ndarra
         d *= g2[s]
         return d.sum(axis=0)
 
-    return _in_order(parallel.run(piece, _row_pieces(g2)), g2)
+    return _in_order(_run(piece, g2), g2)
 
 
 def _in_order(parts: list[np.ndarray], a2: np.ndarray) -> np.ndarray:
