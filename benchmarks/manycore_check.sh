@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Issue 10's and 16's many-core figures in one run, logs under $OUT (default ./manycore_logs):
+#   1. the machine: cores, CPU model, NumPy's BLAS (machine.log)
+#   2. bench_layers.py: SimpleConvNet and LeNet training steps at $THREADS threads beside PyTorch CPU,
+#      the thread counts taking turns within each round (layers.log)
+#   3. bench_resnet.py: the CIFAR-10 ResNet-18 training step and the 224×224 forwards at
+#      $RESNET_THREADS threads (resnet.log)
+#   4. bench_distributed.py: LeNet data-parallel training at $PROCS processes, one thread each,
+#      beside PyTorch DDP on Gloo; only where mpi4py and an mpiexec are installed (distributed.log)
+# About 8 minutes on 16 cores. Usage, from the repository root (no install needed: NumPy and
+# PyTorch are enough for 2 and 3):
+#   bash benchmarks/manycore_check.sh
+#   THREADS=1,2 RESNET_THREADS=1,2 PROCS="1 2" bash benchmarks/manycore_check.sh   # a small machine
+set -u
+OUT=${OUT:-manycore_logs}
+mkdir -p "$OUT"
+export PYTHONPATH=src PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+CORES=$(nproc)
+THREADS=${THREADS:-$(echo 1 2 4 8 16 32 64 | tr ' ' '\n' | awk -v c="$CORES" '$1 <= c' | paste -sd,)}
+RESNET_THREADS=${RESNET_THREADS:-$(echo "1 4 $CORES" | tr ' ' '\n' | awk -v c="$CORES" '$1 <= c' | sort -nu | paste -sd,)}
+PROCS=${PROCS:-$(echo 1 2 4 8 | tr ' ' '\n' | awk -v c="$CORES" '$1 <= c' | paste -sd' ')}
+start=$SECONDS
+
+{
+  echo "cores: $CORES; threads $THREADS; resnet threads $RESNET_THREADS; processes $PROCS"
+  lscpu 2>/dev/null | grep -E "Model name|Socket|Core|Thread|L3" || true
+  timeout 60 "$PY" - <<'EOF' 2>&1
+import numpy as np
+print("numpy", np.__version__)
+try:
+    import torch
+    print("torch", torch.__version__, "threads", torch.get_num_threads())
+except ImportError:
+    print("torch: absent")
+try:
+    from threadpoolctl import threadpool_info
+    for lib in threadpool_info():
+        print(lib["user_api"], lib["internal_api"], lib.get("version"), lib.get("architecture"), lib["filepath"])
+except ImportError:
+    print("threadpoolctl: absent (shendu then leaves NumPy's BLAS at its own threads)")
+EOF
+} > "$OUT/machine.log" 2>&1
+cat "$OUT/machine.log"
+
+timeout 200 "$PY" benchmarks/bench_layers.py --threads "$THREADS" --steps-only --repeats 6 > "$OUT/layers.log" 2>&1
+echo "bench_layers: exit $? at $((SECONDS - start)) s"; tail -n 14 "$OUT/layers.log"
+
+timeout 200 "$PY" benchmarks/bench_resnet.py --threads "$RESNET_THREADS" --steps 2 --forwards 3 > "$OUT/resnet.log" 2>&1
+echo "bench_resnet: exit $? at $((SECONDS - start)) s"; tail -n 14 "$OUT/resnet.log"
+
+if "$PY" -c "import mpi4py" 2>/dev/null && { command -v mpiexec >/dev/null || [ -x "$(dirname "$(command -v "$PY")")/mpiexec" ]; }; then
+  # shellcheck disable=SC2086  # PROCS is a list of numbers
+  timeout 150 "$PY" benchmarks/bench_distributed.py --models lenet --procs $PROCS --steps 20 > "$OUT/distributed.log" 2>&1
+  echo "bench_distributed: exit $? at $((SECONDS - start)) s"; tail -n 8 "$OUT/distributed.log"
+else
+  echo "bench_distributed: skipped (no mpi4py or mpiexec here: pip install \"shendu[distributed]\")" | tee "$OUT/distributed.log"
+fi
