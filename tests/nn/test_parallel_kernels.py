@@ -611,3 +611,20 @@ def test_max_pool_backward_of_windows_apart_equals_the_scatter_add(
     with mock.patch.object(MaxPool2d, "_spread", scatter):
         slow = fn.backward(gy)
     assert same_bits(np.ascontiguousarray(fast), np.ascontiguousarray(slow))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_max_pool_without_a_graph_over_threads_keeps_the_bits(channels_last):
+    """Under no_grad max_pool2d computes the max alone, the batch shared among the threads: the
+    same values, NaN and layout as one thread."""
+    x = np.random.default_rng(3).standard_normal((9, 4, 11, 10)).astype(np.float32)
+    x[4, 2, 3, 3] = np.nan
+    if channels_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    results = []
+    for n in (1, 3):
+        with threads(n), small_pieces(), shendu.no_grad():
+            results.append(F.max_pool2d(shendu.tensor(x), 3, 2, 1).numpy())
+    assert same_bits(results[0], results[1])
+    assert results[1].strides == results[0].strides  # channels-last stays channels-last
+    assert np.isnan(results[1][4, 2]).any()

@@ -109,17 +109,25 @@ class MaxPool2d(_Pool2d):
         # channels-last (what conv2d gives): the gradient is made in that layout too
         self.channels_last = not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
         xp = _pad(x, self.before, self.after, -np.inf)
-        if not argmax:  # np.maximum propagates NaN, as PyTorch's max does
-            return _running_max(_running_max(xp, *self._axis(1)), *self._axis(0))
+        one_pass = self._argmax_pass if argmax else self._max_pass
         if parallel.shares_rows(xp):
             # each image's windows are its own: the batch is shared among the threads, same bits
             images = parallel.row_pieces(xp.shape[0], xp[0].size)
-            parts = parallel.run(lambda s: self._argmax_pass(xp[s]), images)
+            parts = parallel.run(lambda s: one_pass(xp[s]), images)
+            if not argmax:
+                return np.concatenate(parts)
             y, place = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
+        elif not argmax:
+            return self._max_pass(xp)
         else:
             y, place = self._argmax_pass(xp)
         self.save(place)
         return y
+
+    def _max_pass(self, xp: np.ndarray) -> np.ndarray:
+        """The max of every window of the padded input xp (some images); np.maximum propagates
+        NaN, as PyTorch's max does."""
+        return _running_max(_running_max(xp, *self._axis(1)), *self._axis(0))
 
     def _argmax_pass(self, xp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(max, place in the window) of every window of the padded input xp (some images)."""
