@@ -33,6 +33,7 @@ from typing import Any, Callable, Sequence, TypeVar
 import numpy as np
 
 __all__ = [
+    "cores",
     "get_num_threads",
     "set_num_threads",
     "share_cores",
@@ -64,7 +65,7 @@ MATMUL_BLOCK = 8  # band widths are whole blocks of this many rows or columns (a
 ELEMENTWISE_PIECE = 1 << 16
 
 
-def _cores() -> int:
+def cores() -> int:
     """The cores this process may run on (its CPU affinity), as PyTorch's default."""
     try:
         return len(os.sched_getaffinity(0))
@@ -83,7 +84,7 @@ def get_num_threads() -> int:
     ``$OMP_NUM_THREADS``, else the cores this process may use (PyTorch's order)."""
     if _num_threads is not None:
         return _num_threads
-    return _env_threads() or _cores()
+    return _env_threads() or cores()
 
 
 def share_cores(processes: int) -> None:
@@ -91,7 +92,7 @@ def share_cores(processes: int) -> None:
     share the machine and neither ``set_num_threads`` nor ``$OMP_NUM_THREADS`` chose a number:
     ranks that each take every core would ask for ``processes`` times the cores there are."""
     if processes > 1 and _num_threads is None and _env_threads() is None:
-        set_num_threads(max(1, _cores() // processes))
+        set_num_threads(max(1, cores() // processes))
 
 
 def set_num_threads(n: int) -> None:

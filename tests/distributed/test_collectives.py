@@ -53,3 +53,23 @@ def test_ranks_on_one_machine_share_its_cores_unless_told(omp, expected):
     want = expected if expected is not None else max(1, cores // 2)
     for rank in (0, 1):
         assert f"threads rank {rank}: {want}" in job.stdout
+
+
+def test_a_crowded_machine_makes_waits_sleep_from_the_start():
+    """More ranks on a machine than cores: a wait must not spin (it would take a core another
+    rank needs); as many or fewer: it polls without pausing first."""
+    from shendu import parallel
+    from shendu.distributed.process_group import _Group
+
+    class Comm:
+        def Get_rank(self):
+            return 0
+
+        def Get_size(self):
+            return 4
+
+    group = _Group(Comm(), timeout=5.0)
+    group.ranks_here = parallel.cores()
+    assert not group.crowded
+    group.ranks_here = parallel.cores() + 1
+    assert group.crowded

@@ -79,7 +79,8 @@ class Work:
 
 def wait_all(requests: list[Any], what: str, timeout: float | None = None) -> None:
     """Poll MPI ``requests`` until all complete: without pausing for the first ``SPIN_SECONDS``,
-    then sleeping a little longer each time (≤ 1 ms).
+    then sleeping a little longer each time (≤ 1 ms); with more ranks on the machine than cores,
+    sleeping from the start (a spinning rank would take the core the others need).
 
     Polling rather than ``MPI_Waitall``: a blocking wait could never time out. MPI moves a large
     message in chunks, each only when both ranks call into MPI, so sleeping between polls while
@@ -92,7 +93,7 @@ def wait_all(requests: list[Any], what: str, timeout: float | None = None) -> No
     seconds = default_group().timeout if timeout is None else timeout
     start = time.monotonic()
     deadline = start + seconds
-    spin_until = start + SPIN_SECONDS
+    spin_until = start + (0.0 if default_group().crowded else SPIN_SECONDS)
     pause = 1e-5
     while not test_all(requests):
         now = time.monotonic()

@@ -39,6 +39,13 @@ class _Group:
         self.size: int = comm.Get_size()
         self.timeout = timeout
         self.previous_excepthook = sys.excepthook
+        self.ranks_here = 1  # ranks sharing this machine (set by init_process_group)
+
+    @property
+    def crowded(self) -> bool:
+        """More ranks on this machine than it has cores: a waiting rank must leave its core to
+        the others rather than poll MPI without pause."""
+        return self.ranks_here > parallel.cores()
 
 
 _group: _Group | None = None
@@ -149,7 +156,8 @@ def init_process_group(
     if group.size > 1:
         sys.excepthook = _abort_on_uncaught
         # ranks on one machine share its cores, unless the user chose the threads
-        parallel.share_cores(_ranks_on_this_machine(comm))
+        group.ranks_here = _ranks_on_this_machine(comm)
+        parallel.share_cores(group.ranks_here)
     from shendu.distributed.collectives import barrier
 
     barrier()  # every rank has joined (or the deadline says which one is missing)
