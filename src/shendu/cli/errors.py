@@ -26,7 +26,10 @@ import errno
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -130,9 +133,9 @@ def classify(err: BaseException) -> tuple[str, int]:
     )
 
 
-def usage_check(check) -> None:
-    """Run ``check()``; a ValueError it raises (an unknown data set or split) becomes a usage error."""
+def usage_check(check: Callable[[], T]) -> T:
+    """``check()``; a ValueError it raises (an unknown data set or split) becomes a usage error."""
     try:
-        check()
+        return check()
     except ValueError as err:
         raise CLIError(str(err), EXIT_USAGE) from None

@@ -107,13 +107,10 @@ def check_compatible(config: dict[str, Any], dataset, data: str) -> None:
 
 def _split(name: str, requested: str | None) -> str:
     """The split to evaluate; an unknown data set or split is a usage error (exit code 2)."""
-    from shendu.cli.errors import EXIT_USAGE, CLIError
+    from shendu.cli.errors import EXIT_USAGE, CLIError, usage_check
     from shendu.data import dataset_splits
 
-    try:
-        splits = dataset_splits(name)
-    except ValueError as err:
-        raise CLIError(str(err), EXIT_USAGE) from None
+    splits = usage_check(lambda: dataset_splits(name))
     if requested and requested not in splits:
         raise CLIError(
             f"data set {name!r} has no split {requested!r}; its splits: {', '.join(splits)}", EXIT_USAGE

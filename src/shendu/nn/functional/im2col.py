@@ -223,10 +223,7 @@ def pad_channels_last(x: np.ndarray, padding: Padding) -> np.ndarray:
     xp[:, top + h :] = 0
     xp[:, top : top + h, :left] = 0
     xp[:, top : top + h, left + w :] = 0
-    inside = xp[:, top : top + h, left : left + w]
-    if n == 1:  # one image: its rows are shared among the threads instead of the batch
-        inside, nhwc = inside[0], nhwc[0]
-    parallel.copyto(inside, nhwc)
+    parallel.copyto(xp[:, top : top + h, left : left + w], nhwc)  # one image: its rows are shared out
     return xp
 
 

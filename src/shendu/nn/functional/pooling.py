@@ -114,13 +114,12 @@ class MaxPool2d(_Pool2d):
             # each image's windows are its own: the batch is shared among the threads, same bits
             images = parallel.row_pieces(xp.shape[0], xp[0].size)
             parts = parallel.run(lambda s: one_pass(xp[s]), images)
-            if not argmax:
-                return np.concatenate(parts)
-            y, place = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
-        elif not argmax:
-            return self._max_pass(xp)
+            result = tuple(map(np.concatenate, zip(*parts, strict=True))) if argmax else np.concatenate(parts)
         else:
-            y, place = self._argmax_pass(xp)
+            result = one_pass(xp)
+        if not argmax:
+            return result
+        y, place = result
         self.save(place)
         return y
 
