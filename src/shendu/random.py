@@ -72,10 +72,15 @@ def fill_(arr: np.ndarray, normal: bool, scale: float = 1.0, shift: float = 0.0)
         arr[...] = backend.like(arr, fill_(np.empty(arr.shape, arr.dtype), normal, scale, shift))
         return arr
     gen = default_generator()
-    if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
-        (gen.standard_normal if normal else gen.random)(dtype=arr.dtype, out=arr)
-        arr *= scale
-        arr += shift
+    if arr.dtype in (np.float32, np.float64):
+        # drawn in index order whatever the memory layout (a channels-last conv weight gets
+        # the numbers a C-ordered one would)
+        out = arr if arr.flags.c_contiguous else np.empty(arr.shape, arr.dtype)
+        (gen.standard_normal if normal else gen.random)(dtype=arr.dtype, out=out)
+        out *= scale
+        out += shift
+        if out is not arr:
+            arr[...] = out
     else:
         z = gen.standard_normal(arr.shape) if normal else gen.random(arr.shape)
         arr[...] = (z * scale + shift).astype(arr.dtype)

@@ -318,3 +318,84 @@ def test_uint8_images_get_a_hint_to_scale_them():
     images = shendu.tensor(np.zeros((2, 1, 8, 8), np.uint8))
     with pytest.raises(ValueError, match=r"uint8 and weight dtype float32.*x\.float\(\) / 255"):
         nn.Conv2d(1, 4, 3)(images)
+
+
+# ---- weights stored channels-last ---------------------------------------------------------------
+
+
+def _channels_last(a: np.ndarray) -> np.ndarray:
+    """The same values, stored (O, *kernel, C) in memory as nn.Conv2d / nn.Conv1d keep theirs."""
+    order = (0, *range(2, a.ndim), 1)
+    return np.ascontiguousarray(a.transpose(order)).transpose(np.argsort(order))
+
+
+@pytest.mark.parametrize("make", [lambda: shendu.nn.Conv2d(3, 8, (3, 2)), lambda: shendu.nn.Conv1d(4, 6, 5)])
+def test_conv_layers_store_weights_channels_last_with_the_numbers_of_a_c_ordered_weight(make):
+    shendu.manual_seed(3)
+    conv = make()
+    w = conv.weight.numpy()
+    assert not w.flags.c_contiguous and np.moveaxis(w, 1, -1).flags.c_contiguous
+    shendu.manual_seed(3)
+    plain = shendu.nn.Parameter(np.empty(w.shape, w.dtype))  # C-ordered, initialised as the layer does
+    shendu.nn.init.kaiming_uniform_(plain, a=np.sqrt(5))
+    np.testing.assert_array_equal(w, plain.numpy())
+
+
+@given(case=conv_cases())
+def test_a_channels_last_weight_gives_the_same_bits_as_a_c_ordered_one(case):
+    """Forward and every gradient, bit for bit; ∂L/∂W comes back in its weight's own layout."""
+    x, w, *b = _arrays(case, np.float32)
+    kw = {k: case[k] for k in ("stride", "padding", "dilation", "groups")}
+    runs = []
+    for weight in (w, _channels_last(w)):
+        ts = [shendu.tensor(a, requires_grad=True) for a in (x, weight, *b)]
+        y = conv2d(*ts, **kw)
+        (y * y).sum().backward()
+        runs.append((y.numpy(), *(t.grad.numpy() for t in ts)))
+        assert ts[1].grad.numpy().strides == weight.strides or weight.flags.c_contiguous
+    for ours, plain in zip(*runs, strict=True):
+        np.testing.assert_array_equal(ours, plain)
+
+
+def test_a_weight_changed_in_place_after_forward_makes_backward_raise_as_in_torch():
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    for net, lib, inputs in (
+        (shendu.nn.Conv2d(3, 4, 3), shendu, shendu.tensor(x)),
+        (torch.nn.Conv2d(3, 4, 3), torch, torch.tensor(x)),
+    ):
+        y = net(inputs).sum()
+        with lib.no_grad():
+            net.weight.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.backward()
+
+
+def test_a_channels_last_conv_layer_trains_copies_and_reloads_like_a_c_ordered_one(tmp_path):
+    """Two SGD steps, deepcopy and a safetensors round trip keep the numbers and the layout."""
+    import copy
+
+    def make():
+        nn = shendu.nn
+        return nn.Sequential(nn.Conv2d(2, 5, 3, padding=1), nn.ReLU(), nn.Conv2d(5, 3, 3))
+
+    shendu.manual_seed(0)
+    ours = make()
+    plain = copy.deepcopy(ours)
+    for conv in (plain[0], plain[2]):
+        conv.weight.data = shendu.tensor(np.ascontiguousarray(conv.weight.numpy()))
+    x = shendu.tensor(np.random.default_rng(1).standard_normal((4, 2, 7, 7)).astype(np.float32))
+    for net in (ours, plain):
+        opt = shendu.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(2):
+            opt.zero_grad()
+            (net(x) ** 2).mean().backward()
+            opt.step()
+    for a, b in zip(ours.parameters(), plain.parameters(), strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert np.moveaxis(ours[0].weight.numpy(), 1, -1).flags.c_contiguous
+    assert np.moveaxis(copy.deepcopy(ours)[0].weight.numpy(), 1, -1).flags.c_contiguous
+    shendu.save(ours.state_dict(), tmp_path / "w.safetensors")
+    fresh = make()
+    fresh.load_state_dict(shendu.load(tmp_path / "w.safetensors"))
+    np.testing.assert_array_equal(fresh(x).numpy(), ours(x).numpy())
+    assert np.moveaxis(fresh[2].weight.numpy(), 1, -1).flags.c_contiguous

@@ -52,7 +52,7 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
-        out = Parameter(self._data.copy(), self.requires_grad)
+        out = Parameter(self._data.copy(order="K"), self.requires_grad)  # same memory layout
         if self.grad is not None:
             out.grad = Tensor._wrap(self.grad._data.copy())
         memo[id(self)] = out

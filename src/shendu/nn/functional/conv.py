@@ -140,9 +140,13 @@ class Conv2d(Function):
         self.kernel, self.stride, self.dilation, self.padding = (kh, kw), stride, dilation, padding
         self.out_size, self.groups, self.x_shape = (oh, ow), groups, x.shape
         self.out_channels, self.itemsize = o, x.dtype.itemsize
-        # W₂ per group, columns in col's (i, j, c) order: (g, O/g, KH·KW·C/g)
-        # (a copy of every weight: for one image at 224×224 it is a tenth of the work, so shared out)
-        w2 = parallel.copyto(np.empty((o, kh, kw, cg), w.dtype), w.transpose(0, 2, 3, 1))
+        self.weight_channels_last = w.transpose(0, 2, 3, 1).flags.c_contiguous
+        # W₂ per group, columns in col's (i, j, c) order: (g, O/g, KH·KW·C/g). Free for a weight
+        # stored channels-last (nn.Conv2d's); any other is copied, a tenth of the work for one
+        # image at 224×224, so shared out.
+        w2 = w.transpose(0, 2, 3, 1)
+        if not self.weight_channels_last:
+            w2 = parallel.copyto(np.empty((o, kh, kw, cg), w.dtype), w2)
         w2 = w2.reshape(groups, o // groups, -1)
         y = np.empty((n, oh, ow, o), dtype=np.result_type(x, w))
         bias = b[0] if b else None
@@ -158,7 +162,9 @@ class Conv2d(Function):
                 lambda s: self._multiply(pad_channels_last(x[s], padding), w2, bias, y[s], split=split),
                 chunks,
             )
-        self.save(x, w2)
+        # w too, so that backward refuses a weight changed in place since (as PyTorch), W₂ being
+        # a view of it when it is stored channels-last
+        self.save(x, w2, w)
         return y.transpose(0, 3, 1, 2)
 
     def _multiply(
@@ -209,7 +215,7 @@ class Conv2d(Function):
         return slice(None) if self.groups == 1 else slice(g * og, (g + 1) * og)
 
     def backward(self, gy):
-        x, w2 = self.saved
+        x, w2 = self.saved[:2]
         n, c, h, w = self.x_shape
         groups, (og, k) = self.groups, w2.shape[1:]
         gy_nhwc = gy.transpose(0, 2, 3, 1)  # channels-last view: G's rows, free if gy is channels-last
@@ -231,7 +237,9 @@ class Conv2d(Function):
         if want_w:
             gw2 = _sum_in_order([p for p, _ in parts], (groups, og, k), gy.dtype)
             (kh, kw), cg = self.kernel, c // groups
-            gw = np.ascontiguousarray(gw2.reshape(og * groups, kh, kw, cg).transpose(0, 3, 1, 2))
+            gw = gw2.reshape(og * groups, kh, kw, cg).transpose(0, 3, 1, 2)
+            if not self.weight_channels_last:  # ∂L/∂W in the weight's own layout
+                gw = np.ascontiguousarray(gw)
         if want_b:
             gb = _sum_in_order([b for _, b in parts], (og * groups,), gy.dtype)
         return (None if gx is None else gx.transpose(0, 3, 1, 2)), gw, gb

@@ -21,6 +21,19 @@ from shendu.nn.parameter import Parameter
 from shendu.tensor import DEFAULT_FLOAT, Tensor
 
 
+def channels_last_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialised weight of ``shape`` (O, C, *kernel) stored as (O, *kernel, C) in memory.
+
+    That is the order in which conv2d multiplies a weight (each filter's taps, channels last, as
+    its input windows are laid out), so it then reads the weight in place instead of copying it
+    every forward pass: for one 224×224 image through ResNet-18 that copy was a tenth of the time.
+    PyTorch calls this layout ``torch.channels_last``. Values, shapes and indexing are unchanged.
+    """
+    order = (0, *range(2, len(shape)), 1)
+    storage = np.empty(tuple(shape[i] for i in order), dtype=dtype)
+    return storage.transpose(np.argsort(order))
+
+
 class _ConvNd(Module):
     """What Conv1d and Conv2d share: argument checks, parameters, initialisation, repr."""
 
@@ -64,7 +77,7 @@ class _ConvNd(Module):
         self.padding_mode = padding_mode
         dtype = np.dtype(dtype or DEFAULT_FLOAT)
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
-        self.weight = Parameter(np.empty(shape, dtype=dtype))
+        self.weight = Parameter(channels_last_empty(shape, dtype))
         if bias:
             self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
         else:
