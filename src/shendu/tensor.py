@@ -579,13 +579,11 @@ class Tensor:
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
         """Write ``value`` where the bool ``mask`` is True, in place."""
-        m = np.asarray(mask)
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)  # a GPU mask stays there
         if m.dtype != np.bool_:
             raise TypeError(f"masked_fill_: mask must be a bool tensor, got dtype {m.dtype}")
         v = value.item() if isinstance(value, Tensor) else value
-        return self._inplace(
-            "masked_fill_", lambda a, mm: np.where(mm, np.asarray(v, dtype=a.dtype), a), m, value=v
-        )
+        return self._inplace("masked_fill_", lambda a, mm: np.where(mm, a.dtype.type(v), a), m, value=v)
 
     def any(self) -> Tensor:
         return Tensor._wrap(self._data.any())

@@ -94,7 +94,7 @@ def test_where(shapes, seed):
     a, b = arr(rng, shapes[0]), arr(rng, shapes[1])
     cond = np.asarray(rng.uniform(size=np.broadcast_shapes(shapes[0], shapes[1])) > 0.5)
     check_op(
-        lambda x, y: shendu.where(shendu.tensor(cond), x, y),
+        lambda x, y: shendu.where(shendu.tensor(cond, device=x.device), x, y),
         lambda x, y: torch.where(torch.from_numpy(cond), x, y),
         [a, b],
     )

@@ -41,7 +41,7 @@ def test_topk(x, k, largest):
 def test_masked_fill(x, seed, value):
     mask = np.random.default_rng(seed).random(x.shape[-1]) < 0.5  # broadcast along the rows
     check_op(
-        lambda a: a.masked_fill(shendu.tensor(mask), value),
+        lambda a: a.masked_fill(shendu.tensor(mask, device=a.device), value),
         lambda a: a.masked_fill(torch.tensor(mask), value),
         [x],
     )

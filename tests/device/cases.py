@@ -113,6 +113,16 @@ CASES: list[tuple[str, Callable, list[np.ndarray]]] = [
         lambda a, b: F.binary_cross_entropy_with_logits(a, b.detach().sigmoid()),
         [_f(3, 4), _f(3, 4)],
     ),
+    # index tensors on the device, as PyTorch code has them
+    ("embedding", lambda w, i: F.embedding(i, w, padding_idx=1), [_f(6, 4), np.array([[0, 2], [5, 2]])]),
+    (
+        "embedding_renorm_scaled",
+        lambda w, i: F.embedding(i, w * 1, max_norm=1.0, scale_grad_by_freq=True),
+        [_f(6, 4), np.array([3, 0, 3, 1])],
+    ),
+    ("one_hot", lambda a, i: a * F.one_hot(i, 4).float(), [_f(3, 4), np.array([0, 3, 1])]),
+    ("topk", lambda a: a.topk(2, dim=1)[0] + a.topk(1, dim=0, largest=False)[0].sum(), [_f(3, 5)]),
+    ("masked_fill", lambda a: a.masked_fill(a > 0.5, 0.0) + (a * 1).masked_fill_(a < 0, 2.0), [_f(3, 4)]),
     ("lenet", _layer(lambda: get_model("lenet")), [_f(2, 1, 28, 28)]),
     ("resnet_block", _layer(lambda: BasicBlock(4, 4)), [_f(2, 4, 6, 6)]),
 ]

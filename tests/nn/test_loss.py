@@ -17,6 +17,11 @@ seeds = st.integers(0, 2**16)
 REDUCTIONS = ["mean", "sum", "none"]
 
 
+def _on(values: np.ndarray | None, like: shendu.Tensor) -> shendu.Tensor | None:
+    """``values`` as a tensor on ``like``'s device (None stays None)."""
+    return None if values is None else shendu.tensor(values, device=like.device)
+
+
 def _randn(rng, shape, dtype=np.float64, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(dtype)
 
@@ -268,10 +273,9 @@ def test_binary_cross_entropy_matches_torch(reduction, seed, n, m, use_weight):
     x = rng.uniform(0.05, 0.95, (n, m))
     t = rng.random((n, m))
     w = rng.random((m,)) + 0.5 if use_weight else None
-    s_w = None if w is None else shendu.tensor(w)
     t_w = None if w is None else to_torch(w)
-    check_op(
-        lambda a, b: F.binary_cross_entropy(a, b, s_w, reduction=reduction),
+    check_op(  # the weight on the input's device (check_op also runs it on a GPU when told)
+        lambda a, b: F.binary_cross_entropy(a, b, _on(w, a), reduction=reduction),
         lambda a, b: TF.binary_cross_entropy(a, b, t_w, reduction=reduction),
         [x, t],
     )
@@ -306,12 +310,11 @@ def test_bce_with_logits_matches_torch(reduction, seed, n, m, use_weight, use_po
     t = rng.random((n, m))
     w = rng.random((n, m)) + 0.5 if use_weight else None
     pw = rng.random((m,)) * 3 if use_pos else None
-    s_kw = dict(
-        weight=None if w is None else shendu.tensor(w), pos_weight=None if pw is None else shendu.tensor(pw)
-    )
     t_kw = dict(weight=None if w is None else to_torch(w), pos_weight=None if pw is None else to_torch(pw))
     check_op(
-        lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction, **s_kw),
+        lambda a, b: F.binary_cross_entropy_with_logits(
+            a, b, reduction=reduction, weight=_on(w, a), pos_weight=_on(pw, a)
+        ),
         lambda a, b: TF.binary_cross_entropy_with_logits(a, b, reduction=reduction, **t_kw),
         [x, t],
     )

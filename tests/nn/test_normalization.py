@@ -53,7 +53,9 @@ def test_batch_norm_eval_matches_torch(shape, seed):
     rm, rv = rng.standard_normal(c), rng.random(c) + 0.5
     x, w, b = rng.standard_normal(shape), rng.standard_normal(c), rng.standard_normal(c)
     check_op(
-        lambda x, w, b: F.batch_norm(x, shendu.tensor(rm), shendu.tensor(rv), w, b, training=False),
+        lambda x, w, b: F.batch_norm(
+            x, shendu.tensor(rm, device=x.device), shendu.tensor(rv, device=x.device), w, b, training=False
+        ),
         lambda x, w, b: TF.batch_norm(x, to_torch(rm), to_torch(rv), w, b, training=False),
         [x, w, b],
     )

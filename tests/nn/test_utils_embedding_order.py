@@ -81,7 +81,9 @@ def test_embedding_against_torch(idx, padding, scale):
     w = rng.standard_normal((6, 4))
     index = np.asarray(idx, dtype=np.int64).reshape(-1, 1) if len(idx) % 2 else np.asarray(idx)
     check_op(
-        lambda a: F.embedding(shendu.tensor(index), a, padding_idx=padding, scale_grad_by_freq=scale),
+        lambda a: F.embedding(
+            shendu.tensor(index, device=a.device), a, padding_idx=padding, scale_grad_by_freq=scale
+        ),
         lambda a: torch.nn.functional.embedding(
             torch.from_numpy(index), a, padding_idx=padding, scale_grad_by_freq=scale
         ),

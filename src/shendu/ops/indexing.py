@@ -170,7 +170,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     [0.0, 2.0, 0.0]
     """
     x = as_tensor(x)
-    m = np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else mask if backend.is_array(mask) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
     try:
@@ -205,8 +205,11 @@ def topk(
     data = x._data
     key = -data if largest else data
     order = np.argsort(key, axis=axis, kind="stable")
-    idx = np.take(order, np.arange(k), axis=axis).astype(np.int64)
-    grids: list[np.ndarray] = list(np.indices(idx.shape, sparse=True))
+    idx = order[(slice(None),) * axis + (slice(0, k),)].astype(np.int64)
+    xp = get_array_module(data)  # the index grids on x's device (a GPU's arrays index only with its own)
+    grids = [
+        xp.arange(s).reshape([-1 if j == i else 1 for j in range(idx.ndim)]) for i, s in enumerate(idx.shape)
+    ]
     grids[axis] = idx
     values = getitem(x, tuple(grids))
     return values, Tensor._wrap(idx)

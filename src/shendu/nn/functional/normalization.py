@@ -13,8 +13,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from shendu import parallel
+from shendu import backend, parallel
 from shendu.autograd.function import Function
+from shendu.device import device_mismatch
 from shendu.tensor import Tensor, as_tensor
 
 __all__ = ["batch_norm", "layer_norm", "local_response_norm"]
@@ -272,6 +273,8 @@ def batch_norm(
             )
         if arr is not None:
             _check_dtype(arr.dtype, x.dtype, what, "batch_norm")
+            if backend.device_of(arr) != x.device:  # updated in place where it is: never moved
+                raise device_mismatch("batch_norm", x.device, backend.device_of(arr))
     params = _affine_inputs(weight, bias, (c,), "batch_norm", x.dtype)
     dtype = x.dtype.type
     on_cpu = type(x._data) is np.ndarray  # NumPy: the threaded kernel; a GPU's arrays: Normalize

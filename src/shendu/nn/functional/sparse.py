@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from shendu.autograd.function import Function
 from shendu.autograd.grad_mode import no_grad
+from shendu.backend import get_array_module
 from shendu.tensor import Tensor
 
 __all__ = ["embedding", "one_hot"]
@@ -31,16 +34,21 @@ class Embedding(Function):
         if self.scale:
             counts = np.bincount(flat_idx, minlength=self.num)
             g = g / counts[flat_idx][:, None].astype(g.dtype)
-        gw = np.zeros((self.num, gy.shape[-1]), dtype=gy.dtype)
-        np.add.at(gw, flat_idx, g)
+        gw = np.zeros_like(gy, shape=(self.num, gy.shape[-1]))  # on gy's device
+        get_array_module(gw).add.at(gw, flat_idx, g)  # np.add.at, or CuPy's on a GPU
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return gw, None
 
 
+def _indices(t: Any) -> Any:
+    """The array of an index tensor, on its own device (a GPU's stays there), or ``np.asarray(t)``."""
+    return t._data if isinstance(t, Tensor) else np.asarray(t)
+
+
 def _renorm_(weight: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
     """Shrink, in place and outside the graph, the looked-up rows whose norm exceeds ``max_norm``."""
-    w = np.asarray(weight)
+    w = weight._data
     rows = np.unique(idx)
     norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)
     big = norms > max_norm
@@ -72,7 +80,7 @@ def embedding(
     >>> F.embedding(shendu.tensor([[2, 0]]), w).tolist()
     [[[4.0, 5.0], [0.0, 1.0]]]
     """
-    idx = np.asarray(input)
+    idx = _indices(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(
             f"embedding: expected integer indices (Long or Int), got dtype {idx.dtype}; use input.long()"
@@ -112,7 +120,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     >>> F.one_hot(shendu.tensor([0, 2]), 3).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
-    idx = np.asarray(tensor)
+    idx = _indices(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot is only applicable to index tensors (int64), got dtype {idx.dtype}")
     if idx.size and idx.min() < 0:
@@ -123,4 +131,5 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise ValueError(
             f"one_hot: class values must be smaller than num_classes={num_classes}, got {int(idx.max())}"
         )
-    return Tensor._wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+    classes = get_array_module(idx).arange(num_classes)
+    return Tensor._wrap((idx[..., None] == classes).astype(np.int64))
