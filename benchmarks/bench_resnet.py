@@ -135,14 +135,22 @@ def torch_forward(name: str, batch: int) -> Callable[[], object]:
 # ---- timing -------------------------------------------------------------------------------------
 
 
-def medians(fns: list[Callable[[], object]], repeats: int, warmup: int) -> list[float]:
-    """Median wall time of each function; the functions alternate on every repeat."""
+def medians(fns: list[Callable[[], object]], repeats: int, warmup: int, settle: bool = False) -> list[float]:
+    """Median wall time of each function; the functions take turns on every repeat.
+
+    ``settle``: each turn starts with one untimed call. For short calls (a forward pass): after
+    PyTorch's turn its OpenMP threads spin on for a while, and an idle shendu helper wakes
+    slowly, so a call timed straight after the other library's is charged for it (a ResNet-18
+    forward at 2 threads on 2 cores: ~15 % slower).
+    """
     for f in fns:
         for _ in range(warmup):
             f()
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
         for i, f in enumerate(fns):
+            if settle:
+                f()
             t0 = time.perf_counter()
             f()
             times[i].append(time.perf_counter() - t0)
@@ -170,7 +178,7 @@ def run(threads: list[int], batch: int, steps: int, forwards: int, skip_forward:
         s, t = medians([s_step, t_step], steps, warmup=1)
         print(row(f"ResNet-18 CIFAR step b{batch}", n, batch, s, t), flush=True)
         for name in nets:
-            s, t = medians(list(fwd[name]), forwards, warmup=1)
+            s, t = medians(list(fwd[name]), forwards, warmup=1, settle=True)
             print(row(f"{name} 224 forward b1", n, 1, s, t), flush=True)
     print("ratio = shendu images/s ÷ PyTorch images/s (1.00 = as fast)")
 

@@ -471,6 +471,25 @@ def test_relu_and_sigmoid_over_threads_have_the_bits_of_one_numpy_call(shape, ch
     assert same_bits(u.grad.numpy(), gy * sig * (1 - sig))
 
 
+@pytest.mark.parametrize("layout", ["c", "channels-last", "strided"])
+def test_relu_against_runs_of_zeros_has_the_bits_of_max_with_the_scalar(layout):
+    """ReLU's forward takes max against a run of zeros, run after run: longer than one run, with
+    NaN of both signs, ±0 and ±inf, in any layout, it equals np.maximum(x, 0) bit for bit."""
+    from shendu.ops import activation
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 7, activation.ZERO_RUN // 20)).astype(np.float32)
+    x.reshape(-1)[:6] = [np.nan, -np.nan, -0.0, 0.0, np.inf, -np.inf]
+    if layout == "channels-last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    elif layout == "strided":
+        x = x[:, :, ::2]
+    for n in (1, 2):
+        with threads(n):
+            y = F.relu(shendu.tensor(x)).numpy()
+        assert same_bits(y, np.maximum(x, 0))
+
+
 def test_elementwise_splits_rows_of_any_layout_and_keeps_the_bits():
     a = np.arange(24, dtype=np.float32).reshape(4, 6) / 7
     b = (np.arange(24, dtype=np.float32).reshape(6, 4).T / 3).astype(np.float32)  # other strides
