@@ -82,3 +82,61 @@ def test_shendu_compiled_0_switches_the_kernels_off():
     env = {**os.environ, "SHENDU_COMPILED": "0"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@st.composite
+def pool_cases(draw):
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    shape = (
+        draw(st.integers(1, 3)),
+        draw(st.integers(1, 4)),
+        draw(st.integers(3, 8)),
+        draw(st.integers(3, 8)),
+    )
+    return dict(
+        shape=shape,
+        geometry=dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=draw(st.booleans())),
+        channels_last=draw(st.booleans()),
+        dtype=draw(st.sampled_from([np.float32, np.float64])),
+        specials=draw(st.booleans()),  # ties, NaN, ±inf in x; ±0, ±inf in the gradient
+        seed=draw(st.integers(0, 2**16)),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=pool_cases())
+def test_compiled_max_pool_has_the_bits_of_the_numpy_passes(case):
+    """The gradient by the compiled kernel against NumPy's writes and scatter-add (and the same
+    max and argmax), with ties, NaN, ±0 and infinities, both memory layouts, overlapping and
+    padded windows."""
+    import shendu
+    import shendu.nn.functional as F
+
+    rng = np.random.default_rng(case["seed"])
+    x = rng.integers(-2, 3, case["shape"]).astype(case["dtype"])  # ties
+    y_shape = F.max_pool2d(shendu.tensor(x), **case["geometry"]).shape
+    g = rng.standard_normal(y_shape).astype(case["dtype"])
+    if case["specials"]:
+        x.reshape(-1)[rng.integers(0, x.size, 3)] = [np.nan, np.inf, -np.inf]
+        g.reshape(-1)[rng.integers(0, g.size, 3)] = [-0.0, np.inf, -np.inf]
+    if case["channels_last"]:  # what conv2d returns
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    results = []
+    for use_kernels in (True, False):
+        originals = compiled.max_pool_grad_kernel, compiled.max_pool_grad_apart_kernel
+        try:
+            if not use_kernels:
+                compiled.max_pool_grad_kernel = compiled.max_pool_grad_apart_kernel = lambda *a: None
+            t = shendu.tensor(x, requires_grad=True)
+            y, idx = F.max_pool2d(t, **case["geometry"], return_indices=True)
+            with np.errstate(invalid="ignore"):  # inf + (−inf) where windows overlap: NaN, as in torch
+                y.backward(shendu.tensor(g))
+        finally:
+            compiled.max_pool_grad_kernel, compiled.max_pool_grad_apart_kernel = originals
+        results.append([y.numpy(), idx.numpy(), t.grad.numpy()])
+    for ours, passes in zip(*results, strict=True):
+        assert np.array_equal(
+            np.ascontiguousarray(ours).view(np.uint8), np.ascontiguousarray(passes).view(np.uint8)
+        )

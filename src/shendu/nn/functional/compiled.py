@@ -8,9 +8,14 @@ same additions in the same order, so the bits are those of the NumPy loop
 (:func:`~shendu.nn.functional.im2col.col2im_channels_last` keeps that loop, the readable
 version, and uses it where no kernel is at hand).
 
+Max pooling's gradient likewise: NumPy's takes KH·KW strided writes per piece of the batch (or
+an unbuffered scatter-add where windows overlap); compiled, a piece is one call that adds each
+window's G at its argmax, windows in (p, q) order: the scatter-add's bits. (Its forward stays
+NumPy's separable passes: a compiled scan of every window was slower.)
+
 Optional: without numba, on a GPU's arrays, for dtypes other than float32/float64, or with
-``SHENDU_COMPILED=0`` in the environment, :func:`col2im_kernel` returns None. numba is imported,
-and the kernels compiled (or loaded from numba's cache), on the first call only.
+``SHENDU_COMPILED=0`` in the environment, the ``*_kernel`` functions return None. numba is
+imported, and the kernels compiled (or loaded from numba's cache), on first use only.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["col2im_kernel", "enabled"]
+__all__ = ["col2im_kernel", "enabled", "max_pool_grad_apart_kernel", "max_pool_grad_kernel"]
 
 
 def col2im_kernel(gxp: Any, taps: Any) -> Callable[..., None] | None:
@@ -31,11 +36,20 @@ def col2im_kernel(gxp: Any, taps: Any) -> Callable[..., None] | None:
     and gxp: (N, Hp, Wp, C) of one dtype, any strides: for each offset (i, j) in turn,
     gxp[n, i·dh + p·sh, j·dw + q·sw, c] += taps[n, p, q, i, j, c].
     """
-    if type(gxp) is not np.ndarray or type(taps) is not np.ndarray or gxp.dtype != taps.dtype:
-        return None
-    # C-ordered arrays (the usual case) get a version whose channel loop is vectorised
-    contiguous = gxp.flags.c_contiguous and taps.flags.c_contiguous
-    return _kernel(_col2im, str(gxp.dtype), contiguous, 6, 4)
+    return _kernel(_col2im, [(taps, 6), (gxp, 4)])
+
+
+def max_pool_grad_kernel(gy: Any, place: Any, gp: Any) -> Callable[..., None] | None:
+    """The compiled max-pooling gradient for these arrays, or None. ``kernel(gy, place, gp, kh,
+    kw, sh, sw, dh, dw)``, all indexed (N, H, W, C): gp[n, p·sh + i·dh, q·sw + j·dw, c] +=
+    gy[n, p, q, c] at each window's place i·kw + j, windows in (p, q) order (gp zeroed first)."""
+    return _kernel(_max_pool_grad, [(gy, 4), (place, 4), (gp, 4)])
+
+
+def max_pool_grad_apart_kernel(gy: Any, place: Any, gp: Any) -> Callable[..., None] | None:
+    """As :func:`max_pool_grad_kernel` for windows that never overlap, writing every tap of
+    every window (G at the argmax, 0 elsewhere): gp need not be zeroed where windows cover it."""
+    return _kernel(_max_pool_grad_apart, [(gy, 4), (place, 4), (gp, 4)])
 
 
 def enabled() -> bool:
@@ -56,9 +70,36 @@ def _col2im(taps, gxp, kh, kw, sh, sw, dh, dw):  # pragma: no cover - runs compi
                             dst[ch] += src[ch]
 
 
+def _max_pool_grad_apart(gy, place, gp, kh, kw, sh, sw, dh, dw):  # pragma: no cover - runs compiled
+    n, oh, ow, c = gy.shape
+    zero = gp.dtype.type(0)
+    for b in range(n):
+        for p in range(oh):
+            for q in range(ow):
+                g, arg = gy[b, p, q], place[b, p, q]
+                for i in range(kh):
+                    for j in range(kw):
+                        out, t = gp[b, p * sh + i * dh, q * sw + j * dw], i * kw + j
+                        for ch in range(c):  # 0 + G: the scatter-add's bits (−0.0 becomes +0.0)
+                            out[ch] = zero + g[ch] if arg[ch] == t else zero
+
+
+def _max_pool_grad(gy, place, gp, kh, kw, sh, sw, dh, dw):  # pragma: no cover - runs compiled
+    n, oh, ow, c = gy.shape
+    rows, cols = np.empty(kh * kw, np.int64), np.empty(kh * kw, np.int64)  # place -> (i·dh, j·dw)
+    for t in range(kh * kw):  # a table, not a division per element
+        rows[t], cols[t] = (t // kw) * dh, (t % kw) * dw
+    for b in range(n):
+        for p in range(oh):
+            for q in range(ow):
+                g, arg, h, w = gy[b, p, q], place[b, p, q], p * sh, q * sw
+                for ch in range(c):
+                    gp[b, h + rows[arg[ch]], w + cols[arg[ch]], ch] += g[ch]
+
+
 _lock = threading.Lock()
 _module: list[Any] = []  # [numba] once imported, [None] when not available or switched off
-_compiled: dict[tuple[str, str, bool], Callable[..., None]] = {}
+_compiled: dict[tuple[str, tuple[tuple[str, int, bool], ...], bool], Callable[..., None]] = {}
 
 
 def _numba() -> Any:
@@ -79,23 +120,32 @@ def _import_numba() -> Any:
     return numba
 
 
-def _kernel(fn: Callable[..., None], dtype: str, contiguous: bool, *ndims: int) -> Callable[..., None] | None:
-    """``fn`` compiled for arrays of ``dtype`` with these numbers of axes, C-ordered (``contiguous``)
-    or of any strides, then int64 arguments; once per process (numba keeps the machine code on
-    disk). None without numba."""
-    if dtype not in ("float32", "float64"):
+def _kernel(fn: Callable[..., None], arrays: list[tuple[np.ndarray, int]]) -> Callable[..., None] | None:
+    """``fn`` compiled for these (array, number of axes) arguments, then int64 ones; float arrays
+    must be float32 or float64 (and all of one type), others integers. Once per process and kind
+    of arguments (numba keeps the machine code on disk); None without numba. All C-ordered
+    arrays (the usual case) get a version whose channel loops are vectorised, others one for
+    any strides; read-only inputs (a broadcast gradient) are typed so."""
+    if any(type(a) is not np.ndarray for a, _ in arrays):  # a GPU's arrays: no kernel
         return None
-    key = (fn.__name__, dtype, contiguous)
+    floats = {str(a.dtype) for a, _ in arrays if a.dtype.kind == "f"}
+    if len(floats) != 1 or not floats <= {"float32", "float64"}:
+        return None
+    if any(a.dtype.kind not in "fiu" for a, _ in arrays):
+        return None
+    contiguous = all(a.flags.c_contiguous for a, _ in arrays)
+    kinds = tuple((str(a.dtype), nd, a.flags.writeable) for a, nd in arrays)
+    key = (fn.__name__, kinds, contiguous)
     kernel = _compiled.get(key)
     if kernel is None:
         numba = _numba()
         if numba is None:
             return None
-        n_ints = fn.__code__.co_argcount - len(ndims)
-        last = "::1" if contiguous else ":"
-        arrays = ", ".join(f"{dtype}[{', '.join([':'] * (nd - 1) + [last])}]" for nd in ndims)
-        signature = f"void({arrays}, {', '.join(['int64'] * n_ints)})"
+        types = numba.types
+        layout = "C" if contiguous else "A"
+        args = [types.Array(getattr(types, d), nd, layout, readonly=not w) for d, nd, w in kinds]
+        args += [types.int64] * (fn.__code__.co_argcount - len(arrays))
         with _lock:
-            kernel = _compiled.get(key) or numba.njit(signature, nogil=True, cache=True)(fn)
+            kernel = _compiled.get(key) or numba.njit(types.void(*args), nogil=True, cache=True)(fn)
             _compiled[key] = kernel
     return kernel

@@ -21,6 +21,7 @@ from shendu import backend, ops, parallel
 from shendu.autograd import grad_mode
 from shendu.autograd.function import Function
 from shendu.backend import contiguous, get_array_module, matmul_precision
+from shendu.nn.functional import compiled
 from shendu.nn.functional._geometry import adaptive_output_size, pool_window, window_span
 from shendu.tensor import Tensor, as_tensor
 
@@ -46,6 +47,11 @@ def _pad_after(size: int, out: int, kernel: int, stride: int, pad: int, dilation
     """Padding needed after the input so the last window fits: P plus any ceil-mode overhang."""
     needed = (out - 1) * stride + window_span(kernel, dilation)
     return max(pad, needed - size - pad)
+
+
+def _nhwc(a: np.ndarray) -> np.ndarray:
+    """An (N, C, H, W) array indexed (N, H, W, C), as the compiled kernels take it (a view)."""
+    return a.transpose(0, 2, 3, 1)
 
 
 def _pad(x: np.ndarray, before: tuple[int, int], after: tuple[int, int], value: float) -> np.ndarray:
@@ -174,6 +180,10 @@ class MaxPool2d(_Pool2d):
         # zeroed unless per-tap writes cover every padded pixel (they then write each one)
         covered = spread and all(self.out[a] * self.stride[a] == (hp, wp)[a] for a in (0, 1))
         covered = covered and self.kernel == self.stride and self.dilation == (1, 1)
+        if type(gy) is np.ndarray:
+            gx = self._compiled_backward(gy, shape, spread, covered)
+            if gx is not None:
+                return gx
         xp = get_array_module(gy)
         gp = (np.empty if covered else xp.zeros)(shape, dtype=gy.dtype)  # C order: an image is one run
         piece = self._spread if spread else self._scatter
@@ -181,6 +191,33 @@ class MaxPool2d(_Pool2d):
             parallel.run(lambda s: piece(gy[s], gp[s], s), parallel.row_pieces(n, gp[0].size))
         else:
             piece(gy, gp, slice(None))
+        return self.crop(gp, self.channels_last)
+
+    def _compiled_backward(
+        self, gy: np.ndarray, shape: tuple[int, ...], apart: bool, covered: bool
+    ) -> np.ndarray | None:
+        """∂L/∂x by a compiled kernel (G added at each window's argmax, windows in (p, q) order:
+        the scatter-add's bits), one call per piece of the batch; None where there is no kernel.
+        Windows ``apart`` get every tap written (G or 0), so gp is only zeroed where they do
+        not ``cover`` it."""
+        (place,) = self.saved
+        gp = (np.empty if covered else np.zeros)(shape, gy.dtype)
+        gp_h = gp if self.channels_last else _nhwc(gp)
+        g_h = np.ascontiguousarray(_nhwc(gy)) if self.channels_last else _nhwc(gy)  # place's layout
+        place_h = _nhwc(place)
+        find = compiled.max_pool_grad_apart_kernel if apart else compiled.max_pool_grad_kernel
+        kernel = find(g_h, place_h, gp_h)
+        if kernel is None:
+            return None
+        geometry = (*self.kernel, *self.stride, *self.dilation)
+
+        def piece(s: slice) -> None:
+            kernel(g_h[s], place_h[s], gp_h[s], *geometry)
+
+        if parallel.shares_rows(gp):
+            parallel.run(piece, parallel.row_pieces(gp.shape[0], gp[0].size))
+        else:
+            piece(slice(None))
         return self.crop(gp, self.channels_last)
 
     def _windows_apart(self) -> bool:
