@@ -140,3 +140,19 @@ def test_compiled_max_pool_has_the_bits_of_the_numpy_passes(case):
         assert np.array_equal(
             np.ascontiguousarray(ours).view(np.uint8), np.ascontiguousarray(passes).view(np.uint8)
         )
+
+
+def test_a_kernel_that_cannot_be_cached_is_compiled_in_memory():
+    """A read-only install (no cache directory numba can write): compile without the disk cache."""
+    calls = []
+
+    class FakeNumba:
+        @staticmethod
+        def njit(signature, nogil, cache=False):
+            calls.append(cache)
+            if cache:
+                raise RuntimeError("cannot cache function '_col2im': no locator available for file")
+            return lambda fn: fn
+
+    assert compiled._jit(FakeNumba, compiled._col2im, "sig") is compiled._col2im
+    assert calls == [True, False]

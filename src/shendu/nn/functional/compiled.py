@@ -146,6 +146,15 @@ def _kernel(fn: Callable[..., None], arrays: list[tuple[np.ndarray, int]]) -> Ca
         args = [types.Array(getattr(types, d), nd, layout, readonly=not w) for d, nd, w in kinds]
         args += [types.int64] * (fn.__code__.co_argcount - len(arrays))
         with _lock:
-            kernel = _compiled.get(key) or numba.njit(types.void(*args), nogil=True, cache=True)(fn)
+            kernel = _compiled.get(key) or _jit(numba, fn, types.void(*args))
             _compiled[key] = kernel
     return kernel
+
+
+def _jit(numba: Any, fn: Callable[..., None], signature: Any) -> Callable[..., None]:
+    """``fn`` compiled now for ``signature``, its machine code kept in numba's disk cache, or
+    kept in memory only where no cache directory can be written (a read-only install)."""
+    try:
+        return numba.njit(signature, nogil=True, cache=True)(fn)
+    except (RuntimeError, OSError):  # numba: "cannot cache function ...: no locator available"
+        return numba.njit(signature, nogil=True)(fn)
