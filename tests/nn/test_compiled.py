@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shendu.nn.functional import compiled, im2col
+from tests.nn.test_pooling import pool_cases as torch_checked_pool_cases
 
 pytestmark = pytest.mark.skipif(
     not compiled.enabled(), reason="numba is not installed (or SHENDU_COMPILED=0)"
@@ -86,19 +87,14 @@ def test_shendu_compiled_0_switches_the_kernels_off():
 
 @st.composite
 def pool_cases(draw):
-    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
-    shape = (
-        draw(st.integers(1, 3)),
-        draw(st.integers(1, 4)),
-        draw(st.integers(3, 8)),
-        draw(st.integers(3, 8)),
-    )
+    """test_pooling's geometry (dilation, ceil mode, unbatched input too), plus layout, dtype and
+    special values."""
+    geometry = draw(torch_checked_pool_cases())
+    shape = geometry.pop("shape")
     return dict(
         shape=shape,
-        geometry=dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=draw(st.booleans())),
-        channels_last=draw(st.booleans()),
+        geometry=geometry,
+        channels_last=len(shape) == 4 and draw(st.booleans()),
         dtype=draw(st.sampled_from([np.float32, np.float64])),
         specials=draw(st.booleans()),  # ties, NaN, ±inf in x; ±0, ±inf in the gradient
         seed=draw(st.integers(0, 2**16)),

@@ -176,11 +176,12 @@ class MaxPool2d(_Pool2d):
         # windows apart (2×2 stride 2): per-tap writes; overlapping (3×3 stride 2), or a GPU's
         # arrays: the scatter-add (~2x faster there than adding tap by tap: KH·KW passes, each a
         # product and a strided add)
-        spread = self._windows_apart() and type(gy) is np.ndarray
+        on_host = type(gy) is np.ndarray
+        spread = self._windows_apart() and on_host
         # zeroed unless per-tap writes cover every padded pixel (they then write each one)
         covered = spread and all(self.out[a] * self.stride[a] == (hp, wp)[a] for a in (0, 1))
         covered = covered and self.kernel == self.stride and self.dilation == (1, 1)
-        if type(gy) is np.ndarray:
+        if on_host and compiled.enabled():
             gx = self._compiled_backward(gy, shape, spread, covered)
             if gx is not None:
                 return gx
