@@ -232,6 +232,28 @@ def test_sum_in_order_is_left_to_right():
 
 # ---- im2col / col2im ---------------------------------------------------------------------------
 
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.integers(1, 3000),
+    cols=st.integers(1, 40),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    strided=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_column_sums_are_the_sums_over_rows_in_any_layout(rows, cols, dtype, strided, seed):
+    a = np.random.default_rng(seed).standard_normal((rows, 2 * cols if strided else cols)).astype(dtype)
+    if strided:
+        a = a[:, ::2]
+    got = parallel.column_sums(a)
+    assert got.shape == (cols,) and got.dtype == dtype
+    exact = a.astype(np.float64).sum(axis=0)
+    tol = (1e-5 if dtype == np.float32 else 1e-12) * np.sqrt(rows) * np.abs(a).sum(axis=0).max()
+    np.testing.assert_allclose(got, exact, rtol=0, atol=tol)
+    assert same_bits(parallel.column_sums(a.copy()), parallel.column_sums(a.copy()))
+    ints = np.arange(rows * cols).reshape(rows, cols)
+    np.testing.assert_array_equal(parallel.column_sums(ints), ints.sum(axis=0))  # integers: NumPy's sum
+
+
 
 @st.composite
 def window_cases(draw):

@@ -99,7 +99,8 @@ def _max_pool_grad(gy, place, gp, kh, kw, sh, sw, dh, dw):  # pragma: no cover -
 
 _lock = threading.Lock()
 _module: list[Any] = []  # [numba] once imported, [None] when not available or switched off
-_compiled: dict[tuple[str, tuple[tuple[str, int, bool], ...], bool], Callable[..., None]] = {}
+_compiled: dict[tuple[str, tuple[tuple[np.dtype, int, bool], ...], bool], Callable[..., None]] = {}
+_FLOATS = {np.dtype(np.float32), np.dtype(np.float64)}
 
 
 def _numba() -> Any:
@@ -128,13 +129,13 @@ def _kernel(fn: Callable[..., None], arrays: list[tuple[np.ndarray, int]]) -> Ca
     any strides; read-only inputs (a broadcast gradient) are typed so."""
     if any(type(a) is not np.ndarray for a, _ in arrays):  # a GPU's arrays: no kernel
         return None
-    floats = {str(a.dtype) for a, _ in arrays if a.dtype.kind == "f"}
-    if len(floats) != 1 or not floats <= {"float32", "float64"}:
+    floats = {a.dtype for a, _ in arrays if a.dtype.kind == "f"}  # dtypes, not str(): called per chunk
+    if len(floats) != 1 or not floats <= _FLOATS:
         return None
     if any(a.dtype.kind not in "fiu" for a, _ in arrays):
         return None
     contiguous = all(a.flags.c_contiguous for a, _ in arrays)
-    kinds = tuple((str(a.dtype), nd, a.flags.writeable) for a, nd in arrays)
+    kinds = tuple((a.dtype, nd, a.flags.writeable) for a, nd in arrays)
     key = (fn.__name__, kinds, contiguous)
     kernel = _compiled.get(key)
     if kernel is None:
@@ -143,7 +144,7 @@ def _kernel(fn: Callable[..., None], arrays: list[tuple[np.ndarray, int]]) -> Ca
             return None
         types = numba.types
         layout = "C" if contiguous else "A"
-        args = [types.Array(getattr(types, d), nd, layout, readonly=not w) for d, nd, w in kinds]
+        args = [types.Array(getattr(types, str(d)), nd, layout, readonly=not w) for d, nd, w in kinds]
         args += [types.int64] * (fn.__code__.co_argcount - len(arrays))
         with _lock:
             kernel = _compiled.get(key) or _jit(numba, fn, types.void(*args))

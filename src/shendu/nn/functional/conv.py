@@ -230,7 +230,7 @@ class Conv2d(Function):
             if gx is not None:
                 self._input_grad(g2, w2, gx[s], split)
             gw = self._weight_grad(g2, x[s], split) if want_w else None
-            return gw, (g2.sum(axis=0) if want_b else None)
+            return gw, (parallel.column_sums(g2) if want_b else None)
 
         parts = parallel.run(chunk, chunks)
         gw = gb = None

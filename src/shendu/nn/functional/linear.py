@@ -40,7 +40,7 @@ class Linear(Function):
         if self.needs_grad[1]:
             gw = parallel.matmul(g2.T, x.reshape(-1, x.shape[-1]))
         if len(self.needs_grad) > 2 and self.needs_grad[2]:
-            gb = g2.sum(axis=0)
+            gb = parallel.column_sums(g2)
         return gx, gw, gb
 
 

@@ -184,7 +184,7 @@ def _square(a: np.ndarray) -> np.ndarray:
 
 def _column_sums(a2: np.ndarray, f) -> np.ndarray:
     """Σ over rows of f(piece), per column; pieces summed in order (same bits for any thread count)."""
-    parts = _run(lambda s: f(a2[s]).sum(axis=0), a2)
+    parts = _run(lambda s: parallel.column_sums(f(a2[s])), a2)
     return _in_order(parts, a2)
 
 
@@ -194,7 +194,7 @@ def _column_sums2(g2: np.ndarray, x2: np.ndarray, mean: np.ndarray) -> np.ndarra
     def piece(s: slice) -> np.ndarray:
         d = x2[s] - mean
         d *= g2[s]
-        return d.sum(axis=0)
+        return parallel.column_sums(d)
 
     return _in_order(_run(piece, g2), g2)
 
