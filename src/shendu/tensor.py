@@ -573,9 +573,13 @@ class Tensor:
     def ge(self, o: Any) -> Tensor:
         return self._compare(o, np.greater_equal)
 
-    def contiguous(self, memory_format: Any = None) -> Tensor:
-        """``self``: a shendu tensor needs no re-layout before ``view`` (kept for PyTorch code)."""
-        return self
+    def is_contiguous(self, memory_format: Any = None) -> builtins.bool:
+        """Whether the elements are stored row-major (C order) or channels-last, the layout of
+        shendu's conv and pooling outputs (row-major in PyTorch): then ``contiguous()`` is self."""
+        a = self._data
+        return a.flags.c_contiguous or (
+            a.ndim >= 3 and a.transpose(0, *range(2, a.ndim), 1).flags.c_contiguous
+        )
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
         """Write ``value`` where the bool ``mask`` is True, in place."""
@@ -662,6 +666,7 @@ class Tensor:
         def reshape(self, *shape: Any) -> Tensor: ...
         def view(self, *shape: Any) -> Tensor: ...
         def view_as(self, other: Tensor) -> Tensor: ...
+        def contiguous(self, memory_format: Any = None) -> Tensor: ...
         def permute(self, *dims: Any) -> Tensor: ...
         def transpose(self, dim0: builtins.int = -2, dim1: builtins.int = -1) -> Tensor: ...
         def t(self) -> Tensor: ...

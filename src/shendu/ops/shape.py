@@ -28,6 +28,16 @@ class Reshape(Function):
         return gy.reshape(self.in_shape)
 
 
+class Contiguous(Function):
+    """y = a row-major (C-ordered) copy of x;  backward passes the gradient through."""
+
+    def forward(self, x):
+        return x.copy(order="C")
+
+    def backward(self, gy):
+        return gy
+
+
 class Permute(Function):
     """y = x with axes reordered by ``dims``;  backward applies the inverse order."""
 
@@ -65,6 +75,73 @@ def reshape(x: Tensor, *shape) -> Tensor:
         raise ValueError(
             f"reshape: shape {shape} is invalid for input of shape {x.shape} ({x._data.size} elements)"
         ) from None
+
+
+def view(x: Tensor, *shape) -> Tensor:
+    """``reshape`` that never copies, as PyTorch's ``view``: the result shares x's memory.
+
+    A tensor whose elements are not one run in memory (transposed, sliced with a step, expanded)
+    cannot always be viewed: then it raises, as PyTorch does, instead of copying silently — a
+    write through the result would not reach x. Tensors in the channels-last layout that
+    shendu's conv and pooling outputs use (where PyTorch's are row-major) are copied instead.
+    """
+    x = as_tensor(x)
+    target = _shape_arg(shape)
+    a = x._data
+    if not x.is_contiguous():
+        known = int(np.prod([s for s in target if s != -1]))
+        full = tuple(a.size // known if s == -1 and known else s for s in target)
+        if int(np.prod(full)) == a.size and view_strides(a.shape, a.strides, full) is None:
+            raise RuntimeError(
+                f"view: shape {target} is not compatible with input shape {x.shape} and strides "
+                f"{tuple(st // a.itemsize for st in a.strides)} (its elements are not one run in "
+                "memory, e.g. after .t() or a slice with a step); use .reshape(...) or "
+                ".contiguous().view(...) instead"
+            )
+    return reshape(x, target)
+
+
+def view_strides(
+    shape: tuple[int, ...], strides: tuple[int, ...], new_shape: tuple[int, ...]
+) -> tuple[int, ...] | None:
+    """The strides that show an array of ``shape`` and ``strides`` as ``new_shape`` without a
+    copy, or None where there are none (then the elements must be copied to be reshaped).
+
+    The axes fall into runs that are contiguous between themselves (stride[i] = stride[i+1] ·
+    shape[i+1]); each run of the old shape must be exactly covered by consecutive new axes.
+    """
+    if int(np.prod(shape)) == 0 or not shape:
+        return tuple(0 for _ in new_shape)
+    old = [(n, st) for n, st in zip(shape, strides, strict=True) if n != 1]  # size 1: any stride
+    runs: list[tuple[int, int]] = []  # (elements, stride of the run's last axis)
+    for n, st in reversed(old):
+        if runs and st == runs[-1][1] * runs[-1][0]:
+            runs[-1] = (runs[-1][0] * n, runs[-1][1])
+        else:
+            runs.append((n, st))
+    new = [0] * len(new_shape)
+    axis = len(new_shape) - 1
+    for elements, step in runs:  # innermost run first
+        covered = 1
+        while axis >= 0 and (covered < elements or new_shape[axis] == 1):
+            new[axis] = step * covered
+            covered *= new_shape[axis]
+            axis -= 1
+        if covered != elements:
+            return None
+    while axis >= 0:  # leading size-1 axes
+        if new_shape[axis] != 1:
+            return None
+        axis -= 1
+    return tuple(new)
+
+
+def contiguous(x: Tensor, memory_format=None) -> Tensor:
+    """x itself when ``x.is_contiguous()``, else a row-major copy that stays in the graph
+    (as PyTorch, whose ``contiguous`` copies a transposed or sliced tensor, so that a write to the
+    result never reaches x). ``memory_format`` is accepted for PyTorch code and ignored."""
+    x = as_tensor(x)
+    return x if x.is_contiguous() else Contiguous.apply(x)
 
 
 def permute(x: Tensor, *dims) -> Tensor:

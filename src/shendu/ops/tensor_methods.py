@@ -23,6 +23,7 @@ from shendu.ops.inplace import record_inplace
 from shendu.ops.reduction import amax, amin, argmax, argmin, max, mean, min, sum, var
 from shendu.ops.shape import (
     chunk,
+    contiguous,
     expand,
     flatten,
     permute,
@@ -32,6 +33,7 @@ from shendu.ops.shape import (
     squeeze,
     transpose,
     unsqueeze,
+    view,
 )
 from shendu.ops.transfer import cpu, cuda, to
 from shendu.tensor import Tensor, as_tensor, bool_, float32, float64, int32, int64
@@ -131,7 +133,7 @@ def _expand_as(self: Tensor, other: Tensor) -> Tensor:
 
 
 def _view_as(self: Tensor, other: Tensor) -> Tensor:
-    return reshape(self, other.shape)
+    return view(self, other.shape)
 
 
 # ---- others ----------------------------------------------------------------------------------------
@@ -203,7 +205,8 @@ METHODS: dict[str, Callable[..., Any]] = {
     "var": var,
     "std": _std,
     "reshape": reshape,
-    "view": reshape,
+    "view": view,
+    "contiguous": contiguous,
     "view_as": _view_as,
     "permute": permute,
     "transpose": transpose,
