@@ -1,4 +1,4 @@
-"""The compiled kernels (shendu.nn.functional.compiled) give the bits of the NumPy loops they replace."""
+"""The compiled kernels (shendu.compiled) give the bits of the NumPy loops they replace."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shendu.nn.functional import compiled, im2col
+from shendu import compiled
+from shendu.nn.functional import im2col
 from tests.nn.test_pooling import pool_cases as torch_checked_pool_cases
 
 pytestmark = pytest.mark.skipif(
@@ -79,7 +80,7 @@ def test_no_kernel_for_other_dtypes_or_mixed_arrays():
 
 
 def test_shendu_compiled_0_switches_the_kernels_off():
-    code = "from shendu.nn.functional import compiled; print(compiled.enabled())"
+    code = "from shendu import compiled; print(compiled.enabled())"
     env = {**os.environ, "SHENDU_COMPILED": "0"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -152,3 +153,48 @@ def test_a_kernel_that_cannot_be_cached_is_compiled_in_memory():
 
     assert compiled._jit(FakeNumba, compiled._col2im, "sig") is compiled._col2im
     assert calls == [True, False]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 7), min_size=1, max_size=4),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    transposed=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_compiled_relu_gradient_has_the_bits_of_numpy_and_the_values_of_torch(shape, dtype, transposed, seed):
+    """Kernel and NumPy fallback agree bit for bit, and with torch's threshold_backward, where
+    y and the gradient hold ±0, ±inf and NaN; C-ordered or transposed (one memory run) arrays."""
+    import torch
+
+    import shendu
+
+    rng = np.random.default_rng(seed)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0], dtype)
+    x, g = (
+        np.where(rng.random(shape) < 0.4, rng.choice(specials, shape), rng.standard_normal(shape))
+        for _ in range(2)
+    )
+    x, g = x.astype(dtype), g.astype(dtype)
+    if transposed:
+        x, g = x.T.copy().T, g.T.copy().T
+    results, found, original = [], [], compiled.relu_grad_kernel
+
+    def counted(*arrays):
+        found.append(original(*arrays))
+        return found[-1]
+
+    for kernel in (counted, lambda *a: None):
+        try:
+            compiled.relu_grad_kernel = kernel
+            t = shendu.tensor(x, requires_grad=True)
+            t.relu().backward(shendu.tensor(g))
+        finally:
+            compiled.relu_grad_kernel = original
+        results.append(t.grad.numpy())
+    assert found and found[-1] is not None  # the kernel ran
+    tx = torch.tensor(x, requires_grad=True)
+    tx.relu().backward(torch.tensor(g))
+    ours = results[0]
+    assert np.array_equal(*(np.ascontiguousarray(r).view(np.uint8) for r in results))
+    np.testing.assert_array_equal(ours, tx.grad.numpy())  # NaN where torch has NaN, ±inf, ±0

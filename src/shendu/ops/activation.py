@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from shendu import parallel
+from shendu import compiled, parallel
 from shendu.autograd.function import Function
 from shendu.tensor import Tensor, as_tensor
 
@@ -170,7 +170,16 @@ def _memory_run(a: Any) -> np.ndarray | None:
 
 
 def _relu_grad(gy, y, out):
-    return np.multiply(gy, y > 0, out=out)  # gy · 1[y > 0]
+    """out = 0 where y ≤ 0, else gy: PyTorch's threshold_backward (an infinite or NaN gy at y ≤ 0
+    gives 0, where gy · 1[y > 0] would give NaN)."""
+    runs = [_memory_run(a) for a in (gy, y, out)]
+    if all(r is not None for r in runs) and gy.strides == y.strides == out.strides:
+        kernel = compiled.relu_grad_kernel(*runs)
+        if kernel is not None:
+            kernel(*runs)
+            return out
+    out[...] = np.where(y <= 0, out.dtype.type(0), gy)
+    return out
 
 
 class ReLU(Function):

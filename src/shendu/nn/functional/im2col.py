@@ -41,8 +41,7 @@ import numpy as np
 
 from numpy.lib.stride_tricks import as_strided as np_as_strided
 
-from shendu import parallel
-from shendu.nn.functional import compiled
+from shendu import compiled, parallel
 from shendu.backend import as_strided, contiguous
 
 Pair = tuple[int, int]

@@ -17,11 +17,10 @@ from typing import Sequence
 
 import numpy as np
 
-from shendu import backend, ops, parallel
+from shendu import backend, compiled, ops, parallel
 from shendu.autograd import grad_mode
 from shendu.autograd.function import Function
 from shendu.backend import contiguous, get_array_module, matmul_precision
-from shendu.nn.functional import compiled
 from shendu.nn.functional._geometry import adaptive_output_size, pool_window, window_span
 from shendu.tensor import Tensor, as_tensor
 
