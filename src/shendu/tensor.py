@@ -372,7 +372,7 @@ class Tensor:
                 )
             g = _backend.get_array_module(self._data).ones(self.shape, dtype=self.dtype)
         else:
-            g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            g = array_of(gradient)
             g = _backend.to_device(g.astype(self.dtype, copy=False), self.device)
             if g.shape != self.shape:
                 raise RuntimeError(
@@ -441,7 +441,7 @@ class Tensor:
         """Copy ``src``'s values into self (broadcast to self's shape, cast to self's dtype)."""
         if self._recorded("copy_", src):
             return self._record_inplace("copy_", src)
-        values = src._data if isinstance(src, Tensor) else np.asarray(src)
+        values = array_of(src)
         values = _backend.to_device(values, self.device)  # copy_ moves across devices, as PyTorch's
         if not np.can_cast(values.dtype, self.dtype, "unsafe"):  # pragma: no cover (numpy casts anything)
             raise TypeError(f"copy_: cannot copy dtype {values.dtype} into {self.dtype}")
@@ -583,7 +583,7 @@ class Tensor:
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
         """Write ``value`` where the bool ``mask`` is True, in place."""
-        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)  # a GPU mask stays there
+        m = array_of(mask)  # a GPU mask stays there
         if m.dtype != np.bool_:
             raise TypeError(f"masked_fill_: mask must be a bool tensor, got dtype {m.dtype}")
         v = value.item() if isinstance(value, Tensor) else value
@@ -783,6 +783,14 @@ def as_tensor(x: Any, like: Tensor | None = None, dtype: Any = None, device: Any
             dtype = like.dtype if like.dtype != bool_ else int64
             return Tensor._wrap(_backend.like(like._data, np.asarray(x, dtype=dtype)))
     return Tensor(x)
+
+
+def array_of(x: Any) -> Any:
+    """The array behind ``x``: a Tensor's own (on its device, no copy), a NumPy or GPU array as it
+    is, anything else (numbers, lists) through ``np.asarray``."""
+    if isinstance(x, Tensor):
+        return x._data
+    return x if _backend.is_array(x) else np.asarray(x)
 
 
 def result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:

@@ -20,7 +20,7 @@ import numpy as np
 from shendu import backend, ops
 from shendu.autograd.function import Function
 from shendu.backend import get_array_module
-from shendu.tensor import Tensor, as_tensor
+from shendu.tensor import Tensor, array_of, as_tensor
 
 __all__ = [
     "mse_loss",
@@ -74,7 +74,7 @@ def _const(value: Any, like: Tensor) -> np.ndarray | None:
     """An optional constant (class weights, pos_weight) as a plain array of ``like``'s dtype and device."""
     if value is None:
         return None
-    arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+    arr = array_of(value)
     return backend.like(like._data, arr.astype(like.dtype, copy=False))
 
 

@@ -16,19 +16,13 @@ import numpy as np
 from shendu import backend, parallel
 from shendu.autograd.function import Function
 from shendu.device import device_mismatch
-from shendu.tensor import Tensor, as_tensor
+from shendu.tensor import Tensor, array_of, as_tensor
 
 __all__ = ["batch_norm", "layer_norm", "local_response_norm"]
 
 # Rows of a normalisation are handled in pieces of about this many elements: small enough to
 # stay in cache between the passes, large enough to be worth a thread.
 PIECE_ELEMENTS = 1 << 16
-
-
-def _array(x: Any) -> np.ndarray | None:
-    if x is None:
-        return None
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 class Normalize(Function):
@@ -265,7 +259,7 @@ def batch_norm(
     if x.dtype.kind != "f":
         raise TypeError(f"batch_norm: input must be a floating-point tensor, got dtype {x.dtype}")
     c = x.shape[1]
-    rm, rv = _array(running_mean), _array(running_var)
+    rm, rv = (None if s is None else array_of(s) for s in (running_mean, running_var))
     for arr, what in ((rm, "running_mean"), (rv, "running_var")):
         if arr is not None and arr.shape != (c,):
             raise ValueError(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
 from shendu.autograd.function import Function
 from shendu.autograd.grad_mode import no_grad
 from shendu.backend import get_array_module
-from shendu.tensor import Tensor
+from shendu.tensor import Tensor, array_of
 
 __all__ = ["embedding", "one_hot"]
 
@@ -39,11 +38,6 @@ class Embedding(Function):
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return gw, None
-
-
-def _indices(t: Any) -> Any:
-    """The array of an index tensor, on its own device (a GPU's stays there), or ``np.asarray(t)``."""
-    return t._data if isinstance(t, Tensor) else np.asarray(t)
 
 
 def _renorm_(weight: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
@@ -80,7 +74,7 @@ def embedding(
     >>> F.embedding(shendu.tensor([[2, 0]]), w).tolist()
     [[[4.0, 5.0], [0.0, 1.0]]]
     """
-    idx = _indices(input)
+    idx = array_of(input)  # a GPU's indices stay there
     if idx.dtype.kind not in "iu":
         raise TypeError(
             f"embedding: expected integer indices (Long or Int), got dtype {idx.dtype}; use input.long()"
@@ -120,7 +114,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     >>> F.one_hot(shendu.tensor([0, 2]), 3).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
-    idx = _indices(tensor)
+    idx = array_of(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot is only applicable to index tensors (int64), got dtype {idx.dtype}")
     if idx.size and idx.min() < 0:
