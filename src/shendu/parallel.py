@@ -42,6 +42,7 @@ __all__ = [
     "row_pieces",
     "matmul",
     "sum_in_order",
+    "column_sums",
     "elementwise",
     "copyto",
 ]

@@ -3,7 +3,8 @@ detached; shendu must raise exactly where PyTorch raises and agree where PyTorch
 
 A program starts from two leaves that require grad and two that do not (float64, 3×4) and draws
 4-14 steps: ops that save their inputs or outputs for backward (mul, div, exp, sigmoid, tanh, relu,
-sin, square), views (rows, column slices, transposes, reshapes, 0-d elements; some made under
+sin, square), views (rows, column slices, transposes, reshapes, ``view(-1)``, which raises on a
+transposed or sliced tensor, ``contiguous()``, which copies one; 0-d elements; some made under
 ``no_grad``), ``detach()``, and in-place changes (``add_ sub_ mul_ div_ clamp_ copy_ fill_ zero_
 masked_fill_``, ``x[i] = v``, ``+=``), some under ``no_grad``, of any value: leaves, views, results,
 detached tensors. A view made under ``no_grad`` is only changed in place, never an operand: torch's
@@ -43,6 +44,7 @@ ERROR_KINDS = (
     "a leaf Variable that requires grad",
     "created in no_grad mode and is being modified",
     "created in no_grad mode and its base",
+    "is not compatible with input",  # view() of elements that are not one run in memory
 )
 
 
@@ -83,6 +85,10 @@ def _view(a, kind: str, p: int):
         return a.reshape(-1)
     if kind == "fold":
         return a.reshape(2, -1)
+    if kind == "view":
+        return a.view(-1)  # raises, as torch, where a is not one run in memory
+    if kind == "contig":
+        return a.contiguous()  # a itself, or a copy that writes never reach a
     if kind == "part":
         return a[1:3]
     if kind == "elem":
@@ -140,7 +146,7 @@ def apply_step(lib, vals, step):
 # ---- drawing a program ----------------------------------------------------------------------------
 def _views_for(shape, contiguous: bool):
     if len(shape) == 2:
-        kinds = [("row", shape[1:]), ("t", shape[::-1])]
+        kinds = [("row", shape[1:]), ("t", shape[::-1]), ("view", (shape[0] * shape[1],)), ("contig", shape)]
         if shape[0] >= 2:
             kinds.append(("rows", (shape[0] - 1, shape[1])))
         if shape[1] >= 2:
@@ -183,7 +189,8 @@ def make_program(seed: int):
             steps.append(("view", kind, i, p, bool(rng.random() < 0.15)))
             if steps[-1][4] or i in no_grad_views:
                 no_grad_views.add(len(meta))
-            meta.append((vshape, kind in ("row", "rows", "flat", "fold", "part", "elem") and contig))
+            keeps_runs = kind in ("row", "rows", "flat", "fold", "view", "part", "elem") and contig
+            meta.append((vshape, kind == "contig" or keeps_runs))
         elif r < 0.55:
             steps.append(("detach", i))
             meta.append((shape, contig))
