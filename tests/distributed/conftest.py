@@ -25,6 +25,9 @@ def _launcher() -> str | None:
 
 
 MPIEXEC = _launcher()
+# the GPU the multi-process GPU tests use: the stand-in of tests/device/fake_cuda.py, or a real
+# one with SHENDU_TEST_WORKER_GPU=cuda (benchmarks/gpu_check.sh; the ranks then share GPU 0)
+WORKER_GPU = os.environ.get("SHENDU_TEST_WORKER_GPU", "fake-cuda")
 needs_mpi = pytest.mark.skipif(
     MPIEXEC is None, reason='the MPI extra is absent: pip install "shendu[distributed]" (mpi4py, mpich)'
 )

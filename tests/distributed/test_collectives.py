@@ -3,12 +3,14 @@
 import pytest
 
 import shendu.distributed as dist
-from tests.distributed.conftest import mpirun, needs_mpi
+from tests.distributed.conftest import WORKER_GPU, mpirun, needs_mpi
 
 
 @needs_mpi
-def test_collectives_in_two_processes():
-    job = mpirun(2, "collectives.py").check()
+@pytest.mark.parametrize("device", ["cpu", WORKER_GPU])
+def test_collectives_in_two_processes(device):
+    """On the CPU, and on the stand-in GPU (tensors go through host memory and come back there)."""
+    job = mpirun(2, "collectives.py", env={"SHENDU_WORKER_DEVICE": device}).check()
     assert "ok rank 0 of 2" in job.stdout and "ok rank 1 of 2" in job.stdout
 
 

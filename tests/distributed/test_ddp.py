@@ -12,7 +12,7 @@ import pytest
 
 import shendu
 from tests.device.conftest import fake_cuda  # noqa: F401  (the stand-in GPU fixture)
-from tests.distributed.conftest import mpirun, needs_mpi
+from tests.distributed.conftest import WORKER_GPU, mpirun, needs_mpi
 from tests.distributed.workers import common
 from shendu.nn import functional as F
 
@@ -77,15 +77,14 @@ def test_two_processes_train_as_one_with_twice_the_batch(tmp_path):
         assert not np.allclose(ranks[0][key], _load(tmp_path / f"{kind}-{dtype}-initial.npz")[key])
 
 
-@needs_mpi
-def test_four_processes_train_as_one_with_four_times_the_batch(tmp_path):
-    """Four ranks on two cores (oversubscribed, but the waits sleep between polls)."""
-    jobs = ["mlp:float64", "bn:float64"]
-    mpirun(4, "ddp_train.py", str(tmp_path), str(BATCH), "1", *jobs, timeout=120).check()
+def _float64_ranks_equal_the_reference(tmp_path, jobs: list[str], replicas: int) -> None:
+    """Every rank's weights after one epoch = one process's at batch R·B, within 1e-10 (the
+    running statistics: rank 0's, which DDP broadcasts)."""
     for job in jobs:
         kind, _ = job.split(":")
-        expected = _reference(kind, np.float64, _load(tmp_path / f"{kind}-float64-initial.npz"), 4, epochs=1)
-        for r in range(4):
+        initial = _load(tmp_path / f"{kind}-float64-initial.npz")
+        expected = _reference(kind, np.float64, initial, replicas, epochs=1)
+        for r in range(replicas):
             got = _load(tmp_path / f"{kind}-float64-rank{r}.npz")
             for key, want in expected.items():
                 if "running_" in key and r > 0 or key.endswith("num_batches_tracked"):
@@ -93,6 +92,24 @@ def test_four_processes_train_as_one_with_four_times_the_batch(tmp_path):
                 np.testing.assert_allclose(
                     got[key], want, rtol=0, atol=1e-10, err_msg=f"{job} {key} rank {r}"
                 )
+
+
+@needs_mpi
+def test_two_processes_on_the_gpu_train_as_one_on_the_cpu(tmp_path):
+    """Models on the (stand-in) GPU: buckets there, all-reduced through host memory; the weights
+    equal one CPU process's at twice the batch (float64, 1e-10)."""
+    jobs = ["mlp:float64", "lenet:float64", "bn:float64"]
+    env = {"SHENDU_WORKER_DEVICE": WORKER_GPU}
+    mpirun(2, "ddp_train.py", str(tmp_path), str(BATCH), "1", *jobs, timeout=120, env=env).check()
+    _float64_ranks_equal_the_reference(tmp_path, jobs, 2)
+
+
+@needs_mpi
+def test_four_processes_train_as_one_with_four_times_the_batch(tmp_path):
+    """Four ranks on two cores (oversubscribed, but the waits sleep between polls)."""
+    jobs = ["mlp:float64", "bn:float64"]
+    mpirun(4, "ddp_train.py", str(tmp_path), str(BATCH), "1", *jobs, timeout=120).check()
+    _float64_ranks_equal_the_reference(tmp_path, jobs, 4)
 
 
 @needs_mpi
@@ -110,9 +127,21 @@ def test_ddp_needs_a_process_group():
 
 
 @pytest.mark.usefixtures("fake_cuda")
-def test_ddp_refuses_a_model_on_the_gpu():
+def test_ddp_names_a_model_split_over_devices_and_device_ids_that_are_not_its_own():
     from shendu import nn
-    from shendu.nn.parallel import DistributedDataParallel
+    from shendu.nn.parallel import DistributedDataParallel as DDP
 
-    with pytest.raises(ValueError, match="no NCCL path for GPUs yet.*weight is on cuda"):
-        DistributedDataParallel(nn.Linear(2, 2).to("cuda"))
+    split = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2).to("cuda"))
+    with pytest.raises(ValueError, match=r"one device, found 0.weight on cpu, 1.weight on cuda"):
+        DDP(split)
+    on_gpu = nn.Linear(2, 2).to("cuda")
+    for bad in ([1], [0, 1], "cpu", ["cuda:1"]):
+        with pytest.raises(ValueError, match=r"device_ids=.* must be None or the model's device \(cuda"):
+            DDP(on_gpu, device_ids=bad)
+    with pytest.raises(ValueError, match="output_device=1 must be None"):
+        DDP(on_gpu, output_device=1)
+    with pytest.raises(ValueError, match="device_ids=\\[0\\] must be None or the model's device \\(cpu"):
+        DDP(nn.Linear(2, 2), device_ids=[0])
+    for good in ([0], ["cuda:0"], None, []):  # accepted: the next error is the missing process group
+        with pytest.raises(ValueError, match="Default process group has not been initialized"):
+            DDP(on_gpu, device_ids=good, output_device=0 if good else None)

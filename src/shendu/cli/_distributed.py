@@ -31,15 +31,25 @@ def in_mpi_job() -> bool:
     return any(v in os.environ for v in JOB_VARIABLES)
 
 
-def launch(nproc: int) -> int:
-    """Run this very command line in ``nproc`` processes under mpiexec; the job's exit code."""
-    from shendu.distributed.launch import mpiexec_command
+def launch(nproc: int, device: str = "cpu") -> int:
+    """Run this very command line in ``nproc`` processes under mpiexec; the job's exit code.
+
+    With ``--device cuda`` (or ``auto`` on a machine with GPUs) rank r gets GPU r mod (number of
+    GPUs) as its ``cuda``; ``cuda:N`` puts every rank on GPU N."""
+    from shendu.distributed.launch import gpu_per_rank, mpiexec_command
 
     words = sys.argv[1:]
     if "train" not in words:
         raise CLIError("--nproc works from the command line: shendu train ... --nproc N", EXIT_USAGE)
+    rank_env = None
+    if device in ("cuda", "auto") and "CUDA_VISIBLE_DEVICES" not in os.environ:
+        import shendu
+
+        gpus = shendu.cuda.device_count()
+        if gpus:
+            rank_env = gpu_per_rank(nproc, gpus)
     try:
-        command = mpiexec_command(nproc, ["-m", "shendu.cli.main", *words])
+        command = mpiexec_command(nproc, ["-m", "shendu.cli.main", *words], rank_env=rank_env)
     except FileNotFoundError as err:
         raise CLIError(str(err), EXIT_USAGE) from None
     # mpiexec in its own session: Ctrl-C reaches this process only, which passes it on once
@@ -95,16 +105,9 @@ class Rank:
         """Rank 0 writes the run directory and prints."""
         return self.rank == 0
 
-    @staticmethod
-    def check_device(device: Any) -> None:
-        if device.type != "cpu":
-            raise CLIError(
-                f"--nproc trains on the CPU only (no NCCL path for GPUs yet), got --device {device}",
-                EXIT_USAGE,
-            )
-
-    def wrap(self, model: Any) -> _RunModel:
-        return _RunModel(model)
+    def wrap(self, model: Any, device: Any) -> _RunModel:
+        """The model moved to ``device`` (DDP keeps its buckets beside it), wrapped in DDP."""
+        return _RunModel(model.to(device))
 
     def shard(self, loader: Any) -> _RankLoader:
         return _RankLoader(loader, self.world, self.rank)

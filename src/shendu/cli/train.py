@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         from shendu.cli import _distributed
 
         if not _distributed.in_mpi_job():
-            return _distributed.launch(args.nproc)
+            return _distributed.launch(args.nproc, args.device)
         rank = _distributed.Rank(args.nproc)
         return rank.run(lambda: _run(args, rank))
     return _run(args, None)
@@ -324,8 +324,7 @@ def _train(
     resume: Any = previous is not None
     target = pick_device(device)
     if rank is not None:  # --nproc: gradients averaged over the ranks, each on its share of the data
-        rank.check_device(target)
-        model, train_loader = rank.wrap(model), rank.shard(train_loader)
+        model, train_loader = rank.wrap(model, target), rank.shard(train_loader)
         resume = resume if rank.writer else run.checkpoint if resume else None
     writer = rank is None or rank.writer
     trainer = Trainer(

@@ -5,6 +5,9 @@
 - ``all_gather(list, t)``: every rank ends with the list of all ranks' ``t``;
 - ``barrier()``: no rank leaves before every rank has arrived.
 
+A GPU tensor goes through host memory: copied to the host, sent by MPI, copied back (as PyTorch's
+Gloo backend does; the MPI wheels are not CUDA-aware, and NCCL is not wired in yet).
+
 Each is a non-blocking MPI request polled until a deadline (the group's ``timeout``): a rank that
 died, left early or took another path makes the others raise :class:`DistBackendError` instead
 of hanging. ``async_op=True`` returns a :class:`Work` whose ``wait()`` does that polling later,
@@ -19,6 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from shendu import backend
 from shendu.distributed.process_group import DistBackendError, _mpi, default_group
 from shendu.tensor import Tensor
 
@@ -116,11 +120,12 @@ def _check_tensor(tensor: Any, what: str) -> Tensor:
 
 
 def _buffer(tensor: Tensor) -> tuple[np.ndarray, Any]:
-    """A contiguous, writable array over the tensor's values, and how to copy it back if it is a copy."""
+    """A contiguous, writable host array over the tensor's values, and how to copy it back if it
+    is a copy (always for a GPU tensor: MPI sends host memory)."""
     arr = tensor._data
-    if arr.flags.c_contiguous and arr.flags.writeable:
+    if type(arr) is np.ndarray and arr.flags.c_contiguous and arr.flags.writeable:
         return arr, None
-    buf = np.array(arr, order="C", copy=True)
+    buf = np.array(backend.to_host(arr), order="C", copy=True)
 
     def write_back() -> None:
         _store(tensor, buf)
@@ -129,9 +134,13 @@ def _buffer(tensor: Tensor) -> tuple[np.ndarray, Any]:
 
 
 def _store(tensor: Tensor, values: np.ndarray) -> None:
-    """Write ``values`` into the tensor's array (its views see it), or replace a read-only array."""
-    if tensor._data.flags.writeable:
-        tensor._data[...] = values
+    """Write the host array ``values`` into the tensor's array, on its device (its views see it),
+    or replace a read-only array."""
+    arr = tensor._data
+    if type(arr) is not np.ndarray:
+        arr[...] = backend.like(arr, values)
+    elif arr.flags.writeable:
+        arr[...] = values
     else:
         tensor._data = values.copy()
 
@@ -213,7 +222,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, asy
                 f"all_gather: tensor_list[{i}] has shape {t.shape} and dtype {t.dtype}; "
                 f"expected those of the input, {tensor.shape} and {tensor.dtype}"
             )
-    send = np.ascontiguousarray(tensor._data)
+    send = np.ascontiguousarray(backend.to_host(tensor._data))
     recv = np.empty((group.size,) + send.shape, dtype=send.dtype)
     request = group.comm.Iallgather(send, recv)
 

@@ -27,11 +27,33 @@ def find_mpiexec() -> str:
     )
 
 
-def mpiexec_command(nproc: int, args: list[str], hostfile: str | None = None) -> list[str]:
-    """``[mpiexec, -n, N, (-f HOSTFILE), python, *args]`` with this very interpreter."""
+def mpiexec_command(
+    nproc: int, args: list[str], hostfile: str | None = None, rank_env: list[dict[str, str]] | None = None
+) -> list[str]:
+    """``[mpiexec, -n, N, (-f HOSTFILE), python, *args]`` with this very interpreter.
+
+    ``rank_env``: environment variables for each rank (one dict per rank), given by MPICH's
+    per-program ``-env`` (``mpiexec -n 1 -env K V python … : -n 1 -env K V python …``)."""
     if nproc < 1:
         raise ValueError(f"mpiexec_command: nproc must be at least 1, got {nproc}")
-    command = [find_mpiexec(), "-n", str(nproc)]
+    command = [find_mpiexec()]
     if hostfile is not None:
         command += ["-f", hostfile]
-    return command + [sys.executable, *args]
+    if rank_env is None:
+        return command + ["-n", str(nproc), sys.executable, *args]
+    if len(rank_env) != nproc:
+        raise ValueError(f"mpiexec_command: rank_env has {len(rank_env)} entries for {nproc} ranks")
+    for r, env in enumerate(rank_env):
+        command += [":"] if r else []
+        command += ["-n", "1"] + [w for k, v in env.items() for w in ("-env", k, v)]
+        command += [sys.executable, *args]
+    return command
+
+
+def gpu_per_rank(nproc: int, gpus: int) -> list[dict[str, str]]:
+    """``CUDA_VISIBLE_DEVICES`` for each rank of a job on one machine: rank r sees GPU r mod
+    ``gpus`` only (as its ``cuda``), so the ranks spread over the GPUs (and share them when
+    there are fewer GPUs than ranks)."""
+    if gpus < 1:
+        raise ValueError(f"gpu_per_rank: no GPU to give the {nproc} ranks")
+    return [{"CUDA_VISIBLE_DEVICES": str(r % gpus)} for r in range(nproc)]

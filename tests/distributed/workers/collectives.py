@@ -1,20 +1,26 @@
-"""Run under mpiexec: every collective checked on every rank against values computed locally."""
+"""Run under mpiexec: every collective checked on every rank against values computed locally,
+on the device $SHENDU_WORKER_DEVICE names (see common.device_from_env)."""
 
 import numpy as np
 
 
 def main() -> None:
+    import common
+
     import shendu
     import shendu.distributed as dist
+
+    where = common.device_from_env()
 
     dist.init_process_group(backend="mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
     assert dist.is_initialized() and dist.get_backend() == "mpi"
     ranks = np.arange(world, dtype=np.float64)
 
-    t = shendu.tensor([1.0, 2.0], dtype=shendu.float64) * (rank + 1)
+    t = shendu.tensor([1.0, 2.0], dtype=shendu.float64, device=where) * (rank + 1)
     dist.all_reduce(t)
-    np.testing.assert_array_equal(t.numpy(), np.array([1.0, 2.0]) * (ranks + 1).sum())
+    assert t.device.type == where
+    np.testing.assert_array_equal(t.cpu().numpy(), np.array([1.0, 2.0]) * (ranks + 1).sum())
 
     for op, expected in [
         (dist.ReduceOp.MAX, ranks.max()),
@@ -22,26 +28,28 @@ def main() -> None:
         (dist.ReduceOp.PRODUCT, np.prod(ranks + 1)),
         (dist.ReduceOp.AVG, ranks.mean()),
     ]:
-        t = shendu.full((3,), float(rank + (op is dist.ReduceOp.PRODUCT)))
+        t = shendu.full((3,), float(rank + (op is dist.ReduceOp.PRODUCT))).to(where)
         dist.all_reduce(t, op=op)
-        np.testing.assert_allclose(t.numpy(), expected)
+        np.testing.assert_allclose(t.cpu().numpy(), expected)
         assert t.dtype == shendu.float32
 
-    flags = shendu.tensor([1 << rank])  # int64: bitwise or of one bit per rank
+    flags = shendu.tensor([1 << rank], device=where)  # int64: bitwise or of one bit per rank
     dist.all_reduce(flags, op=dist.ReduceOp.BOR)
     assert flags.item() == (1 << world) - 1
 
     # a non-contiguous view: the result lands in the tensor (and its base) all the same
-    base = shendu.arange(6, dtype=shendu.float64).reshape(2, 3) * (rank + 1)
+    base = shendu.arange(6, dtype=shendu.float64).to(where).reshape(2, 3) * (rank + 1)
     view = base.T
     dist.broadcast(view, src=world - 1)
-    np.testing.assert_array_equal(view.numpy(), np.arange(6.0).reshape(2, 3).T * world)
+    np.testing.assert_array_equal(view.cpu().numpy(), np.arange(6.0).reshape(2, 3).T * world)
+    np.testing.assert_array_equal(base.cpu().numpy(), np.arange(6.0).reshape(2, 3) * world)
 
-    gathered = [shendu.zeros(2, dtype=shendu.int64) for _ in range(world)]
-    dist.all_gather(gathered, shendu.tensor([rank, 10 * rank]))
+    gathered = [shendu.zeros(2, dtype=shendu.int64).to(where) for _ in range(world)]
+    dist.all_gather(gathered, shendu.tensor([rank, 10 * rank], device=where))
     assert [g.tolist() for g in gathered] == [[r, 10 * r] for r in range(world)]
+    assert all(g.device.type == where for g in gathered)
 
-    work = dist.all_reduce(shendu.ones(4), async_op=True)
+    work = dist.all_reduce(shendu.ones(4).to(where), async_op=True)
     assert work.wait() and work.is_completed()
 
     for call, message in [

@@ -4,6 +4,10 @@ A rank trains on its DistributedSampler shard in batches of ``B``; the reference
 process on the same epoch order in batches of ``R·B`` (each the union of the ranks' batches).
 """
 
+import os
+import sys
+from pathlib import Path
+
 import numpy as np
 
 import shendu
@@ -14,6 +18,20 @@ from shendu.nn import functional as F
 
 KINDS = ("mlp", "lenet", "bn")
 SEED = 7
+
+
+def device_from_env() -> str:
+    """The device a worker runs on, from $SHENDU_WORKER_DEVICE: "cpu" (default), "cuda", or
+    "fake-cuda", the test suite's stand-in GPU (registered here as "cuda")."""
+    where = os.environ.get("SHENDU_WORKER_DEVICE", "cpu")
+    if where == "fake-cuda":
+        sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+        from shendu import backend
+        from tests.device.fake_cuda import FakeCudaBackend
+
+        backend.register(FakeCudaBackend())
+        where = "cuda"
+    return where
 
 
 def build(kind: str, dtype) -> nn.Module:
@@ -61,12 +79,14 @@ def shard_batches(n: int, replicas: int, rank: int, batch: int, epochs: int):
 
 
 def step(model, opt, x, y) -> float:
+    """One SGD step on the batch (x, y), moved to the model's device."""
+    where = next(model.parameters()).device
     opt.zero_grad()
-    loss = F.cross_entropy(model(shendu.from_numpy(x)), shendu.from_numpy(y))
+    loss = F.cross_entropy(model(shendu.from_numpy(x).to(where)), shendu.from_numpy(y).to(where))
     loss.backward()
     opt.step()
     return loss.item()
 
 
 def state(model: nn.Module) -> dict:
-    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    return {k: v.cpu().numpy().copy() for k, v in model.state_dict().items()}

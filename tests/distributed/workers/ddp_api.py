@@ -87,7 +87,11 @@ def main() -> None:
     extra = nn.Sequential(*[nn.Linear(2, 2) for _ in range(1 + rank)])
     expect_error(ValueError, "rank 1 has 4 parameters and buffers, rank 0 has 2", lambda: DDP(extra))
 
-    expect_error(ValueError, "device_ids must be None", lambda: DDP(nn.Linear(2, 2), device_ids=[0]))
+    expect_error(
+        ValueError,
+        r"device_ids=\[0\] must be None or the model.s device \(cpu",
+        lambda: DDP(nn.Linear(2, 2), device_ids=[0]),
+    )
     dist.destroy_process_group()
     print(f"ok rank {rank}", flush=True)
 

@@ -2,6 +2,8 @@
 
 argv: OUT_DIR BATCH EPOCHS KIND:DTYPE ...  Writes OUT_DIR/KIND-DTYPE-initial.npz (rank 0's weights
 after DDP's broadcast) and OUT_DIR/KIND-DTYPE-rankR.npz (the weights after training).
+With SHENDU_WORKER_DEVICE=fake-cuda the models train on the test suite's stand-in GPU (DDP then
+sends every bucket through host memory), with =cuda on the real one.
 """
 
 import sys
@@ -16,14 +18,18 @@ def main(out: str, batch: int, epochs: int, jobs: list[str]) -> None:
     import shendu.distributed as dist
     from shendu.nn.parallel import DistributedDataParallel as DDP
 
+    where = common.device_from_env()
     dist.init_process_group(backend="mpi", timeout=60)
     rank, world = dist.get_rank(), dist.get_world_size()
     for job in jobs:
         kind, dtype = job.split(":")
         shendu.manual_seed(100 + rank)  # different initial weights on each rank: DDP must broadcast rank 0's
-        model = common.build(kind, np.dtype(dtype))
-        ddp = DDP(model, bucket_cap_mb=0.05)  # small buckets: several all-reduces per step
+        model = common.build(kind, np.dtype(dtype)).to(where)
+        ids = None if where == "cpu" else [0]  # PyTorch's usual DDP(model, device_ids=[local_rank])
+        ddp = DDP(model, device_ids=ids, bucket_cap_mb=0.05)  # small buckets: several all-reduces
         assert all(k.startswith("module.") for k in ddp.state_dict())
+        on_host = [type(b.flat) is np.ndarray for b in ddp._reducer.buckets]
+        assert on_host == [where == "cpu"] * len(on_host), (where, on_host)  # buckets beside the model
         if rank == 0:
             np.savez(f"{out}/{kind}-{dtype}-initial.npz", **common.state(model))
         opt = common.optimizer(ddp)

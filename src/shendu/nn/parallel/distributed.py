@@ -18,6 +18,8 @@ How (PyTorch's design, on MPI):
   the last gradient waits for all of them and writes the averages back into ``.grad``;
 - buckets are started in the same order on every rank (MPI requires it), and every wait has the
   process group's deadline, so a rank that took another path makes the others fail, not hang;
+- a model on a GPU keeps its buckets there; each all-reduce goes through host memory (copied
+  down, summed by MPI, copied back up), as PyTorch's Gloo backend does: no NCCL yet;
 - buffers (BatchNorm's running statistics) are broadcast from rank 0 before each training forward
   (``broadcast_buffers=True``). Batch statistics stay per rank: each BatchNorm normalises by its own
   rank's mini-batch, not by the global batch of ``R·B`` samples, as PyTorch's DDP does (use
@@ -33,9 +35,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from shendu import backend
 from shendu import distributed as dist
 from shendu.autograd.function import Function
 from shendu.autograd.grad_mode import is_grad_enabled
+from shendu.device import CPU, as_device
 from shendu.distributed import collectives
 from shendu.nn.modules.module import Module
 from shendu.nn.parameter import Parameter
@@ -51,7 +55,8 @@ class _Bucket:
         self.indices = [i for i, _ in params]
         sizes = [p.numel() for _, p in params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-        self.flat = np.zeros(self.offsets[-1], dtype=params[0][1].dtype)
+        first = params[0][1]  # on the parameters' device: gradients are copied in there
+        self.flat = backend.full((self.offsets[-1],), 0, first.dtype, first.device)
         self.pending = 0
         self.work: dist.Work | None = None
 
@@ -200,6 +205,44 @@ class _Reducer:
                     p.grad._data = grad
 
 
+def _model_device(module: Module) -> Any:
+    """The one device holding all of ``module``'s parameters and buffers (the CPU if it has none)."""
+    where: dict[Any, str] = {}
+    for name, t in [*module.named_parameters(), *module.named_buffers()]:
+        where.setdefault(t.device, name)
+    if len(where) > 1:
+        found = ", ".join(f"{name} on {d}" for d, name in where.items())
+        raise ValueError(
+            f"DistributedDataParallel: the model must be on one device, found {found} "
+            "(move it with model.to(device) first)"
+        )
+    return next(iter(where), CPU)
+
+
+def _check_device_arg(name: str, value: Any, model_device: Any, many: bool) -> None:
+    """``device_ids``/``output_device``: None, or the model's own device (an index, a device or
+    its name; a list of one for ``device_ids``), as PyTorch's single-device DDP takes them."""
+    if value is None or (many and isinstance(value, (list, tuple)) and not value):
+        return
+    items = list(value) if many and isinstance(value, (list, tuple)) else [value]
+    ok = len(items) == 1 and _same_device(items[0], model_device)
+    if not ok:
+        raise ValueError(
+            f"DistributedDataParallel: {name}={value!r} must be None or the model's device "
+            f"({model_device}): shendu's DDP keeps one model on one device per process"
+        )
+
+
+def _same_device(item: Any, model_device: Any) -> bool:
+    if isinstance(item, bool):
+        return False
+    try:
+        d = as_device(int(item) if isinstance(item, np.integer) else item)
+    except (TypeError, ValueError):
+        return False
+    return d.type == model_device.type and (d.index or 0) == (model_device.index or 0)
+
+
 def _reachable_leaves(outputs: Any) -> set[int]:
     """ids of the leaf tensors reached by the graph behind ``outputs`` (tensors, or tuples,
     lists and dicts of them)."""
@@ -265,8 +308,10 @@ def _verify_same_model(module: Module) -> None:
 class DistributedDataParallel(Module):
     """Wrap ``module`` so that ``backward()`` leaves the rank-averaged gradients in ``.grad``.
 
-    PyTorch's arguments; ``device_ids``/``output_device`` must be None (CPU only), and
-    ``process_group`` None (the default group). ``module`` is the wrapped model; ``state_dict()``
+    PyTorch's arguments. The model may be on the CPU or on one GPU (all its parameters and
+    buffers on one device); ``device_ids``/``output_device`` may be None or name that device
+    (``[0]`` for ``cuda:0``), as for PyTorch's single-device modules; ``process_group`` None (the
+    default group). ``module`` is the wrapped model; ``state_dict()``
     keys start with ``module.`` as in PyTorch (save ``ddp.module.state_dict()`` for plain keys).
     """
 
@@ -287,17 +332,9 @@ class DistributedDataParallel(Module):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected an nn.Module, got {type(module).__name__}")
-        for name, t in [*module.named_parameters(), *module.named_buffers()]:
-            if t.device.type != "cpu":
-                raise ValueError(
-                    f"DistributedDataParallel: shendu averages gradients over MPI on the CPU (no NCCL "
-                    f"path for GPUs yet); {name} is on {t.device}: keep the model on the CPU"
-                )
-        for name, value in (("device_ids", device_ids), ("output_device", output_device)):
-            if value not in (None, [], "cpu"):
-                raise ValueError(
-                    f"DistributedDataParallel: shendu runs on the CPU; {name} must be None, got {value!r}"
-                )
+        model_device = _model_device(module)
+        _check_device_arg("device_ids", device_ids, model_device, many=True)
+        _check_device_arg("output_device", output_device, model_device, many=False)
         if process_group is not None:
             raise ValueError("DistributedDataParallel: shendu has only the default process group; pass None")
         cap_mb = 25.0 if bucket_cap_mb is None else float(bucket_cap_mb)
