@@ -203,7 +203,9 @@ class MaxPool2d(_Pool2d):
         (place,) = self.saved
         gp = (np.empty if covered else np.zeros)(shape, gy.dtype)
         gp_h = gp if self.channels_last else _nhwc(gp)
-        g_h = np.ascontiguousarray(_nhwc(gy)) if self.channels_last else _nhwc(gy)  # place's layout
+        g_h = _nhwc(gy)
+        if self.channels_last and not g_h.flags.c_contiguous:  # into place's layout, over the threads
+            g_h = parallel.copyto(np.empty(g_h.shape, g_h.dtype), g_h)
         place_h = _nhwc(place)
         find = compiled.max_pool_grad_apart_kernel if apart else compiled.max_pool_grad_kernel
         kernel = find(g_h, place_h, gp_h)
