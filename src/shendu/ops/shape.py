@@ -87,18 +87,16 @@ def view(x: Tensor, *shape) -> Tensor:
     """
     x = as_tensor(x)
     target = _shape_arg(shape)
+    out = reshape(x, target)  # its errors first (a bad shape, a stale no-grad view), as PyTorch
     a = x._data
-    if not x.is_contiguous():
-        known = int(np.prod([s for s in target if s != -1]))
-        full = tuple(a.size // known if s == -1 and known else s for s in target)
-        if int(np.prod(full)) == a.size and view_strides(a.shape, a.strides, full) is None:
-            raise RuntimeError(
-                f"view: shape {target} is not compatible with input shape {x.shape} and strides "
-                f"{tuple(st // a.itemsize for st in a.strides)} (its elements are not one run in "
-                "memory, e.g. after .t() or a slice with a step); use .reshape(...) or "
-                ".contiguous().view(...) instead"
-            )
-    return reshape(x, target)
+    if not x.is_contiguous() and view_strides(a.shape, a.strides, out.shape) is None:
+        raise RuntimeError(
+            f"view: shape {target} is not compatible with input shape {x.shape} and strides "
+            f"{tuple(st // a.itemsize for st in a.strides)} (its elements are not one run in "
+            "memory, e.g. after .t() or a slice with a step); use .reshape(...) or "
+            ".contiguous().view(...) instead"
+        )
+    return out
 
 
 def view_strides(
