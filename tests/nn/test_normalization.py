@@ -89,6 +89,33 @@ def test_batch_norm_running_statistics_follow_torch(shape, as_array):
     )
 
 
+@pytest.mark.parametrize("perm", [(2, 3, 0, 1), (2, 1, 0, 3), (0, 1, 2, 3)])
+def test_batch_norm_gradient_of_any_layout_follows_the_formula(perm):
+    """∂L/∂x = r/n (n ĝ − Σĝ − x̂ Σĝx̂), ĝ = γG, whatever G's memory layout: here G comes back
+    through a permute, and with N = 1 it can look channels-last. (PyTorch 2.13's CPU kernel gets
+    this case wrong: given such a G and a contiguous x it returns another gradient; given G
+    contiguous it agrees, so torch is the oracle for the contiguous G only.)"""
+    rng = np.random.default_rng(0)
+    x_np, gamma, beta = rng.standard_normal((1, 2, 3, 4)), rng.standard_normal(2), rng.standard_normal(2)
+    w = rng.standard_normal(np.transpose(x_np, perm).shape)
+    x = shendu.tensor(x_np, requires_grad=True)
+    y = F.batch_norm(x, None, None, shendu.tensor(gamma), shendu.tensor(beta), training=True)
+    (y.permute(*perm) * shendu.tensor(w)).sum().backward()
+    g = np.transpose(w, np.argsort(perm))  # G, in the layout the permute's backward gives
+    axes = (0, 2, 3)
+    r = 1 / np.sqrt(x_np.var(axis=axes, keepdims=True) + 1e-5)
+    xhat = (x_np - x_np.mean(axis=axes, keepdims=True)) * r
+    ghat, n = g * gamma.reshape(1, -1, 1, 1), x_np.size // 2
+    s1, s2 = ghat.sum(axis=axes, keepdims=True), (ghat * xhat).sum(axis=axes, keepdims=True)
+    expected = r / n * (n * ghat - s1 - xhat * s2)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=1e-12)
+    tx = torch.tensor(x_np, requires_grad=True)
+    TF.batch_norm(tx, None, None, torch.tensor(gamma), torch.tensor(beta), training=True).backward(
+        torch.tensor(np.ascontiguousarray(g)).contiguous()
+    )
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_batch_norm_normalises_per_channel_not_per_activation():
     # One channel, values differing across H, W: per-channel statistics pool all of N, H, W.
     x = np.arange(2 * 1 * 2 * 2, dtype=np.float32).reshape(2, 1, 2, 2)
