@@ -7,7 +7,8 @@
 #      $RESNET_THREADS threads (resnet.log)
 #   4. bench_distributed.py: LeNet data-parallel training at $PROCS processes, one thread each,
 #      beside PyTorch DDP on Gloo; only where mpi4py and an mpiexec are installed (distributed.log)
-# About 8 minutes on 16 cores. Usage, from the repository root (no install needed: NumPy and
+# Without mpi4py on the machine, step 4 uses the MPI wheels of .gpu_carry/wheels (gpu_check.sh says
+# how to fetch them) when they were carried. About 8 minutes on 16 cores. Usage, from the repository root (no install needed: NumPy and
 # PyTorch are enough for 2 and 3):
 #   bash benchmarks/manycore_check.sh
 #   THREADS=1,2 RESNET_THREADS=1,2 PROCS="1 2" bash benchmarks/manycore_check.sh   # a small machine
@@ -49,9 +50,16 @@ echo "bench_layers: exit $? at $((SECONDS - start)) s"; tail -n 14 "$OUT/layers.
 timeout 200 "$PY" benchmarks/bench_resnet.py --threads "$RESNET_THREADS" --steps 2 --forwards 3 > "$OUT/resnet.log" 2>&1
 echo "bench_resnet: exit $? at $((SECONDS - start)) s"; tail -n 14 "$OUT/resnet.log"
 
-if "$PY" -c "import mpi4py" 2>/dev/null && { command -v mpiexec >/dev/null || [ -x "$(dirname "$(command -v "$PY")")/mpiexec" ]; }; then
+DPY=$PY
+if ! "$PY" -c "import mpi4py" 2>/dev/null && ls .gpu_carry/wheels/mpi4py-*.whl > /dev/null 2>&1; then
+  # the MPI wheels carried for gpu_check.sh (see there), in a venv that sees the machine's packages
+  [ -x /tmp/shendu-mpi/bin/python ] || { "$PY" -m venv --system-site-packages /tmp/shendu-mpi \
+    && /tmp/shendu-mpi/bin/python -m pip install -q --no-index .gpu_carry/wheels/*.whl; } > /dev/null 2>&1
+  [ -x /tmp/shendu-mpi/bin/mpiexec ] && DPY=/tmp/shendu-mpi/bin/python
+fi
+if "$DPY" -c "import mpi4py" 2>/dev/null && { command -v mpiexec >/dev/null || [ -x "$(dirname "$(command -v "$DPY")")/mpiexec" ]; }; then
   # shellcheck disable=SC2086  # PROCS is a list of numbers
-  timeout 150 "$PY" benchmarks/bench_distributed.py --models lenet --procs $PROCS --steps 20 > "$OUT/distributed.log" 2>&1
+  timeout 150 "$DPY" benchmarks/bench_distributed.py --models lenet --procs $PROCS --steps 20 > "$OUT/distributed.log" 2>&1
   echo "bench_distributed: exit $? at $((SECONDS - start)) s"; tail -n 8 "$OUT/distributed.log"
 else
   echo "bench_distributed: skipped (no mpi4py or mpiexec here: pip install \"shendu[distributed]\")" | tee "$OUT/distributed.log"
