@@ -1,6 +1,7 @@
 """``shendu train --nproc 2``, interrupted by Ctrl-C and resumed, ends with the weights of one
 process trained at twice the batch (the same samples in every step)."""
 
+import importlib.util
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from shendu.serialization import load
 from tests.distributed.conftest import ROOT, needs_mpi
@@ -55,3 +57,12 @@ def test_interrupted_two_process_run_resumes_to_the_weights_of_one_process(tmp_p
     assert weights_two.keys() == weights_one.keys() and not any(k.startswith("module.") for k in weights_two)
     for key in weights_one:  # float32: the gradient sums are taken in another order
         np.testing.assert_allclose(weights_two[key], weights_one[key], rtol=1e-3, atol=1e-4, err_msg=key)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed here")
+def test_nproc_with_a_gpu_that_cannot_be_used_stops_before_mpiexec_with_one_message(tmp_path):
+    proc = _train(tmp_path / "run", "--nproc", "2", "--device", "cuda")
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2, f"{stdout}\n{stderr}"
+    assert stderr.count("error:") == 1 and "--device cuda" in stderr and "CuPy is not installed" in stderr
+    assert "rank" not in stderr and "MPI_Abort" not in stderr  # no job was started

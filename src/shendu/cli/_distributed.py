@@ -41,13 +41,17 @@ def launch(nproc: int, device: str = "cpu") -> int:
     words = sys.argv[1:]
     if "train" not in words:
         raise CLIError("--nproc works from the command line: shendu train ... --nproc N", EXIT_USAGE)
+    from shendu.cli.device_option import pick_device
+
+    try:
+        target = pick_device(device)  # a missing CuPy or GPU: one message here, not one per rank
+    except ValueError as err:
+        raise CLIError(str(err), EXIT_USAGE) from None
     rank_env = None
-    if device in ("cuda", "auto") and "CUDA_VISIBLE_DEVICES" not in os.environ:
+    if target.type == "cuda" and target.index is None and "CUDA_VISIBLE_DEVICES" not in os.environ:
         import shendu
 
-        gpus = shendu.cuda.device_count()
-        if gpus:
-            rank_env = gpu_per_rank(nproc, gpus)
+        rank_env = gpu_per_rank(nproc, shendu.cuda.device_count())
     try:
         command = mpiexec_command(nproc, ["-m", "shendu.cli.main", *words], rank_env=rank_env)
     except FileNotFoundError as err:
