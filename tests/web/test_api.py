@@ -191,7 +191,7 @@ def test_bad_input_is_a_clear_error_and_the_server_keeps_serving(client, name):
 def test_unknown_runs_lessons_and_files_are_404_with_a_message(client, url, words):
     r = client.get(url)
     assert r.status_code == 404 and words in r.json()["error"]
-    if words.endswith("runs: "):  # the runs there: ours, and any other xdist worker''s test has open
+    if words.endswith("runs: "):  # the runs there: ours, and any other xdist worker's test has open
         assert RUN_NAME in r.json()["error"].split("runs: ")[1].split(", ")
 
 
