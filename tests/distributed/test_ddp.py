@@ -113,8 +113,9 @@ def test_four_processes_train_as_one_with_four_times_the_batch(tmp_path):
 
 
 @needs_mpi
-def test_no_sync_unused_parameters_and_model_mismatch():
-    job = mpirun(2, "ddp_api.py").check()
+@pytest.mark.parametrize("device", ["cpu", WORKER_GPU])
+def test_no_sync_unused_parameters_and_model_mismatch(device):
+    job = mpirun(2, "ddp_api.py", env={"SHENDU_WORKER_DEVICE": device}).check()
     assert "ok rank 0" in job.stdout and "ok rank 1" in job.stdout
 
 
