@@ -43,6 +43,7 @@ __all__ = [
     "matmul",
     "sum_in_order",
     "column_sums",
+    "constant_run",
     "elementwise",
     "copyto",
 ]
@@ -429,17 +430,19 @@ def column_sums(a: Any) -> Any:
     arrays, and integer ones, use their own ``sum``."""
     if type(a) is not np.ndarray or a.dtype.kind not in "fc":
         return a.sum(axis=0)
-    return np.matmul(_ones(a.shape[0], a.dtype), a)
+    return np.matmul(constant_run(1, a.shape[0], a.dtype), a)
 
 
-_ones_runs: dict[np.dtype, np.ndarray] = {}
+_constant_runs: dict[tuple[int, np.dtype], np.ndarray] = {}
 
 
-def _ones(n: int, dtype: np.dtype) -> np.ndarray:
-    """A read-only run of n ones of this dtype: a view of one cached array, grown as needed."""
-    run = _ones_runs.get(dtype)
+def constant_run(value: int, n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only run of n copies of ``value`` in this dtype (the ones of :func:`column_sums`,
+    the zeros ReLU takes the max against): a view of one cached array, grown as needed."""
+    key = (value, np.dtype(dtype))
+    run = _constant_runs.get(key)
     if run is None or run.size < n:
-        run = np.ones(max(n, 2 * (0 if run is None else run.size)), dtype)
+        run = np.full(max(n, 2 * (0 if run is None else run.size)), value, dtype)
         run.flags.writeable = False
-        _ones_runs[dtype] = run  # one assignment: threads see the old run or the new, both whole
+        _constant_runs[key] = run  # one assignment: threads see the old run or the new, both whole
     return run[:n]

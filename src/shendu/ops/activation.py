@@ -143,7 +143,6 @@ def tanh(input: Tensor) -> Tensor:
 # ReLU takes the max against a run of zeros this long, not against the scalar 0: NumPy's vector
 # loop for max needs two arrays (the scalar form ran ~3× slower), and the bits are the same.
 ZERO_RUN = 1 << 15
-_zero_runs: dict[np.dtype, np.ndarray] = {}
 
 
 def _relu(x, out):
@@ -151,9 +150,7 @@ def _relu(x, out):
     xf, of = _memory_run(x), _memory_run(out)
     if xf is None or of is None or x.strides != out.strides or x.dtype.kind != "f":
         return np.maximum(x, 0, out=out)
-    zeros = _zero_runs.get(x.dtype)
-    if zeros is None:
-        zeros = _zero_runs[x.dtype] = np.zeros(ZERO_RUN, x.dtype)
+    zeros = parallel.constant_run(0, ZERO_RUN, x.dtype)
     for start in range(0, xf.size, ZERO_RUN):
         piece = slice(start, min(start + ZERO_RUN, xf.size))
         np.maximum(xf[piece], zeros[: piece.stop - start], out=of[piece])

@@ -11,7 +11,7 @@ from shendu import backend
 from shendu.autograd.function import Function
 from shendu.backend import get_array_module
 from shendu.ops.elementwise import where
-from shendu.tensor import Tensor, as_tensor, result_dtype
+from shendu.tensor import Tensor, array_of, as_tensor, result_dtype
 
 
 def _is_basic(idx) -> bool:
@@ -170,7 +170,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     [0.0, 2.0, 0.0]
     """
     x = as_tensor(x)
-    m = mask._data if isinstance(mask, Tensor) else mask if backend.is_array(mask) else np.asarray(mask)
+    m = array_of(mask)  # a GPU mask stays there
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
     try:
