@@ -41,6 +41,7 @@ __all__ = [
     "pieces",
     "row_pieces",
     "matmul",
+    "product",
     "sum_in_order",
     "column_sums",
     "constant_run",
@@ -380,15 +381,14 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, split: b
         out = np.empty((m, n), dtype=np.result_type(a, b))
     bands = matmul_bands(m, k, n) if split else None
     if bands is None:
-        np.matmul(a, b, out=out)
-        return out
+        return product(a, b, out)
     along_rows, cuts = bands
 
     def band(s: slice) -> None:
         if along_rows:
-            np.matmul(a[s], b, out=out[s])
+            product(a[s], b, out[s])
         else:
-            np.matmul(a, b[:, s], out=out[:, s])
+            product(a, b[:, s], out[:, s])
 
     run(band, cuts)
     return out
@@ -414,11 +414,35 @@ def matmul_reference(a: np.ndarray, b: np.ndarray, split: bool = True) -> np.nda
     """The plain version of :func:`matmul`: the same bands, one after another, in one thread."""
     bands = matmul_bands(a.shape[0], a.shape[1], b.shape[1]) if split else None
     if bands is None:
-        return a @ b
+        return product(a, b)
     along_rows, cuts = bands
     if along_rows:
-        return np.concatenate([a[s] @ b for s in cuts], axis=0)
-    return np.concatenate([a @ b[:, s] for s in cuts], axis=1)
+        return np.concatenate([product(a[s], b) for s in cuts], axis=0)
+    return np.concatenate([product(a, b[:, s]) for s in cuts], axis=1)
+
+
+def product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` for NumPy arrays (a: (m, k) or (k,), b: (k, n)), as one BLAS call that lets go
+    of the GIL, so that the threads' products run side by side.
+
+    ``np.matmul`` keeps the GIL for a product of up to ~500 outputs (NumPy's threshold for
+    releasing it), however long the product: a weight gradient such as (6, 5488)·(5488, 25),
+    or the 1ᵀ·a of :func:`column_sums`, then runs one thread at a time. ``np.dot`` makes the
+    same BLAS call (the same bits) and always lets go. Operands of two dtypes or not in one
+    stretch of memory, or an ``out`` that is not C-contiguous of their dtype, go through
+    ``np.matmul``: np.dot would cast or copy them (other bits), or refuse the ``out``.
+    """
+    if (
+        a.dtype != b.dtype
+        or not (_one_stretch(a) and _one_stretch(b))
+        or (out is not None and not (out.flags.c_contiguous and out.dtype == a.dtype))
+    ):
+        return np.matmul(a, b, out=out)
+    return np.dot(a, b, out=out)
+
+
+def _one_stretch(a: np.ndarray) -> bool:
+    return a.flags.c_contiguous or a.flags.f_contiguous
 
 
 def column_sums(a: Any) -> Any:
@@ -430,7 +454,7 @@ def column_sums(a: Any) -> Any:
     arrays, and integer ones, use their own ``sum``."""
     if type(a) is not np.ndarray or a.dtype.kind not in "fc":
         return a.sum(axis=0)
-    return np.matmul(constant_run(1, a.shape[0], a.dtype), a)
+    return product(constant_run(1, a.shape[0], a.dtype), a)
 
 
 _constant_runs: dict[tuple[int, np.dtype], np.ndarray] = {}

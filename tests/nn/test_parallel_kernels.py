@@ -195,6 +195,38 @@ def test_matmul_equals_its_reference_for_any_thread_count(m, k, n, transpose, se
     np.testing.assert_allclose(expected, a @ b, rtol=1e-4, atol=1e-4)
 
 
+@given(
+    m=st.integers(1, 30),
+    k=st.integers(1, 30),
+    n=st.integers(1, 30),
+    layouts=st.tuples(*[st.sampled_from(["c", "f", "strided"])] * 2),
+    vector=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 9),
+)
+def test_product_has_the_bits_of_numpys_matmul_in_any_layout(m, k, n, layouts, vector, dtype, seed):
+    """``product`` (np.dot, which lets go of the GIL) gives what ``a @ b`` gives, bit for bit,
+    into a new array, a C-contiguous ``out`` or one it must hand to np.matmul (a column band)."""
+    rng = np.random.default_rng(seed)
+
+    def laid_out(shape, layout):
+        a = rng.standard_normal((shape[0], 2 * shape[1]) if layout == "strided" else shape).astype(dtype)
+        return a[:, ::2] if layout == "strided" else np.asfortranarray(a) if layout == "f" else a
+
+    a = rng.standard_normal(k).astype(dtype) if vector else laid_out((m, k), layouts[0])
+    b = laid_out((k, n), layouts[1])
+    expected = a @ b
+    assert same_bits(parallel.product(a, b), expected)
+    out = np.empty(expected.shape, dtype)
+    assert parallel.product(a, b, out) is out and same_bits(out, expected)
+    if not vector:
+        wide = np.zeros((m, n + 3), dtype)
+        parallel.product(a, b, wide[:, 1 : n + 1])
+        assert same_bits(wide[:, 1 : n + 1], expected) and not wide[:, [0, -2, -1]].any()
+    a32, b64 = a.astype(np.float32), b.astype(np.float64)
+    assert same_bits(parallel.product(a32, b64), a32 @ b64)
+
+
 @given(m=st.integers(1, 5000), k=st.integers(1, 5000), n=st.integers(1, 5000))
 def test_matmul_bands_are_near_equal_whole_blocks_with_enough_work(m, k, n):
     """The real constants: bands tile the longer side in order, cut on whole blocks, each
