@@ -46,6 +46,7 @@ __all__ = [
     "column_sums",
     "constant_run",
     "elementwise",
+    "binary",
     "copyto",
 ]
 
@@ -313,6 +314,32 @@ def elementwise(fn: Callable[..., Any], out: np.ndarray, *arrays: np.ndarray) ->
 
     run(piece, row_pieces(out.shape[axis], out.size // out.shape[axis]))
     return out
+
+
+def binary(ufunc: np.ufunc, a: Any, b: Any) -> Any:
+    """``ufunc(a, b)`` into a new array (``a + b`` for np.add), the rows shared among the threads
+    when a and b are large NumPy arrays of one shape, dtype and dense layout (the same strides):
+    then the result has that layout, as NumPy's own. Anything else is one NumPy call."""
+    if (
+        type(a) is np.ndarray
+        and type(b) is np.ndarray
+        and a.shape == b.shape
+        and a.dtype == b.dtype
+        and a.strides == b.strides
+        and worth_sharing(a.size)
+        and _dense(a)
+    ):
+        return elementwise(ufunc, np.empty_like(a), a, b)
+    return ufunc(a, b)
+
+
+def _dense(a: np.ndarray) -> bool:
+    """Whether a's elements fill one stretch of memory in some order of its axes (row-major,
+    channels-last, a transpose…), with positive strides."""
+    if any(s <= 0 for s, n in zip(a.strides, a.shape, strict=True) if n > 1):
+        return False
+    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
+    return a.transpose(order).flags.c_contiguous
 
 
 def _outer_axis(a: Any) -> int | None:

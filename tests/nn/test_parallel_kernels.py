@@ -544,6 +544,37 @@ def test_relu_against_runs_of_zeros_has_the_bits_of_max_with_the_scalar(layout):
         assert same_bits(y, np.maximum(x, 0))
 
 
+@pytest.mark.parametrize("layout", ["c", "channels-last", "fortran", "strided", "mixed", "broadcast"])
+@pytest.mark.parametrize("ufunc", [np.add, np.subtract, np.multiply])
+def test_binary_over_threads_is_numpys_result_in_bits_and_layout(layout, ufunc):
+    """parallel.binary (Add, Sub, Mul and the engine's sum of gradients) gives what one NumPy call
+    gives: the same bits and the same strides, shared out or not."""
+    rng = np.random.default_rng(3)
+
+    def make():
+        x = rng.standard_normal((5, 6, 7, 4)).astype(np.float32)
+        if layout == "channels-last" or (layout == "mixed" and make.calls):
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        elif layout == "fortran":
+            x = np.asfortranarray(x)
+        elif layout == "strided":
+            x = rng.standard_normal((5, 6, 7, 8)).astype(np.float32)[..., ::2]
+        make.calls += 1
+        return x
+
+    make.calls = 0
+    a, b = make(), make()
+    if layout == "broadcast":
+        b = b[:1, :, :1]
+    expected = ufunc(a, b)
+    for t in THREADS:
+        with threads(t), small_pieces(), mock.patch.object(parallel, "run", wraps=parallel.run) as run:
+            got = parallel.binary(ufunc, a, b)
+        assert same_bits(got, expected) and got.strides == expected.strides
+        shared = layout in ("c", "channels-last", "fortran") and t > 1
+        assert run.called == shared, f"{layout}, {t} threads: shared out {run.called}"
+
+
 def test_elementwise_splits_rows_of_any_layout_and_keeps_the_bits():
     a = np.arange(24, dtype=np.float32).reshape(4, 6) / 7
     b = (np.arange(24, dtype=np.float32).reshape(6, 4).T / 3).astype(np.float32)  # other strides

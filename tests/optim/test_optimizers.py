@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from unittest import mock
 
 import numpy as np
 import pytest
 import torch
 
 import shendu
-from shendu import optim
+from shendu import optim, parallel
 from shendu.optim import lr_scheduler
 from tests.helpers import assert_close, to_torch
 
@@ -78,6 +80,62 @@ def test_matches_torch_20_steps(name, kw):
         assert_close(s.detach().numpy(), t, rtol=1e-6, atol=1e-10, what=f"{name} {kw}")
     # the parameters moved: a no-op optimiser would not pass
     assert not np.allclose(s_params[0].detach().numpy(), arrays[0])
+
+
+@contextmanager
+def _threads_and_tiny_pieces(n: int):
+    """n threads, and even these small parameters shared out (the pool's side-by-side path)."""
+    before = shendu.get_num_threads()
+    shendu.set_num_threads(n)
+    try:
+        with mock.patch.object(parallel, "ELEMENTWISE_PIECE", 2):
+            yield
+    finally:
+        shendu.set_num_threads(before)
+
+
+@pytest.mark.parametrize("name,kw", CASES, ids=[f"{n}-{'-'.join(k)}" for n, k in CASES])
+def test_parameters_updated_side_by_side_give_the_same_bits_for_any_thread_count(name, kw):
+    """step() updates a group's parameters on shendu's threads, the largest first: with 1, 2 or 3
+    threads the parameters and the state have the same bits, and still follow torch."""
+    shapes = [(3, 4), (40, 3), (5,), (), (7, 2, 3), (17,)]
+    results = []
+    for n in (1, 2, 3):
+        rng = np.random.default_rng(5)
+        arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+        s_params, t_params = _pair(arrays)
+        s_opt = getattr(optim, name)(s_params, **kw)
+        t_opt = getattr(torch.optim, name)(t_params, **kw)
+        with _threads_and_tiny_pieces(n), mock.patch.object(parallel, "run", wraps=parallel.run) as run:
+            _run(s_opt, t_opt, s_params, t_params, rng, 8)
+        assert run.call_count == (0 if n == 1 else 8)  # one hand-out per step
+        for s, t in zip(s_params, t_params, strict=True):
+            assert_close(s.detach().numpy(), t, rtol=1e-4, atol=1e-5, what=f"{name} {kw} {n} threads")
+        state = [v for p in s_params for v in s_opt.state[p].values() if isinstance(v, np.ndarray)]
+        results.append([p.detach().numpy().tobytes() for p in s_params] + [v.tobytes() for v in state])
+    assert results[0] == results[1] == results[2]
+
+
+def test_parameters_that_share_memory_are_updated_one_after_another():
+    """Two parameters that are views of one array (or one listed twice) must not be updated at
+    the same time: step() then runs them in order, as with one thread."""
+    base = np.arange(12, dtype=np.float32)
+    results = []
+    for n in (1, 2):
+        a, b = shendu.from_numpy(base.copy()), None
+        halves = [a[:6].detach().requires_grad_(True), a[6:].detach().requires_grad_(True)]
+        b = shendu.ones(5, requires_grad=True)
+        opt = optim.SGD([*halves, b], lr=0.5, momentum=0.9)
+        with _threads_and_tiny_pieces(n), mock.patch.object(parallel, "run", wraps=parallel.run) as run:
+            for k in range(3):
+                for p in (*halves, b):
+                    p.grad = shendu.ones(*p.shape) * (k + 1)
+                opt.step()
+        assert run.call_count == 0  # the halves share one array
+        results.append(a.numpy().copy())
+        expected = base - 0.5 * np.array([1, 2.9, 5.61], dtype=np.float32).sum()
+        np.testing.assert_allclose(a.numpy(), expected, rtol=1e-6)
+    assert results[0].tobytes() == results[1].tobytes()
 
 
 @pytest.mark.parametrize("name,kw", CASES[::2], ids=[n for n, _ in CASES[::2]])
@@ -367,8 +425,15 @@ def test_invalid_arguments(make, match):
         make([shendu.zeros(2, requires_grad=True)])
 
 
-def test_duplicate_parameters_like_torch():
-    """SGD([b, b]) warns and steps b twice, as torch does (momentum included)."""
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_duplicate_parameters_like_torch(n_threads):
+    """SGD([b, b]) warns and steps b twice, as torch does (momentum included), also where the
+    group's updates would otherwise run side by side on the threads."""
+    with _threads_and_tiny_pieces(n_threads):
+        _duplicate_parameters_like_torch()
+
+
+def _duplicate_parameters_like_torch():
     for kw in (dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.9, nesterov=True)):
         s_b, t_b = shendu.ones(3, requires_grad=True), torch.ones(3, dtype=torch.float32, requires_grad=True)
         s_c, t_c = shendu.ones(2, requires_grad=True), torch.ones(2, dtype=torch.float32, requires_grad=True)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from shendu import parallel
 from shendu.autograd import anomaly_mode
 from shendu.autograd.function import Function, unbroadcast
 from shendu.backend import is_array
@@ -71,11 +72,19 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
     if leaf.grad is None:
         # A fresh array: never alias (and later modify) a gradient someone else owns.
         # (leaf._wrap makes a plain Tensor: the engine sits below tensor.py and does not import it.)
-        leaf.grad = leaf._wrap(g.astype(leaf._data.dtype, copy=True))
+        leaf.grad = leaf._wrap(_fresh_copy(g, leaf._data.dtype))
     else:
         total = leaf.grad._data + g  # _data: the slot behind .data (hot path)
         # NumPy's sum of two 0-d arrays is a scalar: keep an array, so zero_() and .data write to it.
         leaf.grad._data = total if total.ndim else leaf._wrap(total)._data
+
+
+def _fresh_copy(g: Any, dtype: Any) -> Any:
+    """A new array of g's values in ``dtype`` and g's memory layout; a large NumPy array is
+    copied by all of shendu's threads (a copy is a copy however it is cut)."""
+    if type(g) is not np.ndarray or not parallel.worth_sharing(g.size):
+        return g.astype(dtype, copy=True)
+    return parallel.copyto(np.empty_like(g, dtype=dtype), g)
 
 
 def _hooked_leaves(order: list[Function]) -> dict[int, list]:
@@ -186,7 +195,7 @@ def _backprop(
             if isinstance(parent, Function):
                 key = id(parent)
                 # Sum into a new array: the incoming gradient may be shared with another node.
-                grads[key] = grads[key] + gx if key in grads else gx
+                grads[key] = parallel.binary(np.add, grads[key], gx) if key in grads else gx
             elif capture is None:
                 _accumulate_leaf(parent, gx)
                 if hooked:

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from shendu import backend
+from shendu import backend, parallel
 from shendu.autograd.grad_mode import enable_grad, no_grad
 from shendu.tensor import Tensor
 
@@ -159,30 +159,39 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
-                # state PyTorch reads once per group before updating (SGD's momentum buffer): a
-                # parameter listed twice sees it missing at both of its positions in that step
-                absent = {
-                    id(p): [k for k in self._read_before_step if k not in self.state.get(p, {})]
-                    for p in group["params"]
-                }
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    grad = p.grad._data
-                    if grad.shape != p.shape:
-                        raise RuntimeError(
-                            f"gradient of shape {grad.shape} for a parameter of shape {p.shape}"
-                        )
-                    if grad.dtype != p.dtype:
-                        grad = grad.astype(p.dtype)
-                    state = self.state[p]
-                    if not state:
-                        state.update(self._init_state(p._data, group))
-                    for key in absent[id(p)]:
-                        state.pop(key, None)
-                    self._update(p._data, grad, state, group)
-                    p._bump_version()  # as torch's in-place update: a graph that saved p is stale now
+                self._step_group(group)
         return loss
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        """One step for every parameter of the group that has a gradient."""
+        # state PyTorch reads once per group before updating (SGD's momentum buffer): a
+        # parameter listed twice sees it missing at both of its positions in that step
+        absent = {
+            id(p): [k for k in self._read_before_step if k not in self.state.get(p, {})]
+            for p in group["params"]
+        }
+        params = [p for p in group["params"] if p.grad is not None]
+        for p in params:
+            if p.grad.shape != p.shape:
+                raise RuntimeError(f"gradient of shape {p.grad.shape} for a parameter of shape {p.shape}")
+
+        def step_one(p: Tensor) -> None:
+            grad = p.grad._data  # type: ignore[union-attr]  # params holds those with a gradient
+            if grad.dtype != p.dtype:
+                grad = grad.astype(p.dtype)
+            state = self.state[p]
+            if not state:
+                state.update(self._init_state(p._data, group))
+            for key in absent[id(p)]:
+                state.pop(key, None)
+            self._update(p._data, grad, state, group)
+            p._bump_version()  # as torch's in-place update: a graph that saved p is stale now
+
+        if _apart(params):  # side by side on the threads, the largest first
+            parallel.run(step_one, sorted(params, key=lambda p: -p._data.size))
+        else:
+            for p in params:
+                step_one(p)
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         """The state of a parameter before its first update (arrays of the parameter's dtype)."""
@@ -288,3 +297,17 @@ def _restore_value(name: str, value: Any, p: Tensor) -> Any:
             value = value.copy()
         return backend.to_device(value, p.device)
     return copy.deepcopy(value)
+
+
+def _apart(params: list[Tensor]) -> bool:
+    """Whether the parameters' updates may run side by side on shendu's threads: each one's
+    update is the same NumPy calls on its own arrays whichever thread runs it, so the results do
+    not depend on the thread count. Only for NumPy arrays (a GPU's work stays on its thread),
+    enough elements to be worth a hand-off, and parameters that share no memory (none listed
+    twice, none a view into another's array: their updates must follow one another)."""
+    if len(params) < 2 or not parallel.worth_sharing(sum(p._data.size for p in params)):
+        return False
+    if any(type(p._data) is not np.ndarray for p in params):
+        return False
+    owners = {id(p._data if p._data.base is None else p._data.base) for p in params}
+    return len(owners) == len(params)
