@@ -260,3 +260,14 @@ def test_permute_rejects_an_out_of_range_dim():
     with pytest.raises(ValueError, match=r"dims \(0, 3\) are not a permutation"):
         shendu.ones(2, 3).permute(0, 3)  # 3 used to wrap around to 1
     assert shendu.ones(2, 3, 4).permute(-1, 0, 1).shape == (4, 2, 3)
+
+
+@pytest.mark.parametrize("shape", [(4, 2), (-1, 4), (-1, -1), (7,)])
+@pytest.mark.parametrize("method", ["reshape", "view"])
+def test_a_shape_that_does_not_hold_the_elements_raises_runtime_error_as_torch(shape, method):
+    """PyTorch raises RuntimeError; shendu's error is that and a ValueError (its bad-input kind)."""
+    with pytest.raises(RuntimeError):
+        getattr(torch.zeros(2, 3), method)(*shape)
+    with pytest.raises(RuntimeError, match=r"shape .* is invalid for input of shape \(2, 3\)") as info:
+        getattr(shendu.zeros(2, 3), method)(*shape)
+    assert isinstance(info.value, ValueError)

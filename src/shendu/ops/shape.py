@@ -60,6 +60,11 @@ class Expand(Function):
         return unbroadcast(gy, self.in_shape)
 
 
+class ReshapeError(RuntimeError, ValueError):
+    """A shape that does not hold the tensor's elements: a ``RuntimeError`` as in PyTorch, and a
+    ``ValueError`` as every bad-input error of shendu."""
+
+
 def reshape(x: Tensor, *shape) -> Tensor:
     """The same elements in a new shape; one size may be −1 (inferred).
 
@@ -72,7 +77,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
     try:
         return Reshape.apply(x, shape=shape)
     except ValueError:
-        raise ValueError(
+        raise ReshapeError(
             f"reshape: shape {shape} is invalid for input of shape {x.shape} ({x._data.size} elements)"
         ) from None
 
