@@ -547,7 +547,7 @@ def test_relu_against_runs_of_zeros_has_the_bits_of_max_with_the_scalar(layout):
 @pytest.mark.parametrize("layout", ["c", "channels-last", "fortran", "strided", "mixed", "broadcast"])
 @pytest.mark.parametrize("ufunc", [np.add, np.subtract, np.multiply])
 def test_binary_over_threads_is_numpys_result_in_bits_and_layout(layout, ufunc):
-    """parallel.binary (Add, Sub, Mul and the engine's sum of gradients) gives what one NumPy call
+    """parallel.binary (Add and the engine's sum of gradients) gives what one NumPy call
     gives: the same bits and the same strides, shared out or not."""
     rng = np.random.default_rng(3)
 
