@@ -4,11 +4,14 @@ import gc
 import sys
 import weakref
 
+from unittest import mock
+
 import numpy as np
 import pytest
 import torch
 
 import shendu
+from shendu import parallel
 from shendu.autograd import GradcheckError, gradcheck, numerical_grad
 
 
@@ -106,6 +109,31 @@ def test_backward_never_modifies_incoming_gradient_in_place():
     (z * 1).backward(gz)
     z.grad.data += 5
     np.testing.assert_array_equal(gz, np.ones(3))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_large_gradients_summed_and_copied_over_threads_stay_fresh_and_exact(threads):
+    """A node with two consumers sums their gradients, and a leaf's first gradient is copied,
+    over shendu's threads for large arrays: the same values, a new array each, the seed untouched."""
+    before = shendu.get_num_threads()
+    shendu.set_num_threads(threads)
+    try:
+        with mock.patch.object(parallel, "ELEMENTWISE_PIECE", 8):
+            rng = np.random.default_rng(0)
+            x = shendu.tensor(rng.standard_normal((40, 30)), requires_grad=True)
+            seed = rng.standard_normal((40, 30))
+            a = x + 0.0
+            y = a + a  # `a` feeds two consumers: ∂y/∂a sums two gradients
+            y.backward(seed)
+            np.testing.assert_array_equal(x.grad.numpy(), seed + seed)
+            assert not np.shares_memory(x.grad.numpy(), seed)
+            w = shendu.tensor(np.zeros((40, 30)), requires_grad=True)
+            (w + x.detach()).backward(seed)  # Add passes the seed itself on to w
+            assert not np.shares_memory(w.grad.numpy(), seed)
+            w.grad.data += 1
+            np.testing.assert_array_equal(w.grad.numpy(), seed + 1)
+    finally:
+        shendu.set_num_threads(before)
 
 
 def test_no_grad_builds_no_graph_and_restores_mode():
