@@ -4,6 +4,7 @@
     python benchmarks/bench_layers.py --threads 1,2,4,8   # the same for each thread count
     python benchmarks/bench_layers.py --threads 1,16 --steps-only   # only the training-step table
     python benchmarks/bench_layers.py --memory            # also the peak RSS of a SimpleConvNet epoch
+    python benchmarks/bench_layers.py --ceiling 2         # what 2 cores give work that shares nothing
 
 Each timing is the median over ``--repeats`` rounds of three back-to-back runs after a warm-up;
 shendu and PyTorch take turns a round at a time, so both see the same machine. For every thread
@@ -319,6 +320,52 @@ def parse_threads(text: str) -> list[int]:
     return values
 
 
+# ---- the machine's own ceiling -----------------------------------------------------------------
+
+
+def ceiling(procs: int, seconds: float) -> None:
+    """What the machine gives ``procs``-way work that shares nothing: ``procs`` one-thread
+    processes train the same steps at the same time, against one process alone (run before and
+    after). A thread count's speed-up in the table above can at best reach this; where it falls
+    short, the loss is in the threads (the GIL, the serial parts), not in the cores or memory."""
+    print(f"\n{procs} one-thread processes at once against one alone, {seconds:g} s each, images/second:")
+    head = f"{'net':<14} {'library':<7} {'alone':>8} {'each of ' + str(procs):>10} {'ceiling ×':>10}"
+    print(head + "\n" + "-" * len(head))
+    for name in NETWORKS:
+        for lib in ("shendu", "torch"):
+            alone = [_ceiling_children(name, lib, 1, seconds)[0] for _ in range(2)]
+            together = _ceiling_children(name, lib, procs, seconds)
+            each, base = statistics.mean(together), statistics.mean(alone)
+            gain = procs * each / base
+            print(f"{name:<14} {lib:<7} {base:>8,.0f} {each:>10,.0f} {gain:>10.2f}", flush=True)
+
+
+def _ceiling_children(name: str, lib: str, n: int, seconds: float) -> list[float]:
+    """Images/s of n child processes that each train ``name`` with ``lib`` on one thread for
+    ``seconds``, all starting the timed part at the same moment (after their imports)."""
+    start = time.time() + 6.0  # time for every child to import its library and warm up
+    cmd = [sys.executable, __file__, "--ceiling-child", name, lib, str(start), str(seconds)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    children = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env) for _ in range(n)]
+    return [float(child.communicate()[0].split()[-1]) for child in children]
+
+
+def ceiling_child(name: str, lib: str, start: float, seconds: float) -> None:
+    set_threads(1)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32)
+    labels = rng.integers(0, 10, BATCH)
+    step = make_steps(name)[0 if lib == "shendu" else 1]
+    for _ in range(3):
+        step(x, labels)
+    time.sleep(max(0.0, start - time.time()))
+    t0, images = time.perf_counter(), 0
+    while time.perf_counter() - t0 < seconds:
+        step(x, labels)
+        images += BATCH
+    print(images / (time.perf_counter() - t0))
+
+
 # ---- memory ------------------------------------------------------------------------------------
 
 
@@ -382,14 +429,29 @@ def main() -> None:
         "--memory", action="store_true", help="also measure peak RSS of a SimpleConvNet epoch"
     )
     parser.add_argument("--no-speed", action="store_true", help="skip the timing tables")
+    parser.add_argument(
+        "--ceiling",
+        type=int,
+        metavar="P",
+        help="also run P one-thread processes at once against one alone: the speed-up the machine "
+        "itself gives work that shares nothing (the bound for P threads)",
+    )
+    parser.add_argument("--seconds", type=float, default=8.0, help="timed seconds per --ceiling run")
+    parser.add_argument("--ceiling-child", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--epoch-child", choices=["shendu", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--images", type=int, default=5000, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.epoch_child:
         epoch_child(args.epoch_child, args.images)
         return
+    if args.ceiling_child:
+        name, lib, start, seconds = args.ceiling_child
+        ceiling_child(name, lib, float(start), float(seconds))
+        return
     if not args.no_speed:
         run_tables(args.repeats, args.threads or [cores()], args.steps_only)
+    if args.ceiling:
+        ceiling(args.ceiling, args.seconds)
     if args.memory:
         print(
             f"\npeak RSS, one SimpleConvNet epoch ({args.images} images of 28×28, batch {BATCH}, "

@@ -7,6 +7,9 @@
 #      $RESNET_THREADS threads (resnet.log)
 #   4. bench_distributed.py: LeNet data-parallel training at $PROCS processes, one thread each,
 #      beside PyTorch DDP on Gloo; only where mpi4py and an mpiexec are installed (distributed.log)
+#   5. only with CEILING=P: bench_layers.py --ceiling P, P one-thread processes at once against one
+#      alone, the speed-up the machine itself gives P-way work that shares nothing (ceiling.log;
+#      about 2 minutes more)
 # Without mpi4py on the machine, step 4 uses the MPI wheels of .gpu_carry/wheels (gpu_check.sh says
 # how to fetch them) when they were carried. About 8 minutes on 16 cores. Usage, from the repository root (no install needed: NumPy and
 # PyTorch are enough for 2 and 3):
@@ -63,4 +66,9 @@ if "$DPY" -c "import mpi4py" 2>/dev/null && { command -v mpiexec >/dev/null || [
   echo "bench_distributed: exit $? at $((SECONDS - start)) s"; tail -n 8 "$OUT/distributed.log"
 else
   echo "bench_distributed: skipped (no mpi4py or mpiexec here: pip install \"shendu[distributed]\")" | tee "$OUT/distributed.log"
+fi
+
+if [ -n "${CEILING:-}" ]; then
+  timeout 300 "$PY" benchmarks/bench_layers.py --no-speed --ceiling "$CEILING" --seconds 4 > "$OUT/ceiling.log" 2>&1
+  echo "ceiling: exit $? at $((SECONDS - start)) s"; tail -n 7 "$OUT/ceiling.log"
 fi
