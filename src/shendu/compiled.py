@@ -16,6 +16,11 @@ an unbuffered scatter-add where windows overlap); compiled, a piece is one call 
 window's G at its argmax, windows in (p, q) order: the scatter-add's bits. (Its forward stays
 NumPy's separable passes: a compiled scan of every window was slower.)
 
+Waiting: a thread of shendu's pool that has finished its piece polls a counter for a while
+(:func:`spin_kernel`, without the GIL) before it sleeps on a lock, as OpenMP's threads do. On a
+virtual machine a sleeping thread's core halts, and waking it for the next kernel costs tens of
+microseconds and a cold cache, dozens of times a training step.
+
 Optional: without numba, on a GPU's arrays, for dtypes other than float32/float64, or with
 ``SHENDU_COMPILED=0`` in the environment, the ``*_kernel`` functions return None. numba is
 imported, and the kernels compiled (or loaded from numba's cache), on first use only.
@@ -24,6 +29,7 @@ imported, and the kernels compiled (or loaded from numba's cache), on first use 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from typing import Any, Callable
 
@@ -32,9 +38,11 @@ import numpy as np
 __all__ = [
     "col2im_kernel",
     "enabled",
+    "loaded",
     "max_pool_grad_apart_kernel",
     "max_pool_grad_kernel",
     "relu_grad_kernel",
+    "spin_kernel",
 ]
 
 
@@ -67,6 +75,57 @@ def relu_grad_kernel(gy: Any, y: Any, out: Any) -> Callable[..., None] | None:
     return _kernel(_relu_grad, [(gy, 1), (y, 1), (out, 1)])
 
 
+def spin_kernel() -> Callable[..., bool] | None:
+    """The compiled wait, or None: ``spin(counters, i, seen, tries)`` reads counters[i] (int64)
+    up to ``tries`` times, without the GIL, and returns whether it changed from ``seen``. Each
+    read is an atomic acquire load (the compiler cannot keep the value in a register), and
+    between reads the thread offers its core to any other that is ready (``sched_yield``)."""
+    key = ("_spin", (), True)
+    kernel = _compiled.get(key)
+    if kernel is None:
+        numba = _numba()
+        if numba is None or sys.platform == "win32":  # no sched_yield there
+            return None
+        with _lock:
+            kernel = _compiled.get(key)
+            if kernel is None:
+                _define_load_acquire(numba)
+                types = numba.types
+                signature = types.boolean(types.Array(types.int64, 1, "C"), *[types.int64] * 3)
+                kernel = _compiled[key] = _jit(numba, _spin, signature)
+    return kernel
+
+
+# numba's atomic load (an intrinsic) and the C library's sched_yield, defined with the spin kernel
+_load_acquire: Any = None
+_sched_yield: Any = None
+
+
+def _define_load_acquire(numba: Any) -> None:
+    global _load_acquire, _sched_yield
+    if _load_acquire is not None:
+        return
+    _sched_yield = numba.types.ExternalFunction("sched_yield", numba.types.int32())
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    def load_acquire(typingctx, array, index):  # noqa: ANN001, ANN202 - numba's intrinsic protocol
+        def codegen(context, builder, signature, args):  # noqa: ANN001, ANN202
+            aryty = signature.args[0]
+            ary = context.make_array(aryty)(context, builder, args[0])
+            ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
+            return builder.load_atomic(ptr, "acquire", aryty.dtype.bitwidth // 8)
+
+        return array.dtype(array, index), codegen
+
+    _load_acquire = intrinsic(load_acquire)
+
+
+def loaded() -> bool:
+    """Whether numba is imported and a kernel compiled already (without importing anything)."""
+    return bool(_module) and _module[0] is not None and bool(_compiled)
+
+
 def enabled() -> bool:
     """Whether compiled kernels are used: numba imports and ``SHENDU_COMPILED`` is not ``0``."""
     return _numba() is not None
@@ -83,6 +142,14 @@ def _col2im(taps, gxp, kh, kw, sh, sw, dh, dw):  # pragma: no cover - runs compi
                         dst, src = gxp[b, h, j * dw + q * sw], taps[b, p, q, i, j]
                         for ch in range(c):
                             dst[ch] += src[ch]
+
+
+def _spin(counters, i, seen, tries):  # pragma: no cover - runs compiled
+    for _ in range(tries):
+        if _load_acquire(counters, i) != seen:
+            return True
+        _sched_yield()
+    return False
 
 
 def _relu_grad(gy, y, out):  # pragma: no cover - runs compiled
@@ -120,7 +187,7 @@ def _max_pool_grad(gy, place, gp, kh, kw, sh, sw, dh, dw):  # pragma: no cover -
 
 _lock = threading.Lock()
 _module: list[Any] = []  # [numba] once imported, [None] when not available or switched off
-_compiled: dict[tuple[str, tuple[tuple[np.dtype, int, bool], ...], bool], Callable[..., None]] = {}
+_compiled: dict[tuple[str, tuple[tuple[np.dtype, int, bool], ...], bool], Callable[..., Any]] = {}
 _FLOATS = {np.dtype(np.float32), np.dtype(np.float64)}
 
 
@@ -173,7 +240,7 @@ def _kernel(fn: Callable[..., None], arrays: list[tuple[np.ndarray, int]]) -> Ca
     return kernel
 
 
-def _jit(numba: Any, fn: Callable[..., None], signature: Any) -> Callable[..., None]:
+def _jit(numba: Any, fn: Callable[..., Any], signature: Any) -> Callable[..., Any]:
     """``fn`` compiled now for ``signature``, its machine code kept in numba's disk cache, or
     kept in memory only where no cache directory can be written (a read-only install)."""
     try:

@@ -32,6 +32,8 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
+from shendu import compiled
+
 __all__ = [
     "cores",
     "get_num_threads",
@@ -67,6 +69,9 @@ MATMUL_BLOCK = 8  # band widths are whole blocks of this many rows or columns (a
 # Element-wise work is split into pieces of at least this many elements (smaller ones cost more
 # to hand out than to compute). Element-wise results do not depend on how they are split.
 ELEMENTWISE_PIECE = 1 << 16
+# Reads of a counter a waiting thread makes before it sleeps (see _Helper), a sched_yield() after
+# each: ~3 ms on the 2-core VM, longer than the Python between two kernels of a training step.
+SPIN_TRIES = 4096
 
 
 def cores() -> int:
@@ -146,35 +151,50 @@ class _Helper:
 
     A ``concurrent.futures`` pool costs a Future, a queue and a condition per task: ~70 µs a
     hand-off on the 2-core VM against ~25 µs for this, and a kernel has many hand-offs.
+
+    Before sleeping on a lock, each side polls a counter for up to SPIN_TRIES reads without the
+    GIL (``compiled.spin_kernel``; skipped without numba): the helper for its next task, the
+    caller for the helper's end. The locks alone decide who runs what; the polling only keeps a
+    core awake between the kernels of a step, as OpenMP's threads do.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, counters: _Counters, index: int) -> None:
         self._go = threading.Lock()
         self._go.acquire()
         self._done = threading.Lock()
         self._done.acquire()
         self._task: Callable[[], None] | None = None
+        self._counters, self._index = counters, index
+        self._done_seen = 0
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
+        counters, i = self._counters, self._index
+        taken = 0  # tasks taken so far: go[i] > taken means the next one is handed over already
         while True:
+            counters.wait(counters.go, i, taken)
             self._go.acquire()
+            taken += 1
             task = self._task
             if task is None:  # stop()
                 return
             try:
                 task()
             finally:
+                counters.done[i] += 1
                 self._done.release()
 
     def start(self, task: Callable[[], None]) -> None:
         self._task = task
+        self._done_seen = int(self._counters.done[self._index])
+        self._counters.go[self._index] += 1
         self._go.release()
 
     def wait(self) -> BaseException | None:
         """Until the task has finished, even through a Ctrl-C (returned, for the caller to raise):
         a helper left running would release ``_done`` into the next kernel's hand-off."""
+        self._counters.wait(self._counters.done, self._index, self._done_seen)
         interrupted: BaseException | None = None
         while True:
             try:
@@ -185,15 +205,42 @@ class _Helper:
 
     def stop(self) -> None:
         self._task = None
+        self._counters.go[self._index] += 1
         self._go.release()
         self._thread.join()
+
+
+class _Counters:
+    """Per helper: how many tasks it was handed (``go``) and has finished (``done``), each
+    written by one thread only, and the compiled poll that waits for one to move."""
+
+    def __init__(self, helpers: int) -> None:
+        self.go = np.zeros(max(1, helpers), np.int64)
+        self.done = np.zeros(max(1, helpers), np.int64)
+        self.spin: Any = _UNRESOLVED
+
+    def wait(self, counters: np.ndarray, i: int, seen: int) -> None:
+        """Poll counters[i] until it differs from ``seen``, at most SPIN_TRIES reads. Only once
+        another compiled kernel has loaded numba (a training step's backward does): loading it
+        for this alone would cost a one-off forward (``shendu predict``) a second."""
+        spin = self.spin
+        if spin is _UNRESOLVED:
+            if not compiled.loaded():
+                return
+            spin = self.spin = compiled.spin_kernel()
+        if spin is not None and SPIN_TRIES > 0:
+            spin(counters, i, int(seen), SPIN_TRIES)
+
+
+_UNRESOLVED = object()
 
 
 class _Pool:
     """n − 1 helpers; the calling thread is the n-th (see :func:`run`)."""
 
     def __init__(self, helpers: int) -> None:
-        self.helpers = [_Helper(f"shendu_{i}") for i in range(helpers)]
+        counters = _Counters(helpers)
+        self.helpers = [_Helper(f"shendu_{i}", counters, i) for i in range(helpers)]
         self.busy = threading.Lock()  # held by the thread whose kernel has the helpers
 
     def shutdown(self) -> None:

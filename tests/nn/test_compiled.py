@@ -198,3 +198,22 @@ def test_compiled_relu_gradient_has_the_bits_of_numpy_and_the_values_of_torch(sh
     ours = results[0]
     assert np.array_equal(*(np.ascontiguousarray(r).view(np.uint8) for r in results))
     np.testing.assert_array_equal(ours, tx.grad.numpy())  # NaN where torch has NaN, ±inf, ±0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no sched_yield: the pool does not spin there")
+def test_spin_kernel_sees_another_threads_write_and_gives_up_after_its_tries():
+    import threading
+    import time
+
+    spin = compiled.spin_kernel()
+    counters = np.zeros(3, np.int64)
+    assert spin(counters, 1, 0, 50) is False  # nothing moved: 50 polls, then False
+    counters[2] = 7
+    assert spin(counters, 2, 0, 1) is True  # moved already: True at the first poll
+    seen = []
+    waiter = threading.Thread(target=lambda: seen.append(spin(counters, 0, 0, 10**12)))
+    waiter.start()
+    time.sleep(0.05)
+    counters[0] += 1  # the write must reach the polling loop, which runs without the GIL
+    waiter.join(timeout=20)
+    assert not waiter.is_alive() and seen == [True]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import shendu
 import shendu.nn.functional as F
-from shendu import nn, optim, parallel
+from shendu import compiled, nn, optim, parallel
 from shendu.nn.functional import conv as conv_module
 from shendu.nn.functional import im2col
 
@@ -143,6 +143,31 @@ def test_kernels_called_from_several_threads_at_once_stay_correct():
             c.join()
         assert parallel.run(lambda i: -i, [1, 2, 3]) == [-1, -2, -3]
     assert not errors, errors[:3]
+
+
+@pytest.mark.parametrize("spin_tries", [0, 1, 4096])
+def test_thousands_of_back_to_back_kernels_hand_over_every_piece_once(spin_tries):
+    """The helpers' hand-off (locks, and the counters polled without the GIL before sleeping):
+    kernels started back to back, tiny or slow pieces, each piece run once, results in order."""
+    x = np.ones(8, np.float32)
+    compiled.relu_grad_kernel(x, x, x.copy())  # numba loaded (where installed): the pool may poll
+    with threads(3), mock.patch.object(parallel, "SPIN_TRIES", spin_tries):
+        for k in range(2000):
+            items = list(range(k % 7 + 2))
+            assert parallel.run(lambda i, k=k: i * k, items) == [i * k for i in items]
+        counts = [0] * 50
+        lock = __import__("threading").Lock()
+
+        def piece(i):
+            with lock:
+                counts[i] += 1
+            return float(np.sin(np.arange(20_000.0) * i).sum())
+
+        expected = [float(np.sin(np.arange(20_000.0) * i).sum()) for i in range(50)]
+        assert parallel.run(piece, list(range(50))) == expected and counts == [1] * 50
+        polling = parallel._get_pool().helpers[0]._counters.spin
+        polls = polling is not None and polling is not parallel._UNRESOLVED
+        assert polls == (compiled.enabled() and sys.platform != "win32")
 
 
 def test_a_forked_child_runs_kernels_on_its_own_helpers():
