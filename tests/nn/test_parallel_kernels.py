@@ -312,6 +312,20 @@ def test_column_sums_are_the_sums_over_rows_in_any_layout(rows, cols, dtype, str
 
 
 
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_windows_view_is_numpys_as_strided_view_and_read_only(contiguous):
+    from numpy.lib.stride_tricks import as_strided
+
+    xp = np.arange(2 * 9 * 8 * 5, dtype=np.float32).reshape(2, 9, 8, 5)
+    if not contiguous:
+        xp = np.arange(2 * 9 * 8 * 10, dtype=np.float32).reshape(2, 9, 8, 10)[..., ::2]
+    view = im2col.windows_channels_last(xp, (3, 2), (2, 1), (1, 2), (4, 6))
+    s_n, s_h, s_w, s_c = xp.strides
+    expected = as_strided(xp, (2, 4, 6, 3, 2, 5), (s_n, 2 * s_h, s_w, s_h, 2 * s_w, s_c), writeable=False)
+    assert view.strides == expected.strides and same_bits(view, expected)
+    assert not view.flags.writeable and np.shares_memory(view, xp)
+
+
 @st.composite
 def window_cases(draw):
     kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))

@@ -237,6 +237,12 @@ def windows_channels_last(
     s_n, s_h, s_w, s_c = xp.strides
     shape = (xp.shape[0], *out_size, *kernel, xp.shape[3])
     strides = (s_n, s_h * stride[0], s_w * stride[1], s_h * dilation[0], s_w * dilation[1], s_c)
+    if type(xp) is np.ndarray and xp.flags.c_contiguous:
+        # as_strided's view, made directly: a seventh of its Python time, which a chunk on one of
+        # the threads spends holding the GIL
+        view = np.ndarray(shape, xp.dtype, xp, 0, strides)
+        view.flags.writeable = False
+        return view
     return np_as_strided(xp, shape, strides, writeable=False)
 
 
