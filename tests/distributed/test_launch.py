@@ -8,7 +8,12 @@ import pytest
 from shendu.distributed.launch import gpu_per_rank, mpiexec_command
 from tests.distributed.conftest import needs_mpi
 
-SHOW = "import os; print(os.environ['PMI_RANK'], os.environ.get('CUDA_VISIBLE_DEVICES'), flush=True)"
+# one write(2) a line: print() writes its parts one by one where PYTHONUNBUFFERED is set, and
+# the ranks' parts then interleave on mpiexec's stdout
+SHOW = (
+    "import os; "
+    "os.write(1, f\"{os.environ['PMI_RANK']} {os.environ.get('CUDA_VISIBLE_DEVICES')}\\n\".encode())"
+)
 
 
 def test_gpu_per_rank_spreads_the_ranks_and_shares_gpus_when_short():
