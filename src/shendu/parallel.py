@@ -49,6 +49,7 @@ __all__ = [
     "constant_run",
     "elementwise",
     "binary",
+    "memory_run",
     "copyto",
 ]
 
@@ -165,7 +166,6 @@ class _Helper:
         self._done.acquire()
         self._task: Callable[[], None] | None = None
         self._counters, self._index = counters, index
-        self._done_seen = 0
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
@@ -187,14 +187,15 @@ class _Helper:
 
     def start(self, task: Callable[[], None]) -> None:
         self._task = task
-        self._done_seen = int(self._counters.done[self._index])
         self._counters.go[self._index] += 1
         self._go.release()
 
     def wait(self) -> BaseException | None:
         """Until the task has finished, even through a Ctrl-C (returned, for the caller to raise):
         a helper left running would release ``_done`` into the next kernel's hand-off."""
-        self._counters.wait(self._counters.done, self._index, self._done_seen)
+        # every earlier task has finished (its wait came first): this one is done at done == go
+        counters, i = self._counters, self._index
+        counters.wait(counters.done, i, counters.go[i] - 1)
         interrupted: BaseException | None = None
         while True:
             try:
@@ -365,7 +366,8 @@ def elementwise(fn: Callable[..., Any], out: np.ndarray, *arrays: np.ndarray) ->
 
 def binary(ufunc: np.ufunc, a: Any, b: Any) -> Any:
     """``ufunc(a, b)`` into a new array (``a + b`` for np.add), the rows shared among the threads
-    when a and b are large NumPy arrays of one shape, dtype and dense layout (the same strides):
+    when a and b are large NumPy arrays of one shape, dtype and layout (the same strides), their
+    elements one run of memory (:func:`memory_run`):
     then the result has that layout, as NumPy's own. Anything else is one NumPy call."""
     if (
         type(a) is np.ndarray
@@ -374,19 +376,19 @@ def binary(ufunc: np.ufunc, a: Any, b: Any) -> Any:
         and a.dtype == b.dtype
         and a.strides == b.strides
         and worth_sharing(a.size)
-        and _dense(a)
+        and memory_run(a) is not None
     ):
         return elementwise(ufunc, np.empty_like(a), a, b)
     return ufunc(a, b)
 
 
-def _dense(a: np.ndarray) -> bool:
-    """Whether a's elements fill one stretch of memory in some order of its axes (row-major,
-    channels-last, a transpose…), with positive strides."""
-    if any(s <= 0 for s, n in zip(a.strides, a.shape, strict=True) if n > 1):
-        return False
-    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
-    return a.transpose(order).flags.c_contiguous
+def memory_run(a: Any) -> np.ndarray | None:
+    """A NumPy array's elements in memory order as a 1-D view, or None if they are not one
+    contiguous run (or ``a`` is a GPU's array)."""
+    if type(a) is not np.ndarray:
+        return None
+    t = a.transpose(sorted(range(a.ndim), key=lambda i: -abs(a.strides[i])))
+    return t.reshape(-1) if t.flags.c_contiguous else None
 
 
 def _outer_axis(a: Any) -> int | None:

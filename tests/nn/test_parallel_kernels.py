@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from contextlib import contextmanager
 from unittest import mock
 
@@ -156,7 +157,7 @@ def test_thousands_of_back_to_back_kernels_hand_over_every_piece_once(spin_tries
             items = list(range(k % 7 + 2))
             assert parallel.run(lambda i, k=k: i * k, items) == [i * k for i in items]
         counts = [0] * 50
-        lock = __import__("threading").Lock()
+        lock = threading.Lock()
 
         def piece(i):
             with lock:

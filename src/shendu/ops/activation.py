@@ -147,7 +147,7 @@ ZERO_RUN = 1 << 15
 
 def _relu(x, out):
     """out = max(x, 0), NaN kept."""
-    xf, of = _memory_run(x), _memory_run(out)
+    xf, of = parallel.memory_run(x), parallel.memory_run(out)
     if xf is None or of is None or x.strides != out.strides or x.dtype.kind != "f":
         return np.maximum(x, 0, out=out)
     zeros = parallel.constant_run(0, ZERO_RUN, x.dtype)
@@ -157,19 +157,10 @@ def _relu(x, out):
     return out
 
 
-def _memory_run(a: Any) -> np.ndarray | None:
-    """A NumPy array's elements in memory order as a 1-D view, or None if they are not one
-    contiguous run (or ``a`` is a GPU's array)."""
-    if type(a) is not np.ndarray:
-        return None
-    t = a.transpose(sorted(range(a.ndim), key=lambda i: -abs(a.strides[i])))
-    return t.reshape(-1) if t.flags.c_contiguous else None
-
-
 def _relu_grad(gy, y, out):
     """out = 0 where y ≤ 0, else gy: PyTorch's threshold_backward (an infinite or NaN gy at y ≤ 0
     gives 0, where gy · 1[y > 0] would give NaN)."""
-    runs = [_memory_run(a) for a in (gy, y, out)]
+    runs = [parallel.memory_run(a) for a in (gy, y, out)]
     if all(r is not None for r in runs) and gy.strides == y.strides == out.strides:
         kernel = compiled.relu_grad_kernel(*runs)
         if kernel is not None:
