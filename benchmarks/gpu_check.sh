@@ -4,7 +4,8 @@
 #   2. pytest -m gpu: the op cases on cuda vs the CPU, the device API, TF32, LeNet on mnist-5k (pytest_gpu.log)
 #   3. benchmarks/bench_gpu.py: training images/s beside PyTorch CUDA (bench.log, bench.json)
 #   4. DDP and the collectives with 2 ranks on the GPU (sharing it), when the MPI wheels were carried
-#      (ddp_cuda.log): tests/distributed with SHENDU_TEST_WORKER_GPU=cuda
+#      (ddp_cuda.log): tests/distributed with SHENDU_TEST_WORKER_GPU=cuda; then the NCCL backend with
+#      one rank (nccl.log; NCCL needs a GPU per rank), and CuPy's NCCL in probe.log
 #   5. the op test suite with every check_op also run on cuda, for what time is left (ops_cuda.log)
 # Usage: bash benchmarks/gpu_check.sh [STEPS]     (run from the repository root)
 #
@@ -49,6 +50,7 @@ probe("np.argmax keepdims", lambda: np.argmax(a, axis=1, keepdims=True).shape)
 probe("np.copyto where", lambda: np.copyto(cupy.zeros(3), cupy.ones(3), where=cupy.array([True, False, True])))
 probe("np.where numpy scalar", lambda: np.where(a > 1, a, np.float64(0)).dtype)
 from cupy._core import _routines_linalg as L
+probe("NCCL through shendu", lambda: shendu.backend.backend_for(shendu.device("cuda")).nccl().get_version())
 probe("set_compute_type TF32", lambda: (L.set_compute_type(np.float32, L.COMPUTE_TYPE_TF32), L.get_compute_type(np.float32))[1])
 EOF
 } > "$OUT/probe.log" 2>&1
@@ -66,6 +68,13 @@ if ls .gpu_carry/wheels/mpi4py-*.whl > /dev/null 2>&1; then
   SHENDU_TEST_WORKER_GPU=cuda timeout 90 /tmp/shendu-mpi/bin/python -m pytest -q -p no:cacheprovider \
     tests/distributed/test_ddp.py tests/distributed/test_collectives.py -k "gpu or cuda" >> "$OUT/ddp_cuda.log" 2>&1
   echo "DDP on cuda (2 ranks): exit $? at $((SECONDS - start)) s"; tail -n 15 "$OUT/ddp_cuda.log"
+  # NCCL (init_process_group("nccl")) with one rank: NCCL refuses two ranks on one GPU
+  MPIEXEC=/tmp/shendu-mpi/bin/mpiexec
+  { SHENDU_WORKER_DEVICE=cuda SHENDU_WORKER_BACKEND=nccl timeout 60 "$MPIEXEC" -n 1 /tmp/shendu-mpi/bin/python \
+      tests/distributed/workers/collectives.py \
+    && SHENDU_WORKER_DEVICE=cuda SHENDU_WORKER_BACKEND=nccl timeout 90 "$MPIEXEC" -n 1 /tmp/shendu-mpi/bin/python \
+      tests/distributed/workers/ddp_train.py "$OUT" 4 1 mlp:float64 lenet:float32 bn:float64; } > "$OUT/nccl.log" 2>&1
+  echo "NCCL on cuda (1 rank): exit $? at $((SECONDS - start)) s"; tail -n 15 "$OUT/nccl.log"
 fi
 
 left=$((270 - (SECONDS - start)))

@@ -31,6 +31,11 @@ INSTALL_HINT = (
     'install CuPy with `pip install "shendu[cuda]"` (the cupy-cuda12x wheel, for NVIDIA drivers of '
     'CUDA 12 and 13) or `pip install "shendu[cuda13]"` (cupy-cuda13x, for CUDA 13 drivers)'
 )
+NCCL_HINT = (
+    "CuPy finds NCCL in the nvidia-nccl-cu12 wheel (`pip install nvidia-nccl-cu12`, nvidia-nccl-cu13 "
+    "beside cupy-cuda13x; PyTorch's CUDA wheels bring it too) or through "
+    "`python -m cupyx.tools.install_library --library nccl --cuda 12.x`"
+)
 
 
 class Backend:
@@ -82,6 +87,29 @@ class Backend:
     def as_strided(self, arr: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
         """A view of ``arr`` with the given shape and byte strides (no copy)."""
         return self.xp.lib.stride_tricks.as_strided(arr, shape, strides)
+
+    # -- what shendu.distributed's NCCL backend needs (GPU to GPU collectives) --------------------
+    def nccl(self) -> Any:
+        """The NCCL bindings (CuPy's ``cupy.cuda.nccl``), or a RuntimeError saying why not."""
+        raise RuntimeError(f"NCCL sums arrays on NVIDIA GPUs only, not on the {self.type}")
+
+    def nccl_communicator(self, world: int, unique_id: tuple[int, ...], rank: int, index: int) -> Any:
+        """Join NCCL's communicator ``unique_id`` as ``rank`` of ``world``, for device ``index``
+        (blocks until every rank has joined)."""
+        raise NotImplementedError
+
+    def pointer(self, arr: Any) -> int:
+        """The device address of ``arr``'s first element."""
+        raise NotImplementedError
+
+    def current_stream(self, index: int) -> Any:
+        """The stream device ``index``'s kernels are queued on now: ``.ptr``, ``.record()`` (an
+        event, ``.done`` once reached) and ``.wait_event(event)``."""
+        raise NotImplementedError
+
+    def new_stream(self, index: int) -> Any:
+        """A stream of its own on device ``index`` (for collectives beside the computation)."""
+        raise NotImplementedError
 
 
 class NumpyBackend(Backend):
@@ -148,6 +176,50 @@ class CupyBackend(Backend):
         from cupy._core import _routines_linalg as linalg
 
         linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if on else linalg.COMPUTE_TYPE_DEFAULT)
+
+    def nccl(self) -> Any:
+        _preload_nccl_wheel()
+        try:
+            module = importlib.import_module("cupy.cuda.nccl")  # available=False if libnccl is missing
+        except ImportError:
+            module = None
+        if module is None or not getattr(module, "available", False):
+            raise RuntimeError(f"NCCL was asked for, but CuPy cannot load it: {NCCL_HINT}")
+        return module
+
+    def nccl_communicator(self, world: int, unique_id: tuple[int, ...], rank: int, index: int) -> Any:
+        with self.xp.cuda.Device(index):
+            return self.nccl().NcclCommunicator(world, unique_id, rank)
+
+    def pointer(self, arr: Any) -> int:
+        return int(arr.data.ptr)
+
+    def current_stream(self, index: int) -> Any:
+        with self.xp.cuda.Device(index):
+            return self.xp.cuda.get_current_stream()
+
+    def new_stream(self, index: int) -> Any:
+        with self.xp.cuda.Device(index):
+            return self.xp.cuda.Stream(non_blocking=True)
+
+
+def _preload_nccl_wheel() -> None:
+    """Load ``libnccl.so.2`` from the nvidia-nccl wheel, if one is installed, so that CuPy's NCCL
+    module (linked against that name) finds it: CuPy looks in its own folders only."""
+    import ctypes
+    import importlib.util
+    import os
+
+    for package in ("nvidia.nccl", "nvidia.cu13"):  # the CUDA 12 and CUDA 13 wheel layouts
+        try:
+            spec = importlib.util.find_spec(package)
+        except ImportError:
+            spec = None
+        for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+            path = os.path.join(folder, "lib", "libnccl.so.2")
+            if os.path.exists(path):
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                return
 
 
 def _load_cupy() -> Backend:

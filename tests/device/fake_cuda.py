@@ -99,6 +99,13 @@ class FakeArray:
         return method
 
     @property
+    def data(self) -> Any:
+        """CuPy's ``MemoryPointer`` of the first element: ``.ptr`` is its address (here in host memory)."""
+        import types
+
+        return types.SimpleNamespace(ptr=self._a.ctypes.data)
+
+    @property
     def T(self) -> FakeArray:
         return FakeArray(self._a.T)
 
@@ -263,6 +270,27 @@ class FakeCudaBackend(backend.Backend):
     def as_strided(self, arr: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> FakeArray:
         return FakeArray(np.lib.stride_tricks.as_strided(arr._a, shape, strides, writeable=False))
 
+    # NCCL: tests/device/fake_nccl.py, sums by MPI in the host memory the fake arrays live in
+    streams = 0
+
+    def nccl(self) -> Any:
+        from tests.device import fake_nccl
+
+        return fake_nccl
+
+    def nccl_communicator(self, world: int, unique_id: tuple[int, ...], rank: int, index: int) -> Any:
+        return self.nccl().NcclCommunicator(world, unique_id, rank)
+
+    def pointer(self, arr: Any) -> int:
+        return arr.data.ptr
+
+    def current_stream(self, index: int) -> Any:
+        return self.nccl().Stream(0)  # CUDA's default stream is the null pointer
+
+    def new_stream(self, index: int) -> Any:
+        FakeCudaBackend.streams += 1
+        return self.nccl().Stream(FakeCudaBackend.streams)
+
 
 # ---- a stand-in ``cupy`` module, to run shendu.backend.CupyBackend itself --------------------------
 
@@ -296,7 +324,16 @@ class FakeCupyModule(_FakeCupy):
         runtime = types.SimpleNamespace(
             getDeviceCount=lambda: count, getDeviceProperties=lambda i: {"name": b"Fake GPU"}
         )
-        self.cuda = types.SimpleNamespace(Device=_CudaDevice, runtime=runtime)
+        self.nccl = types.SimpleNamespace(available=True)
+        self.nccl.NcclCommunicator = lambda *args: types.SimpleNamespace(args=args)
+        self.default_stream = types.SimpleNamespace(ptr=0)
+        self.cuda = types.SimpleNamespace(
+            Device=_CudaDevice,
+            runtime=runtime,
+            nccl=self.nccl,
+            get_current_stream=lambda: self.default_stream,
+            Stream=lambda non_blocking=False: types.SimpleNamespace(ptr=1, non_blocking=non_blocking),
+        )
         self.random = types.SimpleNamespace(seed=self.seeds.append)
         strided = types.SimpleNamespace(
             as_strided=lambda x, shape, strides: FakeArray(
@@ -315,4 +352,10 @@ class FakeCupyModule(_FakeCupy):
         import types
 
         core = types.SimpleNamespace(_routines_linalg=self.linalg)
-        return {"cupy": self, "cupy._core": core, "cupy._core._routines_linalg": self.linalg}
+        return {
+            "cupy": self,
+            "cupy._core": core,
+            "cupy._core._routines_linalg": self.linalg,
+            "cupy.cuda": self.cuda,
+            "cupy.cuda.nccl": self.nccl,
+        }

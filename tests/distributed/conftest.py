@@ -28,6 +28,14 @@ MPIEXEC = _launcher()
 # the GPU the multi-process GPU tests use: the stand-in of tests/device/fake_cuda.py, or a real
 # one with SHENDU_TEST_WORKER_GPU=cuda (benchmarks/gpu_check.sh; the ranks then share GPU 0)
 WORKER_GPU = os.environ.get("SHENDU_TEST_WORKER_GPU", "fake-cuda")
+# NCCL refuses two ranks on one GPU, and the workers put every rank on cuda:0: on a real GPU the
+# 2-rank NCCL jobs are skipped (benchmarks/gpu_check.sh runs NCCL there with one rank)
+NCCL_WORKERS = pytest.param(
+    WORKER_GPU,
+    "nccl",
+    marks=pytest.mark.skipif(WORKER_GPU == "cuda", reason="NCCL needs a GPU per rank; ranks share cuda:0"),
+    id=f"{WORKER_GPU}-nccl",
+)
 needs_mpi = pytest.mark.skipif(
     MPIEXEC is None, reason='the MPI extra is absent: pip install "shendu[distributed]" (mpi4py, mpich)'
 )

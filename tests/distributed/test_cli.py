@@ -66,3 +66,12 @@ def test_nproc_with_a_gpu_that_cannot_be_used_stops_before_mpiexec_with_one_mess
     assert proc.returncode == 2, f"{stdout}\n{stderr}"
     assert stderr.count("error:") == 1 and "--device cuda" in stderr and "CuPy is not installed" in stderr
     assert "rank" not in stderr and "MPI_Abort" not in stderr  # no job was started
+
+
+def test_nccl_without_a_gpu_device_stops_before_mpiexec_with_one_message(tmp_path):
+    proc = _train(tmp_path / "run", "--nproc", "2", "--device", "cpu", "--dist-backend", "nccl")
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2, f"{stdout}\n{stderr}"
+    assert stderr.count("error:") == 1
+    assert "--dist-backend nccl sums on GPUs: it needs --device cuda" in stderr
+    assert "rank" not in stderr  # no job was started

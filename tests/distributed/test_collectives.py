@@ -3,14 +3,16 @@
 import pytest
 
 import shendu.distributed as dist
-from tests.distributed.conftest import WORKER_GPU, mpirun, needs_mpi
+from tests.distributed.conftest import NCCL_WORKERS, WORKER_GPU, mpirun, needs_mpi
 
 
 @needs_mpi
-@pytest.mark.parametrize("device", ["cpu", WORKER_GPU])
-def test_collectives_in_two_processes(device):
-    """On the CPU, and on the stand-in GPU (tensors go through host memory and come back there)."""
-    job = mpirun(2, "collectives.py", env={"SHENDU_WORKER_DEVICE": device}).check()
+@pytest.mark.parametrize("device, kind", [("cpu", "mpi"), (WORKER_GPU, "mpi"), NCCL_WORKERS])
+def test_collectives_in_two_processes(device, kind):
+    """On the CPU; on the stand-in GPU with MPI (tensors go through host memory and come back
+    there) and with NCCL (tests/device/fake_nccl.py: GPU to GPU, host tensors still by MPI)."""
+    env = {"SHENDU_WORKER_DEVICE": device, "SHENDU_WORKER_BACKEND": kind}
+    job = mpirun(2, "collectives.py", env=env).check()
     assert "ok rank 0 of 2" in job.stdout and "ok rank 1 of 2" in job.stdout
 
 
@@ -38,8 +40,8 @@ def test_without_a_process_group_pytorch_error():
         dist.get_rank()
 
 
-def test_only_the_mpi_backend():
-    with pytest.raises(ValueError, match="'mpi' backend only, got backend='gloo'"):
+def test_the_mpi_and_nccl_backends_only():
+    with pytest.raises(ValueError, match="'mpi' and 'nccl' backends, got backend='gloo'"):
         dist.init_process_group(backend="gloo")
     with pytest.raises(ValueError, match="leave init_method and store unset"):
         dist.init_process_group(init_method="tcp://10.0.0.1:23456")

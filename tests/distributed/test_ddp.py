@@ -12,7 +12,7 @@ import pytest
 
 import shendu
 from tests.device.conftest import fake_cuda  # noqa: F401  (the stand-in GPU fixture)
-from tests.distributed.conftest import WORKER_GPU, mpirun, needs_mpi
+from tests.distributed.conftest import NCCL_WORKERS, WORKER_GPU, mpirun, needs_mpi
 from tests.distributed.workers import common
 from shendu.nn import functional as F
 
@@ -95,13 +95,16 @@ def _float64_ranks_equal_the_reference(tmp_path, jobs: list[str], replicas: int)
 
 
 @needs_mpi
-def test_two_processes_on_the_gpu_train_as_one_on_the_cpu(tmp_path):
-    """Models on the (stand-in) GPU: buckets there, all-reduced through host memory; the weights
-    equal one CPU process's at twice the batch (float64, 1e-10)."""
+@pytest.mark.parametrize("where, kind", [(WORKER_GPU, "mpi"), NCCL_WORKERS])
+def test_two_processes_on_the_gpu_train_as_one_on_the_cpu(tmp_path, where, kind):
+    """Models on the (stand-in) GPU: buckets there, all-reduced through host memory (MPI) or GPU
+    to GPU (NCCL); the weights equal one CPU process's at twice the batch (float64, 1e-10)."""
     jobs = ["mlp:float64", "lenet:float64", "bn:float64"]
-    env = {"SHENDU_WORKER_DEVICE": WORKER_GPU}
-    mpirun(2, "ddp_train.py", str(tmp_path), str(BATCH), "1", *jobs, timeout=120, env=env).check()
+    env = {"SHENDU_WORKER_DEVICE": where, "SHENDU_WORKER_BACKEND": kind}
+    job = mpirun(2, "ddp_train.py", str(tmp_path), str(BATCH), "1", *jobs, timeout=120, env=env).check()
     _float64_ranks_equal_the_reference(tmp_path, jobs, 2)
+    if kind == "nccl" and WORKER_GPU == "fake-cuda":  # the stand-in logs its calls
+        assert "nccl all-reduces rank 0" in job.stdout and "nccl all-reduces rank 1" in job.stdout
 
 
 @needs_mpi
@@ -113,9 +116,10 @@ def test_four_processes_train_as_one_with_four_times_the_batch(tmp_path):
 
 
 @needs_mpi
-@pytest.mark.parametrize("device", ["cpu", WORKER_GPU])
-def test_no_sync_unused_parameters_and_model_mismatch(device):
-    job = mpirun(2, "ddp_api.py", env={"SHENDU_WORKER_DEVICE": device}).check()
+@pytest.mark.parametrize("device, kind", [("cpu", "mpi"), (WORKER_GPU, "mpi"), NCCL_WORKERS])
+def test_no_sync_unused_parameters_and_model_mismatch(device, kind):
+    env = {"SHENDU_WORKER_DEVICE": device, "SHENDU_WORKER_BACKEND": kind}
+    job = mpirun(2, "ddp_api.py", env=env).check()
     assert "ok rank 0" in job.stdout and "ok rank 1" in job.stdout
 
 

@@ -31,11 +31,12 @@ def in_mpi_job() -> bool:
     return any(v in os.environ for v in JOB_VARIABLES)
 
 
-def launch(nproc: int, device: str = "cpu") -> int:
+def launch(nproc: int, device: str = "cpu", backend: str = "mpi") -> int:
     """Run this very command line in ``nproc`` processes under mpiexec; the job's exit code.
 
     With ``--device cuda`` (or ``auto`` on a machine with GPUs) rank r gets GPU r mod (number of
-    GPUs) as its ``cuda``; ``cuda:N`` puts every rank on GPU N."""
+    GPUs) as its ``cuda``; ``cuda:N`` puts every rank on GPU N. ``backend`` "nccl" needs a GPU
+    device and CuPy's NCCL: checked here, so that a missing piece gives one message, not N."""
     from shendu.distributed.launch import gpu_per_rank, mpiexec_command
 
     words = sys.argv[1:]
@@ -47,6 +48,8 @@ def launch(nproc: int, device: str = "cpu") -> int:
         target = pick_device(device)  # a missing CuPy or GPU: one message here, not one per rank
     except ValueError as err:
         raise CLIError(str(err), EXIT_USAGE) from None
+    if backend == "nccl":
+        _check_nccl(target)
     rank_env = None
     if target.type == "cuda" and target.index is None and "CUDA_VISIBLE_DEVICES" not in os.environ:
         import shendu
@@ -66,13 +69,25 @@ def launch(nproc: int, device: str = "cpu") -> int:
             proc.send_signal(signal.SIGINT)
 
 
+def _check_nccl(target: Any) -> None:
+    from shendu.distributed.process_group import _nccl_problem
+
+    if target.type != "cuda":
+        raise CLIError(
+            f"--dist-backend nccl sums on GPUs: it needs --device cuda, got {target.type}", EXIT_USAGE
+        )
+    problem = _nccl_problem()
+    if problem is not None:
+        raise CLIError(f"--dist-backend nccl: {problem}", EXIT_USAGE)
+
+
 class Rank:
     """This process's place in a ``--nproc`` job."""
 
-    def __init__(self, nproc: int) -> None:
+    def __init__(self, nproc: int, backend: str = "mpi") -> None:
         import shendu.distributed as dist
 
-        dist.init_process_group(backend="mpi")
+        dist.init_process_group(backend=backend)
         self.rank = dist.get_rank()
         self.world = dist.get_world_size()
         if self.world != nproc:

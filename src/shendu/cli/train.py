@@ -132,6 +132,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train in N processes (data parallel over MPI, docs/distributed.md): each takes --batch-size "
         "samples a step (N times as many in all) with --threads threads; rank 0 writes the run directory",
     )
+    p.add_argument(
+        "--dist-backend",
+        choices=("mpi", "nccl"),
+        default="mpi",
+        help="with --nproc: how the processes average gradients; mpi (default) through host memory, "
+        "nccl GPU to GPU (with --device cuda; needs CuPy's NCCL)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
     add_device_option(p)
     p.set_defaults(func=run)
@@ -228,8 +235,8 @@ def run(args: argparse.Namespace) -> int:
         from shendu.cli import _distributed
 
         if not _distributed.in_mpi_job():
-            return _distributed.launch(args.nproc, args.device)
-        rank = _distributed.Rank(args.nproc)
+            return _distributed.launch(args.nproc, args.device, args.dist_backend)
+        rank = _distributed.Rank(args.nproc, args.dist_backend)
         return rank.run(lambda: _run(args, rank))
     return _run(args, None)
 

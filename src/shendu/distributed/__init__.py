@@ -1,6 +1,7 @@
 """``shendu.distributed``: data-parallel training across processes and machines, on MPI.
 
-PyTorch's names and semantics (``torch.distributed``), with MPI (mpi4py) as the only backend::
+PyTorch's names and semantics (``torch.distributed``), on MPI (mpi4py); GPU tensors may go GPU
+to GPU through NCCL instead (``init_process_group("nccl")``, :mod:`shendu.distributed.nccl`)::
 
     import shendu.distributed as dist
     dist.init_process_group(backend="mpi")   # launched by: mpirun -n 2 python train.py

@@ -5,8 +5,9 @@
 - ``all_gather(list, t)``: every rank ends with the list of all ranks' ``t``;
 - ``barrier()``: no rank leaves before every rank has arrived.
 
-A GPU tensor goes through host memory: copied to the host, sent by MPI, copied back (as PyTorch's
-Gloo backend does; the MPI wheels are not CUDA-aware, and NCCL is not wired in yet).
+With the MPI backend a GPU tensor goes through host memory: copied to the host, sent by MPI,
+copied back (as PyTorch's Gloo backend does; the MPI wheels are not CUDA-aware). With the NCCL
+backend it stays on its GPU (:mod:`shendu.distributed.nccl`).
 
 Each is a non-blocking MPI request polled until a deadline (the group's ``timeout``): a rank that
 died, left early or took another path makes the others raise :class:`DistBackendError` instead
@@ -41,6 +42,17 @@ class ReduceOp(enum.Enum):
     BOR = "BOR"
     BXOR = "BXOR"
     AVG = "AVG"  # the sum divided by the world size (floating-point tensors)
+
+
+_LOGICAL = {
+    ReduceOp.SUM: "LOR",
+    ReduceOp.MAX: "LOR",
+    ReduceOp.BOR: "LOR",
+    ReduceOp.PRODUCT: "LAND",
+    ReduceOp.MIN: "LAND",
+    ReduceOp.BAND: "LAND",
+    ReduceOp.BXOR: "LXOR",
+}
 
 
 def _describe(what: str) -> str:
@@ -119,6 +131,13 @@ def _check_tensor(tensor: Any, what: str) -> Tensor:
     return tensor
 
 
+def _nccl(tensor: Tensor) -> bool:
+    """Whether ``tensor``'s collective goes through NCCL (a GPU tensor in an NCCL group).
+
+    shendu.distributed.nccl imports this module, hence imported where it is used."""
+    return default_group().backend == "nccl" and backend.device_of(tensor._data).type == "cuda"
+
+
 def _buffer(tensor: Tensor) -> tuple[np.ndarray, Any]:
     """A contiguous, writable host array over the tensor's values, and how to copy it back if it
     is a copy (always for a GPU tensor: MPI sends host memory)."""
@@ -181,10 +200,17 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None, a
         raise TypeError(f"all_reduce: op must be a shendu.distributed.ReduceOp, got {op!r}")
     if op is ReduceOp.AVG and tensor.dtype.kind != "f":
         raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating-point tensor, got {tensor.dtype}")
+    if _nccl(tensor):
+        from shendu.distributed import nccl
+
+        return _run(nccl.all_reduce(tensor, op), async_op)
     group = default_group()
     MPI = _mpi()
     buf, write_back = _buffer(tensor)
-    mpi_op = getattr(MPI, "SUM" if op is ReduceOp.AVG else op.value)
+    name = "SUM" if op is ReduceOp.AVG else op.value
+    if buf.dtype == np.bool_:  # MPI reduces booleans by logic only: SUM is "or", PRODUCT "and" (PyTorch's)
+        name = _LOGICAL[op]
+    mpi_op = getattr(MPI, name)
     request = group.comm.Iallreduce(MPI.IN_PLACE, buf, mpi_op)
     average = None
     if op is ReduceOp.AVG:
@@ -200,6 +226,10 @@ def broadcast(tensor: Tensor, src: int = 0, group: Any = None, async_op: bool = 
     _check_tensor(tensor, "broadcast")
     group = default_group()
     _check_rank(src, group.size, "broadcast", "src")
+    if _nccl(tensor):
+        from shendu.distributed import nccl
+
+        return _run(nccl.broadcast(tensor, int(src)), async_op)
     buf, write_back = _buffer(tensor)
     request = group.comm.Ibcast(buf, root=src)
     return _run(Work([request], "broadcast", _chain(write_back, _bump(tensor))), async_op)
@@ -222,6 +252,10 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, asy
                 f"all_gather: tensor_list[{i}] has shape {t.shape} and dtype {t.dtype}; "
                 f"expected those of the input, {tensor.shape} and {tensor.dtype}"
             )
+    if _nccl(tensor):
+        from shendu.distributed import nccl
+
+        return _run(nccl.all_gather(list(tensor_list), tensor), async_op)
     send = np.ascontiguousarray(backend.to_host(tensor._data))
     recv = np.empty((group.size,) + send.shape, dtype=send.dtype)
     request = group.comm.Iallgather(send, recv)

@@ -33,8 +33,10 @@ class DistBackendError(RuntimeError):
 class _Group:
     """The default group: the MPI communicator, this rank, the world size, the timeout."""
 
-    def __init__(self, comm: Any, timeout: float) -> None:
+    def __init__(self, comm: Any, timeout: float, backend: str = "mpi") -> None:
         self.comm = comm
+        self.backend = backend  # "mpi", or "nccl": GPU tensors through NCCL, the rest through MPI
+        self.gpus: dict[int, Any] = {}  # GPU number -> its NCCL communicator (shendu.distributed.nccl)
         self.rank: int = comm.Get_rank()
         self.size: int = comm.Get_size()
         self.timeout = timeout
@@ -79,8 +81,20 @@ def is_mpi_available() -> bool:
 
 
 def is_nccl_available() -> bool:
-    """NCCL (GPU collectives) is not implemented in shendu."""
-    return False
+    """True if the NCCL backend can be used: mpi4py, a GPU, and CuPy's NCCL bindings."""
+    return is_available() and _nccl_problem() is None
+
+
+def _nccl_problem() -> str | None:
+    """Why NCCL cannot be used here, or None."""
+    from shendu import backend
+    from shendu.device import device
+
+    try:
+        backend.backend_for(device("cuda")).nccl()
+    except RuntimeError as err:
+        return str(err)
+    return None
 
 
 def is_initialized() -> bool:
@@ -120,7 +134,9 @@ def init_process_group(
     """Join the processes started by the MPI launcher into the default group.
 
     Args:
-        backend: ``"mpi"`` (``None`` means the same). Gloo and NCCL are PyTorch's; not in shendu.
+        backend: ``"mpi"`` (``None`` means the same), or ``"nccl"``: GPU tensors summed GPU to GPU
+            by NCCL, host tensors still by MPI (see :mod:`shendu.distributed.nccl`). Gloo is
+            PyTorch's; MPI plays its part here.
         init_method, store: not needed with MPI (the launcher does the rendezvous); must be None
             or ``"env://"``.
         timeout: how long any collective may wait for the other ranks (timedelta or seconds).
@@ -133,11 +149,16 @@ def init_process_group(
     global _group
     if _group is not None:
         raise RuntimeError("trying to initialize the default process group twice!")
-    if backend is not None and str(backend).lower() != "mpi":
+    kind = "mpi" if backend is None else str(backend).lower()
+    if kind not in ("mpi", "nccl"):
         raise ValueError(
-            f"init_process_group: shendu has the 'mpi' backend only, got backend={backend!r} "
-            "(Gloo and NCCL are PyTorch's; use backend='mpi' and launch with mpirun)"
+            f"init_process_group: shendu has the 'mpi' and 'nccl' backends, got backend={backend!r} "
+            "(Gloo is PyTorch's; use backend='mpi', or 'nccl' for GPUs, and launch with mpirun)"
         )
+    if kind == "nccl":
+        problem = _nccl_problem()
+        if problem is not None:
+            raise RuntimeError(f"init_process_group(backend='nccl'): {problem}")
     if init_method not in (None, "env://") or store is not None:
         raise ValueError(
             "init_process_group: with the MPI backend the launcher (mpirun) connects the processes; "
@@ -145,7 +166,7 @@ def init_process_group(
         )
     seconds = _seconds(timeout)
     comm = _mpi().COMM_WORLD
-    group = _Group(comm, seconds)
+    group = _Group(comm, seconds, kind)
     for name, given, actual in (("world_size", world_size, group.size), ("rank", rank, group.rank)):
         if given not in (-1, None) and given != actual:
             raise ValueError(
@@ -180,6 +201,8 @@ def destroy_process_group(group: Any = None) -> None:
     if _group is None:
         raise ValueError("destroy_process_group: the default process group is not initialized")
     sys.excepthook = _group.previous_excepthook
+    for gpu in _group.gpus.values():
+        gpu.comm.destroy()
     _group = None
 
 
@@ -203,8 +226,8 @@ def get_world_size(group: Any = None) -> int:
 
 
 def get_backend(group: Any = None) -> str:
-    default_group()
-    return "mpi"
+    """``"mpi"`` or ``"nccl"``, as given to ``init_process_group``."""
+    return default_group().backend
 
 
 def _abort_on_uncaught(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:

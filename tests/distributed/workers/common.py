@@ -34,6 +34,21 @@ def device_from_env() -> str:
     return where
 
 
+def backend_from_env() -> str:
+    """The process group's backend, from $SHENDU_WORKER_BACKEND: "mpi" (default) or "nccl" (on the
+    stand-in GPU, NCCL is tests/device/fake_nccl.py)."""
+    return os.environ.get("SHENDU_WORKER_BACKEND", "mpi")
+
+
+def nccl_calls(where: str) -> list:
+    """The NCCL calls the stand-in made in this process (empty on a real GPU or with MPI)."""
+    if where != "cuda" or os.environ.get("SHENDU_WORKER_DEVICE") != "fake-cuda":
+        return []
+    from tests.device import fake_nccl
+
+    return fake_nccl.calls
+
+
 def build(kind: str, dtype) -> nn.Module:
     if kind == "mlp":
         model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))

@@ -28,7 +28,7 @@ def main() -> None:
     from shendu.nn.parallel import DistributedDataParallel as DDP
 
     where = common.device_from_env()
-    dist.init_process_group(backend="mpi", timeout=20)
+    dist.init_process_group(backend=common.backend_from_env(), timeout=20)
     rank, world = dist.get_rank(), dist.get_world_size()
     shendu.manual_seed(0)
     x = [shendu.randn(3, 5, dtype=shendu.float64).to(where) * (r + 1) for r in range(2 * world)]  # all alike

@@ -19,7 +19,7 @@ def main(out: str, batch: int, epochs: int, jobs: list[str]) -> None:
     from shendu.nn.parallel import DistributedDataParallel as DDP
 
     where = common.device_from_env()
-    dist.init_process_group(backend="mpi", timeout=60)
+    dist.init_process_group(backend=common.backend_from_env(), timeout=60)
     rank, world = dist.get_rank(), dist.get_world_size()
     for job in jobs:
         kind, dtype = job.split(":")
@@ -37,6 +37,10 @@ def main(out: str, batch: int, epochs: int, jobs: list[str]) -> None:
         for idx in common.shard_batches(len(x), world, rank, batch, epochs):
             common.step(ddp, opt, x[idx], y[idx])
         np.savez(f"{out}/{kind}-{dtype}-rank{rank}.npz", **common.state(ddp.module))
+    if common.backend_from_env() == "nccl" and common.nccl_calls(where):  # the buckets went by NCCL
+        reduced = [c for c in common.nccl_calls(where) if c[0] == "allReduce"]
+        assert reduced and all(c[-1] != 0 for c in reduced), "all-reduces on the computing stream"
+        print(f"nccl all-reduces rank {rank}: {len(reduced)}", flush=True)
     dist.destroy_process_group()
 
 
