@@ -660,6 +660,24 @@ def test_copyto_and_padding_over_threads_equal_plain_numpy(n):
     assert same_bits(out, expected) and same_bits(padded, expected)
 
 
+def test_reshape_that_must_copy_shares_the_copy_and_keeps_views_views():
+    """Flattening a channels-last conv output copies it row-major, as NumPy's reshape (the copy
+    split among the threads, same bits); a reshape a view can show stays a view of x."""
+    rng = np.random.default_rng(0)
+    stored = rng.standard_normal((4, 3, 5, 6)).astype(np.float32)  # (N, H, W, C) in memory
+    with threads(3), small_pieces():
+        x = shendu.tensor(stored.transpose(0, 3, 1, 2), requires_grad=True)  # (N, C, H, W) view
+        flat = x.reshape(4, -1)
+        assert flat._data.flags.c_contiguous
+        assert same_bits(flat.numpy(), stored.transpose(0, 3, 1, 2).reshape(4, -1))
+        flat.backward(np.arange(flat.numel(), dtype=np.float32).reshape(flat.shape))
+        assert same_bits(x.grad.numpy(), np.arange(flat.numel(), dtype=np.float32).reshape(4, 6, 3, 5))
+        split = x.reshape(2, 2, 6, 3, 5)  # the batch axis split: a view, no copy
+        assert np.shares_memory(split._data, x._data)
+        with pytest.raises(ValueError, match="invalid for input of shape"):
+            x.reshape(7, -1)
+
+
 @given(
     shape=st.sampled_from([(5, 3, 8, 8), (7, 2, 9, 6), (2, 4, 7, 7)]),
     kernel_stride=st.sampled_from([(2, 2), (3, 2), (3, 1)]),
@@ -679,7 +697,7 @@ def test_max_pool_over_threads_keeps_the_bits(shape, kernel_stride, nan_image, c
     if channels_last:
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     k, s = kernel_stride
-    results = []
+    results, layouts = [], []
     for n in (1, 3):
         with threads(n), small_pieces():
             t = shendu.tensor(x, requires_grad=True)
@@ -688,8 +706,10 @@ def test_max_pool_over_threads_keeps_the_bits(shape, kernel_stride, nan_image, c
             gy = np.random.default_rng(seed).standard_normal(y.shape).astype(np.float32)
             y.backward(gy)
             results.append((y.numpy(), idx.numpy(), t.grad.numpy()))
+            layouts.append((y._data.strides, idx._data.strides))
     for one, many in zip(results[0], results[1], strict=True):
         assert same_bits(one, many)
+    assert layouts[0] == layouts[1]  # the pieces write into arrays laid out as one pass makes them
 
 
 @pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, 1), (3, 1, 1)])

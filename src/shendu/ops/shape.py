@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from shendu import parallel
 from shendu.autograd.function import Function, unbroadcast
 from shendu.tensor import Tensor, as_tensor
 
@@ -18,10 +19,18 @@ def _shape_arg(shape) -> tuple[int, ...]:
 
 
 class Reshape(Function):
-    """y = x viewed with a new shape;  backward reshapes the gradient back."""
+    """y = x viewed with a new shape;  backward reshapes the gradient back.
+
+    Where no view can show x in the new shape (a channels-last conv output flattened for a
+    Linear layer), the elements are copied row-major, as NumPy's reshape copies them, with the
+    copy shared among the threads."""
 
     def forward(self, x, shape):
         self.in_shape = x.shape
+        if type(x) is np.ndarray and not x.flags.c_contiguous and parallel.worth_sharing(x.size):
+            new = _resolved(shape, x.size)
+            if new is not None and view_strides(x.shape, x.strides, new) is None:
+                return parallel.copyto(np.empty(x.shape, x.dtype), x).reshape(new)
         return x.reshape(shape)
 
     def backward(self, gy):
@@ -58,6 +67,17 @@ class Expand(Function):
 
     def backward(self, gy):
         return unbroadcast(gy, self.in_shape)
+
+
+def _resolved(shape: tuple[int, ...], size: int) -> tuple[int, ...] | None:
+    """``shape`` with its −1 filled in for ``size`` elements; None if it cannot hold them."""
+    known = [d for d in shape if d != -1]
+    product = int(np.prod(known))
+    if len(known) == len(shape):
+        return shape if product == size else None
+    if len(shape) - len(known) > 1 or product == 0 or size % product or any(d < 0 for d in known):
+        return None
+    return tuple(size // product if d == -1 else d for d in shape)
 
 
 class ReshapeError(RuntimeError, ValueError):

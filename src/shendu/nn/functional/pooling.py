@@ -116,10 +116,12 @@ class MaxPool2d(_Pool2d):
         xp = _pad(x, self.before, self.after, -np.inf)
         one_pass = self._argmax_pass if argmax else self._max_pass
         if parallel.shares_rows(xp):
-            # each image's windows are its own: the batch is shared among the threads, same bits
+            # each image's windows are its own: the batch is shared among the threads, same bits;
+            # each piece writes its images' results into arrays of x's layout
             images = parallel.row_pieces(xp.shape[0], xp[0].size)
-            parts = parallel.run(lambda s: one_pass(xp[s]), images)
-            result = tuple(map(np.concatenate, zip(*parts, strict=True))) if argmax else np.concatenate(parts)
+            outs = self._outputs(x, argmax)
+            parallel.run(lambda s: _store(one_pass(xp[s]), [o[s] for o in outs]), images)
+            result = tuple(outs) if argmax else outs[0]
         else:
             result = one_pass(xp)
         if not argmax:
@@ -127,6 +129,16 @@ class MaxPool2d(_Pool2d):
         y, place = result
         self.save(place)
         return y
+
+    def _outputs(self, x: np.ndarray, argmax: bool) -> list[np.ndarray]:
+        """Empty (N, C, OH, OW) arrays for the max (and the argmax's place), laid out as x is:
+        channels-last views for a channels-last x, as one pass over all images returns them."""
+        n, c = x.shape[:2]
+        place = np.dtype(np.int8 if self.kernel[0] * self.kernel[1] <= 127 else np.int32)  # as _row_pass's
+        dtypes = [x.dtype, place] if argmax else [x.dtype]
+        if self.channels_last:
+            return [np.empty((n, *self.out, c), d).transpose(0, 3, 1, 2) for d in dtypes]
+        return [np.empty((n, c, *self.out), d) for d in dtypes]
 
     def _max_pass(self, xp: np.ndarray) -> np.ndarray:
         """The max of every window of the padded input xp (some images); np.maximum propagates
@@ -306,6 +318,12 @@ class MaxPool2d(_Pool2d):
 def _tap(axis: int, k: int, stride: int, dilation: int, out: int) -> tuple[slice, ...]:
     """The index of tap k along ``axis``: (O) positions k·D, k·D + S, …, k·D + S·(O − 1)."""
     return (slice(None),) * axis + (slice(k * dilation, k * dilation + stride * (out - 1) + 1, stride),)
+
+
+def _store(values: np.ndarray | tuple[np.ndarray, ...], outs: list[np.ndarray]) -> None:
+    """Copy a piece's result (one array, or a tuple of them) into its slices of the outputs."""
+    for out, v in zip(outs, values if isinstance(values, tuple) else (values,), strict=True):
+        np.copyto(out, v)
 
 
 def _tap_views(
