@@ -63,7 +63,7 @@ def test_a_crowded_machine_makes_waits_sleep_from_the_start():
     """More ranks on a machine than cores: a wait must not spin (it would take a core another
     rank needs); as many or fewer: it polls without pausing first."""
     from shendu import parallel
-    from shendu.distributed.process_group import _Group
+    from shendu.distributed.group import _Group
 
     class Comm:
         def Get_rank(self):

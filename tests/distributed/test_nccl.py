@@ -10,7 +10,7 @@ import types
 import pytest
 
 import shendu.distributed as dist
-from shendu.distributed import nccl, process_group
+from shendu.distributed import group, nccl
 from tests.device.conftest import fake_cuda  # noqa: F401  (the stand-in GPU fixture)
 from tests.device.fake_nccl import Stream
 
@@ -38,7 +38,7 @@ class _Comm:
 
 
 def _work(monkeypatch, done: bool, finished: list):
-    monkeypatch.setattr(process_group, "_group", process_group._Group(_Comm(), 0.05, "nccl"))
+    monkeypatch.setattr(group, "_group", group._Group(_Comm(), 0.05, "nccl"))
     aborted: list = []
     dev = types.SimpleNamespace(comm=types.SimpleNamespace(abort=lambda: aborted.append(True)))
     computing = Stream(0)

@@ -134,7 +134,7 @@ class Rank:
     def abort(self, message: str, code: int) -> None:
         """Say why this rank stops, then end every rank (the others would wait for it)."""
         import shendu.distributed as dist
-        from shendu.distributed.process_group import default_group
+        from shendu.distributed.group import default_group
 
         print(f"error: rank {self.rank} of {self.world}: {message}", file=sys.stderr, flush=True)
         sys.stdout.flush()

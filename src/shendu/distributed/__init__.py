@@ -13,9 +13,9 @@ See docs/distributed.md, and :class:`shendu.nn.parallel.DistributedDataParallel`
 mpi4py is imported on first use: install it with ``pip install "shendu[distributed]"``.
 """
 
-from shendu.distributed.collectives import ReduceOp, Work, all_gather, all_reduce, barrier, broadcast
+from shendu.distributed.collectives import all_gather, all_reduce, barrier, broadcast
+from shendu.distributed.group import DistBackendError
 from shendu.distributed.process_group import (
-    DistBackendError,
     destroy_process_group,
     get_backend,
     get_rank,
@@ -26,6 +26,8 @@ from shendu.distributed.process_group import (
     is_mpi_available,
     is_nccl_available,
 )
+from shendu.distributed.reduce_op import ReduceOp
+from shendu.distributed.work import Work
 
 __all__ = [
     "DistBackendError",

@@ -17,32 +17,16 @@ so communication can overlap computation (as DistributedDataParallel does).
 
 from __future__ import annotations
 
-import enum
-import time
 from typing import Any, Sequence
 
 import numpy as np
 
 from shendu import backend
-from shendu.distributed.process_group import DistBackendError, _mpi, default_group
+from shendu.distributed import nccl
+from shendu.distributed.group import _mpi, default_group
+from shendu.distributed.reduce_op import ReduceOp
+from shendu.distributed.work import Work, bump, chain, store, wait_all
 from shendu.tensor import Tensor
-
-
-SPIN_SECONDS = 0.05  # how long a wait polls MPI without pausing (as MPI's own blocking waits spin)
-
-
-class ReduceOp(enum.Enum):
-    """How ``all_reduce`` combines the ranks' values (PyTorch's names)."""
-
-    SUM = "SUM"
-    PRODUCT = "PROD"
-    MIN = "MIN"
-    MAX = "MAX"
-    BAND = "BAND"
-    BOR = "BOR"
-    BXOR = "BXOR"
-    AVG = "AVG"  # the sum divided by the world size (floating-point tensors)
-
 
 _LOGICAL = {
     ReduceOp.SUM: "LOR",
@@ -55,76 +39,6 @@ _LOGICAL = {
 }
 
 
-def _describe(what: str) -> str:
-    group = default_group()
-    return f"{what} on rank {group.rank} of {group.size}"
-
-
-class Work:
-    """A collective in flight (PyTorch's ``Work``): ``wait()`` blocks until it is done.
-
-    ``finish`` runs once after completion (copying a result out of a contiguous buffer, say).
-    """
-
-    def __init__(self, requests: list[Any], what: str, finish: Any = None) -> None:
-        self.requests = requests
-        self.what = what
-        self._finish = finish
-        self._done = False
-
-    def is_completed(self) -> bool:
-        """Poll without blocking (also lets MPI progress the transfer)."""
-        if not self._done and _mpi().Request.Testall(self.requests):
-            self._complete()
-        return self._done
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until complete; past the group's timeout raise :class:`DistBackendError`."""
-        if self._done:
-            return True
-        wait_all(self.requests, self.what, timeout)
-        self._complete()
-        return True
-
-    def _complete(self) -> None:
-        self._done = True
-        if self._finish is not None:
-            self._finish()
-            self._finish = None
-
-
-def wait_all(requests: list[Any], what: str, timeout: float | None = None) -> None:
-    """Poll MPI ``requests`` until all complete: without pausing for the first ``SPIN_SECONDS``,
-    then sleeping a little longer each time (≤ 1 ms); with more ranks on the machine than cores,
-    sleeping from the start (a spinning rank would take the core the others need).
-
-    Polling rather than ``MPI_Waitall``: a blocking wait could never time out. MPI moves a large
-    message in chunks, each only when both ranks call into MPI, so sleeping between polls while
-    a transfer runs would stretch it (a 1.7 MB all-reduce took ~15 ms instead of ~1 ms); a rank
-    that waits long for a slow one stops spinning and leaves the core to others.
-    """
-    test_all = _mpi().Request.Testall
-    if test_all(requests):
-        return
-    seconds = default_group().timeout if timeout is None else timeout
-    start = time.monotonic()
-    deadline = start + seconds
-    spin_until = start + (0.0 if default_group().crowded else SPIN_SECONDS)
-    pause = 1e-5
-    while not test_all(requests):
-        now = time.monotonic()
-        if now > deadline:
-            raise DistBackendError(
-                f"shendu.distributed: {_describe(what)} did not complete within {seconds:g} s. "
-                "Another rank has stopped or is stuck: it died, finished early, or is not calling "
-                "the same collectives in the same order. (timeout: init_process_group(timeout=...) "
-                "or $SHENDU_DIST_TIMEOUT)"
-            )
-        if now > spin_until:
-            time.sleep(pause)
-            pause = min(pause * 2, 1e-3)
-
-
 def _check_tensor(tensor: Any, what: str) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{what}: expected a shendu Tensor, got {type(tensor).__name__}")
@@ -132,9 +46,7 @@ def _check_tensor(tensor: Any, what: str) -> Tensor:
 
 
 def _nccl(tensor: Tensor) -> bool:
-    """Whether ``tensor``'s collective goes through NCCL (a GPU tensor in an NCCL group).
-
-    shendu.distributed.nccl imports this module, hence imported where it is used."""
+    """Whether ``tensor``'s collective goes through NCCL (a GPU tensor in an NCCL group)."""
     return default_group().backend == "nccl" and backend.device_of(tensor._data).type == "cuda"
 
 
@@ -147,40 +59,9 @@ def _buffer(tensor: Tensor) -> tuple[np.ndarray, Any]:
     buf = np.array(backend.to_host(arr), order="C", copy=True)
 
     def write_back() -> None:
-        _store(tensor, buf)
+        store(tensor, buf)
 
     return buf, write_back
-
-
-def _store(tensor: Tensor, values: np.ndarray) -> None:
-    """Write the host array ``values`` into the tensor's array, on its device (its views see it),
-    or replace a read-only array."""
-    arr = tensor._data
-    if type(arr) is not np.ndarray:
-        arr[...] = backend.like(arr, values)
-    elif arr.flags.writeable:
-        arr[...] = values
-    else:
-        tensor._data = values.copy()
-
-
-def _chain(*steps: Any) -> Any:
-    steps = tuple(s for s in steps if s is not None)
-    if not steps:
-        return None
-
-    def run() -> None:
-        for s in steps:
-            s()
-
-    return run
-
-
-def _bump(tensor: Tensor) -> Any:
-    def run() -> None:
-        tensor._version += 1  # an in-place change, as for add_ (autograd refuses stale saved values)
-
-    return run
 
 
 def _run(work: Work, async_op: bool) -> Work | None:
@@ -201,8 +82,6 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None, a
     if op is ReduceOp.AVG and tensor.dtype.kind != "f":
         raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating-point tensor, got {tensor.dtype}")
     if _nccl(tensor):
-        from shendu.distributed import nccl
-
         return _run(nccl.all_reduce(tensor, op), async_op)
     group = default_group()
     MPI = _mpi()
@@ -218,7 +97,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None, a
         def average() -> None:
             np.divide(buf, group.size, out=buf)
 
-    return _run(Work([request], "all_reduce", _chain(average, write_back, _bump(tensor))), async_op)
+    return _run(Work([request], "all_reduce", chain(average, write_back, bump(tensor))), async_op)
 
 
 def broadcast(tensor: Tensor, src: int = 0, group: Any = None, async_op: bool = False):
@@ -227,12 +106,10 @@ def broadcast(tensor: Tensor, src: int = 0, group: Any = None, async_op: bool = 
     group = default_group()
     _check_rank(src, group.size, "broadcast", "src")
     if _nccl(tensor):
-        from shendu.distributed import nccl
-
         return _run(nccl.broadcast(tensor, int(src)), async_op)
     buf, write_back = _buffer(tensor)
     request = group.comm.Ibcast(buf, root=src)
-    return _run(Work([request], "broadcast", _chain(write_back, _bump(tensor))), async_op)
+    return _run(Work([request], "broadcast", chain(write_back, bump(tensor))), async_op)
 
 
 def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, async_op: bool = False):
@@ -253,8 +130,6 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, asy
                 f"expected those of the input, {tensor.shape} and {tensor.dtype}"
             )
     if _nccl(tensor):
-        from shendu.distributed import nccl
-
         return _run(nccl.all_gather(list(tensor_list), tensor), async_op)
     send = np.ascontiguousarray(backend.to_host(tensor._data))
     recv = np.empty((group.size,) + send.shape, dtype=send.dtype)
@@ -262,7 +137,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, asy
 
     def scatter() -> None:
         for t, part in zip(tensor_list, recv, strict=True):
-            _store(t, part)
+            store(t, part)
             t._version += 1
 
     return _run(Work([request], "all_gather", scatter), async_op)

@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 
-from shendu.distributed.process_group import INSTALL_HINT
+from shendu.distributed.group import INSTALL_HINT
 
 
 def find_mpiexec() -> str:

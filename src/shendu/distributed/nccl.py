@@ -22,8 +22,9 @@ from typing import Any, Callable
 import numpy as np
 
 from shendu import backend
-from shendu.distributed.collectives import SPIN_SECONDS, ReduceOp, Work, _bump, _chain, _store, wait_all
-from shendu.distributed.process_group import DistBackendError, default_group
+from shendu.distributed.group import DistBackendError, default_group
+from shendu.distributed.reduce_op import ReduceOp
+from shendu.distributed.work import SPIN_SECONDS, Work, bump, chain, store, wait_all
 from shendu.tensor import Tensor
 
 UNIQUE_ID_BYTES = 128  # ncclUniqueId
@@ -176,7 +177,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp) -> GpuWork:
         def average() -> None:
             np.divide(buf, default_group().size, out=buf)
 
-    return _launch(buf, "all_reduce", call, _chain(average, write_back, _bump(tensor)), (buf,))
+    return _launch(buf, "all_reduce", call, chain(average, write_back, bump(tensor)), (buf,))
 
 
 def broadcast(tensor: Tensor, src: int) -> GpuWork:
@@ -187,7 +188,7 @@ def broadcast(tensor: Tensor, src: int) -> GpuWork:
     def call(dev: _Device, stream: int) -> None:
         dev.comm.bcast(dev.gpu.pointer(buf), buf.size, kind, src, stream)
 
-    return _launch(buf, "broadcast", call, _chain(write_back, _bump(tensor)), (buf,))
+    return _launch(buf, "broadcast", call, chain(write_back, bump(tensor)), (buf,))
 
 
 def all_gather(tensor_list: list[Tensor], tensor: Tensor) -> GpuWork:
@@ -201,7 +202,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor) -> GpuWork:
 
     def scatter() -> None:
         for t, part in zip(tensor_list, recv, strict=True):
-            _store(t, part)
+            store(t, part)
             t._version += 1
 
     return _launch(send, "all_gather", call, scatter, (send, recv))

@@ -8,7 +8,7 @@ Nothing here hangs forever: every collective waits with a deadline (``timeout``,
 minutes, or ``$SHENDU_DIST_TIMEOUT`` seconds), and an exception that reaches the top of any rank
 aborts the whole job (``MPI_Abort``), so the other ranks stop too instead of waiting for it.
 
-mpi4py is imported here, on first use only, so ``import shendu`` works without it.
+The group's state lives in :mod:`shendu.distributed.group`, which the collectives read.
 """
 
 from __future__ import annotations
@@ -17,54 +17,15 @@ import os
 import sys
 import time
 from datetime import timedelta
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from shendu import parallel
+from shendu.distributed import group as state
+from shendu.distributed.group import _Group, _mpi, default_group
+from shendu.distributed.work import Work
 
 DEFAULT_TIMEOUT = timedelta(minutes=5)
-INSTALL_HINT = 'pip install "shendu[distributed]" (mpi4py and an MPI runtime from PyPI)'
-
-
-class DistBackendError(RuntimeError):
-    """A collective could not complete (PyTorch's ``torch.distributed.DistBackendError``)."""
-
-
-class _Group:
-    """The default group: the MPI communicator, this rank, the world size, the timeout."""
-
-    def __init__(self, comm: Any, timeout: float, backend: str = "mpi") -> None:
-        self.comm = comm
-        self.backend = backend  # "mpi", or "nccl": GPU tensors through NCCL, the rest through MPI
-        self.gpus: dict[int, Any] = {}  # GPU number -> its NCCL communicator (shendu.distributed.nccl)
-        self.rank: int = comm.Get_rank()
-        self.size: int = comm.Get_size()
-        self.timeout = timeout
-        self.previous_excepthook = sys.excepthook
-        self.ranks_here = 1  # ranks sharing this machine (set by init_process_group)
-
-    @property
-    def crowded(self) -> bool:
-        """More ranks on this machine than it has cores: a waiting rank must leave its core to
-        the others rather than poll MPI without pause."""
-        return self.ranks_here > parallel.cores()
-
-
-_group: _Group | None = None
-
-
-def _mpi() -> ModuleType:
-    """``mpi4py.MPI``, or an ImportError that says how to install it."""
-    try:
-        import mpi4py
-    except ImportError:
-        raise ImportError(f"shendu.distributed needs mpi4py: {INSTALL_HINT}") from None
-    if "mpi4py.MPI" not in sys.modules:
-        # One thread calls MPI (PyTorch's backends do the same): cheaper than MPI_THREAD_MULTIPLE.
-        mpi4py.rc.thread_level = "funneled"
-    from mpi4py import MPI
-
-    return MPI
 
 
 def is_available() -> bool:
@@ -99,7 +60,7 @@ def _nccl_problem() -> str | None:
 
 def is_initialized() -> bool:
     """True between ``init_process_group`` and ``destroy_process_group``."""
-    return _group is not None
+    return state._group is not None
 
 
 def _seconds(timeout: timedelta | float | None) -> float:
@@ -146,8 +107,7 @@ def init_process_group(
     a machine split its cores (``cores // ranks`` threads each) unless ``set_num_threads`` or
     ``$OMP_NUM_THREADS`` chose their threads.
     """
-    global _group
-    if _group is not None:
+    if state._group is not None:
         raise RuntimeError("trying to initialize the default process group twice!")
     kind = "mpi" if backend is None else str(backend).lower()
     if kind not in ("mpi", "nccl"):
@@ -173,15 +133,13 @@ def init_process_group(
                 f"init_process_group: {name}={given} but the MPI launcher gives {actual} "
                 f"(started with {group.size} process(es)); omit {name} or launch with mpirun -n {world_size}"
             )
-    _group = group
+    state._group = group
     if group.size > 1:
         sys.excepthook = _abort_on_uncaught
         # ranks on one machine share its cores, unless the user chose the threads
         group.ranks_here = _ranks_on_this_machine(comm)
         parallel.share_cores(group.ranks_here)
-    from shendu.distributed.collectives import barrier
-
-    barrier()  # every rank has joined (or the deadline says which one is missing)
+    Work([comm.Ibarrier()], "barrier").wait()  # every rank has joined (or the deadline names who is missing)
 
 
 def _ranks_on_this_machine(comm: Any) -> int:
@@ -195,24 +153,15 @@ def _ranks_on_this_machine(comm: Any) -> int:
 
 def destroy_process_group(group: Any = None) -> None:
     """Leave the default group (the MPI runtime itself finalises at interpreter exit)."""
-    global _group
     if group is not None:
         raise ValueError("destroy_process_group: shendu has only the default group; call it with no argument")
-    if _group is None:
+    current = state._group
+    if current is None:
         raise ValueError("destroy_process_group: the default process group is not initialized")
-    sys.excepthook = _group.previous_excepthook
-    for gpu in _group.gpus.values():
+    sys.excepthook = current.previous_excepthook
+    for gpu in current.gpus.values():
         gpu.comm.destroy()
-    _group = None
-
-
-def default_group() -> _Group:
-    """The default group, or PyTorch's error when ``init_process_group`` has not been called."""
-    if _group is None:
-        raise ValueError(
-            "Default process group has not been initialized, please make sure to call init_process_group."
-        )
-    return _group
+    state._group = None
 
 
 def get_rank(group: Any = None) -> int:
@@ -235,7 +184,7 @@ def _abort_on_uncaught(kind: type[BaseException], value: BaseException, tb: Trac
 
     Without it the other ranks would wait in their next collective until the timeout.
     """
-    group = _group
+    group = state._group
     if group is None:  # pragma: no cover - the hook is removed with the group
         sys.__excepthook__(kind, value, tb)
         return
