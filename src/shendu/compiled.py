@@ -8,7 +8,9 @@ same additions in the same order, so the bits are those of the NumPy loop
 (:func:`~shendu.nn.functional.im2col.col2im_channels_last` keeps that loop, the readable
 version, and uses it where no kernel is at hand).
 
-ReLU's gradient: one select per element (where NumPy needs a mask array, then a product that
+ReLU, forward and gradient: one select per element (NumPy's max against zeros is a call per
+run of 32K elements, each taking the GIL; compiled, a piece is one call, twice as fast). The
+gradient (where NumPy needs a mask array, then a product that
 turns an infinite G at y ≤ 0 into NaN, or ``np.where``, three times slower).
 
 Max pooling's gradient likewise: NumPy's takes KH·KW strided writes per piece of the batch (or
@@ -42,6 +44,7 @@ __all__ = [
     "max_pool_grad_apart_kernel",
     "max_pool_grad_kernel",
     "relu_grad_kernel",
+    "relu_kernel",
     "spin_kernel",
 ]
 
@@ -67,6 +70,16 @@ def max_pool_grad_apart_kernel(gy: Any, place: Any, gp: Any) -> Callable[..., No
     """As :func:`max_pool_grad_kernel` for windows that never overlap, writing every tap of
     every window (G at the argmax, 0 elsewhere): gp need not be zeroed where windows cover it."""
     return _kernel(_max_pool_grad_apart, [(gy, 4), (place, 4), (gp, 4)])
+
+
+def relu_kernel(x: Any, out: Any) -> Callable[..., None] | None:
+    """The compiled ReLU for these 1-D arrays, or None: ``kernel(x, out)`` writes out[i] =
+    max(x[i], 0) with np.maximum's bits (NaN kept, −0.0 becomes +0.0). Only once numba is loaded
+    (a training step's backward loads it): a forward alone (``shendu predict``) never pays
+    numba's import for it."""
+    if not loaded():
+        return None
+    return _kernel(_relu, [(x, 1), (out, 1)])
 
 
 def relu_grad_kernel(gy: Any, y: Any, out: Any) -> Callable[..., None] | None:
@@ -150,6 +163,13 @@ def _spin(counters, i, seen, tries):  # pragma: no cover - runs compiled
             return True
         _sched_yield()
     return False
+
+
+def _relu(x, out):  # pragma: no cover - runs compiled
+    zero = out.dtype.type(0)
+    for i in range(x.size):
+        v = x[i]
+        out[i] = v if v > zero or v != v else zero  # NaN passes; −0.0 and 0.0 give +0.0
 
 
 def _relu_grad(gy, y, out):  # pragma: no cover - runs compiled

@@ -200,6 +200,56 @@ def test_compiled_relu_gradient_has_the_bits_of_numpy_and_the_values_of_torch(sh
     np.testing.assert_array_equal(ours, tx.grad.numpy())  # NaN where torch has NaN, ±inf, ±0
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 7), min_size=1, max_size=4),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    transposed=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_compiled_relu_has_the_bits_of_numpy_and_the_values_of_torch(shape, dtype, transposed, seed):
+    """ReLU's forward kernel (used once numba is loaded) and the NumPy runs of max against zeros
+    agree bit for bit (NaN of both signs kept, −0.0 made +0.0), and with torch.relu."""
+    import torch
+
+    import shendu
+
+    compiled.relu_grad_kernel(*[np.zeros(1, np.float32)] * 3)  # numba loaded, as after a backward
+    rng = np.random.default_rng(seed)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1.0, -1.0], dtype)
+    x = np.where(rng.random(shape) < 0.4, rng.choice(specials, shape), rng.standard_normal(shape))
+    x = x.astype(dtype)
+    if transposed:
+        x = x.T.copy().T
+    results, found, original = [], [], compiled.relu_kernel
+
+    def counted(*arrays):
+        found.append(original(*arrays))
+        return found[-1]
+
+    for kernel in (counted, lambda *a: None):
+        try:
+            compiled.relu_kernel = kernel
+            results.append(shendu.tensor(x).relu().numpy())
+        finally:
+            compiled.relu_kernel = original
+    assert found and found[-1] is not None  # the kernel ran
+    assert np.array_equal(*(np.ascontiguousarray(r).view(np.uint8) for r in results))
+    np.testing.assert_array_equal(results[0], torch.relu(torch.tensor(x)).numpy())
+
+
+def test_relu_forward_never_loads_numba_itself():
+    """A forward alone (shendu predict) does not pay numba's import for ReLU: in a fresh process
+    a forward leaves numba unloaded and gives np.maximum's values."""
+    code = (
+        "import sys, numpy as np, shendu; x = np.linspace(-2, 2, 100000, dtype=np.float32);"
+        "y = shendu.tensor(x).relu().numpy(); assert (y == np.maximum(x, 0)).all();"
+        "print('numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="no sched_yield: the pool does not spin there")
 def test_spin_kernel_sees_another_threads_write_and_gives_up_after_its_tries():
     import threading

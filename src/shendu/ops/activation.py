@@ -146,10 +146,14 @@ ZERO_RUN = 1 << 15
 
 
 def _relu(x, out):
-    """out = max(x, 0), NaN kept."""
+    """out = max(x, 0), NaN kept: the compiled kernel where it can run, else NumPy's maximum."""
     xf, of = parallel.memory_run(x), parallel.memory_run(out)
     if xf is None or of is None or x.strides != out.strides or x.dtype.kind != "f":
         return np.maximum(x, 0, out=out)
+    kernel = compiled.relu_kernel(xf, of)
+    if kernel is not None:
+        kernel(xf, of)
+        return out
     zeros = parallel.constant_run(0, ZERO_RUN, x.dtype)
     for start in range(0, xf.size, ZERO_RUN):
         piece = slice(start, min(start + ZERO_RUN, xf.size))
