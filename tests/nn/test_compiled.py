@@ -155,6 +155,25 @@ def test_a_kernel_that_cannot_be_cached_is_compiled_in_memory():
     assert calls == [True, False]
 
 
+def _with_and_without(name: str, run):
+    """[run() with compiled.<name> in use, run() with it switched off]; checks the kernel ran."""
+    original, found = getattr(compiled, name), []
+
+    def counted(*arrays):
+        found.append(original(*arrays))
+        return found[-1]
+
+    results = []
+    for kernel in (counted, lambda *a: None):
+        try:
+            setattr(compiled, name, kernel)
+            results.append(run())
+        finally:
+            setattr(compiled, name, original)
+    assert found and found[-1] is not None  # the kernel ran
+    return results
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     shape=st.lists(st.integers(1, 7), min_size=1, max_size=4),
@@ -178,21 +197,12 @@ def test_compiled_relu_gradient_has_the_bits_of_numpy_and_the_values_of_torch(sh
     x, g = x.astype(dtype), g.astype(dtype)
     if transposed:
         x, g = x.T.copy().T, g.T.copy().T
-    results, found, original = [], [], compiled.relu_grad_kernel
+    def gradient():
+        t = shendu.tensor(x, requires_grad=True)
+        t.relu().backward(shendu.tensor(g))
+        return t.grad.numpy()
 
-    def counted(*arrays):
-        found.append(original(*arrays))
-        return found[-1]
-
-    for kernel in (counted, lambda *a: None):
-        try:
-            compiled.relu_grad_kernel = kernel
-            t = shendu.tensor(x, requires_grad=True)
-            t.relu().backward(shendu.tensor(g))
-        finally:
-            compiled.relu_grad_kernel = original
-        results.append(t.grad.numpy())
-    assert found and found[-1] is not None  # the kernel ran
+    results = _with_and_without("relu_grad_kernel", gradient)
     tx = torch.tensor(x, requires_grad=True)
     tx.relu().backward(torch.tensor(g))
     ours = results[0]
@@ -221,19 +231,7 @@ def test_compiled_relu_has_the_bits_of_numpy_and_the_values_of_torch(shape, dtyp
     x = x.astype(dtype)
     if transposed:
         x = x.T.copy().T
-    results, found, original = [], [], compiled.relu_kernel
-
-    def counted(*arrays):
-        found.append(original(*arrays))
-        return found[-1]
-
-    for kernel in (counted, lambda *a: None):
-        try:
-            compiled.relu_kernel = kernel
-            results.append(shendu.tensor(x).relu().numpy())
-        finally:
-            compiled.relu_kernel = original
-    assert found and found[-1] is not None  # the kernel ran
+    results = _with_and_without("relu_kernel", lambda: shendu.tensor(x).relu().numpy())
     assert np.array_equal(*(np.ascontiguousarray(r).view(np.uint8) for r in results))
     np.testing.assert_array_equal(results[0], torch.relu(torch.tensor(x)).numpy())
 
