@@ -16,7 +16,6 @@ the rest of the computation after it.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 import numpy as np
@@ -24,7 +23,7 @@ import numpy as np
 from shendu import backend
 from shendu.distributed.group import DistBackendError, default_group
 from shendu.distributed.reduce_op import ReduceOp
-from shendu.distributed.work import SPIN_SECONDS, Work, bump, chain, store, wait_all
+from shendu.distributed.work import SPIN_SECONDS, Work, bump, chain, poll, store, wait_all
 from shendu.tensor import Tensor
 
 UNIQUE_ID_BYTES = 128  # ncclUniqueId
@@ -108,21 +107,14 @@ class GpuWork(Work):
             return True
         group = default_group()
         seconds = group.timeout if timeout is None else timeout
-        start = time.monotonic()
-        pause = 1e-5
-        while not self.done.done:
-            now = time.monotonic()
-            if now - start > seconds:
-                self.dev.comm.abort()  # its kernels would wait for the missing rank forever
-                raise DistBackendError(
-                    f"shendu.distributed: {self.what} (NCCL) on rank {group.rank} of {group.size} did "
-                    f"not complete within {seconds:g} s; the NCCL communicator was aborted. Another rank "
-                    "has stopped or is stuck: it died, finished early, or is not calling the same "
-                    "collectives in the same order. (timeout: init_process_group(timeout=...))"
-                )
-            if now - start > SPIN_SECONDS:
-                time.sleep(pause)
-                pause = min(pause * 2, 1e-3)
+        if not poll(lambda: self.done.done, seconds, SPIN_SECONDS):
+            self.dev.comm.abort()  # its kernels would wait for the missing rank forever
+            raise DistBackendError(
+                f"shendu.distributed: {self.what} (NCCL) on rank {group.rank} of {group.size} did "
+                f"not complete within {seconds:g} s; the NCCL communicator was aborted. Another rank "
+                "has stopped or is stuck: it died, finished early, or is not calling the same "
+                "collectives in the same order. (timeout: init_process_group(timeout=...))"
+            )
         self._complete()
         return True
 
@@ -206,4 +198,3 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor) -> GpuWork:
             t._version += 1
 
     return _launch(send, "all_gather", call, scatter, (send, recv))
-

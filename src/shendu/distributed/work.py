@@ -7,7 +7,7 @@ change."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -67,25 +67,30 @@ def wait_all(requests: list[Any], what: str, timeout: float | None = None) -> No
     that waits long for a slow one stops spinning and leaves the core to others.
     """
     test_all = _mpi().Request.Testall
-    if test_all(requests):
-        return
-    seconds = default_group().timeout if timeout is None else timeout
+    group = default_group()
+    seconds = group.timeout if timeout is None else timeout
+    if not poll(lambda: test_all(requests), seconds, 0.0 if group.crowded else SPIN_SECONDS):
+        raise DistBackendError(
+            f"shendu.distributed: {_describe(what)} did not complete within {seconds:g} s. "
+            "Another rank has stopped or is stuck: it died, finished early, or is not calling "
+            "the same collectives in the same order. (timeout: init_process_group(timeout=...) "
+            "or $SHENDU_DIST_TIMEOUT)"
+        )
+
+
+def poll(ready: Callable[[], bool], seconds: float, spin: float) -> bool:
+    """Call ``ready()`` until it says True (then True) or ``seconds`` have passed (then False):
+    without pausing for the first ``spin`` seconds, then sleeping a little longer each time (≤ 1 ms)."""
     start = time.monotonic()
-    deadline = start + seconds
-    spin_until = start + (0.0 if default_group().crowded else SPIN_SECONDS)
     pause = 1e-5
-    while not test_all(requests):
-        now = time.monotonic()
-        if now > deadline:
-            raise DistBackendError(
-                f"shendu.distributed: {_describe(what)} did not complete within {seconds:g} s. "
-                "Another rank has stopped or is stuck: it died, finished early, or is not calling "
-                "the same collectives in the same order. (timeout: init_process_group(timeout=...) "
-                "or $SHENDU_DIST_TIMEOUT)"
-            )
-        if now > spin_until:
+    while not ready():
+        elapsed = time.monotonic() - start
+        if elapsed > seconds:
+            return False
+        if elapsed > spin:
             time.sleep(pause)
             pause = min(pause * 2, 1e-3)
+    return True
 
 
 def store(tensor: Tensor, values: np.ndarray) -> None:
