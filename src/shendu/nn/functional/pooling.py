@@ -134,7 +134,7 @@ class MaxPool2d(_Pool2d):
         """Empty (N, C, OH, OW) arrays for the max (and the argmax's place), laid out as x is:
         channels-last views for a channels-last x, as one pass over all images returns them."""
         n, c = x.shape[:2]
-        place = np.dtype(np.int8 if self.kernel[0] * self.kernel[1] <= 127 else np.int32)  # as _row_pass's
+        place = _place_dtype(self.kernel[0] * self.kernel[1])
         dtypes = [x.dtype, place] if argmax else [x.dtype]
         if self.channels_last:
             return [np.empty((n, *self.out, c), d).transpose(0, 3, 1, 2) for d in dtypes]
@@ -162,7 +162,7 @@ class MaxPool2d(_Pool2d):
         kh, kw = self.kernel
         rows, cols = _tap_views(r, *self._axis(0)), _tap_views(aj, *self._axis(0))
         best = rows[0].copy(order="K")
-        place = cols[0].astype(np.int8 if kh * kw <= 127 else np.int32)
+        place = cols[0].astype(_place_dtype(kh * kw))
         for i, (v, a) in enumerate(zip(rows[1:], cols[1:], strict=True), start=1):
             # Places grow with i (aj < KW), so as in _running_argmax the winner is a maximum.
             candidate = np.add(a, place.dtype.type(i * kw), dtype=place.dtype)
@@ -320,6 +320,11 @@ def _tap(axis: int, k: int, stride: int, dilation: int, out: int) -> tuple[slice
     return (slice(None),) * axis + (slice(k * dilation, k * dilation + stride * (out - 1) + 1, stride),)
 
 
+def _place_dtype(taps: int) -> np.dtype:
+    """The dtype of a tap's place in a window of ``taps`` taps: int8 while it fits."""
+    return np.dtype(np.int8 if taps <= 127 else np.int32)
+
+
 def _store(values: np.ndarray | tuple[np.ndarray, ...], outs: list[np.ndarray]) -> None:
     """Copy a piece's result (one array, or a tuple of them) into its slices of the outputs."""
     for out, v in zip(outs, values if isinstance(values, tuple) else (values,), strict=True):
@@ -351,7 +356,7 @@ def _running_argmax(
     """
     views = _tap_views(a, axis, kernel, stride, dilation, out)
     best = views[0].copy(order="K")  # keeps a's memory order (channels-last stays so)
-    arg = np.zeros_like(best, dtype=np.int8 if kernel <= 127 else np.int32)
+    arg = np.zeros_like(best, dtype=_place_dtype(kernel))
     for k, v in enumerate(views[1:], start=1):
         if nan_wins:
             take = (v > best) | np.isnan(v)
