@@ -155,6 +155,29 @@ def test_a_kernel_that_cannot_be_cached_is_compiled_in_memory():
     assert calls == [True, False]
 
 
+relu_cases = settings(max_examples=40, deadline=None)(
+    given(
+        shape=st.lists(st.integers(1, 7), min_size=1, max_size=4),
+        dtype=st.sampled_from([np.float32, np.float64]),
+        transposed=st.booleans(),
+        seed=st.integers(0, 2**16),
+    )
+)
+
+
+def _with_specials(shape, dtype, transposed: bool, seed: int, count: int) -> list[np.ndarray]:
+    """``count`` random arrays, about 40 % of their elements ±0, ±inf, NaN of either sign or ±1;
+    ``transposed``: stored in reverse axis order (still one run of memory)."""
+    rng = np.random.default_rng(seed)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1.0, -1.0], dtype)
+    arrays = []
+    for _ in range(count):
+        a = np.where(rng.random(shape) < 0.4, rng.choice(specials, shape), rng.standard_normal(shape))
+        a = a.astype(dtype)
+        arrays.append(a.T.copy().T if transposed else a)
+    return arrays
+
+
 def _with_and_without(name: str, run):
     """[run() with compiled.<name> in use, run() with it switched off]; checks the kernel ran."""
     original, found = getattr(compiled, name), []
@@ -174,13 +197,7 @@ def _with_and_without(name: str, run):
     return results
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    shape=st.lists(st.integers(1, 7), min_size=1, max_size=4),
-    dtype=st.sampled_from([np.float32, np.float64]),
-    transposed=st.booleans(),
-    seed=st.integers(0, 2**16),
-)
+@relu_cases
 def test_compiled_relu_gradient_has_the_bits_of_numpy_and_the_values_of_torch(shape, dtype, transposed, seed):
     """Kernel and NumPy fallback agree bit for bit, and with torch's threshold_backward, where
     y and the gradient hold ±0, ±inf and NaN; C-ordered or transposed (one memory run) arrays."""
@@ -188,15 +205,8 @@ def test_compiled_relu_gradient_has_the_bits_of_numpy_and_the_values_of_torch(sh
 
     import shendu
 
-    rng = np.random.default_rng(seed)
-    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0], dtype)
-    x, g = (
-        np.where(rng.random(shape) < 0.4, rng.choice(specials, shape), rng.standard_normal(shape))
-        for _ in range(2)
-    )
-    x, g = x.astype(dtype), g.astype(dtype)
-    if transposed:
-        x, g = x.T.copy().T, g.T.copy().T
+    x, g = _with_specials(shape, dtype, transposed, seed, count=2)
+
     def gradient():
         t = shendu.tensor(x, requires_grad=True)
         t.relu().backward(shendu.tensor(g))
@@ -210,13 +220,7 @@ def test_compiled_relu_gradient_has_the_bits_of_numpy_and_the_values_of_torch(sh
     np.testing.assert_array_equal(ours, tx.grad.numpy())  # NaN where torch has NaN, ±inf, ±0
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    shape=st.lists(st.integers(1, 7), min_size=1, max_size=4),
-    dtype=st.sampled_from([np.float32, np.float64]),
-    transposed=st.booleans(),
-    seed=st.integers(0, 2**16),
-)
+@relu_cases
 def test_compiled_relu_has_the_bits_of_numpy_and_the_values_of_torch(shape, dtype, transposed, seed):
     """ReLU's forward kernel (used once numba is loaded) and the NumPy runs of max against zeros
     agree bit for bit (NaN of both signs kept, −0.0 made +0.0), and with torch.relu."""
@@ -225,12 +229,7 @@ def test_compiled_relu_has_the_bits_of_numpy_and_the_values_of_torch(shape, dtyp
     import shendu
 
     compiled.relu_grad_kernel(*[np.zeros(1, np.float32)] * 3)  # numba loaded, as after a backward
-    rng = np.random.default_rng(seed)
-    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1.0, -1.0], dtype)
-    x = np.where(rng.random(shape) < 0.4, rng.choice(specials, shape), rng.standard_normal(shape))
-    x = x.astype(dtype)
-    if transposed:
-        x = x.T.copy().T
+    (x,) = _with_specials(shape, dtype, transposed, seed, count=1)
     results = _with_and_without("relu_kernel", lambda: shendu.tensor(x).relu().numpy())
     assert np.array_equal(*(np.ascontiguousarray(r).view(np.uint8) for r in results))
     np.testing.assert_array_equal(results[0], torch.relu(torch.tensor(x)).numpy())
