@@ -136,6 +136,7 @@ class CupyBackend(Backend):
         self.xp = cupy
         self.array_type = cupy.ndarray
         self._count = cupy.cuda.runtime.getDeviceCount()
+        self._nccl: ModuleType | None = None  # cupy.cuda.nccl, once loaded
 
     def device_index(self, arr: Any) -> int:
         return arr.device.id
@@ -178,6 +179,8 @@ class CupyBackend(Backend):
         linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if on else linalg.COMPUTE_TYPE_DEFAULT)
 
     def nccl(self) -> Any:
+        if self._nccl is not None:
+            return self._nccl
         _preload_nccl_wheel()
         try:
             module = importlib.import_module("cupy.cuda.nccl")  # available=False if libnccl is missing
@@ -185,6 +188,7 @@ class CupyBackend(Backend):
             module = None
         if module is None or not getattr(module, "available", False):
             raise RuntimeError(f"NCCL was asked for, but CuPy cannot load it: {NCCL_HINT}")
+        self._nccl = module
         return module
 
     def nccl_communicator(self, world: int, unique_id: tuple[int, ...], rank: int, index: int) -> Any:

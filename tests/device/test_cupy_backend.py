@@ -95,7 +95,11 @@ def test_no_gpu_behind_cupy(monkeypatch):
 def test_nccl_comes_from_cupy_with_the_arrays_address_and_streams(cupy):
     """What shendu.distributed's NCCL backend asks of CuPy; a clear error when CuPy has no NCCL."""
     gpu = backend.backend_for(shendu.device("cuda"))
-    assert gpu.nccl() is cupy.nccl
+    cupy.nccl.available = False  # cupy-cuda12x without the nvidia-nccl-cu12 wheel
+    with pytest.raises(RuntimeError, match="CuPy cannot load it: .*pip install nvidia-nccl-cu12"):
+        gpu.nccl()
+    cupy.nccl.available = True  # the wheel installed: found from then on (and looked up once)
+    assert gpu.nccl() is cupy.nccl and gpu.nccl() is cupy.nccl
     uid = tuple(range(128))
     assert gpu.nccl_communicator(2, uid, 1, 0).args == (2, uid, 1)
     x = shendu.arange(6.0).cuda()._data[2:]
@@ -103,6 +107,3 @@ def test_nccl_comes_from_cupy_with_the_arrays_address_and_streams(cupy):
     assert gpu.current_stream(0) is cupy.default_stream
     side = gpu.new_stream(0)
     assert side.non_blocking and side.ptr != cupy.default_stream.ptr
-    cupy.nccl.available = False  # cupy-cuda12x without the nvidia-nccl-cu12 wheel
-    with pytest.raises(RuntimeError, match="CuPy cannot load it: .*pip install nvidia-nccl-cu12"):
-        gpu.nccl()
