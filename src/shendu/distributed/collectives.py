@@ -25,7 +25,7 @@ from shendu import backend
 from shendu.distributed import nccl
 from shendu.distributed.group import _mpi, default_group
 from shendu.distributed.reduce_op import ReduceOp
-from shendu.distributed.work import Work, bump, chain, store, wait_all
+from shendu.distributed.work import Work, bump, chain, scatter, store, wait_all
 from shendu.tensor import Tensor
 
 _LOGICAL = {
@@ -135,12 +135,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, asy
     recv = np.empty((group.size,) + send.shape, dtype=send.dtype)
     request = group.comm.Iallgather(send, recv)
 
-    def scatter() -> None:
-        for t, part in zip(tensor_list, recv, strict=True):
-            store(t, part)
-            t._version += 1
-
-    return _run(Work([request], "all_gather", scatter), async_op)
+    return _run(Work([request], "all_gather", scatter(tensor_list, recv)), async_op)
 
 
 def barrier(group: Any = None, async_op: bool = False):

@@ -23,7 +23,7 @@ import numpy as np
 from shendu import backend
 from shendu.distributed.group import DistBackendError, default_group
 from shendu.distributed.reduce_op import ReduceOp
-from shendu.distributed.work import SPIN_SECONDS, Work, bump, chain, poll, store, wait_all
+from shendu.distributed.work import SPIN_SECONDS, Work, bump, chain, poll, scatter, wait_all
 from shendu.tensor import Tensor
 
 UNIQUE_ID_BYTES = 128  # ncclUniqueId
@@ -192,9 +192,4 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor) -> GpuWork:
     def call(dev: _Device, stream: int) -> None:
         dev.comm.allGather(dev.gpu.pointer(send), dev.gpu.pointer(recv), send.size, kind, stream)
 
-    def scatter() -> None:
-        for t, part in zip(tensor_list, recv, strict=True):
-            store(t, part)
-            t._version += 1
-
-    return _launch(send, "all_gather", call, scatter, (send, recv))
+    return _launch(send, "all_gather", call, scatter(tensor_list, recv), (send, recv))

@@ -7,7 +7,7 @@ change."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -103,6 +103,18 @@ def store(tensor: Tensor, values: np.ndarray) -> None:
         arr[...] = values
     else:
         tensor._data = values.copy()
+
+
+def scatter(tensors: Sequence[Tensor], parts: Any) -> Any:
+    """What all_gather does once its buffer arrived: ``parts[r]`` into ``tensors[r]``, each an
+    in-place change."""
+
+    def run() -> None:
+        for t, part in zip(tensors, parts, strict=True):
+            store(t, part)
+            t._version += 1
+
+    return run
 
 
 def chain(*steps: Any) -> Any:
