@@ -15,8 +15,14 @@ turns an infinite G at y ≤ 0 into NaN, or ``np.where``, three times slower).
 
 Max pooling's gradient likewise: NumPy's takes KH·KW strided writes per piece of the batch (or
 an unbuffered scatter-add where windows overlap); compiled, a piece is one call that adds each
-window's G at its argmax, windows in (p, q) order: the scatter-add's bits. (Its forward stays
-NumPy's separable passes: a compiled scan of every window was slower.)
+window's G at its argmax, windows in (p, q) order: the scatter-add's bits.
+
+Max pooling's forward, for the 2×2 and 3×3 windows of the course's networks: NumPy's separable
+passes read and write the batch ~15 times; compiled, each window is read once, its taps written
+out so that the channel loop is the innermost loop and is vectorised (a loop over the taps kept
+the scan scalar and slower than NumPy: 6–9 ms against 5 for SimpleConvNet's pool; written out,
+0.5 ms). It keeps the first maximum in row-major order, as the passes do, and reports whether
+it met a NaN, for the caller to redo those images with the passes (NaN wins there, as in PyTorch).
 
 Waiting: a thread of shendu's pool that has finished its piece polls a counter for a while
 (:func:`spin_kernel`, without the GIL) before it sleeps on a lock, as OpenMP's threads do. On a
@@ -43,6 +49,7 @@ __all__ = [
     "loaded",
     "max_pool_grad_apart_kernel",
     "max_pool_grad_kernel",
+    "max_pool_kernel",
     "relu_grad_kernel",
     "relu_kernel",
     "spin_kernel",
@@ -70,6 +77,21 @@ def max_pool_grad_apart_kernel(gy: Any, place: Any, gp: Any) -> Callable[..., No
     """As :func:`max_pool_grad_kernel` for windows that never overlap, writing every tap of
     every window (G at the argmax, 0 elsewhere): gp need not be zeroed where windows cover it."""
     return _kernel(_max_pool_grad_apart, [(gy, 4), (place, 4), (gp, 4)])
+
+
+def max_pool_kernel(xp: Any, y: Any, place: Any, kernel: tuple[int, int]) -> Callable[..., bool] | None:
+    """The compiled max pooling (with each window's argmax) for these C-contiguous (N, H, W, C)
+    arrays and a 2×2 or 3×3 window, or None. ``kernel(xp, y, place, sh, sw, dh, dw)`` writes
+    y[n, p, q, c] = the first maximum, in row-major order, of the window at (p·sh, q·sw) of xp,
+    and place = its tap i·KW + j (int8); it returns whether any tap was NaN (then y and place
+    are not PyTorch's there: redo those images). Only once numba is loaded, as :func:`relu_kernel`."""
+    fn = _MAX_POOL.get(kernel)
+    arrays = [(xp, 4), (y, 4), (place, 4)]
+    if fn is None or not loaded() or place.dtype != np.int8:
+        return None
+    if not all(a.flags.c_contiguous for a, _ in arrays):  # the channel loop must be one run to vectorise
+        return None
+    return _kernel(fn, arrays, returns="boolean")
 
 
 def relu_kernel(x: Any, out: Any) -> Callable[..., None] | None:
@@ -157,6 +179,91 @@ def _col2im(taps, gxp, kh, kw, sh, sw, dh, dw):  # pragma: no cover - runs compi
                             dst[ch] += src[ch]
 
 
+def _max_pool_2x2(xp, y, place, sh, sw, dh, dw):  # pragma: no cover - runs compiled
+    n, oh, ow, c = y.shape
+    nan = False
+    for b in range(n):
+        for p in range(oh):
+            h0, h1 = p * sh, p * sh + dh
+            for q in range(ow):
+                w0, w1 = q * sw, q * sw + dw
+                t0, t1, t2, t3 = xp[b, h0, w0], xp[b, h0, w1], xp[b, h1, w0], xp[b, h1, w1]
+                out, arg = y[b, p, q], place[b, p, q]
+                for ch in range(c):  # strict >: ties keep the first tap
+                    m, k = t0[ch], 0
+                    seen = m != m
+                    v = t1[ch]
+                    seen |= v != v
+                    if v > m:
+                        m, k = v, 1
+                    v = t2[ch]
+                    seen |= v != v
+                    if v > m:
+                        m, k = v, 2
+                    v = t3[ch]
+                    seen |= v != v
+                    if v > m:
+                        m, k = v, 3
+                    nan |= seen
+                    out[ch], arg[ch] = m, k
+    return nan
+
+
+def _max_pool_3x3(xp, y, place, sh, sw, dh, dw):  # pragma: no cover - runs compiled
+    n, oh, ow, c = y.shape
+    nan = False
+    for b in range(n):
+        for p in range(oh):
+            r0, r1, r2 = xp[b, p * sh], xp[b, p * sh + dh], xp[b, p * sh + 2 * dh]
+            for q in range(ow):
+                w0, w1, w2 = q * sw, q * sw + dw, q * sw + 2 * dw
+                t0, t1, t2 = r0[w0], r0[w1], r0[w2]
+                t3, t4, t5 = r1[w0], r1[w1], r1[w2]
+                t6, t7, t8 = r2[w0], r2[w1], r2[w2]
+                out, arg = y[b, p, q], place[b, p, q]
+                for ch in range(c):  # strict >: ties keep the first tap
+                    m, k = t0[ch], 0
+                    seen = m != m
+                    v = t1[ch]
+                    seen |= v != v
+                    if v > m:
+                        m, k = v, 1
+                    v = t2[ch]
+                    seen |= v != v
+                    if v > m:
+                        m, k = v, 2
+                    v = t3[ch]
+                    seen |= v != v
+                    if v > m:
+                        m, k = v, 3
+                    v = t4[ch]
+                    seen |= v != v
+                    if v > m:
+                        m, k = v, 4
+                    v = t5[ch]
+                    seen |= v != v
+                    if v > m:
+                        m, k = v, 5
+                    v = t6[ch]
+                    seen |= v != v
+                    if v > m:
+                        m, k = v, 6
+                    v = t7[ch]
+                    seen |= v != v
+                    if v > m:
+                        m, k = v, 7
+                    v = t8[ch]
+                    seen |= v != v
+                    if v > m:
+                        m, k = v, 8
+                    nan |= seen
+                    out[ch], arg[ch] = m, k
+    return nan
+
+
+_MAX_POOL = {(2, 2): _max_pool_2x2, (3, 3): _max_pool_3x3}
+
+
 def _spin(counters, i, seen, tries):  # pragma: no cover - runs compiled
     for _ in range(tries):
         if _load_acquire(counters, i) != seen:
@@ -229,8 +336,11 @@ def _import_numba() -> Any:
     return numba
 
 
-def _kernel(fn: Callable[..., None], arrays: list[tuple[np.ndarray, int]]) -> Callable[..., None] | None:
-    """``fn`` compiled for these (array, number of axes) arguments, then int64 ones; float arrays
+def _kernel(
+    fn: Callable[..., Any], arrays: list[tuple[np.ndarray, int]], returns: str = "void"
+) -> Callable[..., Any] | None:
+    """``fn`` compiled for these (array, number of axes) arguments, then int64 ones, returning
+    the numba type named ``returns``; float arrays
     must be float32 or float64 (and all of one type), others integers. Once per process and kind
     of arguments (numba keeps the machine code on disk); None without numba. All C-ordered
     arrays (the usual case) get a version whose channel loops are vectorised, others one for
@@ -255,7 +365,7 @@ def _kernel(fn: Callable[..., None], arrays: list[tuple[np.ndarray, int]]) -> Ca
         args = [types.Array(getattr(types, str(d)), nd, layout, readonly=not w) for d, nd, w in kinds]
         args += [types.int64] * (fn.__code__.co_argcount - len(arrays))
         with _lock:
-            kernel = _compiled.get(key) or _jit(numba, fn, types.void(*args))
+            kernel = _compiled.get(key) or _jit(numba, fn, getattr(types, returns)(*args))
             _compiled[key] = kernel
     return kernel
 

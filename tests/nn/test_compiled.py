@@ -139,6 +139,80 @@ def test_compiled_max_pool_has_the_bits_of_the_numpy_passes(case):
         )
 
 
+@st.composite
+def compiled_pool_cases(draw):
+    """The windows the compiled forward takes (2×2, 3×3) on channels-last input, with strides,
+    dilation, padding and ceil mode, batch sizes that do not split evenly over the threads."""
+    k = draw(st.sampled_from([2, 3]))
+    d = draw(st.integers(1, 2))
+    pad = draw(st.integers(0, k // 2))
+    h = d * (k - 1) + 1 + draw(st.integers(0, 9))
+    w = h + draw(st.integers(0, 3))
+    return dict(
+        shape=(draw(st.sampled_from([1, 3, 7, 40])), draw(st.integers(1, 19)), h, w),
+        geometry=dict(
+            kernel_size=k,
+            stride=draw(st.one_of(st.none(), st.integers(1, 3))),
+            padding=pad,
+            dilation=d,
+            ceil_mode=draw(st.booleans()) and pad == 0,  # keeps every window on the input
+        ),
+        dtype=draw(st.sampled_from([np.float32, np.float64])),
+        specials=draw(st.booleans()),
+        threads=draw(st.sampled_from([1, 3])),
+        seed=draw(st.integers(0, 2**16)),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=compiled_pool_cases())
+def test_compiled_max_pool_forward_has_the_bits_of_the_numpy_passes_and_torchs_values(case):
+    """The forward kernel (once numba is loaded) against the separable NumPy passes: the same
+    max (bits: ties keep the first tap, ±0 as the passes keep it) and argmax, and the gradient;
+    with NaN (of any payload) in some windows, those images redone by the passes; values and
+    indices as torch's."""
+    import torch
+    import torch.nn.functional as TF
+
+    import shendu
+    import shendu.nn.functional as F
+
+    compiled.relu_grad_kernel(*[np.zeros(1, np.float32)] * 3)  # numba loaded, as after a backward
+    rng = np.random.default_rng(case["seed"])
+    x = rng.integers(-2, 3, case["shape"]).astype(case["dtype"])  # ties
+    if case["specials"]:
+        specials = np.array([np.nan, -np.nan, np.inf, -np.inf, -0.0, 0.0], case["dtype"])
+        x.reshape(-1)[rng.integers(0, x.size, 6)] = specials
+    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # what conv2d returns
+
+    def run():
+        shendu.set_num_threads(case["threads"])
+        try:
+            t = shendu.tensor(x_cl, requires_grad=True)
+            y, idx = F.max_pool2d(t, **case["geometry"], return_indices=True)
+            y.backward(shendu.ones_like(y))
+        finally:
+            shendu.set_num_threads(1)
+        return [y.numpy(), idx.numpy(), t.grad.numpy()]
+
+    ours, passes = _with_and_without("max_pool_kernel", run)
+    for a, b in zip(ours, passes, strict=True):
+        assert np.array_equal(np.ascontiguousarray(a).view(np.uint8), np.ascontiguousarray(b).view(np.uint8))
+    ty, tidx = TF.max_pool2d(torch.tensor(x), **case["geometry"], return_indices=True)
+    np.testing.assert_array_equal(ours[0], ty.numpy())
+    np.testing.assert_array_equal(ours[1], tidx.numpy())
+
+
+def test_max_pool_kernel_only_for_2x2_and_3x3_channels_last_int8_places():
+    a = np.zeros((1, 4, 4, 2), np.float32)
+    y, place = np.zeros((1, 2, 2, 2), np.float32), np.zeros((1, 2, 2, 2), np.int8)
+    compiled.relu_grad_kernel(*[np.zeros(1, np.float32)] * 3)  # numba loaded
+    assert compiled.max_pool_kernel(a, y, place, (2, 2)) is not None
+    assert compiled.max_pool_kernel(a, y, place, (2, 3)) is None  # other windows: NumPy's passes
+    assert compiled.max_pool_kernel(a, y, place.astype(np.int32), (2, 2)) is None
+    assert compiled.max_pool_kernel(a.transpose(0, 2, 1, 3), y, place, (2, 2)) is None  # not C-ordered
+
+
 def test_a_kernel_that_cannot_be_cached_is_compiled_in_memory():
     """A read-only install (no cache directory numba can write): compile without the disk cache."""
     calls = []

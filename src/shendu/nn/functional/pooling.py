@@ -106,7 +106,9 @@ class MaxPool2d(_Pool2d):
     The first max of the window is in the first row holding the window's max (ai), at that
     row's first max (aj): row-major order, as one pass over the window would find it. The
     argmax is kept as its place in the window, ai·KW + aj (int8), as in a one-pass search.
-    With ``argmax=False`` (no gradient, no indices wanted) only the max is computed.
+    With ``argmax=False`` (no gradient, no indices wanted) only the max is computed. Once numba
+    is loaded, 2×2 and 3×3 windows are scanned in one compiled pass instead, with the same bits
+    (``shendu.compiled.max_pool_kernel``; these passes stay the readable version and the oracle).
     """
 
     def forward(self, x, kernel, stride, padding, dilation, out, argmax=True):
@@ -115,20 +117,44 @@ class MaxPool2d(_Pool2d):
         self.channels_last = not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
         xp = _pad(x, self.before, self.after, -np.inf)
         one_pass = self._argmax_pass if argmax else self._max_pass
-        if parallel.shares_rows(xp):
+        if argmax and (compiled_outs := self._compiled_forward(x, xp)) is not None:
+            y, *place = compiled_outs
+        elif parallel.shares_rows(xp):
             # each image's windows are its own: the batch is shared among the threads, same bits;
             # each piece writes its images' results into arrays of x's layout
             images = parallel.row_pieces(xp.shape[0], xp[0].size)
             outs = self._outputs(x, argmax)
             parallel.run(lambda s: _store(one_pass(xp[s]), [o[s] for o in outs]), images)
-            result = tuple(outs) if argmax else outs[0]
+            y, *place = outs
         else:
-            result = one_pass(xp)
+            y, *place = one_pass(xp) if argmax else (one_pass(xp),)
         if not argmax:
-            return result
-        y, place = result
-        self.save(place)
+            return y
+        self.save(place[0])
         return y
+
+    def _compiled_forward(self, x: np.ndarray, xp: np.ndarray) -> list[np.ndarray] | None:
+        """[max, place] by a compiled kernel, one call per piece of the batch (pieces that met a
+        NaN are redone by the NumPy passes, where NaN wins); None where there is no kernel (not
+        channels-last, a window other than 2×2 or 3×3, numba not loaded)."""
+        if type(xp) is not np.ndarray:
+            return None
+        outs = self._outputs(x, argmax=True)
+        xp_h, y_h, place_h = _nhwc(xp), _nhwc(outs[0]), _nhwc(outs[1])
+        kernel = compiled.max_pool_kernel(xp_h, y_h, place_h, self.kernel)
+        if kernel is None:
+            return None
+        geometry = (*self.stride, *self.dilation)
+
+        def piece(s: slice) -> None:
+            if kernel(xp_h[s], y_h[s], place_h[s], *geometry):
+                _store(self._argmax_pass(xp[s]), [o[s] for o in outs])
+
+        if parallel.shares_rows(xp):
+            parallel.run(piece, parallel.row_pieces(xp.shape[0], xp[0].size))
+        else:
+            piece(slice(None))
+        return outs
 
     def _outputs(self, x: np.ndarray, argmax: bool) -> list[np.ndarray]:
         """Empty (N, C, OH, OW) arrays for the max (and the argmax's place), laid out as x is:
