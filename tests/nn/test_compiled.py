@@ -168,7 +168,8 @@ def compiled_pool_cases(draw):
 @given(case=compiled_pool_cases())
 def test_compiled_max_pool_forward_has_the_bits_of_the_numpy_passes_and_torchs_values(case):
     """The forward kernel (once numba is loaded) against the separable NumPy passes: the same
-    max (bits: ties keep the first tap, ±0 as the passes keep it) and argmax, and the gradient;
+    max (bits: ties keep the first tap, ±0 as the passes keep it) and argmax, and the gradient,
+    with and without the argmax wanted;
     with NaN (of any payload) in some windows, those images redone by the passes; values and
     indices as torch's."""
     import torch
@@ -191,9 +192,11 @@ def test_compiled_max_pool_forward_has_the_bits_of_the_numpy_passes_and_torchs_v
             t = shendu.tensor(x_cl, requires_grad=True)
             y, idx = F.max_pool2d(t, **case["geometry"], return_indices=True)
             y.backward(shendu.ones_like(y))
+            with shendu.no_grad():  # the max alone, no places kept
+                y_only = F.max_pool2d(shendu.tensor(x_cl), **case["geometry"])
         finally:
             shendu.set_num_threads(1)
-        return [y.numpy(), idx.numpy(), t.grad.numpy()]
+        return [y.numpy(), idx.numpy(), t.grad.numpy(), y_only.numpy()]
 
     ours, passes = _with_and_without("max_pool_kernel", run)
     for a, b in zip(ours, passes, strict=True):
@@ -201,6 +204,7 @@ def test_compiled_max_pool_forward_has_the_bits_of_the_numpy_passes_and_torchs_v
     ty, tidx = TF.max_pool2d(torch.tensor(x), **case["geometry"], return_indices=True)
     np.testing.assert_array_equal(ours[0], ty.numpy())
     np.testing.assert_array_equal(ours[1], tidx.numpy())
+    np.testing.assert_array_equal(ours[3], ty.numpy())
 
 
 def test_max_pool_kernel_only_for_2x2_and_3x3_channels_last_int8_places():

@@ -117,7 +117,7 @@ class MaxPool2d(_Pool2d):
         self.channels_last = not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
         xp = _pad(x, self.before, self.after, -np.inf)
         one_pass = self._argmax_pass if argmax else self._max_pass
-        if argmax and (compiled_outs := self._compiled_forward(x, xp)) is not None:
+        if (compiled_outs := self._compiled_forward(x, xp, one_pass, argmax)) is not None:
             y, *place = compiled_outs
         elif parallel.shares_rows(xp):
             # each image's windows are its own: the batch is shared among the threads, same bits;
@@ -133,13 +133,17 @@ class MaxPool2d(_Pool2d):
         self.save(place[0])
         return y
 
-    def _compiled_forward(self, x: np.ndarray, xp: np.ndarray) -> list[np.ndarray] | None:
-        """[max, place] by a compiled kernel, one call per piece of the batch (pieces that met a
-        NaN are redone by the NumPy passes, where NaN wins); None where there is no kernel (not
-        channels-last, a window other than 2×2 or 3×3, numba not loaded)."""
+    def _compiled_forward(
+        self, x: np.ndarray, xp: np.ndarray, one_pass, argmax: bool
+    ) -> list[np.ndarray] | None:
+        """[max, place] ([max] without ``argmax``) by a compiled kernel, one call per piece of the
+        batch; pieces that met a NaN are redone by ``one_pass`` (the NumPy passes, where NaN
+        wins). None where there is no kernel (not channels-last, a window other than 2×2 or 3×3,
+        numba not loaded)."""
         if type(xp) is not np.ndarray:
             return None
-        outs = self._outputs(x, argmax=True)
+        outs = self._outputs(x, argmax=True)  # the kernel writes the places even when unwanted
+        wanted = outs if argmax else outs[:1]
         xp_h, y_h, place_h = _nhwc(xp), _nhwc(outs[0]), _nhwc(outs[1])
         kernel = compiled.max_pool_kernel(xp_h, y_h, place_h, self.kernel)
         if kernel is None:
@@ -148,13 +152,13 @@ class MaxPool2d(_Pool2d):
 
         def piece(s: slice) -> None:
             if kernel(xp_h[s], y_h[s], place_h[s], *geometry):
-                _store(self._argmax_pass(xp[s]), [o[s] for o in outs])
+                _store(one_pass(xp[s]), [o[s] for o in wanted])
 
         if parallel.shares_rows(xp):
             parallel.run(piece, parallel.row_pieces(xp.shape[0], xp[0].size))
         else:
             piece(slice(None))
-        return outs
+        return wanted
 
     def _outputs(self, x: np.ndarray, argmax: bool) -> list[np.ndarray]:
         """Empty (N, C, OH, OW) arrays for the max (and the argmax's place), laid out as x is:
