@@ -54,12 +54,22 @@ def _nhwc(a: np.ndarray) -> np.ndarray:
 
 
 def _pad(x: np.ndarray, before: tuple[int, int], after: tuple[int, int], value: float) -> np.ndarray:
-    """x: (N, C, H, W) surrounded by ``value`` (no copy when there is nothing to add)."""
+    """x: (N, C, H, W) surrounded by ``value``, in x's memory layout (no copy when there is nothing
+    to add). Only the border is filled; the inside is x, copied on the threads."""
     if not any(before) and not any(after):
         return x
     n, c, h, w = x.shape
-    xp = np.full_like(x, value, shape=(n, c, before[0] + h + after[0], before[1] + w + after[1]))
-    xp[:, :, before[0] : before[0] + h, before[1] : before[1] + w] = x
+    (top, left), (bottom, right) = before, after
+    xp = np.empty_like(x, shape=(n, c, top + h + bottom, left + w + right))
+    xp[:, :, :top] = value
+    xp[:, :, top + h :] = value
+    xp[:, :, top : top + h, :left] = value
+    xp[:, :, top : top + h, left + w :] = value
+    inside = xp[:, :, top : top + h, left : left + w]
+    if type(xp) is np.ndarray:
+        parallel.copyto(inside, x)
+    else:  # a GPU's arrays
+        inside[...] = x
     return xp
 
 
