@@ -166,6 +166,26 @@ def test_ties_route_the_gradient_to_the_first_maximum():
     assert x.grad.tolist() == [[[[1.0, 0.0], [0.0, 0.0]]]]
 
 
+@given(pool_cases(), st.booleans(), st.integers(0, 2**16))
+def test_windows_of_minus_inf_point_inside_the_input_as_in_torch(case, channels_last, seed):
+    """A window whose max is −∞ ties with the −∞ padding: its index (and its gradient) is the
+    first tap inside the input, as PyTorch's, never a padding position (it was negative)."""
+    rng = np.random.default_rng(seed)
+    x = np.where(rng.random(case["shape"]) < 0.8, -np.inf, rng.integers(-2, 3, case["shape"]))
+    if channels_last and x.ndim == 4:  # what conv2d returns
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    kw = {k: v for k, v in case.items() if k != "shape"}
+    t = shendu.tensor(x, requires_grad=True)
+    y, idx = max_pool2d(t, return_indices=True, **kw)
+    y.backward(shendu.ones_like(y))
+    tx = to_torch(x).requires_grad_(True)
+    ty, tidx = TF.max_pool2d(tx, return_indices=True, **kw)
+    ty.backward(torch.ones_like(ty))
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_array_equal(t.grad.numpy(), tx.grad.numpy())
+
+
 def test_nan_wins_as_in_torch():
     x = np.array([[[[1.0, np.nan], [np.nan, 0.0]]]])
     y, idx = max_pool2d(shendu.tensor(x), 2, return_indices=True)

@@ -140,8 +140,28 @@ class MaxPool2d(_Pool2d):
             y, *place = one_pass(xp) if argmax else (one_pass(xp),)
         if not argmax:
             return y
+        if any(self.before) or any(self.after):
+            self._inside_on_ties(y, place[0])
         self.save(place[0])
         return y
+
+    def _inside_on_ties(self, y: np.ndarray, place: np.ndarray) -> None:
+        """Windows whose max is −∞ tie with the padding (−∞ too), and the passes keep the first
+        tap, which may be padding; PyTorch keeps the first tap inside the input. Their place
+        becomes that tap (a window's other places are inside the input already)."""
+        xp = get_array_module(y)
+        low = xp.isneginf(y)
+        if not bool(low.any()):
+            return
+        first = [self._first_inside(a) for a in (0, 1)]  # per output row / column: i0, j0
+        taps = first[0][:, None] * self.kernel[1] + first[1][None, :]  # (OH, OW)
+        xp.copyto(place, xp.asarray(taps.astype(place.dtype)), where=low)
+
+    def _first_inside(self, a: int) -> np.ndarray:
+        """For each window along spatial axis a: its first tap i with p·S − P + i·D ≥ 0 (inside
+        the input; every window has one)."""
+        start = np.arange(self.out[a]) * self.stride[a] - self.before[a]
+        return np.maximum(0, -(start // self.dilation[a]))
 
     def _compiled_forward(
         self, x: np.ndarray, xp: np.ndarray, one_pass, argmax: bool
