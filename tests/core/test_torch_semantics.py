@@ -271,3 +271,41 @@ def test_a_shape_that_does_not_hold_the_elements_raises_runtime_error_as_torch(s
     with pytest.raises(RuntimeError, match=r"shape .* is invalid for input of shape \(2, 3\)") as info:
         getattr(shendu.zeros(2, 3), method)(*shape)
     assert isinstance(info.value, ValueError)
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1.0, NAN, 3.0, -2.0], [NAN, 2.0, NAN, 2.0], [3.0, 1.0, 3.0, -3.0], [-1.0, -1.0, 0.5, -1.0]],
+)
+@pytest.mark.parametrize("name", ["max", "min", "amax", "amin"])
+def test_gradient_of_max_and_min_of_every_element_with_nan_and_ties_as_torch(values, name):
+    """torch.max(x) shares the gradient among the NaNs when the result is NaN (amax gives NaN
+    everywhere then); ties share it evenly in both."""
+    x = shendu.tensor(values, dtype=np.float64, requires_grad=True)
+    tx = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    y, ty = getattr(x, name)(), getattr(tx, name)()
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    y.backward()
+    ty.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+@pytest.mark.parametrize("values", [[1.0, NAN, -0.0, 0.0, -np.inf, 2.5], [NAN, NAN, np.inf, -3.0, 1.0, 0.0]])
+def test_gradient_of_abs_and_l1_loss_is_zero_at_nan_as_torch(values):
+    import torch.nn.functional as TF
+
+    import shendu.nn.functional as F
+
+    x = shendu.tensor(values, dtype=np.float64, requires_grad=True)
+    tx = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    x.abs().sum().backward()
+    tx.abs().sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    x.grad = tx.grad = None
+    target = [1.0] * len(values)
+    F.l1_loss(x, shendu.tensor(target, dtype=np.float64)).backward()
+    TF.l1_loss(tx, torch.tensor(target, dtype=torch.float64)).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())

@@ -75,8 +75,13 @@ class Sqrt(Function):
         return gy / (2 * y)
 
 
+def sign_for_grad(x):
+    """sign(x) as PyTorch's gradients of |x| take it: −1, 0 or 1, and 0 at NaN (np.sign gives NaN)."""
+    return np.nan_to_num(np.sign(x), nan=0.0)
+
+
 class Abs(Function):
-    """y = |x|;  dy/dx = sign(x) (0 at x = 0, as PyTorch)."""
+    """y = |x|;  dy/dx = sign(x) (0 at x = 0 and at NaN, as PyTorch)."""
 
     def forward(self, x):
         self.save(x)
@@ -84,7 +89,7 @@ class Abs(Function):
 
     def backward(self, gy):
         (x,) = self.saved
-        return gy * np.sign(x)
+        return gy * sign_for_grad(x)
 
 
 class Maximum(Function):

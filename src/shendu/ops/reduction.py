@@ -78,16 +78,39 @@ class Amax(Function):
 
     def backward(self, gy):
         x, y = self.saved
-        mask = x == y
+        mask = self.winners(x, y)
         count = mask.sum(axis=self.axes, keepdims=True)
         g = _expand_back(gy, x.shape, self.axes, self.keepdims)
-        return g * mask / count.astype(gy.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a NaN result: 0/0, NaN as in PyTorch
+            return g * mask / count.astype(gy.dtype)
+
+    @staticmethod
+    def winners(x, y):
+        """Where x holds its reduction's result (a NaN result matches nothing: NaN everywhere)."""
+        return x == y
 
 
 class Amin(Amax):
     """y = min x over axes;  the gradient is shared evenly among the minima."""
 
     reduce = staticmethod(np.min)
+
+
+class _Extreme:
+    """``torch.max(x)`` / ``torch.min(x)`` of every element: as amax/amin, but a NaN result's
+    gradient is shared among the NaNs (amax's is NaN everywhere, as in PyTorch)."""
+
+    @staticmethod
+    def winners(x, y):
+        return (x == y) | (np.isnan(x) & np.isnan(y))
+
+
+class Max(_Extreme, Amax):
+    """y = the largest element;  the gradient is shared evenly among the maxima (or the NaNs)."""
+
+
+class Min(_Extreme, Amin):
+    """y = the smallest element;  the gradient is shared evenly among the minima (or the NaNs)."""
 
 
 class Var(Function):
@@ -170,12 +193,14 @@ def _check_nonempty(x: Tensor, name: str) -> None:
         raise ValueError(f"{name}: cannot reduce an empty tensor of shape {x.shape}")
 
 
-def _max_min(x, dim, axis, keepdim, keepdims, arg, whole):
+def _max_min(x, dim, axis, keepdim, keepdims, arg, whole, extreme):
     if isinstance(dim, (Tensor, np.ndarray)):
         # torch.max(a, b) with a second tensor is the elementwise maximum
         return (maximum if arg is np.argmax else minimum)(x, dim)
     if dim is None and axis is None:
-        return whole(x)
+        x = as_tensor(x)
+        _check_nonempty(x, whole.__name__)
+        return extreme.apply(x, axes=None, keepdims=False)
     x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
     _check_nonempty(x, whole.__name__)
     if not x.ndim:  # a 0-d tensor is its own maximum, at index 0
@@ -198,13 +223,13 @@ def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
     >>> v.tolist(), i.tolist()
     ([5.0, 7.0], [1, 0])
     """
-    return _max_min(x, dim, axis, keepdim, keepdims, np.argmax, amax)
+    return _max_min(x, dim, axis, keepdim, keepdims, np.argmax, amax, Max)
 
 
 def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
     """Without ``dim``: the smallest element. With ``dim``: ``(values, indices)`` as ``torch.min``.
     With a second tensor instead of ``dim``: the elementwise minimum, as ``torch.min(a, b)``."""
-    return _max_min(x, dim, axis, keepdim, keepdims, np.argmin, amin)
+    return _max_min(x, dim, axis, keepdim, keepdims, np.argmin, amin, Min)
 
 
 def var(

@@ -20,6 +20,7 @@ import numpy as np
 from shendu import backend, ops
 from shendu.autograd.function import Function
 from shendu.backend import get_array_module
+from shendu.ops.elementwise import sign_for_grad
 from shendu.tensor import Tensor, array_of, as_tensor
 
 __all__ = [
@@ -96,7 +97,7 @@ class SquaredError(Function):
 
 
 class AbsoluteError(Function):
-    """l = |x − t|;  ∂l/∂x = sign(x − t) (0 where equal), ∂l/∂t = −sign(x − t)."""
+    """l = |x − t|;  ∂l/∂x = sign(x − t) (0 where equal or NaN, as PyTorch), ∂l/∂t = −sign(x − t)."""
 
     def forward(self, x, t):
         d = x - t
@@ -105,7 +106,7 @@ class AbsoluteError(Function):
 
     def backward(self, gy):
         (d,) = self.saved
-        gx = gy * np.sign(d)
+        gx = gy * sign_for_grad(d)
         return (gx if self.needs_grad[0] else None), (-gx if self.needs_grad[1] else None)
 
 
