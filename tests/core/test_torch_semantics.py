@@ -309,3 +309,61 @@ def test_gradient_of_abs_and_l1_loss_is_zero_at_nan_as_torch(values):
     F.l1_loss(x, shendu.tensor(target, dtype=np.float64)).backward()
     TF.l1_loss(tx, torch.tensor(target, dtype=torch.float64)).backward()
     np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+SPECIALS = [0.0, -0.0, np.inf, -np.inf, NAN, 1e308, -1e308, 1e-310, 1.0, -1.0, 0.5, -2.5, 3.0, 700.0]
+
+
+@pytest.mark.parametrize(
+    "name, op",
+    [
+        ("div", lambda lib, a, b: a / b),
+        ("pow", lambda lib, a, b: a**b),
+        ("maximum", lambda lib, a, b: lib.maximum(a, b)),
+        ("minimum", lambda lib, a, b: lib.minimum(a, b)),
+    ],
+)
+def test_binary_gradients_at_special_values_as_torch(name, op):
+    """Every pair of ±0, ±∞, NaN, huge, subnormal and plain values: the values and both gradients
+    as PyTorch's (its limits: 0·∞ taken as 0 in pow, −(a/b)/b in div, NaN in max/min giving
+    both operands the gradient)."""
+    a_np, b_np = (g.ravel() for g in np.meshgrid(SPECIALS, SPECIALS, indexing="ij"))
+    a, b = (shendu.tensor(v, dtype=np.float64, requires_grad=True) for v in (a_np, b_np))
+    ta, tb = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a_np, b_np))
+    with np.errstate(all="ignore"):
+        y = op(shendu, a, b)
+        y.sum().backward()
+    ty = op(torch, ta, tb)
+    ty.sum().backward()
+    pairs = [(y, ty.detach()), (a.grad, ta.grad), (b.grad, tb.grad)]
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize("pos_weight", [None, 3.0])
+def test_bce_with_logits_gradient_at_large_and_infinite_logits(pos_weight):
+    """σ(x) − t without cancellation: at x = −30, t = 0 it is σ(−30) to 1e-12 (1 − σ(30) kept
+    only 4 digits), and −∞ gives −t·pw, not NaN; PyTorch where its own formula is exact."""
+    import torch.nn.functional as TF
+
+    import shendu.nn.functional as F
+
+    logits = [-np.inf, -800.0, -30.0, 0.0, 30.0, 800.0, np.inf]
+    x_np, t_np = (g.ravel() for g in np.meshgrid(logits, [0.0, 0.3, 1.0]))
+    x = shendu.tensor(x_np, dtype=np.float64, requires_grad=True)
+    tx = torch.tensor(x_np, dtype=torch.float64, requires_grad=True)
+    pw = None if pos_weight is None else shendu.tensor([pos_weight], dtype=np.float64)
+    tpw = None if pos_weight is None else torch.tensor([pos_weight], dtype=torch.float64)
+    with np.errstate(all="ignore"):
+        F.binary_cross_entropy_with_logits(
+            x, shendu.tensor(t_np, dtype=np.float64), reduction="sum", pos_weight=pw
+        ).backward()
+    TF.binary_cross_entropy_with_logits(
+        tx, torch.tensor(t_np, dtype=torch.float64), reduction="sum", pos_weight=tpw
+    ).backward()
+    with np.errstate(over="ignore"):  # σ(±x) as 1 / (1 + e^∓x): no cancellation in float64
+        sig, sig_neg = 1 / (1 + np.exp(-x_np)), 1 / (1 + np.exp(x_np))
+    expected = (1 - t_np) * sig - (1 if pos_weight is None else pos_weight) * t_np * sig_neg
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=1e-300)
+    exact_in_torch = (t_np == 0) | (t_np == 1) & (x_np <= 0) | ~np.isfinite(x_np) | (x_np == 0)
+    np.testing.assert_allclose(x.grad.numpy()[exact_in_torch], tx.grad.numpy()[exact_in_torch], rtol=1e-12)

@@ -56,7 +56,7 @@ class Mul(Function):
 
 
 class Div(Function):
-    """z = a / b;  dz/da = 1/b, dz/db = −a/b²."""
+    """z = a / b;  dz/da = 1/b, dz/db = −a/b² taken as −(a/b)/b (as PyTorch: b² overflows sooner)."""
 
     def forward(self, a, b):
         self.save(a if self.needs_grad[1] else None, b)
@@ -65,7 +65,7 @@ class Div(Function):
     def backward(self, gy):
         a, b = self.saved
         ga = gy / b if self.needs_grad[0] else None
-        gb = -gy * a / (b * b) if self.needs_grad[1] else None
+        gb = -gy * ((a / b) / b) if self.needs_grad[1] else None
         return ga, gb
 
 
@@ -96,7 +96,8 @@ class PowScalar(Function):
 
 
 class Pow(Function):
-    """z = aᵇ;  dz/da = b·aᵇ⁻¹, dz/db = aᵇ·ln a (taken as 0 where a = 0)."""
+    """z = aᵇ;  dz/da = b·aᵇ⁻¹ (0 where b = 0), dz/db = aᵇ·ln a (0 where a = 0 and b ≥ 0), as
+    PyTorch takes the limits (0·∞ would be NaN)."""
 
     def forward(self, a, b):
         out = a**b
@@ -105,11 +106,12 @@ class Pow(Function):
 
     def backward(self, gy):
         a, b, out = self.saved
-        ga = gy * b * a ** (b - 1) if self.needs_grad[0] else None
-        gb = None
-        if self.needs_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = gy * np.where(a == 0, 0, out * np.log(np.where(a == 0, 1, a)))
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if self.needs_grad[0]:
+                ga = np.where(b == 0, 0, gy * b * a ** (b - 1))
+            if self.needs_grad[1]:
+                gb = np.where((a == 0) & (b >= 0), 0, gy * (out * np.log(a)))
         return ga, gb
 
 

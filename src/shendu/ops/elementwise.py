@@ -92,6 +92,15 @@ class Abs(Function):
         return gy * sign_for_grad(x)
 
 
+def _shares(gy, a, b, a_loses, b_loses):
+    """G for a and for b of an elementwise max or min: all of it to the winner, half each on a
+    tie, and all of it to both where a NaN leaves neither the loser (as PyTorch)."""
+    tie = a == b
+    wa = np.where(tie, 0.5, np.where(a_loses, 0.0, 1.0)).astype(gy.dtype, copy=False)
+    wb = np.where(tie, 0.5, np.where(b_loses, 0.0, 1.0)).astype(gy.dtype, copy=False)
+    return gy * wa, gy * wb
+
+
 class Maximum(Function):
     """z = max(a, b) elementwise; the gradient goes to the larger (split in half on ties)."""
 
@@ -101,9 +110,7 @@ class Maximum(Function):
 
     def backward(self, gy):
         a, b = self.saved
-        wa = (a > b) + 0.5 * (a == b)
-        wa = wa.astype(gy.dtype, copy=False)
-        return gy * wa, gy * (1 - wa)
+        return _shares(gy, a, b, a < b, a > b)
 
 
 class Minimum(Function):
@@ -115,8 +122,7 @@ class Minimum(Function):
 
     def backward(self, gy):
         a, b = self.saved
-        wa = ((a < b) + 0.5 * (a == b)).astype(gy.dtype, copy=False)
-        return gy * wa, gy * (1 - wa)
+        return _shares(gy, a, b, a > b, a < b)
 
 
 class Where(Function):

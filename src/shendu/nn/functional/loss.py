@@ -494,7 +494,8 @@ class BinaryCrossEntropy(Function):
 
 class BCEWithLogits(Function):
     """l = (1 − t) x + (1 + (pw − 1) t) softplus(−x)  = −[pw·t ln σ(x) + (1 − t) ln(1 − σ(x))];
-    ∂l/∂x = (1 − t) − (1 + (pw − 1) t)(1 − σ(x))   (= σ(x) − t when pw = 1),
+    ∂l/∂x = (1 − t) σ(x) − pw·t σ(−x)   (= σ(x) − t when pw = 1), with σ(±x) = e^(−softplus(∓x)):
+    no 1 − σ that cancels to nothing at large |x|, and ±∞ gives σ = 0 or 1, not NaN,
     ∂l/∂t = −x + (pw − 1) softplus(−x).
     softplus(−x) = max(−x, 0) + ln(1 + e^(−|x|)) never overflows.
     """
@@ -509,9 +510,9 @@ class BCEWithLogits(Function):
         x, t, sp, lw, pw = self.saved
         gx = gt = None
         if self.needs_grad[0]:
-            # 1 − σ(x) = σ(−x) = e^(−softplus(x)) and softplus(x) = x + softplus(−x) ≥ 0
-            one_minus_sig = np.exp(-(x + sp))
-            gx = gy * ((1 - t) - lw * one_minus_sig)
+            sp_pos = np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))  # softplus(x)
+            pwt = t if pw is None else pw * t
+            gx = gy * ((1 - t) * np.exp(-sp) - pwt * np.exp(-sp_pos))
         if self.needs_grad[1]:
             gt = gy * (-x if pw is None else -x + (pw - 1) * sp)
         return gx, gt
