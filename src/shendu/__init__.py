@@ -86,6 +86,7 @@ from shendu.ops import (
     tanh,
     topk,
     transpose,
+    std,
     unsqueeze,
     var,
     where,

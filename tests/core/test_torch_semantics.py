@@ -367,3 +367,17 @@ def test_bce_with_logits_gradient_at_large_and_infinite_logits(pos_weight):
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=1e-300)
     exact_in_torch = (t_np == 0) | (t_np == 1) & (x_np <= 0) | ~np.isfinite(x_np) | (x_np == 0)
     np.testing.assert_allclose(x.grad.numpy()[exact_in_torch], tx.grad.numpy()[exact_in_torch], rtol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [{}, {"dim": -1}, {"dim": 0, "keepdim": True}, {"unbiased": False}])
+@pytest.mark.parametrize("values", [[[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]], [[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]]])
+def test_std_of_a_constant_has_gradient_zero_as_torch(values, kw):
+    """√ at a spread of 0 would make 0·∞ = NaN; PyTorch's (and shendu's) std gradient is 0 there."""
+    x = shendu.tensor(values, dtype=np.float64, requires_grad=True)
+    tx = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    y, ty = x.std(**kw), tx.std(**kw)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-14)
+    (y * y.detach().exp()).sum().backward()  # a gradient that differs per output
+    (ty * ty.detach().exp()).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-300)
+    assert np.isfinite(x.grad.numpy()).all()

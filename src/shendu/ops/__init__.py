@@ -10,7 +10,7 @@ from shendu.ops.activation import relu, sigmoid, softmax, tanh
 from shendu.ops.arithmetic import add, bmm, div, matmul, mm, mul, neg, pow, sub
 from shendu.ops.elementwise import abs, cast, clip, exp, log, maximum, minimum, sqrt, where
 from shendu.ops.indexing import cat, getitem, masked_fill, pad, stack, topk
-from shendu.ops.reduction import amax, amin, argmax, argmin, max, mean, min, sum, var
+from shendu.ops.reduction import amax, amin, argmax, argmin, max, mean, min, std, sum, var
 from shendu.ops.shape import (
     broadcast_to,
     chunk,
@@ -72,6 +72,7 @@ __all__ = [
     "argmax",
     "argmin",
     "var",
+    "std",
     "reshape",
     "transpose",
     "permute",

@@ -132,6 +132,23 @@ class Var(Function):
         return g * 2 * d / self.denom
 
 
+class Std(Var):
+    """y = √var over axes;  dy/dx = (x − x̄)/((n − c)·y), and 0 where y = 0 (as PyTorch: √ at 0
+    would give 0·∞ = NaN for a constant input)."""
+
+    def forward(self, x, axes, correction, keepdims):
+        y = np.sqrt(super().forward(x, axes, correction, keepdims))
+        self.save(*self.saved, y)
+        return y
+
+    def backward(self, gy):
+        d, y = self.saved
+        g = _expand_back(gy, d.shape, self.axes, self.keepdims)
+        root = _expand_back(y, d.shape, self.axes, self.keepdims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(root == 0, 0, g * d / (self.denom * root))
+
+
 class IndexReduce(Function):
     """values = x[argmax along dim];  the gradient goes to that one index (as ``torch.max(x, dim)``)."""
 
@@ -248,6 +265,24 @@ def var(
         x = x.float()  # as mean: integers give float32 (NumPy would give float64)
     c = correction if correction is not None else (1 if unbiased else 0)
     return Var.apply(x, axes=axes, correction=c, keepdims=kd)
+
+
+def std(
+    x,
+    dim=None,
+    unbiased: bool = True,
+    keepdim=False,
+    *,
+    axis=None,
+    keepdims=False,
+    correction: int | None = None,
+) -> Tensor:
+    """Standard deviation √var over ``dim`` (unbiased by default, as in PyTorch)."""
+    x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.float()
+    c = correction if correction is not None else (1 if unbiased else 0)
+    return Std.apply(x, axes=axes, correction=c, keepdims=kd)
 
 
 def argmax(x, dim=None, keepdim=False, *, axis=None) -> Tensor:

@@ -20,7 +20,7 @@ from shendu.ops.arithmetic import add, bmm, div, matmul, mm, mul, neg, pow, sub
 from shendu.ops.elementwise import abs, cast, clip, exp, log, maximum, minimum, sqrt
 from shendu.ops.indexing import getitem, masked_fill, topk
 from shendu.ops.inplace import record_inplace
-from shendu.ops.reduction import amax, amin, argmax, argmin, max, mean, min, sum, var
+from shendu.ops.reduction import amax, amin, argmax, argmin, max, mean, min, std, sum, var
 from shendu.ops.shape import (
     chunk,
     contiguous,
@@ -142,11 +142,6 @@ def _clone(self: Tensor) -> Tensor:
     return mul(self, 1) if self.requires_grad else Tensor._wrap(self._data.copy())
 
 
-def _std(self: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False, **kw: Any) -> Tensor:
-    """Standard deviation √var."""
-    return sqrt(var(self, dim, unbiased, keepdim, **kw))
-
-
 #: name on Tensor -> function of (self, ...) or property getter. One line per method.
 METHODS: dict[str, Callable[..., Any]] = {
     "__add__": add,
@@ -203,7 +198,7 @@ METHODS: dict[str, Callable[..., Any]] = {
     "argmax": argmax,
     "argmin": argmin,
     "var": var,
-    "std": _std,
+    "std": std,
     "reshape": reshape,
     "view": view,
     "contiguous": contiguous,
