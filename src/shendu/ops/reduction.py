@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import builtins
 from collections import namedtuple
 
@@ -249,40 +251,25 @@ def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
     return _max_min(x, dim, axis, keepdim, keepdims, np.argmin, amin, Min)
 
 
-def var(
-    x,
-    dim=None,
-    unbiased: bool = True,
-    keepdim=False,
-    *,
-    axis=None,
-    keepdims=False,
-    correction: int | None = None,
+def var(x, dim=None, unbiased: bool = True, keepdim=False, **kw: Any) -> Tensor:
+    """Variance over ``dim``; unbiased (divides by n − 1) by default, as in PyTorch; also
+    ``axis=``, ``keepdims=``, ``correction=``."""
+    return _spread(Var, x, dim, unbiased, keepdim, **kw)
+
+
+def std(x, dim=None, unbiased: bool = True, keepdim=False, **kw: Any) -> Tensor:
+    """Standard deviation √var over ``dim`` (unbiased by default, as in PyTorch)."""
+    return _spread(Std, x, dim, unbiased, keepdim, **kw)
+
+
+def _spread(
+    fn: type[Var], x, dim, unbiased: bool, keepdim, *, axis=None, keepdims=False, correction=None
 ) -> Tensor:
-    """Variance over ``dim``; unbiased (divides by n − 1) by default, as in PyTorch."""
     x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
     if not np.issubdtype(x.dtype, np.floating):
         x = x.float()  # as mean: integers give float32 (NumPy would give float64)
     c = correction if correction is not None else (1 if unbiased else 0)
-    return Var.apply(x, axes=axes, correction=c, keepdims=kd)
-
-
-def std(
-    x,
-    dim=None,
-    unbiased: bool = True,
-    keepdim=False,
-    *,
-    axis=None,
-    keepdims=False,
-    correction: int | None = None,
-) -> Tensor:
-    """Standard deviation √var over ``dim`` (unbiased by default, as in PyTorch)."""
-    x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims)
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.float()
-    c = correction if correction is not None else (1 if unbiased else 0)
-    return Std.apply(x, axes=axes, correction=c, keepdims=kd)
+    return fn.apply(x, axes=axes, correction=c, keepdims=kd)
 
 
 def argmax(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
