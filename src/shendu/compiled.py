@@ -15,7 +15,9 @@ turns an infinite G at y ≤ 0 into NaN, or ``np.where``, three times slower).
 
 Max pooling's gradient likewise: NumPy's takes KH·KW strided writes per piece of the batch (or
 an unbuffered scatter-add where windows overlap); compiled, a piece is one call that adds each
-window's G at its argmax, windows in (p, q) order: the scatter-add's bits.
+window's G at its argmax, windows in (p, q) order: the scatter-add's bits. Windows apart, and
+overlapping ones of up to 16 taps, take G-or-0 at every tap instead, which vectorises over the
+channels (3×3 windows: 2x faster than the scatter).
 
 Max pooling's forward, for the 2×2 and 3×3 windows of the course's networks: NumPy's separable
 passes read and write the batch ~15 times; compiled, each window is read once, its taps written
@@ -47,8 +49,8 @@ __all__ = [
     "col2im_kernel",
     "enabled",
     "loaded",
-    "max_pool_grad_apart_kernel",
     "max_pool_grad_kernel",
+    "max_pool_grad_taps_kernel",
     "max_pool_kernel",
     "relu_grad_kernel",
     "relu_kernel",
@@ -73,10 +75,14 @@ def max_pool_grad_kernel(gy: Any, place: Any, gp: Any) -> Callable[..., None] | 
     return _kernel(_max_pool_grad, [(gy, 4), (place, 4), (gp, 4)])
 
 
-def max_pool_grad_apart_kernel(gy: Any, place: Any, gp: Any) -> Callable[..., None] | None:
-    """As :func:`max_pool_grad_kernel` for windows that never overlap, writing every tap of
-    every window (G at the argmax, 0 elsewhere): gp need not be zeroed where windows cover it."""
-    return _kernel(_max_pool_grad_apart, [(gy, 4), (place, 4), (gp, 4)])
+def max_pool_grad_taps_kernel(gy: Any, place: Any, gp: Any) -> Callable[..., None] | None:
+    """As :func:`max_pool_grad_kernel`, tap by tap: ``kernel(gy, place, gp, kh, kw, sh, sw, dh, dw,
+    add)`` gives every tap of every window G where it is the argmax, else 0, over the channels
+    (vectorised). add = 0 writes it (windows that never overlap: gp need not be zeroed where
+    they cover it); add = 1 adds it to a zeroed gp (overlapping windows of few taps: each pixel
+    gets its windows' G in (p, q) order, and the +0.0 adds keep the scatter-add's bits, as a
+    sum from +0.0 is never −0.0)."""
+    return _kernel(_max_pool_grad_taps, [(gy, 4), (place, 4), (gp, 4)])
 
 
 def max_pool_kernel(xp: Any, y: Any, place: Any, kernel: tuple[int, int]) -> Callable[..., bool] | None:
@@ -285,7 +291,7 @@ def _relu_grad(gy, y, out):  # pragma: no cover - runs compiled
         out[i] = zero if y[i] <= 0 else gy[i]
 
 
-def _max_pool_grad_apart(gy, place, gp, kh, kw, sh, sw, dh, dw):  # pragma: no cover - runs compiled
+def _max_pool_grad_taps(gy, place, gp, kh, kw, sh, sw, dh, dw, add):  # pragma: no cover - runs compiled
     n, oh, ow, c = gy.shape
     zero = gp.dtype.type(0)
     for b in range(n):
@@ -297,9 +303,14 @@ def _max_pool_grad_apart(gy, place, gp, kh, kw, sh, sw, dh, dw):  # pragma: no c
                         out, t = gp[b, p * sh + i * dh, q * sw + j * dw], i * kw + j
                         # G is loaded whatever the place: a load under the condition kept this
                         # loop scalar, 4x slower. 0 + G: the scatter-add's bits (−0.0 becomes +0.0).
-                        for ch in range(c):
-                            v = zero + g[ch]
-                            out[ch] = v if arg[ch] == t else zero
+                        if add:
+                            for ch in range(c):
+                                v = g[ch]
+                                out[ch] += v if arg[ch] == t else zero
+                        else:
+                            for ch in range(c):
+                                v = zero + g[ch]
+                                out[ch] = v if arg[ch] == t else zero
 
 
 def _max_pool_grad(gy, place, gp, kh, kw, sh, sw, dh, dw):  # pragma: no cover - runs compiled

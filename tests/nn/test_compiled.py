@@ -103,13 +103,15 @@ def pool_cases(draw):
 
 
 @settings(max_examples=60, deadline=None)
-@given(case=pool_cases())
-def test_compiled_max_pool_has_the_bits_of_the_numpy_passes(case):
-    """The gradient by the compiled kernel against NumPy's writes and scatter-add (and the same
+@given(case=pool_cases(), masked_taps=st.sampled_from([0, 16]))
+def test_compiled_max_pool_has_the_bits_of_the_numpy_passes(case, masked_taps):
+    """The gradient by the compiled kernels against NumPy's writes and scatter-add (and the same
     max and argmax), with ties, NaN, ±0 and infinities, both memory layouts, overlapping and
-    padded windows."""
+    padded windows; overlapping windows by the tap-by-tap kernel and (MASKED_TAPS = 0) by the
+    scatter kernel."""
     import shendu
     import shendu.nn.functional as F
+    from shendu.nn.functional import pooling
 
     rng = np.random.default_rng(case["seed"])
     x = rng.integers(-2, 3, case["shape"]).astype(case["dtype"])  # ties
@@ -122,16 +124,18 @@ def test_compiled_max_pool_has_the_bits_of_the_numpy_passes(case):
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     results = []
     for use_kernels in (True, False):
-        originals = compiled.max_pool_grad_kernel, compiled.max_pool_grad_apart_kernel
+        originals = compiled.max_pool_grad_kernel, compiled.max_pool_grad_taps_kernel
+        masked, pooling.MASKED_TAPS = pooling.MASKED_TAPS, masked_taps
         try:
             if not use_kernels:
-                compiled.max_pool_grad_kernel = compiled.max_pool_grad_apart_kernel = lambda *a: None
+                compiled.max_pool_grad_kernel = compiled.max_pool_grad_taps_kernel = lambda *a: None
             t = shendu.tensor(x, requires_grad=True)
             y, idx = F.max_pool2d(t, **case["geometry"], return_indices=True)
             with np.errstate(invalid="ignore"):  # inf + (−inf) where windows overlap: NaN, as in torch
                 y.backward(shendu.tensor(g))
         finally:
-            compiled.max_pool_grad_kernel, compiled.max_pool_grad_apart_kernel = originals
+            compiled.max_pool_grad_kernel, compiled.max_pool_grad_taps_kernel = originals
+            pooling.MASKED_TAPS = masked
         results.append([y.numpy(), idx.numpy(), t.grad.numpy()])
     for ours, passes in zip(*results, strict=True):
         assert np.array_equal(

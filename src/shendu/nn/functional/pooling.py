@@ -27,6 +27,9 @@ from shendu.tensor import Tensor, as_tensor
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "max_pool1d", "avg_pool1d"]
 
 IntOrPair = int | Sequence[int]
+# Overlapping max-pool windows of up to this many taps send the gradient tap by tap (G or 0 at
+# every tap, vectorised); larger ones scatter it to each window's argmax alone.
+MASKED_TAPS = 16
 
 
 # ---- window geometry ----------------------------------------------------------------------
@@ -279,11 +282,12 @@ class MaxPool2d(_Pool2d):
         if self.channels_last and not g_h.flags.c_contiguous:  # into place's layout, over the threads
             g_h = parallel.copyto(np.empty(g_h.shape, g_h.dtype), g_h)
         place_h = _nhwc(place)
-        find = compiled.max_pool_grad_apart_kernel if apart else compiled.max_pool_grad_kernel
+        by_taps = apart or self.kernel[0] * self.kernel[1] <= MASKED_TAPS
+        find = compiled.max_pool_grad_taps_kernel if by_taps else compiled.max_pool_grad_kernel
         kernel = find(g_h, place_h, gp_h)
         if kernel is None:
             return None
-        geometry = (*self.kernel, *self.stride, *self.dilation)
+        geometry = (*self.kernel, *self.stride, *self.dilation) + ((int(not apart),) if by_taps else ())
 
         def piece(s: slice) -> None:
             kernel(g_h[s], place_h[s], gp_h[s], *geometry)
